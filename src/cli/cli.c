@@ -1,0 +1,64 @@
+/*
+ * cli.c - helpers shared by the subcommands.
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+const char *
+bw_cli_db_path(const char *opt)
+{
+	const char *env;
+
+	if (opt != NULL)
+		return opt;
+	env = getenv("BULWARK_DB");
+	if (env != NULL && env[0] != '\0')
+		return env;
+	return BW_DEFAULT_DB;
+}
+
+int
+bw_cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "bulwark %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'man bulwark-%s' or 'bulwark %s --help'.\n", cmd, cmd);
+	return BW_EXIT_USAGE;
+}
+
+void
+bw_cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("bulwark: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+bw_cli_parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}

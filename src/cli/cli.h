@@ -1,0 +1,40 @@
+/*
+ * cli.h - what the subcommands of the bulwark command share: exit codes,
+ * the store path, and the table of commands.
+ *
+ * The command is a thin front end: each cmd_*.c parses its options, calls
+ * libbulwark, prints, and picks an exit status.
+ */
+#ifndef BW_CLI_CLI_H
+#define BW_CLI_CLI_H
+
+#include <getopt.h>
+
+enum bw_exit {
+	BW_EXIT_OK = 0,
+	BW_EXIT_ERROR = 1,    /* a file refused, an I/O or store error */
+	BW_EXIT_USAGE = 2,
+	BW_EXIT_REJECTS = 3,  /* some records were rejected */
+};
+
+#define BW_DEFAULT_DB "var/bulwark.db"
+
+/* The store path: --db if given, else $BULWARK_DB, else var/bulwark.db. */
+const char *bw_cli_db_path(const char *opt);
+
+/* Prints "bulwark CMD: message" and the usage hint to stderr; returns
+ * BW_EXIT_USAGE. */
+int bw_cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Prints "bulwark: message" to stderr. */
+void bw_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parses a whole decimal number in [lo, hi]; returns 0 on success. */
+int bw_cli_parse_int(const char *s, long lo, long hi, long *out);
+
+int bw_cmd_ingest(int argc, char **argv);
+int bw_cmd_export(int argc, char **argv);
+int bw_cmd_stats(int argc, char **argv);
+
+#endif
