@@ -911,7 +911,8 @@ bw_store_cursor_open(struct bw_store *st, const struct bw_record_filter *f,
 		 " r.last_seen, r.valid_from, r.valid_until, r.added, r.updated"
 		 " FROM record r JOIN indicator i ON i.id = r.indicator_id"
 		 " JOIN source s ON s.id = r.source_id"
-		 " WHERE (?1 = 0 OR i.type = ?1) AND r.updated >= ?2 %s"
+		 " WHERE (?1 = 0 OR i.type = ?1) AND r.updated >= ?2"
+		 " AND (?3 IS NULL OR s.name = ?3) %s"
 		 " ORDER BY i.id, s.name",
 		 f->include_expired ? "" : "AND r.expired = 0 AND r.revoked = 0");
 	c = bw_calloc(1, sizeof(*c));
@@ -931,6 +932,8 @@ bw_store_cursor_open(struct bw_store *st, const struct bw_record_filter *f,
 	}
 	sqlite3_bind_int(c->rows, 1, f->type);
 	sqlite3_bind_int64(c->rows, 2, f->since);
+	if (f->source)
+		sqlite3_bind_text(c->rows, 3, f->source, -1, SQLITE_TRANSIENT);
 	*out = c;
 	return BW_OK;
 }
@@ -1136,4 +1139,59 @@ bw_store_stats_free(struct bw_store_stats *s)
 	bw_free(s->by_source);
 	s->by_source = NULL;
 	s->nsources = 0;
+}
+
+int
+bw_store_source_names(struct bw_store *st, char ***names, size_t *n,
+		      struct bw_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	char **v = NULL;
+	size_t cap = 0, count = 0;
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT name FROM source ORDER BY name", -1,
+			       &s, NULL) != SQLITE_OK)
+		return db_err(st, err, "listing sources");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char **nv = bw_grow(v, &cap, count + 2, sizeof(*v));
+		if (nv == NULL)
+			goto nomem;
+		v = nv;
+		v[count] = bw_strdup((const char *)sqlite3_column_text(s, 0));
+		if (v[count] == NULL)
+			goto nomem;
+		v[++count] = NULL;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		bw_store_free_names(v);
+		return db_err(st, err, "listing sources");
+	}
+	if (v == NULL) {
+		v = bw_calloc(1, sizeof(*v));
+		if (v == NULL)
+			return bw_err_set(err, BW_ENOMEM, "out of memory");
+	}
+	*names = v;
+	*n = count;
+	return BW_OK;
+nomem:
+	sqlite3_finalize(s);
+	if (v)
+		v[count] = NULL;
+	bw_store_free_names(v);
+	return bw_err_set(err, BW_ENOMEM, "out of memory");
+}
+
+void
+bw_store_free_names(char **names)
+{
+	if (names == NULL)
+		return;
+	for (size_t i = 0; names[i]; i++)
+		bw_free(names[i]);
+	bw_free(names);
 }

@@ -145,7 +145,14 @@ struct bw_record_filter {
 	enum bw_ioc_type type; /* BW_IOC_ANY: all */
 	int64_t since;         /* records changed (updated) at or after; 0: all */
 	int include_expired;   /* also expired and revoked records */
+	const char *source;    /* only this source's records; NULL: all */
 };
+
+/* The names of all sources, in name order, into a NULL-terminated array the
+ * caller frees with bw_store_free_names(). */
+int bw_store_source_names(struct bw_store *st, char ***names, size_t *n,
+			  struct bw_err *err);
+void bw_store_free_names(char **names);
 
 struct bw_store_cursor;
 
