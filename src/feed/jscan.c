@@ -18,7 +18,8 @@
 #include "feed/reader.h"
 
 #define CHUNK (256 * 1024)
-#define DISCARD_AT (1024 * 1024)
+/* Skipped text is dropped from the window once this much has piled up. */
+#define DISCARD_AT (64 * 1024)
 
 struct sc {
 	struct bw_reader *in;
@@ -73,10 +74,14 @@ discard(struct sc *s)
 	s->pos = 0;
 }
 
+/* Skips white space.  Never called inside a kept element, so the white
+ * space read so far can be dropped from the window. */
 static int
 skip_ws(struct sc *s)
 {
 	for (;;) {
+		if (s->pos > DISCARD_AT)
+			discard(s);
 		int a = avail(s);
 		if (a <= 0)
 			return a;
