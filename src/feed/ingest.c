@@ -22,14 +22,43 @@
 
 #define MANIFEST_MAX (64L * 1024 * 1024)
 
+/*
+ * Records are not written one by one as the parser emits them: they are
+ * copied into a batch, and a full batch is sorted by (type, value) before it
+ * goes to the store.  The store's unique index on (type, value) is then
+ * walked in order, touching each B-tree page once per batch instead of once
+ * per record; on a million new indicators, far more than the page cache
+ * holds, this halves the ingest time (bench/ingest).  A stable sort keeps the
+ * file's order among records of the same indicator, so "the last one wins"
+ * still holds.
+ */
+#define BATCH_RECORDS 32768
+#define BATCH_ARENA (4u * 1024 * 1024)
+#define NONE UINT32_MAX
+
+struct pending {
+	uint32_t value, source, external_id, where, tags, recipients, seq;
+	uint16_t value_len;
+	uint8_t type, ntags, nrecipients, revoked;
+	int8_t tlp, confidence;
+	int64_t first_seen, last_seen, valid_from, valid_until;
+};
+
 struct session {
 	struct bw_store *st;
 	const struct bw_ingest_options *o;
 	struct bw_ingest_result *res;
 	const char *default_source;
 	char registrable[256];
+	struct bw_ioc ioc;
 	struct bw_tag tags[BW_RECORD_TAGS_MAX];
 	const char *recipients[BW_RECORD_RECIPIENTS_MAX];
+	/* the batch */
+	struct pending *pend;
+	size_t npend, pend_cap;
+	uint32_t *order;
+	char *arena;
+	size_t arena_len, arena_cap;
 };
 
 static void
@@ -83,83 +112,285 @@ sink_unsupported(void *ctx, const char *where, const char *reason)
 	s->res->unsupported++;
 }
 
+/* Copies n bytes and a NUL into the arena; returns the offset or NONE. */
+static uint32_t
+arena_put(struct session *s, const char *p, size_t n)
+{
+	size_t at = s->arena_len;
+	char *a;
+
+	if (at + n + 1 > UINT32_MAX - 1)
+		return NONE;
+	if (at + n + 1 > s->arena_cap) {
+		size_t cap = s->arena_cap;
+		a = bw_grow(s->arena, &cap, at + n + 1, 1);
+		if (a == NULL)
+			return NONE;
+		s->arena = a;
+		s->arena_cap = cap;
+	}
+	memcpy(s->arena + at, p, n);
+	s->arena[at + n] = '\0';
+	s->arena_len = at + n + 1;
+	return (uint32_t)at;
+}
+
+static uint32_t
+arena_str(struct session *s, const char *p)
+{
+	return p ? arena_put(s, p, strlen(p)) : NONE;
+}
+
+/* Room for n uint32 offsets, aligned; returns the offset or NONE. */
+static uint32_t
+arena_offsets(struct session *s, size_t n)
+{
+	static const char zeros[8];
+	uint32_t at;
+
+	while (s->arena_len % sizeof(uint32_t))
+		if (arena_put(s, zeros, 0) == NONE)
+			return NONE;
+	at = (uint32_t)s->arena_len;
+	for (size_t i = 0; i < n; i++) {
+		/* arena_put adds a NUL: write 3 bytes + NUL per offset */
+		if (arena_put(s, zeros, sizeof(uint32_t) - 1) == NONE)
+			return NONE;
+	}
+	return at;
+}
+
+static void
+set_offset(struct session *s, uint32_t base, size_t i, uint32_t v)
+{
+	memcpy(s->arena + base + i * sizeof(uint32_t), &v, sizeof(v));
+}
+
+static uint32_t
+get_offset(const struct session *s, uint32_t base, size_t i)
+{
+	uint32_t v;
+
+	memcpy(&v, s->arena + base + i * sizeof(uint32_t), sizeof(v));
+	return v;
+}
+
+static int
+compare_pending(const void *a, const void *b, void *ctx)
+{
+	const struct session *s = ctx;
+	const struct pending *x = &s->pend[*(const uint32_t *)a];
+	const struct pending *y = &s->pend[*(const uint32_t *)b];
+	size_t n = x->value_len < y->value_len ? x->value_len : y->value_len;
+	int c;
+
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	c = memcmp(s->arena + x->value, s->arena + y->value, n);
+	if (c)
+		return c;
+	if (x->value_len != y->value_len)
+		return x->value_len < y->value_len ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static const char *
+at(const struct session *s, uint32_t off)
+{
+	return off == NONE ? NULL : s->arena + off;
+}
+
+static void
+batch_clear(struct session *s)
+{
+	s->npend = 0;
+	s->arena_len = 0;
+}
+
+/* Sorts the batch and writes it to the store. */
+static int
+batch_flush(struct session *s, struct bw_err *err)
+{
+	const struct bw_ingest_options *o = s->o;
+	int rc = BW_OK;
+
+	if (s->npend == 0)
+		return BW_OK;
+	for (size_t i = 0; i < s->npend; i++)
+		s->order[i] = (uint32_t)i;
+	qsort_r(s->order, s->npend, sizeof(*s->order), compare_pending, s);
+
+	for (size_t k = 0; k < s->npend; k++) {
+		const struct pending *p = &s->pend[s->order[k]];
+		struct bw_record_in in;
+		enum bw_upsert_result result;
+		struct bw_err rerr;
+
+		s->ioc.type = (enum bw_ioc_type)p->type;
+		s->ioc.len = p->value_len;
+		memcpy(s->ioc.value, s->arena + p->value, (size_t)p->value_len + 1);
+		for (size_t i = 0; i < p->ntags; i++) {
+			s->tags[i].kind = at(s, get_offset(s, p->tags, 2 * i));
+			s->tags[i].name = at(s, get_offset(s, p->tags, 2 * i + 1));
+		}
+		for (size_t i = 0; i < p->nrecipients; i++)
+			s->recipients[i] = at(s, get_offset(s, p->recipients, i));
+
+		memset(&in, 0, sizeof(in));
+		in.ioc = &s->ioc;
+		in.registrable = bw_psl_registrable_of(o->psl, &s->ioc, s->registrable,
+						       sizeof(s->registrable))
+					 ? s->registrable
+					 : NULL;
+		in.source = at(s, p->source);
+		in.external_id = at(s, p->external_id);
+		in.confidence = p->confidence;
+		in.tlp = p->tlp;
+		in.revoked = p->revoked;
+		in.first_seen = p->first_seen;
+		in.last_seen = p->last_seen;
+		in.valid_from = p->valid_from;
+		in.valid_until = p->valid_until;
+		in.tags = s->tags;
+		in.ntags = p->ntags;
+		in.recipients = s->recipients;
+		in.nrecipients = p->nrecipients;
+
+		rc = bw_store_upsert(s->st, &in, o->now, &result, &rerr);
+		if (rc == BW_EINVAL) {
+			/* The record itself is bad (e.g. a source name too
+			 * long): reject it alone. */
+			s->res->records--;
+			sink_reject(s, at(s, p->where), rerr.msg, s->ioc.value, s->ioc.len);
+			rc = BW_OK;
+			continue;
+		}
+		if (rc) {
+			*err = rerr;
+			break;
+		}
+		switch (result) {
+		case BW_UPSERT_ADDED: s->res->added++; break;
+		case BW_UPSERT_UPDATED: s->res->updated++; break;
+		case BW_UPSERT_UNCHANGED: s->res->unchanged++; break;
+		}
+	}
+	batch_clear(s);
+	return rc;
+}
+
+/* Adds a tag unless the record has it already. */
+static bool
+has_tag(const struct session *s, uint32_t base, size_t n, const struct bw_tag *t)
+{
+	for (size_t k = 0; k < n; k++)
+		if (strcmp(at(s, get_offset(s, base, 2 * k)), t->kind) == 0 &&
+		    strcmp(at(s, get_offset(s, base, 2 * k + 1)), t->name) == 0)
+			return true;
+	return false;
+}
+
 static int
 sink_record(void *ctx, const struct bw_feed_record *r, const char *where,
 	    struct bw_err *err)
 {
 	struct session *s = ctx;
 	const struct bw_ingest_options *o = s->o;
-	struct bw_record_in in;
-	enum bw_upsert_result result;
+	struct pending *p;
 	size_t nt = 0, nr = 0;
-	struct bw_err rerr;
-	int rc;
+	const char *source = r->source ? r->source : s->default_source;
+	uint32_t tags, rcpts;
 
 	if (s->res->records >= BW_FEED_RECORDS_MAX)
 		return bw_err_set(err, BW_ELIMIT, "more than %ld records in one file",
 				  BW_FEED_RECORDS_MAX);
+	if (r->ioc.len > UINT16_MAX)
+		return bw_err_set(err, BW_EINVAL, "indicator value too long");
+	if (s->npend >= s->pend_cap) {
+		size_t cap = s->pend_cap;
+		struct pending *np = bw_grow(s->pend, &cap, s->npend + 1, sizeof(*np));
+		uint32_t *no;
+		if (np == NULL)
+			return bw_err_set(err, BW_ENOMEM, "out of memory");
+		s->pend = np;
+		no = bw_realloc(s->order, cap * sizeof(*no));
+		if (no == NULL)
+			return bw_err_set(err, BW_ENOMEM, "out of memory");
+		s->order = no;
+		s->pend_cap = cap;
+	}
 	s->res->records++;
 
-	for (size_t i = 0; i < r->ntags && nt < BW_RECORD_TAGS_MAX; i++)
-		s->tags[nt++] = r->tags[i];
-	for (size_t i = 0; i < o->ntags && nt < BW_RECORD_TAGS_MAX; i++) {
-		bool dup = false;
-		for (size_t k = 0; k < nt; k++)
-			if (strcmp(s->tags[k].kind, o->tags[i].kind) == 0 &&
-			    strcmp(s->tags[k].name, o->tags[i].name) == 0)
-				dup = true;
-		if (!dup)
-			s->tags[nt++] = o->tags[i];
+	p = &s->pend[s->npend];
+	memset(p, 0, sizeof(*p));
+	p->seq = (uint32_t)s->npend;
+	p->type = (uint8_t)r->ioc.type;
+	p->value_len = (uint16_t)r->ioc.len;
+	p->value = arena_put(s, r->ioc.value, r->ioc.len);
+	p->source = arena_str(s, source);
+	p->external_id = arena_str(s, r->external_id);
+	p->where = arena_str(s, where);
+	p->confidence = (int8_t)(r->confidence >= 0 ? r->confidence : o->confidence);
+	p->tlp = (int8_t)(r->tlp != BW_TLP_UNSET ? r->tlp : o->tlp);
+	p->revoked = r->revoked ? 1 : 0;
+	p->first_seen = r->first_seen;
+	p->last_seen = r->last_seen;
+	p->valid_from = r->valid_from;
+	p->valid_until = r->valid_until;
+
+	tags = arena_offsets(s, 2 * (r->ntags + o->ntags));
+	for (size_t i = 0; i < r->ntags && nt < BW_RECORD_TAGS_MAX && tags != NONE; i++) {
+		set_offset(s, tags, 2 * nt, arena_str(s, r->tags[i].kind));
+		set_offset(s, tags, 2 * nt + 1, arena_str(s, r->tags[i].name));
+		nt++;
 	}
-	for (size_t i = 0; i < r->nrecipients && nr < BW_RECORD_RECIPIENTS_MAX; i++)
-		s->recipients[nr++] = r->recipients[i];
-	for (size_t i = 0; i < o->nrecipients && nr < BW_RECORD_RECIPIENTS_MAX; i++) {
+	for (size_t i = 0; i < o->ntags && nt < BW_RECORD_TAGS_MAX && tags != NONE; i++) {
+		if (has_tag(s, tags, nt, &o->tags[i]))
+			continue;
+		set_offset(s, tags, 2 * nt, arena_str(s, o->tags[i].kind));
+		set_offset(s, tags, 2 * nt + 1, arena_str(s, o->tags[i].name));
+		nt++;
+	}
+	rcpts = arena_offsets(s, r->nrecipients + o->nrecipients);
+	for (size_t i = 0; i < r->nrecipients && nr < BW_RECORD_RECIPIENTS_MAX && rcpts != NONE; i++)
+		set_offset(s, rcpts, nr++, arena_str(s, r->recipients[i]));
+	for (size_t i = 0; i < o->nrecipients && nr < BW_RECORD_RECIPIENTS_MAX && rcpts != NONE; i++) {
 		bool dup = false;
 		for (size_t k = 0; k < nr; k++)
-			if (strcmp(s->recipients[k], o->recipients[i]) == 0)
+			if (strcmp(at(s, get_offset(s, rcpts, k)), o->recipients[i]) == 0)
 				dup = true;
 		if (!dup)
-			s->recipients[nr++] = o->recipients[i];
+			set_offset(s, rcpts, nr++, arena_str(s, o->recipients[i]));
 	}
-
-	memset(&in, 0, sizeof(in));
-	in.ioc = &r->ioc;
-	in.registrable = bw_psl_registrable_of(o->psl, &r->ioc, s->registrable,
-					       sizeof(s->registrable))
-				 ? s->registrable
-				 : NULL;
-	in.source = r->source ? r->source : s->default_source;
-	in.external_id = r->external_id;
-	in.confidence = r->confidence >= 0 ? r->confidence : o->confidence;
-	in.tlp = r->tlp != BW_TLP_UNSET ? r->tlp : o->tlp;
-	in.revoked = r->revoked;
-	in.first_seen = r->first_seen;
-	in.last_seen = r->last_seen;
-	in.valid_from = r->valid_from;
-	in.valid_until = r->valid_until;
-	in.tags = s->tags;
-	in.ntags = nt;
-	in.recipients = s->recipients;
-	in.nrecipients = nr;
-
-	rc = bw_store_upsert(s->st, &in, o->now, &result, &rerr);
-	if (rc == BW_EINVAL) {
-		/* The record itself is bad (e.g. a source name too long): reject
-		 * it alone. */
-		s->res->records--;
-		sink_reject(s, where, rerr.msg, r->ioc.value, r->ioc.len);
-		return BW_OK;
-	}
-	if (rc) {
-		*err = rerr;
-		return rc;
-	}
-	switch (result) {
-	case BW_UPSERT_ADDED: s->res->added++; break;
-	case BW_UPSERT_UPDATED: s->res->updated++; break;
-	case BW_UPSERT_UNCHANGED: s->res->unchanged++; break;
-	}
+	p->tags = tags;
+	p->ntags = (uint8_t)nt;
+	p->recipients = rcpts;
+	p->nrecipients = (uint8_t)nr;
+	if (p->value == NONE || p->source == NONE || p->where == NONE ||
+	    tags == NONE || rcpts == NONE ||
+	    (r->external_id && p->external_id == NONE))
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	for (size_t i = 0; i < 2 * nt; i++)
+		if (get_offset(s, tags, i) == NONE)
+			return bw_err_set(err, BW_ENOMEM, "out of memory");
+	for (size_t i = 0; i < nr; i++)
+		if (get_offset(s, rcpts, i) == NONE)
+			return bw_err_set(err, BW_ENOMEM, "out of memory");
+	s->npend++;
+	if (s->npend >= BATCH_RECORDS || s->arena_len >= BATCH_ARENA)
+		return batch_flush(s, err);
 	return BW_OK;
+}
+
+static void
+session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	bw_free(s->pend);
+	bw_free(s->order);
+	bw_free(s->arena);
+	bw_free(s);
 }
 
 /* "urlhaus-csv" for "/x/urlhaus-csv.txt": a source name for files that do
@@ -237,6 +468,8 @@ bw_ingest_reader(struct bw_store *st, struct bw_reader *in,
 	if (rc)
 		goto out;
 	rc = parse(in, &o->feed, &sink, &res->error);
+	if (rc == BW_OK)
+		rc = batch_flush(s, &res->error);
 	if (rc == BW_OK) {
 		struct bw_ingest_log log = {
 			.file = res->file,
@@ -269,7 +502,7 @@ bw_ingest_reader(struct bw_store *st, struct bw_reader *in,
 		if (ftruncate(fileno(o->rejects), rejects_at) == 0)
 			fseek(o->rejects, rejects_at, SEEK_SET);
 	}
-	bw_free(s);
+	session_free(s);
 	s = NULL;
 refused:
 	res->refused = 1;
@@ -277,7 +510,7 @@ refused:
 	res->rejected = res->unsupported = 0;
 	rc = BW_OK;
 out:
-	bw_free(s);
+	session_free(s);
 	return rc;
 }
 

@@ -156,7 +156,8 @@ void bw_store_free_names(char **names);
 
 struct bw_store_cursor;
 
-/* Iterates records ordered by indicator, then source name. */
+/* Iterates records ordered by type, canonical value, then source name:
+ * the same store gives the same order, whatever order it was filled in. */
 int bw_store_cursor_open(struct bw_store *st, const struct bw_record_filter *f,
 			 struct bw_store_cursor **out, struct bw_err *err);
 /* Returns 1 and fills *rec, 0 at the end, or a negative value on error (with

@@ -165,6 +165,7 @@ test_upsert(void)
 	CHECK_INT(bw_store_upsert(st, &r, 6000, &res, &err), BW_EINVAL);
 	CHECK_INT(count(st, "SELECT count(*) FROM indicator"), 1);
 	CHECK_INT(bw_store_commit(st, &err), BW_OK);
+	CHECK_INT(count(st, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
 
 	/* a rolled-back transaction leaves nothing */
 	bw_store_begin(st, &err);
