@@ -218,6 +218,9 @@ bw_cmd_ingest(int argc, char **argv)
 	o.feed.columns = ncolumns ? columns : NULL;
 	o.now = bw_time_now();
 	o.on_reject = on_reject;
+	/* Unsupported entries (context a feed carries that bulwark does not
+	 * model) are counted in the summary and listed in --rejects, not
+	 * printed: a MISP event often holds more context than indicators. */
 	o.ctx = &run;
 
 	if (rejects) {

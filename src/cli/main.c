@@ -1,10 +1,12 @@
 /*
  * main.c - the bulwark command: dispatch to a subcommand.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/mem.h"
 
 #ifndef BW_VERSION
 #define BW_VERSION "0.1.0"
@@ -32,6 +34,8 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
+	/* jansson allocates through the library's one allocation path too. */
+	json_set_alloc_funcs(bw_malloc, bw_free);
 	if (argc < 2) {
 		usage(stderr);
 		return BW_EXIT_USAGE;

@@ -98,6 +98,8 @@ bw_feed_record_add_tag(struct bw_feed_record *r, const char *kind,
 static bool
 contains(const char *h, size_t n, const char *needle)
 {
+	if (h == NULL || n == 0)
+		return false;
 	return memmem(h, n, needle, strlen(needle)) != NULL;
 }
 
@@ -195,7 +197,7 @@ bw_feed_detect(const char *head, size_t n)
 	size_t i = 0;
 	int data_lines = 0, hosts = 0, drop = 0;
 	bool abusech = false, first_data = true, csv_header = false;
-	bool first_has_comma = false;
+	bool first_quoted = false;
 
 	if (n >= 3 && memcmp(head, "\xef\xbb\xbf", 3) == 0)
 		i = 3;
@@ -225,7 +227,7 @@ bw_feed_detect(const char *head, size_t n)
 			first_data = false;
 			if (looks_csv_header(l, len))
 				csv_header = true;
-			first_has_comma = memchr(l, ',', len) != NULL;
+			first_quoted = l[0] == '"' && memchr(l, ',', len) != NULL;
 		}
 		data_lines++;
 		if (looks_hosts_line(l, len))
@@ -233,10 +235,11 @@ bw_feed_detect(const char *head, size_t n)
 		if (looks_drop_line(l, len))
 			drop++;
 	}
-	/* abuse.ch's own CSVs carry a '#' banner naming abuse.ch; its other
-	 * lists (and lists built from them) mention it too, so it takes a
-	 * comma-separated first data line as well. */
-	if ((abusech && first_has_comma) || csv_header)
+	/* abuse.ch's own CSVs carry a '#' banner naming abuse.ch and quote
+	 * every field; its plain lists (and lists built from them) mention
+	 * abuse.ch too, and a URL in them may hold a comma, so the banner
+	 * counts only with a quoted, comma-separated first data line. */
+	if ((abusech && first_quoted) || csv_header)
 		return BW_FEED_CSV;
 	if (drop > 0 && drop >= data_lines / 2)
 		return BW_FEED_DROP;

@@ -13,11 +13,13 @@
 #include <libgen.h>
 #include <stdbool.h>
 #include <string.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/mem.h"
 #include "core/tlp.h"
+#include "core/uuid.h"
 #include "feed/reader.h"
 
 #define MANIFEST_MAX (64L * 1024 * 1024)
@@ -102,14 +104,19 @@ sink_reject(void *ctx, const char *where, const char *reason, const char *raw,
 		s->o->on_reject(s->o->ctx, s->res->file, where, reason);
 }
 
+/* Unsupported entries go to the rejects file too, marked, so that an analyst
+ * can see what a feed held that bulwark does not model. */
 static void
 sink_unsupported(void *ctx, const char *where, const char *reason)
 {
 	struct session *s = ctx;
 
-	(void)where;
-	(void)reason;
 	s->res->unsupported++;
+	if (s->o->rejects)
+		fprintf(s->o->rejects, "%s:%s: unsupported: %s\n", s->res->file, where,
+			reason);
+	if (s->o->on_unsupported)
+		s->o->on_unsupported(s->o->ctx, s->res->file, where, reason);
 }
 
 /* Copies n bytes and a NUL into the arena; returns the offset or NONE. */
@@ -544,30 +551,34 @@ ingest_one(struct bw_store *st, const char *path,
 	return rc;
 }
 
-static bool
-is_uuid(const char *s)
+/* Reports a refused file (or manifest entry) that never reached a parser. */
+static void __attribute__((format(printf, 5, 6)))
+report_refused(bw_ingest_result_fn on_result, void *ctx, const char *file,
+	       int code, const char *fmt, ...)
 {
-	if (strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return false;
-		} else if (!strchr("0123456789abcdefABCDEF", s[i])) {
-			return false;
-		}
-	}
-	return true;
+	struct bw_ingest_result res;
+	va_list ap;
+
+	memset(&res, 0, sizeof(res));
+	snprintf(res.file, sizeof(res.file), "%s", file);
+	res.format = BW_FEED_MISP;
+	res.refused = 1;
+	res.error.code = code;
+	va_start(ap, fmt);
+	vsnprintf(res.error.msg, sizeof(res.error.msg), fmt, ap);
+	va_end(ap);
+	on_result(ctx, &res);
 }
 
 /* A MISP feed: manifest.json maps event uuids to summaries; each event is
- * in <uuid>.json beside it. */
+ * in <uuid>.json beside it.  Only keys that are UUIDs name files, so a
+ * hostile manifest cannot point outside the directory. */
 static int
 ingest_misp_feed(struct bw_store *st, const char *dir,
 		 const struct bw_ingest_options *o, bw_ingest_result_fn on_result,
 		 void *ctx, struct bw_err *err)
 {
-	char path[4096];
+	char manifest_path[4096], event_path[4096];
 	json_error_t jerr;
 	json_t *manifest;
 	const char *key;
@@ -575,50 +586,42 @@ ingest_misp_feed(struct bw_store *st, const char *dir,
 	struct stat sb;
 	int rc = BW_OK;
 
-	snprintf(path, sizeof(path), "%s/manifest.json", dir);
-	if (stat(path, &sb) != 0 || sb.st_size > MANIFEST_MAX) {
-		struct bw_ingest_result res;
-		memset(&res, 0, sizeof(res));
-		snprintf(res.file, sizeof(res.file), "%s", dir);
-		res.format = BW_FEED_MISP;
-		res.refused = 1;
-		if (stat(path, &sb) != 0)
-			bw_err_set(&res.error, BW_EFORMAT,
-				   "a directory must be a MISP feed with a manifest.json");
-		else
-			bw_err_set(&res.error, BW_ELIMIT,
-				   "manifest.json larger than %ld bytes", MANIFEST_MAX);
-		on_result(ctx, &res);
+	if ((size_t)snprintf(manifest_path, sizeof(manifest_path), "%s/manifest.json", dir) >=
+	    sizeof(manifest_path)) {
+		report_refused(on_result, ctx, dir, BW_EINVAL, "%s", "directory path too long");
 		return BW_OK;
 	}
-	manifest = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	if (manifest == NULL || !json_is_object(manifest)) {
-		struct bw_ingest_result res;
-		memset(&res, 0, sizeof(res));
-		snprintf(res.file, sizeof(res.file), "%s", path);
-		res.format = BW_FEED_MISP;
-		res.refused = 1;
-		bw_err_set(&res.error, BW_EFORMAT, "not a MISP feed manifest: line %d: %s",
-			   jerr.line, manifest ? "not an object" : jerr.text);
+	if (stat(manifest_path, &sb) != 0) {
+		report_refused(on_result, ctx, dir, BW_EFORMAT, "%s",
+			       "a directory must be a MISP feed with a manifest.json");
+		return BW_OK;
+	}
+	if (sb.st_size > MANIFEST_MAX) {
+		report_refused(on_result, ctx, manifest_path, BW_ELIMIT,
+			       "manifest.json larger than %ld bytes", MANIFEST_MAX);
+		return BW_OK;
+	}
+	manifest = json_load_file(manifest_path, JSON_REJECT_DUPLICATES, &jerr);
+	if (manifest == NULL) {
+		report_refused(on_result, ctx, manifest_path, BW_EFORMAT,
+			       "not a MISP feed manifest: %s", jerr.text);
+		return BW_OK;
+	}
+	if (!json_is_object(manifest)) {
 		json_decref(manifest);
-		on_result(ctx, &res);
+		report_refused(on_result, ctx, manifest_path, BW_EFORMAT, "%s",
+			       "not a MISP feed manifest: not a JSON object");
 		return BW_OK;
 	}
 	json_object_foreach(manifest, key, val) {
 		(void)val;
-		if (!is_uuid(key)) {
-			struct bw_ingest_result res;
-			memset(&res, 0, sizeof(res));
-			snprintf(res.file, sizeof(res.file), "%s", path);
-			res.format = BW_FEED_MISP;
-			res.refused = 1;
-			bw_err_set(&res.error, BW_EFORMAT,
-				   "manifest key is not an event UUID: %.64s", key);
-			on_result(ctx, &res);
+		if (!bw_uuid_valid(key)) {
+			report_refused(on_result, ctx, manifest_path, BW_EFORMAT,
+				       "manifest key is not an event UUID: %.64s", key);
 			continue;
 		}
-		snprintf(path, sizeof(path), "%s/%s.json", dir, key);
-		rc = ingest_one(st, path, o, BW_FEED_MISP, on_result, ctx, err);
+		snprintf(event_path, sizeof(event_path), "%s/%s.json", dir, key);
+		rc = ingest_one(st, event_path, o, BW_FEED_MISP, on_result, ctx, err);
 		if (rc)
 			break;
 	}

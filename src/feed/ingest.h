@@ -29,12 +29,17 @@ struct bw_ingest_options {
 	const char *const *recipients; /* added to every record (--share-with) */
 	size_t nrecipients;
 	struct bw_feed_options feed;  /* parser options (CSV columns) */
-	FILE *rejects;                /* "FILE:WHERE: reason\traw" lines, or NULL */
+	/* "FILE:WHERE: reason\traw" lines for rejects and
+	 * "FILE:WHERE: unsupported: reason" lines for unsupported entries */
+	FILE *rejects;
 	const struct bw_psl *psl;     /* for registrable domains; required */
 	int64_t now;                  /* the time of this run */
 	/* Called for each reject (e.g. to print the first few); may be NULL. */
 	void (*on_reject)(void *ctx, const char *file, const char *where,
 			  const char *reason);
+	/* Called for each unsupported entry; may be NULL. */
+	void (*on_unsupported)(void *ctx, const char *file, const char *where,
+			       const char *reason);
 	void *ctx;
 };
 

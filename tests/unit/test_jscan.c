@@ -141,6 +141,11 @@ test_limits_and_big_input(void)
 	char *big = malloc(n + 100);
 	char *deep = malloc(200);
 
+	if (!CHECK(big != NULL && deep != NULL)) {
+		free(big);
+		free(deep);
+		return;
+	}
 	/* an element over the limit stops the scan with BW_ELIMIT */
 	i = 0;
 	i += (size_t)sprintf(big, "{\"objects\": [\"");
@@ -213,6 +218,9 @@ test_reader_long_lines(void)
 	size_t n = 5 * 1024 * 1024, i = 0;
 	char *big = malloc(n);
 	struct bw_reader *r;
+
+	if (!CHECK(big != NULL))
+		return;
 	struct bw_err err;
 	const char *line;
 	size_t len;
