@@ -127,11 +127,8 @@ scan_value(struct sc *s, size_t start, bool *keep, size_t limit, bool soft)
 	if (c != '"' && c != '{' && c != '[')
 		return fail(s, "unexpected character");
 	for (;;) {
-		a = avail(s);
-		if (a < 0)
-			return -a;
-		if (a == 0)
-			return fail(s, "unexpected end of input");
+		size_t stop;
+
 		if (*keep && s->pos - start > limit) {
 			if (!soft)
 				return bw_err_set(s->err, BW_ELIMIT,
@@ -141,49 +138,65 @@ scan_value(struct sc *s, size_t start, bool *keep, size_t limit, bool soft)
 		}
 		if (!*keep && s->pos > DISCARD_AT)
 			discard(s);
-		c = (unsigned char)s->p[s->pos++];
-		if (in_str) {
-			if (esc)
-				esc = false;
-			else if (c == '\\')
-				esc = true;
-			else if (c == '"') {
-				in_str = false;
-				if (depth == 0)
-					return BW_OK;
-			} else if (c < 0x20) {
-				s->pos--;
-				return fail(s, "control character in a string");
-			}
-			continue;
+		/* Refill only when the window is used up: the byte loop below
+		 * runs over what is already there. */
+		if (s->pos >= s->n) {
+			a = avail(s);
+			if (a < 0)
+				return -a;
+			if (a == 0)
+				return fail(s, "unexpected end of input");
 		}
-		switch (c) {
-		case '"':
-			in_str = true;
-			break;
-		case '{':
-		case '[':
-			if (depth >= BW_FEED_JSON_DEPTH_MAX)
-				return bw_err_set(s->err, BW_ELIMIT,
-						  "JSON nested deeper than %d levels at byte %llu",
-						  BW_FEED_JSON_DEPTH_MAX, offset(s));
-			stack[depth++] = c;
-			break;
-		case '}':
-		case ']':
-			if (depth == 0 || stack[depth - 1] != (c == '}' ? '{' : '[')) {
-				s->pos--;
-				return fail(s, "mismatched bracket");
+		stop = s->n;
+		if (*keep && start + limit + 1 < stop)
+			stop = start + limit + 1;
+		if (!*keep && s->pos + DISCARD_AT < stop)
+			stop = s->pos + DISCARD_AT;
+		while (s->pos < stop) {
+			c = (unsigned char)s->p[s->pos++];
+			if (in_str) {
+				if (esc) {
+					esc = false;
+				} else if (c == '\\') {
+					esc = true;
+				} else if (c == '"') {
+					in_str = false;
+					if (depth == 0)
+						return BW_OK;
+				} else if (c < 0x20) {
+					s->pos--;
+					return fail(s, "control character in a string");
+				}
+				continue;
 			}
-			if (--depth == 0)
-				return BW_OK;
-			break;
-		case ' ': case '\t': case '\n': case '\r': case ',': case ':':
-			break;
-		default:
-			if (!scalar_char(c)) {
-				s->pos--;
-				return fail(s, "unexpected character");
+			switch (c) {
+			case '"':
+				in_str = true;
+				break;
+			case '{':
+			case '[':
+				if (depth >= BW_FEED_JSON_DEPTH_MAX)
+					return bw_err_set(s->err, BW_ELIMIT,
+							  "JSON nested deeper than %d levels at byte %llu",
+							  BW_FEED_JSON_DEPTH_MAX, offset(s));
+				stack[depth++] = c;
+				break;
+			case '}':
+			case ']':
+				if (depth == 0 || stack[depth - 1] != (c == '}' ? '{' : '[')) {
+					s->pos--;
+					return fail(s, "mismatched bracket");
+				}
+				if (--depth == 0)
+					return BW_OK;
+				break;
+			case ' ': case '\t': case '\n': case '\r': case ',': case ':':
+				break;
+			default:
+				if (!scalar_char(c)) {
+					s->pos--;
+					return fail(s, "unexpected character");
+				}
 			}
 		}
 	}
