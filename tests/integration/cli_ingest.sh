@@ -103,4 +103,35 @@ contains "$(cat "$T/out")" "2 records" "the lines around it are kept"
 rss=$(tail -1 "$T/rss")
 ok $([ "$rss" -lt 100000 ]; echo $?) "peak memory ${rss} KiB stays under 100 MB for a 200 MB line"
 
+# 10. a JSON string far over the limits: the file is refused, memory bounded
+{
+	printf '{"type": "bundle", "id": "bundle--6ba7b810-9dad-41d1-80b4-00c04fd430c8", "objects": ['
+	printf '{"type": "indicator", "spec_version": "2.1", "id": "indicator--6ba7b811-9dad-41d1-80b4-00c04fd430c8",'
+	printf ' "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",'
+	printf ' "pattern": "[domain-name:value = '"'"'big.example'"'"']", "pattern_type": "stix",'
+	printf ' "valid_from": "2026-01-01T00:00:00Z", "description": "'
+	head -c 100000000 /dev/zero | tr '\0' a
+	printf '"}]}'
+} >"$T/bigstring.json"
+/usr/bin/time -f '%M' -o "$T/rss" "$BULWARK" ingest --db "$T/h.db" "$T/bigstring.json" >"$T/out" 2>"$T/err"
+is $? 1 "a bundle with a 100 MB string in an indicator is refused"
+contains "$(cat "$T/err")" "larger than 67108864 bytes" "the limit is named"
+rss=$(tail -1 "$T/rss")
+ok $([ "$rss" -lt 200000 ]; echo $?) "peak memory ${rss} KiB stays bounded for a 100 MB JSON string"
+# the same string in a member bulwark skips costs nothing
+{
+	printf '{"type": "bundle", "x_note": "'
+	head -c 100000000 /dev/zero | tr '\0' a
+	printf '", "objects": [{"type": "indicator", "spec_version": "2.1",'
+	printf ' "id": "indicator--6ba7b812-9dad-41d1-80b4-00c04fd430c8",'
+	printf ' "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",'
+	printf ' "pattern": "[domain-name:value = '"'"'small.example'"'"']", "pattern_type": "stix",'
+	printf ' "valid_from": "2026-01-01T00:00:00Z"}]}'
+} >"$T/bigmember.json"
+/usr/bin/time -f '%M' -o "$T/rss" "$BULWARK" ingest --db "$T/h.db" "$T/bigmember.json" >"$T/out" 2>"$T/err"
+is $? 0 "a 100 MB string in a skipped member is fine"
+rss=$(tail -1 "$T/rss")
+ok $([ "$rss" -lt 60000 ]; echo $?) "peak memory ${rss} KiB stays small when skipping it"
+rm -f "$T"/big*.json "$T/huge.txt"
+
 done_testing
