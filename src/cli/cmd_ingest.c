@@ -12,6 +12,7 @@
 #include "core/mem.h"
 #include "core/psl.h"
 #include "core/timeutil.h"
+#include "core/ioc.h"
 #include "core/tlp.h"
 #include "feed/ingest.h"
 #include "store/store.h"
@@ -47,6 +48,16 @@ on_reject(void *ctx, const char *file, const char *where, const char *reason)
 	else if (run->shown == REJECTS_SHOWN)
 		fprintf(stderr, "%s: more rejects not shown (use --rejects FILE)\n", file);
 	run->shown++;
+}
+
+/* Notes share the rejects' budget of lines per file. */
+static void
+on_note(void *ctx, const char *file, const char *where, const char *note)
+{
+	char text[BW_IOC_VALUE_MAX + 80];
+
+	snprintf(text, sizeof(text), "note: %s", note);
+	on_reject(ctx, file, where, text);
 }
 
 static void
@@ -218,6 +229,7 @@ bw_cmd_ingest(int argc, char **argv)
 	o.feed.columns = ncolumns ? columns : NULL;
 	o.now = bw_time_now();
 	o.on_reject = on_reject;
+	o.on_note = on_note;
 	/* Unsupported entries (context a feed carries that bulwark does not
 	 * model) are counted in the summary and listed in --rejects, not
 	 * printed: a MISP event often holds more context than indicators. */

@@ -311,6 +311,15 @@ sink_record(void *ctx, const struct bw_feed_record *r, const char *where,
 	if (s->res->records >= BW_FEED_RECORDS_MAX)
 		return bw_err_set(err, BW_ELIMIT, "more than %ld records in one file",
 				  BW_FEED_RECORDS_MAX);
+	if (r->ioc.notes & BW_IOC_NOTE_HOSTBITS) {
+		char note[BW_IOC_VALUE_MAX + 64];
+		snprintf(note, sizeof(note), "CIDR had host bits set; stored as %s",
+			 r->ioc.value);
+		if (o->rejects)
+			fprintf(o->rejects, "%s:%s: note: %s\n", s->res->file, where, note);
+		if (o->on_note)
+			o->on_note(o->ctx, s->res->file, where, note);
+	}
 	if (r->ioc.len > UINT16_MAX)
 		return bw_err_set(err, BW_EINVAL, "indicator value too long");
 	if (s->npend >= s->pend_cap) {

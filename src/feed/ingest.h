@@ -37,6 +37,11 @@ struct bw_ingest_options {
 	/* Called for each reject (e.g. to print the first few); may be NULL. */
 	void (*on_reject)(void *ctx, const char *file, const char *where,
 			  const char *reason);
+	/* Called when a value was changed in a way the analyst should know:
+	 * a CIDR with host bits set is stored as its network.  Also written
+	 * to the rejects file as "FILE:WHERE: note: ...".  May be NULL. */
+	void (*on_note)(void *ctx, const char *file, const char *where,
+			const char *note);
 	/* Called for each unsupported entry; may be NULL. */
 	void (*on_unsupported)(void *ctx, const char *file, const char *where,
 			       const char *reason);

@@ -43,6 +43,15 @@ contains "$(cat "$T/err")" "$T/mixed.txt:2: empty label in domain name" "reject 
 is "$(wc -l <"$T/rej.txt")" 2 "two lines in the rejects file"
 contains "$(cat "$T/rej.txt")" "$T/mixed.txt:3: prefix /40 longer than 32 bits	10.0.0.0/40" "rejects file has reason and raw line"
 
+# a CIDR with host bits set is stored as its network, and says so
+printf '10.1.2.3/8\n' >"$T/hostbits.txt"
+B ingest --db "$DB" --rejects "$T/rej3.txt" "$T/hostbits.txt" >"$T/out" 2>"$T/err"
+is $? 0 "a CIDR with host bits set is accepted"
+contains "$(cat "$T/err")" "$T/hostbits.txt:1: note: CIDR had host bits set; stored as 10.0.0.0/8" "and the change is reported"
+contains "$(cat "$T/rej3.txt")" "hostbits.txt:1: note: CIDR had host bits set" "and listed in the rejects file"
+B export --db "$DB" --format plain --type cidr | grep -qx 10.0.0.0/8
+ok $? "stored as 10.0.0.0/8"
+
 # 4. a file that is not of its format is refused whole, store unchanged
 B export --db "$DB" --format csv --all | cut -d, -f1-6,8- >"$T/s1"
 printf 'ok1.example\nok2.example\n\000\001binary' >"$T/bin.txt"
@@ -85,10 +94,10 @@ contains "$(cat "$T/out")" "(stdin): plain, 1 records" "standard input is named 
 # 8. stats and export filters
 st=$(B stats --db "$DB" --json)
 [ -n "${BW_DEBUG:-}" ] && echo "$st" >&2
-contains "$st" '"cidr": 278' "stats counts CIDRs (200 DROP + 78 DROPv6)"
+contains "$st" '"cidr": 279' "stats counts CIDRs (200 DROP + 78 DROPv6 + 1)"
 contains "$st" '"url": 1' "stats counts URLs"
 contains "$st" '"spamhaus": 278' "stats counts records per source"
-is "$(B export --db "$DB" --format plain --type cidr | wc -l)" 278 "export --type cidr"
+is "$(B export --db "$DB" --format plain --type cidr | wc -l)" 279 "export --type cidr"
 is "$(B export --db "$DB" --format plain --since 1h | wc -l)" \
 	"$(B export --db "$DB" --format plain | wc -l)" "export --since 1h has everything"
 is "$(B export --db "$DB" --format plain --since 2099-01-01 | wc -l)" 0 "export --since the future has nothing"
