@@ -1,0 +1,1995 @@
+/*
+ * index.c - the look-up snapshot: builder, store loader, hash tables and
+ * look-ups (see index.h for the semantics and the measured numbers).
+ *
+ * Layout of a snapshot:
+ *   inds[]       12-byte record per indicator (value offset and length,
+ *                type, confidence, tag-set number); store_ids[] beside it
+ *   arena        one entry per indicator: its number (4 bytes), then the
+ *                value, NUL-terminated
+ *   dom, exact   hash tables of 64-byte buckets, each 10 slots of a 16-bit
+ *                fingerprint and the 32-bit arena offset of an entry, a
+ *                count and an overflow flag; 60% full.  A key lives in its
+ *                home bucket unless that was full, in which case it went to
+ *                the next bucket with room and the home bucket's flag is
+ *                set, so a miss reads one cache line unless the flag says
+ *                to walk on (simulated: 1.06 lines per miss at 60%, against
+ *                2.3 for 8-slot buckets at 80% with plain linear probing).
+ *                A slot names the arena entry, so a hit is verified with one
+ *                more cache line and yields the indicator number from the
+ *                same line; the record is read only to report the match.
+ *                The key is always compared, so a fingerprint collision
+ *                costs time, never a wrong match.  The exact table holds
+ *                URLs, e-mail addresses and hashes together: their
+ *                canonical texts can never be equal across types (a URL has
+ *                "://", an e-mail an '@', hashes differ in length)
+ *   lpm[0], [1]  IPv4 and IPv6 prefix tables (lpm.h)
+ *   tags         tag strings once each; tag sets once each, as arrays of
+ *                struct bw_tag sorted by kind and name
+ *
+ * Hashing.  A domain's hash is computed label by label from the right
+ * (up to 16 bytes of a label folded in one 64x64->128-bit multiply), so the
+ * state after each label is the hash of that suffix: one pass over a query
+ * name yields every suffix to probe.  The query is lower-cased and checked
+ * 8 bytes at a time (SWAR), noting where labels start on the way; the
+ * fingerprints of a bucket are compared with SSE2 where there is SSE2.
+ * The seed is random
+ * per snapshot, so a feed cannot be crafted to pile its names into one
+ * bucket.
+ *
+ * Builder.  Indicators are appended to the record array and the arena as
+ * they come; tags and tag sets are interned on the way.  finish() sizes
+ * the tables once (no rehashing), inserts with the hashes of the next 16
+ * keys computed and their buckets prefetched, merges duplicates found on
+ * insertion, sorts and sweeps the prefixes, and only then lays the tag sets
+ * out, when no string can move any more.
+ */
+#include "index/index.h"
+
+#include <arpa/inet.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "core/mem.h"
+#include "index/lpm.h"
+
+typedef unsigned __int128 u128;
+
+#define SLOTS 10
+#define NO_REF UINT32_MAX         /* no arena entry */
+#define NO_ID UINT32_MAX          /* no indicator */
+#define NAME_MAX_LEN 253
+#define LABEL_MAX_LEN 63
+#define NAME_BUF (NAME_MAX_LEN + 11) /* room to load 8 bytes past the end */
+#define ENTRY_HDR 4                  /* the indicator number before a value */
+#define BATCH 16                     /* keys hashed ahead of inserting */
+#define GROUP 8                      /* queries in one pipeline stage */
+#define GROUP_PROBES 24              /* probes gathered for one stage */
+#define STORE_TAGS_MAX 4096          /* tags gathered for one indicator */
+
+#define HK1 0xa0761d6478bd642full
+#define HK2 0xe7037ed1a0b428dbull
+#define HK3 0x8ebc6af09c88c6e3ull
+
+struct ind {
+	uint32_t off;   /* value in the arena */
+	uint16_t len;
+	uint8_t type;   /* enum bw_ioc_type; 0 for a record merged away */
+	int8_t conf;
+	uint32_t tagset;
+};
+
+struct bucket {
+	uint16_t fp[SLOTS];
+	uint8_t n;          /* slots in use, filled in order */
+	uint8_t ovf;        /* a key whose home this is lives further on */
+	uint16_t pad;
+	uint32_t ref[SLOTS]; /* arena offsets of entries */
+};
+
+_Static_assert(sizeof(struct bucket) == 64, "a bucket is one cache line");
+
+struct table {
+	struct bucket *b; /* 64-byte aligned inside raw */
+	void *raw;
+	size_t nb, n;
+};
+
+struct tagset {
+	uint32_t first, n; /* into tagv */
+};
+
+struct bw_index {
+	uint64_t seed;
+	struct ind *inds;
+	int64_t *store_ids;
+	size_t ninds;
+	char *arena;
+	size_t arena_len;
+	struct table dom, exact;
+	struct bw_lpm *lpm[2];
+	char *tagstr;
+	struct bw_tag *tagv;
+	struct tagset *tagsets;
+	size_t ntagv, ntagsets;
+	struct bw_index_stats stats;
+};
+
+/* builder-side tag and tag-set interning */
+struct btag {
+	uint32_t kind, name; /* offsets in tagstr */
+};
+
+struct bset {
+	uint32_t first, n; /* sorted tag numbers in setv */
+};
+
+struct bw_index_builder {
+	int64_t now;
+	uint64_t seed;
+	struct ind *inds;
+	int64_t *store_ids;
+	size_t ninds, inds_cap, sids_cap;
+	char *arena;
+	size_t arena_len, arena_cap;
+	uint32_t *doms, *exacts;
+	size_t ndoms, doms_cap, nexacts, exacts_cap;
+	struct bw_lpm_prefix *pfx[2];
+	size_t npfx[2], pfx_cap[2];
+	char *tagstr;
+	size_t tagstr_len, tagstr_cap;
+	struct btag *tags;
+	size_t ntags, tags_cap;
+	uint32_t *tag_ht; /* tag number + 1; 0 empty */
+	size_t tag_ht_cap;
+	uint32_t *setv;
+	size_t setv_len, setv_cap;
+	struct bset *sets;
+	size_t nsets, sets_cap;
+	uint32_t *set_ht; /* set number + 1; 0 empty */
+	size_t set_ht_cap;
+	uint32_t *scratch; /* tag numbers of the indicator being added */
+	size_t scratch_cap;
+	struct bw_index_stats stats;
+};
+
+/* ---- hashing ---------------------------------------------------------- */
+
+static inline uint64_t
+mum(uint64_t a, uint64_t b)
+{
+	u128 r = (u128)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* 8 bytes at p as a little-endian number. */
+static inline uint64_t
+load8(const char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+static inline uint32_t
+load32(const char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* Folds one label (1..63 bytes at p; 8 bytes past its end must be
+ * readable) into h.  Up to 16 bytes take one multiply. */
+static inline uint64_t
+hash_label(uint64_t h, const char *p, size_t len)
+{
+	uint64_t w0, w1;
+
+	while (len > 16) {
+		h = mum(load8(p) ^ h ^ HK2, load8(p + 8) ^ HK1);
+		p += 16;
+		len -= 16;
+	}
+	w0 = load8(p) & (~UINT64_C(0) >> (64 - 8 * (len < 8 ? len : 8)));
+	w1 = len > 8 ? load8(p + 8) & (~UINT64_C(0) >> (128 - 8 * len)) : 0;
+	return mum(w0 ^ h ^ HK2, w1 ^ HK1 ^ len);
+}
+
+/* Lower-case map of the characters a canonical name may hold; '.' is
+ * itself, 0 marks a byte that cannot be in a name, 1 a non-ASCII byte. */
+static const unsigned char name_chars[256] = {
+	['-'] = '-', ['.'] = '.', ['_'] = '_',
+	['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
+	['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
+	['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e',
+	['f'] = 'f', ['g'] = 'g', ['h'] = 'h', ['i'] = 'i', ['j'] = 'j',
+	['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n', ['o'] = 'o',
+	['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't',
+	['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y',
+	['z'] = 'z',
+	['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e',
+	['F'] = 'f', ['G'] = 'g', ['H'] = 'h', ['I'] = 'i', ['J'] = 'j',
+	['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n', ['O'] = 'o',
+	['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't',
+	['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y',
+	['Z'] = 'z',
+	[0x80] = 1, [0x81] = 1, [0x82] = 1, [0x83] = 1, [0x84] = 1, [0x85] = 1,
+	[0x86] = 1, [0x87] = 1, [0x88] = 1, [0x89] = 1, [0x8a] = 1, [0x8b] = 1,
+	[0x8c] = 1, [0x8d] = 1, [0x8e] = 1, [0x8f] = 1, [0x90] = 1, [0x91] = 1,
+	[0x92] = 1, [0x93] = 1, [0x94] = 1, [0x95] = 1, [0x96] = 1, [0x97] = 1,
+	[0x98] = 1, [0x99] = 1, [0x9a] = 1, [0x9b] = 1, [0x9c] = 1, [0x9d] = 1,
+	[0x9e] = 1, [0x9f] = 1, [0xa0] = 1, [0xa1] = 1, [0xa2] = 1, [0xa3] = 1,
+	[0xa4] = 1, [0xa5] = 1, [0xa6] = 1, [0xa7] = 1, [0xa8] = 1, [0xa9] = 1,
+	[0xaa] = 1, [0xab] = 1, [0xac] = 1, [0xad] = 1, [0xae] = 1, [0xaf] = 1,
+	[0xb0] = 1, [0xb1] = 1, [0xb2] = 1, [0xb3] = 1, [0xb4] = 1, [0xb5] = 1,
+	[0xb6] = 1, [0xb7] = 1, [0xb8] = 1, [0xb9] = 1, [0xba] = 1, [0xbb] = 1,
+	[0xbc] = 1, [0xbd] = 1, [0xbe] = 1, [0xbf] = 1, [0xc0] = 1, [0xc1] = 1,
+	[0xc2] = 1, [0xc3] = 1, [0xc4] = 1, [0xc5] = 1, [0xc6] = 1, [0xc7] = 1,
+	[0xc8] = 1, [0xc9] = 1, [0xca] = 1, [0xcb] = 1, [0xcc] = 1, [0xcd] = 1,
+	[0xce] = 1, [0xcf] = 1, [0xd0] = 1, [0xd1] = 1, [0xd2] = 1, [0xd3] = 1,
+	[0xd4] = 1, [0xd5] = 1, [0xd6] = 1, [0xd7] = 1, [0xd8] = 1, [0xd9] = 1,
+	[0xda] = 1, [0xdb] = 1, [0xdc] = 1, [0xdd] = 1, [0xde] = 1, [0xdf] = 1,
+	[0xe0] = 1, [0xe1] = 1, [0xe2] = 1, [0xe3] = 1, [0xe4] = 1, [0xe5] = 1,
+	[0xe6] = 1, [0xe7] = 1, [0xe8] = 1, [0xe9] = 1, [0xea] = 1, [0xeb] = 1,
+	[0xec] = 1, [0xed] = 1, [0xee] = 1, [0xef] = 1, [0xf0] = 1, [0xf1] = 1,
+	[0xf2] = 1, [0xf3] = 1, [0xf4] = 1, [0xf5] = 1, [0xf6] = 1, [0xf7] = 1,
+	[0xf8] = 1, [0xf9] = 1, [0xfa] = 1, [0xfb] = 1, [0xfc] = 1, [0xfd] = 1,
+	[0xfe] = 1, [0xff] = 1,
+};
+
+/* SWAR helpers on 8 ASCII bytes (high bits clear): a mask with the high
+ * bit of every byte in [lo, hi], or equal to c. */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+static inline uint64_t
+bytes_in(uint64_t w, unsigned char lo, unsigned char hi)
+{
+	return ((w | HIGHS) - lo * ONES) & ((hi | 0x80) * ONES - w) & HIGHS;
+}
+
+static inline uint64_t
+bytes_eq(uint64_t w, unsigned char c)
+{
+	return ~((w ^ (c * ONES)) + ~HIGHS) & HIGHS;
+}
+
+/* One step of scan_name() on the k (1..8) bytes in w, written to out. */
+static inline void
+scan_word(uint64_t w, size_t k, char *out, size_t at, uint8_t *starts,
+	  size_t *n, uint64_t *bad, uint64_t *other)
+{
+	uint64_t live = k == 8 ? HIGHS : HIGHS & ((UINT64_C(1) << (8 * k)) - 1);
+	uint64_t dots;
+
+	*other |= w & live;
+	w |= bytes_in(w, 'A', 'Z') >> 2;
+	dots = bytes_eq(w, '.') & live;
+	/* '-' '.' '/' '0'..'9' are 0x2d..0x39: all but '/' may be in a name */
+	*bad |= ~((bytes_in(w, '-', '9') & ~bytes_eq(w, '/')) | bytes_in(w, 'a', 'z') |
+		  bytes_eq(w, '_')) & live;
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	memcpy(out + at, &w, 8);
+	while (dots) {
+		starts[(*n)++] = (uint8_t)(at + (size_t)__builtin_ctzll(dots) / 8 + 1);
+		dots &= dots - 1;
+	}
+}
+
+/* Lower-cases a name (len <= NAME_MAX_LEN bytes at s) into buf (NAME_BUF
+ * bytes, zero-padded after the name), 8 bytes at a time, noting where each
+ * label starts in starts (NAME_MAX_LEN + 3 entries; the entry after the
+ * last label is len + 1).  Reads no byte past s + len.  Returns the number
+ * of labels; 0 if the name holds a byte no name holds; -1 if it holds
+ * non-ASCII bytes (for IDNA). */
+static int
+scan_name(const char *s, size_t len, char *buf, uint8_t *starts)
+{
+	uint64_t bad = 0, other = 0, w;
+	size_t n = 1, i = 0;
+
+	starts[0] = 0;
+	for (; i + 8 <= len; i += 8)
+		scan_word(load8(s + i), 8, buf, i, starts, &n, &bad, &other);
+	if (i < len) {
+		/* the last 8 bytes, shifted past those already seen, when
+		 * there are 8 (no over-read, no store-forwarding stall) */
+		size_t k = len - i;
+		if (len >= 8) {
+			w = load8(s + len - 8) >> (8 * (8 - k));
+		} else {
+			w = 0;
+			for (size_t j = len; j > 0; j--)
+				w = w << 8 | (unsigned char)s[j - 1];
+		}
+		scan_word(w, k, buf, i, starts, &n, &bad, &other);
+	}
+	memset(buf + len, 0, 8);
+	if (other)
+		return -1;
+	if (bad)
+		return 0;
+	starts[n] = (uint8_t)(len + 1);
+	return (int)n;
+}
+
+/* The hash of a whole scanned name. */
+static uint64_t
+name_hash(uint64_t seed, const char *buf, const uint8_t *starts, int nlabels)
+{
+	uint64_t h = seed;
+
+	for (int k = nlabels - 1; k >= 0; k--)
+		h = hash_label(h, buf + starts[k], (size_t)starts[k + 1] - 1 - starts[k]);
+	return h;
+}
+
+struct probe {
+	uint64_t h;
+	uint32_t bucket;  /* home bucket */
+	uint32_t mask;    /* fp_mask() of the home bucket */
+	uint8_t off, len; /* the suffix in the query's name */
+	uint8_t walk;     /* the key may be in a later bucket */
+};
+
+/* The hashes of every suffix of at least two labels of a scanned name,
+ * least specific first; 0 for a malformed name (an empty label, or one
+ * longer than 63 bytes). */
+static size_t
+name_probes(uint64_t seed, const char *buf, const uint8_t *starts, int nlabels,
+	    struct probe *pr)
+{
+	uint64_t h = seed;
+	size_t n = 0, len = (size_t)starts[nlabels] - 1;
+
+	for (int k = nlabels - 1; k >= 0; k--) {
+		size_t st = starts[k], ll = (size_t)starts[k + 1] - 1 - st;
+		if (ll - 1 >= LABEL_MAX_LEN)
+			return 0;
+		h = hash_label(h, buf + st, ll);
+		if (k < nlabels - 1) {
+			pr[n].h = h;
+			pr[n].off = (uint8_t)st;
+			pr[n].len = (uint8_t)(len - st);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* The hash of an exact-set key; reads only the len bytes at s (the values
+ * looked up live in callers' buffers). */
+static uint64_t
+hash_exact(uint64_t seed, int type, const char *s, size_t len)
+{
+	uint64_t h = seed ^ ((uint64_t)type * HK3), w = 0;
+	size_t i = 0;
+
+	for (; i + 8 < len; i += 8)
+		h = mum(h ^ load8(s + i), HK1);
+	if (len == 0)
+		return mum(h, HK2);
+	for (size_t k = len; k > i; k--)
+		w = w << 8 | (unsigned char)s[k - 1];
+	return mum(h ^ w, HK2 ^ len);
+}
+
+static inline size_t
+home_of(const struct table *t, uint64_t h)
+{
+	return (size_t)(((u128)h * t->nb) >> 64);
+}
+
+static inline uint16_t
+fp_of(uint64_t h)
+{
+	return (uint16_t)h;
+}
+
+/* ---- tables ----------------------------------------------------------- */
+
+/* Asks for transparent huge pages on the whole pages inside [p, p + n):
+ * random reads over hundreds of megabytes otherwise spend as long walking
+ * page tables as reading memory.  Only a hint; a no-op where unsupported. */
+void
+bw_index_advise_huge(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+	uintptr_t e = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+
+	if (n >= ((size_t)2 << 20) && e > a)
+		madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
+static int
+table_init(struct table *t, size_t n)
+{
+	/* 60% full (see the top of the file) */
+	size_t nb = (n * 5 + 3 * SLOTS - 1) / (3 * SLOTS);
+
+	if (nb == 0)
+		nb = 1;
+	t->raw = bw_calloc(1, nb * sizeof(struct bucket) + 63);
+	if (t->raw == NULL)
+		return BW_ENOMEM;
+	t->b = (struct bucket *)(((uintptr_t)t->raw + 63) & ~(uintptr_t)63);
+	bw_index_advise_huge(t->raw, nb * sizeof(struct bucket) + 63);
+	t->nb = nb;
+	t->n = 0;
+	return BW_OK;
+}
+
+static void
+table_free(struct table *t)
+{
+	bw_free(t->raw);
+	memset(t, 0, sizeof(*t));
+}
+
+/* True if the arena entry at ref holds the value s (len bytes). */
+static inline bool
+key_eq(const struct bw_index *ix, uint32_t ref, const char *s, size_t len)
+{
+	const char *v = ix->arena + ref + ENTRY_HDR;
+
+	return memcmp(v, s, len) == 0 && v[len] == '\0';
+}
+
+/* The slots of b whose fingerprint is fp: slot i is bit 2i. */
+static inline unsigned
+fp_mask(const struct bucket *b, uint16_t fp)
+{
+	unsigned m = 0;
+#ifdef __SSE2__
+	__m128i f = _mm_set1_epi16((short)fp);
+	__m128i lo = _mm_loadu_si128((const __m128i *)(const void *)b->fp);
+	__m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(b->fp + 2));
+
+	m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(lo, f)) |
+	    (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(hi, f)) << 4;
+#else
+	for (int i = 0; i < SLOTS; i++)
+		m |= (unsigned)(b->fp[i] == fp) << (2 * i);
+#endif
+	return m & 0x55555u & ((1u << (2 * b->n)) - 1);
+}
+
+/* The arena offset of the entry of key s in t, or NO_REF. */
+static inline uint32_t
+table_find(const struct bw_index *ix, const struct table *t, uint64_t h,
+	   const char *s, size_t len)
+{
+	size_t bi = home_of(t, h);
+	uint16_t fp = fp_of(h);
+	const struct bucket *b = &t->b[bi];
+	bool walk = b->ovf;
+
+	for (;;) {
+		for (unsigned m = fp_mask(b, fp); m; m &= m - 1) {
+			uint32_t ref = b->ref[__builtin_ctz(m) / 2];
+			if (key_eq(ix, ref, s, len))
+				return ref;
+		}
+		/* the keys of the home bucket that did not fit are in the
+		 * buckets after it, up to the first that had room */
+		if (!walk || b->n < SLOTS)
+			return NO_REF;
+		bi = bi + 1 == t->nb ? 0 : bi + 1;
+		b = &t->b[bi];
+	}
+}
+
+/* Inserts indicator id; returns NO_ID, or the number of an indicator with
+ * the same key already there (nothing inserted). */
+static uint32_t
+table_insert(const struct bw_index *ix, struct table *t, uint64_t h,
+	     uint32_t id)
+{
+	const struct ind *d = &ix->inds[id];
+	uint32_t ref = table_find(ix, t, h, ix->arena + d->off, d->len);
+	size_t bi = home_of(t, h);
+	struct bucket *b = &t->b[bi];
+
+	if (ref != NO_REF)
+		return load32(ix->arena + ref);
+	while (b->n == SLOTS) {
+		t->b[home_of(t, h)].ovf = 1;
+		bi = bi + 1 == t->nb ? 0 : bi + 1;
+		b = &t->b[bi];
+	}
+	b->fp[b->n] = fp_of(h);
+	b->ref[b->n] = d->off - ENTRY_HDR;
+	b->n++;
+	t->n++;
+	return NO_ID;
+}
+
+static size_t
+table_bytes(const struct table *t)
+{
+	return t->nb * sizeof(struct bucket);
+}
+
+/* ---- snapshot --------------------------------------------------------- */
+
+void
+bw_index_free(struct bw_index *ix)
+{
+	if (ix == NULL)
+		return;
+	bw_free(ix->inds);
+	bw_free(ix->store_ids);
+	bw_free(ix->arena);
+	table_free(&ix->dom);
+	table_free(&ix->exact);
+	bw_lpm_free(ix->lpm[0]);
+	bw_lpm_free(ix->lpm[1]);
+	bw_free(ix->tagstr);
+	bw_free(ix->tagv);
+	bw_free(ix->tagsets);
+	bw_free(ix);
+}
+
+void
+bw_index_stats(const struct bw_index *ix, struct bw_index_stats *out)
+{
+	*out = ix->stats;
+}
+
+void
+bw_index_get(const struct bw_index *ix, uint32_t id, struct bw_index_match *m)
+{
+	const struct ind *d = &ix->inds[id];
+	const struct tagset *ts = &ix->tagsets[d->tagset];
+
+	m->id = id;
+	m->type = (enum bw_ioc_type)d->type;
+	m->value = ix->arena + d->off;
+	m->len = d->len;
+	m->confidence = d->conf;
+	m->tags = ts->n ? ix->tagv + ts->first : NULL;
+	m->ntags = ts->n;
+	m->store_id = ix->store_ids[id];
+}
+
+/* ---- builder: tags ---------------------------------------------------- */
+
+static uint64_t
+hash_bytes(const char *s, size_t len, uint64_t h)
+{
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static int
+str_add(struct bw_index_builder *b, const char *s, size_t len, uint32_t *off)
+{
+	if (b->tagstr_len + len + 1 > BW_INDEX_STRINGS_MAX)
+		return BW_ELIMIT;
+	if (b->tagstr_len + len + 1 > b->tagstr_cap) {
+		size_t cap = b->tagstr_cap;
+		char *p = bw_grow(b->tagstr, &cap, b->tagstr_len + len + 1, 1);
+		if (p == NULL)
+			return BW_ENOMEM;
+		b->tagstr = p;
+		b->tagstr_cap = cap;
+	}
+	memcpy(b->tagstr + b->tagstr_len, s, len);
+	b->tagstr[b->tagstr_len + len] = '\0';
+	*off = (uint32_t)b->tagstr_len;
+	b->tagstr_len += len + 1;
+	return BW_OK;
+}
+
+/* Open-addressing helper: doubles a table of numbers + 1 when half full,
+ * re-placing entries with rehash(b, number). */
+typedef uint64_t (*rehash_fn)(const struct bw_index_builder *b, uint32_t n);
+
+static int
+ht_grow(const struct bw_index_builder *b, uint32_t **ht, size_t *cap,
+	size_t count, rehash_fn rehash)
+{
+	size_t ncap = *cap ? *cap * 2 : 64;
+	uint32_t *n;
+
+	if (count * 2 < *cap)
+		return BW_OK;
+	n = bw_calloc(ncap, sizeof(*n));
+	if (n == NULL)
+		return BW_ENOMEM;
+	for (size_t i = 0; i < *cap; i++) {
+		size_t j;
+		if ((*ht)[i] == 0)
+			continue;
+		j = rehash(b, (*ht)[i] - 1) & (ncap - 1);
+		while (n[j])
+			j = (j + 1) & (ncap - 1);
+		n[j] = (*ht)[i];
+	}
+	bw_free(*ht);
+	*ht = n;
+	*cap = ncap;
+	return BW_OK;
+}
+
+static uint64_t
+tag_hash(const char *kind, size_t kl, const char *name, size_t nl)
+{
+	return hash_bytes(name, nl, hash_bytes(kind, kl, 0xcbf29ce484222325ull) ^ 0x1f);
+}
+
+static uint64_t
+tag_rehash(const struct bw_index_builder *b, uint32_t n)
+{
+	const char *k = b->tagstr + b->tags[n].kind, *nm = b->tagstr + b->tags[n].name;
+
+	return tag_hash(k, strlen(k), nm, strlen(nm));
+}
+
+static int
+intern_tag(struct bw_index_builder *b, const char *kind, const char *name,
+	   uint32_t *out)
+{
+	size_t kl = strlen(kind), nl = strlen(name), j;
+	uint64_t h = tag_hash(kind, kl, name, nl);
+	struct btag t;
+	int rc;
+
+	rc = ht_grow(b, &b->tag_ht, &b->tag_ht_cap, b->ntags + 1, tag_rehash);
+	if (rc)
+		return rc;
+	for (j = h & (b->tag_ht_cap - 1); b->tag_ht[j]; j = (j + 1) & (b->tag_ht_cap - 1)) {
+		const struct btag *o = &b->tags[b->tag_ht[j] - 1];
+		if (strcmp(b->tagstr + o->kind, kind) == 0 &&
+		    strcmp(b->tagstr + o->name, name) == 0) {
+			*out = b->tag_ht[j] - 1;
+			return BW_OK;
+		}
+	}
+	if (b->ntags + 1 >= BW_INDEX_INDICATORS_MAX)
+		return BW_ELIMIT;
+	if ((rc = str_add(b, kind, kl, &t.kind)) || (rc = str_add(b, name, nl, &t.name)))
+		return rc;
+	if (b->ntags == b->tags_cap) {
+		struct btag *p = bw_grow(b->tags, &b->tags_cap, b->ntags + 1, sizeof(*p));
+		if (p == NULL)
+			return BW_ENOMEM;
+		b->tags = p;
+	}
+	b->tags[b->ntags] = t;
+	b->tag_ht[j] = (uint32_t)++b->ntags;
+	*out = (uint32_t)(b->ntags - 1);
+	return BW_OK;
+}
+
+static uint64_t
+set_hash(const uint32_t *v, size_t n)
+{
+	uint64_t h = HK3 ^ n;
+
+	for (size_t i = 0; i < n; i++)
+		h = mum(h ^ v[i], HK1);
+	return h;
+}
+
+static uint64_t
+set_rehash(const struct bw_index_builder *b, uint32_t n)
+{
+	return set_hash(b->setv + b->sets[n].first, b->sets[n].n);
+}
+
+/* The number of the tag set holding the n sorted, distinct tag numbers. */
+static int
+intern_set(struct bw_index_builder *b, const uint32_t *v, size_t n,
+	   uint32_t *out)
+{
+	uint64_t h = set_hash(v, n);
+	size_t j;
+	int rc;
+
+	rc = ht_grow(b, &b->set_ht, &b->set_ht_cap, b->nsets + 1, set_rehash);
+	if (rc)
+		return rc;
+	for (j = h & (b->set_ht_cap - 1); b->set_ht[j]; j = (j + 1) & (b->set_ht_cap - 1)) {
+		const struct bset *o = &b->sets[b->set_ht[j] - 1];
+		if (o->n == n && (n == 0 || memcmp(b->setv + o->first, v, n * sizeof(*v)) == 0)) {
+			*out = b->set_ht[j] - 1;
+			return BW_OK;
+		}
+	}
+	if (b->setv_len + n >= BW_INDEX_INDICATORS_MAX)
+		return BW_ELIMIT;
+	if (b->setv_len + n > b->setv_cap) {
+		uint32_t *p = bw_grow(b->setv, &b->setv_cap, b->setv_len + n, sizeof(*p));
+		if (p == NULL)
+			return BW_ENOMEM;
+		b->setv = p;
+	}
+	if (b->nsets == b->sets_cap) {
+		struct bset *p = bw_grow(b->sets, &b->sets_cap, b->nsets + 1, sizeof(*p));
+		if (p == NULL)
+			return BW_ENOMEM;
+		b->sets = p;
+	}
+	if (n > 0)
+		memcpy(b->setv + b->setv_len, v, n * sizeof(*v));
+	b->sets[b->nsets].first = (uint32_t)b->setv_len;
+	b->sets[b->nsets].n = (uint32_t)n;
+	b->setv_len += n;
+	b->set_ht[j] = (uint32_t)++b->nsets;
+	*out = (uint32_t)(b->nsets - 1);
+	return BW_OK;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sorts and de-duplicates v in place, keeps at most BW_INDEX_TAGS_MAX,
+ * and interns the result. */
+static int
+intern_tagnums(struct bw_index_builder *b, uint32_t *v, size_t n, uint32_t *out)
+{
+	size_t m = 0;
+
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_u32);
+	for (size_t i = 0; i < n; i++)
+		if (m == 0 || v[m - 1] != v[i])
+			v[m++] = v[i];
+	if (m > BW_INDEX_TAGS_MAX) {
+		b->stats.tags_dropped += m - BW_INDEX_TAGS_MAX;
+		m = BW_INDEX_TAGS_MAX;
+	}
+	return intern_set(b, v, m, out);
+}
+
+static int
+scratch_room(struct bw_index_builder *b, size_t n)
+{
+	uint32_t *p;
+
+	if (n <= b->scratch_cap)
+		return BW_OK;
+	p = bw_grow(b->scratch, &b->scratch_cap, n, sizeof(*p));
+	if (p == NULL)
+		return BW_ENOMEM;
+	b->scratch = p;
+	return BW_OK;
+}
+
+/* The union of two tag sets. */
+static int
+union_sets(struct bw_index_builder *b, uint32_t x, uint32_t y, uint32_t *out)
+{
+	size_t nx = b->sets[x].n, ny = b->sets[y].n;
+	int rc;
+
+	if (x == y || ny == 0) {
+		*out = x;
+		return BW_OK;
+	}
+	if (nx == 0) {
+		*out = y;
+		return BW_OK;
+	}
+	rc = scratch_room(b, nx + ny);
+	if (rc)
+		return rc;
+	/* setv may move while interning: copy out first */
+	memcpy(b->scratch, b->setv + b->sets[x].first, nx * sizeof(uint32_t));
+	memcpy(b->scratch + nx, b->setv + b->sets[y].first, ny * sizeof(uint32_t));
+	return intern_tagnums(b, b->scratch, nx + ny, out);
+}
+
+/* ---- builder: indicators ---------------------------------------------- */
+
+int
+bw_index_builder_new(int64_t now, struct bw_index_builder **out,
+		     struct bw_err *err)
+{
+	struct bw_index_builder *b = bw_calloc(1, sizeof(*b));
+	uint32_t empty;
+
+	*out = NULL;
+	if (b == NULL)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	b->now = now;
+	b->stats.built = now;
+	if (getrandom(&b->seed, sizeof(b->seed), GRND_NONBLOCK) != sizeof(b->seed))
+		b->seed = (uint64_t)now * HK1 ^ (uint64_t)(uintptr_t)b;
+	/* tag set 0 is the empty set */
+	if (intern_set(b, NULL, 0, &empty) != BW_OK) {
+		bw_index_builder_free(b);
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	}
+	*out = b;
+	return BW_OK;
+}
+
+void
+bw_index_builder_free(struct bw_index_builder *b)
+{
+	if (b == NULL)
+		return;
+	bw_free(b->inds);
+	bw_free(b->store_ids);
+	bw_free(b->arena);
+	bw_free(b->doms);
+	bw_free(b->exacts);
+	bw_free(b->pfx[0]);
+	bw_free(b->pfx[1]);
+	bw_free(b->tagstr);
+	bw_free(b->tags);
+	bw_free(b->tag_ht);
+	bw_free(b->setv);
+	bw_free(b->sets);
+	bw_free(b->set_ht);
+	bw_free(b->scratch);
+	bw_free(b);
+}
+
+static bool
+domain_canonical(const char *v, size_t len)
+{
+	size_t ll = 0;
+	int labels = 1;
+
+	if (len == 0 || len > NAME_MAX_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (c == '.') {
+			if (ll == 0)
+				return false;
+			ll = 0;
+			labels++;
+		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			   c == '-' || c == '_') {
+			if (++ll > LABEL_MAX_LEN)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return ll > 0 && labels >= 2;
+}
+
+static bool
+hex_canonical(const char *v, size_t len, size_t want)
+{
+	if (len != want)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* True if bw_ioc_parse() gives back exactly (type, v). */
+static bool
+reparses_same(enum bw_ioc_type type, const char *v, size_t len)
+{
+	struct bw_ioc ioc;
+
+	if (bw_ioc_parse(v, len, type, &ioc, NULL) != BW_OK)
+		return false;
+	return ioc.type == type && ioc.len == len && memcmp(ioc.value, v, len) == 0;
+}
+
+/* The binary prefix of a canonical address or CIDR. */
+static bool
+parse_prefix(enum bw_ioc_type type, const char *v, size_t len,
+	     struct bw_lpm_prefix *p, int *family)
+{
+	char buf[64];
+	const char *slash = memchr(v, '/', len);
+	size_t alen = slash ? (size_t)(slash - v) : len;
+	int fam = memchr(v, ':', alen) ? 6 : 4;
+
+	if (alen >= sizeof(buf))
+		return false;
+	memcpy(buf, v, alen);
+	buf[alen] = '\0';
+	memset(p->addr, 0, sizeof(p->addr));
+	if (inet_pton(fam == 4 ? AF_INET : AF_INET6, buf, p->addr) != 1)
+		return false;
+	if ((type == BW_IOC_IPV4 && fam != 4) || (type == BW_IOC_IPV6 && fam != 6))
+		return false;
+	if (slash) {
+		int l = 0;
+		for (const char *q = slash + 1; q < v + len; q++)
+			l = l * 10 + (*q - '0');
+		p->len = (uint8_t)l;
+	} else {
+		p->len = fam == 4 ? 32 : 128;
+	}
+	*family = fam;
+	return true;
+}
+
+static int
+push_u32(uint32_t **v, size_t *n, size_t *cap, uint32_t x)
+{
+	if (*n == *cap) {
+		uint32_t *p = bw_grow(*v, cap, *n + 1, sizeof(*p));
+		if (p == NULL)
+			return BW_ENOMEM;
+		*v = p;
+	}
+	(*v)[(*n)++] = x;
+	return BW_OK;
+}
+
+/* Adds one indicator whose tags are already tag numbers (tagnums is
+ * reordered).  Returns BW_EINVAL (not canonical), BW_ELIMIT or BW_ENOMEM. */
+static int
+add_internal(struct bw_index_builder *b, enum bw_ioc_type type,
+	     const char *value, size_t len, int64_t store_id, int conf,
+	     uint32_t *tagnums, size_t ntags)
+{
+	struct bw_lpm_prefix pfx;
+	int family = 0, rc;
+	uint32_t id = (uint32_t)b->ninds, set;
+	bool ok;
+
+	switch (type) {
+	case BW_IOC_DOMAIN: ok = domain_canonical(value, len); break;
+	case BW_IOC_IPV4:
+	case BW_IOC_IPV6:
+	case BW_IOC_CIDR:
+		ok = reparses_same(type, value, len) &&
+		     parse_prefix(type, value, len, &pfx, &family);
+		break;
+	case BW_IOC_URL:
+	case BW_IOC_EMAIL: ok = reparses_same(type, value, len); break;
+	case BW_IOC_MD5: ok = hex_canonical(value, len, 32); break;
+	case BW_IOC_SHA1: ok = hex_canonical(value, len, 40); break;
+	case BW_IOC_SHA256: ok = hex_canonical(value, len, 64); break;
+	default: ok = false; break;
+	}
+	if (!ok || conf < -1 || conf > 100)
+		return BW_EINVAL;
+	if (b->ninds >= BW_INDEX_INDICATORS_MAX)
+		return BW_ELIMIT;
+	if (b->arena_len + ENTRY_HDR + len + 1 > BW_INDEX_STRINGS_MAX)
+		return BW_ELIMIT;
+	rc = intern_tagnums(b, tagnums, ntags, &set);
+	if (rc)
+		return rc;
+
+	if (b->ninds == b->inds_cap) {
+		struct ind *p = bw_grow(b->inds, &b->inds_cap, b->ninds + 1, sizeof(*p));
+		if (p == NULL)
+			return BW_ENOMEM;
+		b->inds = p;
+	}
+	if (b->ninds == b->sids_cap) {
+		int64_t *p = bw_grow(b->store_ids, &b->sids_cap, b->ninds + 1, sizeof(*p));
+		if (p == NULL)
+			return BW_ENOMEM;
+		b->store_ids = p;
+	}
+	if (b->arena_len + ENTRY_HDR + len + 1 > b->arena_cap) {
+		char *p = bw_grow(b->arena, &b->arena_cap,
+				  b->arena_len + ENTRY_HDR + len + 1, 1);
+		if (p == NULL)
+			return BW_ENOMEM;
+		b->arena = p;
+	}
+	if (type == BW_IOC_DOMAIN) {
+		rc = push_u32(&b->doms, &b->ndoms, &b->doms_cap, id);
+	} else if (family) {
+		int f = family == 4 ? 0 : 1;
+		if (b->npfx[f] == b->pfx_cap[f]) {
+			struct bw_lpm_prefix *p = bw_grow(b->pfx[f], &b->pfx_cap[f],
+							  b->npfx[f] + 1, sizeof(*p));
+			if (p == NULL)
+				return BW_ENOMEM;
+			b->pfx[f] = p;
+		}
+		pfx.id = id;
+		b->pfx[f][b->npfx[f]++] = pfx;
+		rc = BW_OK;
+	} else {
+		rc = push_u32(&b->exacts, &b->nexacts, &b->exacts_cap, id);
+	}
+	if (rc)
+		return rc;
+	memcpy(b->arena + b->arena_len, &id, ENTRY_HDR);
+	memcpy(b->arena + b->arena_len + ENTRY_HDR, value, len);
+	b->arena[b->arena_len + ENTRY_HDR + len] = '\0';
+	b->inds[id].off = (uint32_t)(b->arena_len + ENTRY_HDR);
+	b->inds[id].len = (uint16_t)len;
+	b->inds[id].type = (uint8_t)type;
+	b->inds[id].conf = (int8_t)conf;
+	b->inds[id].tagset = set;
+	b->store_ids[id] = store_id;
+	b->arena_len += ENTRY_HDR + len + 1;
+	b->ninds++;
+	return BW_OK;
+}
+
+int
+bw_index_builder_add(struct bw_index_builder *b, const struct bw_index_entry *e,
+		     struct bw_err *err)
+{
+	int rc;
+
+	if (e->len > BW_IOC_VALUE_MAX)
+		return bw_err_set(err, BW_EINVAL, "indicator value longer than %d bytes",
+				  BW_IOC_VALUE_MAX);
+	if (e->ntags > STORE_TAGS_MAX)
+		return bw_err_set(err, BW_ELIMIT, "more than %d tags on one indicator",
+				  STORE_TAGS_MAX);
+	rc = scratch_room(b, e->ntags);
+	if (rc)
+		return bw_err_set(err, rc, "out of memory");
+	for (size_t i = 0; i < e->ntags; i++) {
+		rc = intern_tag(b, e->tags[i].kind, e->tags[i].name, &b->scratch[i]);
+		if (rc)
+			return bw_err_set(err, rc, "cannot keep tag \"%s\": %s",
+					  e->tags[i].name, bw_rc_name(rc));
+	}
+	rc = add_internal(b, e->type, e->value, e->len, e->store_id, e->confidence,
+			  b->scratch, e->ntags);
+	if (rc == BW_EINVAL)
+		return bw_err_set(err, rc, "not a canonical %s: \"%.*s\"",
+				  bw_ioc_type_name(e->type) ? bw_ioc_type_name(e->type) : "indicator",
+				  (int)(e->len > 200 ? 200 : e->len), e->value);
+	if (rc == BW_ELIMIT)
+		return bw_err_set(err, rc, "index limit reached (%u indicators, %u bytes of values)",
+				  BW_INDEX_INDICATORS_MAX, BW_INDEX_STRINGS_MAX);
+	if (rc)
+		return bw_err_set(err, rc, "out of memory");
+	return BW_OK;
+}
+
+/* ---- builder: finish -------------------------------------------------- */
+
+/* Folds indicator dup into keep: highest confidence, union of tags. */
+static int
+merge_into(struct bw_index_builder *b, struct bw_index *ix, uint32_t keep,
+	   uint32_t dup)
+{
+	struct ind *k = &ix->inds[keep], *d = &ix->inds[dup];
+	uint32_t set;
+	int rc = union_sets(b, k->tagset, d->tagset, &set);
+
+	if (rc)
+		return rc;
+	k->tagset = set;
+	if (d->conf > k->conf)
+		k->conf = d->conf;
+	if (ix->store_ids[keep] == 0)
+		ix->store_ids[keep] = ix->store_ids[dup];
+	d->type = 0;
+	b->stats.merged++;
+	return BW_OK;
+}
+
+static uint64_t
+key_hash(const struct bw_index *ix, uint32_t id)
+{
+	const struct ind *d = &ix->inds[id];
+
+	if (d->type == BW_IOC_DOMAIN) {
+		char buf[NAME_BUF];
+		uint8_t starts[NAME_MAX_LEN + 3];
+		int nl = scan_name(ix->arena + d->off, d->len, buf, starts);
+		return name_hash(ix->seed, buf, starts, nl > 0 ? nl : 0);
+	}
+	return hash_exact(ix->seed, d->type, ix->arena + d->off, d->len);
+}
+
+static int
+fill_table(struct bw_index_builder *b, struct bw_index *ix, struct table *t,
+	   const uint32_t *ids, size_t n)
+{
+	uint64_t ring[BATCH];
+	int rc = table_init(t, n);
+
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n + BATCH; i++) {
+		/* insert key i - BATCH, whose bucket was prefetched, then
+		 * hash key i into the ring slot it leaves */
+		if (i >= BATCH) {
+			size_t j = i - BATCH;
+			uint32_t other = table_insert(ix, t, ring[j % BATCH], ids[j]);
+			if (other != NO_ID && (rc = merge_into(b, ix, other, ids[j])))
+				return rc;
+		}
+		if (i < n) {
+			uint64_t h = key_hash(ix, ids[i]);
+			ring[i % BATCH] = h;
+			__builtin_prefetch(&t->b[home_of(t, h)], 1);
+		}
+	}
+	return BW_OK;
+}
+
+static int
+fill_lpm(struct bw_index_builder *b, struct bw_index *ix, int f,
+	 struct bw_err *err)
+{
+	int family = f == 0 ? 4 : 6, rc;
+	struct bw_lpm_prefix *p = b->pfx[f];
+	size_t n = b->npfx[f], m = 0;
+
+	bw_lpm_sort(family, p, n);
+	for (size_t i = 0; i < n; i++) {
+		if (m > 0 && bw_lpm_same(family, &p[m - 1], &p[i])) {
+			rc = merge_into(b, ix, p[m - 1].id, p[i].id);
+			if (rc)
+				return bw_err_set(err, rc, "out of memory");
+			continue;
+		}
+		p[m++] = p[i];
+	}
+	return bw_lpm_build(family, p, m, &ix->lpm[f], err);
+}
+
+static int
+cmp_tag(const void *a, const void *b)
+{
+	const struct bw_tag *x = a, *y = b;
+	int c = strcmp(x->kind, y->kind);
+
+	return c ? c : strcmp(x->name, y->name);
+}
+
+/* Lays the interned tag sets out as struct bw_tag arrays; the snapshot
+ * takes the tag strings. */
+static int
+fill_tags(struct bw_index_builder *b, struct bw_index *ix)
+{
+	ix->tagsets = bw_malloc(b->nsets * sizeof(*ix->tagsets));
+	ix->tagv = bw_malloc((b->setv_len ? b->setv_len : 1) * sizeof(*ix->tagv));
+	if (ix->tagsets == NULL || ix->tagv == NULL)
+		return BW_ENOMEM;
+	ix->tagstr = b->tagstr;
+	b->tagstr = NULL;
+	for (size_t s = 0; s < b->nsets; s++) {
+		const struct bset *bs = &b->sets[s];
+		struct bw_tag *v = ix->tagv + bs->first;
+		for (size_t i = 0; i < bs->n; i++) {
+			const struct btag *t = &b->tags[b->setv[bs->first + i]];
+			v[i].kind = ix->tagstr + t->kind;
+			v[i].name = ix->tagstr + t->name;
+		}
+		qsort(v, bs->n, sizeof(*v), cmp_tag);
+		ix->tagsets[s].first = bs->first;
+		ix->tagsets[s].n = bs->n;
+	}
+	ix->ntagv = b->setv_len;
+	ix->ntagsets = b->nsets;
+	return BW_OK;
+}
+
+int
+bw_index_builder_finish(struct bw_index_builder *b, struct bw_index **out,
+			struct bw_err *err)
+{
+	struct bw_index *ix;
+	struct bw_index_stats *s;
+	int rc;
+
+	*out = NULL;
+	ix = bw_calloc(1, sizeof(*ix));
+	if (ix == NULL)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	/* the arena moves once more, into memory on huge pages, where the
+	 * look-ups read it at random */
+	if (b->arena_len >= ((size_t)2 << 20)) {
+		char *a = bw_malloc(b->arena_len);
+		if (a == NULL) {
+			rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+			goto fail;
+		}
+		bw_index_advise_huge(a, b->arena_len);
+		memcpy(a, b->arena, b->arena_len);
+		bw_free(b->arena);
+		b->arena = a;
+		b->arena_cap = b->arena_len;
+	}
+	/* arrays grew by doubling: give the slack back */
+	if (b->ninds > 0 && b->ninds < b->inds_cap) {
+		void *p = bw_realloc(b->inds, b->ninds * sizeof(*b->inds));
+		if (p != NULL) {
+			b->inds = p;
+			b->inds_cap = b->ninds;
+		}
+	}
+	if (b->ninds > 0 && b->ninds < b->sids_cap) {
+		void *p = bw_realloc(b->store_ids, b->ninds * sizeof(*b->store_ids));
+		if (p != NULL) {
+			b->store_ids = p;
+			b->sids_cap = b->ninds;
+		}
+	}
+	if (b->arena_len > 0 && b->arena_len < b->arena_cap) {
+		void *p = bw_realloc(b->arena, b->arena_len);
+		if (p != NULL) {
+			b->arena = p;
+			b->arena_cap = b->arena_len;
+		}
+	}
+	ix->seed = b->seed;
+	ix->inds = b->inds;
+	ix->store_ids = b->store_ids;
+	ix->ninds = b->ninds;
+	ix->arena = b->arena;
+	ix->arena_len = b->arena_len;
+	b->inds = NULL;
+	b->store_ids = NULL;
+	b->arena = NULL;
+	if (ix->inds == NULL) {
+		/* an empty snapshot still has one record slot to point at */
+		ix->inds = bw_calloc(1, sizeof(*ix->inds));
+		ix->store_ids = bw_calloc(1, sizeof(*ix->store_ids));
+		if (ix->inds == NULL || ix->store_ids == NULL) {
+			rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+			goto fail;
+		}
+	}
+
+	if ((rc = fill_table(b, ix, &ix->dom, b->doms, b->ndoms)) ||
+	    (rc = fill_table(b, ix, &ix->exact, b->exacts, b->nexacts))) {
+		bw_err_set(err, rc, "out of memory building the index");
+		goto fail;
+	}
+	if ((rc = fill_lpm(b, ix, 0, err)) || (rc = fill_lpm(b, ix, 1, err)))
+		goto fail;
+	rc = fill_tags(b, ix);
+	if (rc) {
+		bw_err_set(err, rc, "out of memory building the index");
+		goto fail;
+	}
+
+	s = &ix->stats;
+	*s = b->stats;
+	for (size_t i = 0; i < ix->ninds; i++) {
+		if (ix->inds[i].type == 0)
+			continue;
+		s->indicators++;
+		s->by_type[ix->inds[i].type]++;
+		s->string_bytes += ix->inds[i].len;
+	}
+	s->tags = b->ntags;
+	s->tagsets = b->nsets;
+	s->record_bytes = ix->ninds * (sizeof(struct ind) + sizeof(int64_t)) +
+			  (ix->arena_len - s->string_bytes);
+	s->domain_bytes = table_bytes(&ix->dom);
+	s->exact_bytes = table_bytes(&ix->exact);
+	s->ipv4_bytes = bw_lpm_bytes(ix->lpm[0]);
+	s->ipv6_bytes = bw_lpm_bytes(ix->lpm[1]);
+	s->tag_bytes = b->tagstr_len + ix->ntagv * sizeof(struct bw_tag) +
+		       ix->ntagsets * sizeof(struct tagset);
+	s->bytes = sizeof(*ix) + s->string_bytes + s->record_bytes +
+		   s->domain_bytes + s->exact_bytes + s->ipv4_bytes +
+		   s->ipv6_bytes + s->tag_bytes;
+
+	/* leave the builder empty */
+	bw_free(b->doms);
+	bw_free(b->exacts);
+	bw_free(b->pfx[0]);
+	bw_free(b->pfx[1]);
+	b->doms = b->exacts = NULL;
+	b->pfx[0] = b->pfx[1] = NULL;
+	b->ndoms = b->nexacts = b->npfx[0] = b->npfx[1] = 0;
+	b->doms_cap = b->exacts_cap = b->pfx_cap[0] = b->pfx_cap[1] = 0;
+	b->ninds = b->inds_cap = b->sids_cap = 0;
+	b->arena_len = b->arena_cap = 0;
+	*out = ix;
+	return BW_OK;
+fail:
+	bw_index_free(ix);
+	return rc;
+}
+
+/* ---- the store -------------------------------------------------------- */
+
+struct tagmap {
+	int64_t store_id;
+	uint32_t num;
+};
+
+static int
+cmp_tagmap(const void *a, const void *b)
+{
+	const struct tagmap *x = a, *y = b;
+
+	return x->store_id < y->store_id ? -1 : x->store_id > y->store_id;
+}
+
+static int
+db_fail(sqlite3 *db, struct bw_err *err, const char *what)
+{
+	return bw_err_set(err, BW_ESTORE, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+/* Interns every tag of the store; map gets (store id, tag number) by id. */
+static int
+load_tags(sqlite3 *db, struct bw_index_builder *b, struct tagmap **map,
+	  size_t *n, struct bw_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	size_t cap = 0;
+	int rc;
+
+	*map = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(db, "SELECT id, kind, name FROM tag ORDER BY id",
+			       -1, &s, NULL) != SQLITE_OK)
+		return db_fail(db, err, "reading tags");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *kind = (const char *)sqlite3_column_text(s, 1);
+		const char *name = (const char *)sqlite3_column_text(s, 2);
+		struct tagmap *p;
+		if (*n == cap) {
+			p = bw_grow(*map, &cap, *n + 1, sizeof(*p));
+			if (p == NULL) {
+				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+				goto out;
+			}
+			*map = p;
+		}
+		(*map)[*n].store_id = sqlite3_column_int64(s, 0);
+		rc = intern_tag(b, kind ? kind : "", name ? name : "", &(*map)[*n].num);
+		if (rc) {
+			bw_err_set(err, rc, "cannot keep tag \"%s\"", name ? name : "");
+			goto out;
+		}
+		(*n)++;
+	}
+	if (rc != SQLITE_DONE) {
+		rc = db_fail(db, err, "reading tags");
+		goto out;
+	}
+	rc = BW_OK;
+	if (*n > 1)
+		qsort(*map, *n, sizeof(**map), cmp_tagmap);
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+struct pending {
+	int64_t id;
+	int type;
+	char value[BW_IOC_VALUE_MAX + 1];
+	size_t len;
+	int conf;
+	size_t ntags;
+};
+
+static int
+flush_pending(struct bw_index_builder *b, struct pending *p, struct bw_err *err)
+{
+	int rc;
+
+	if (p->id == 0)
+		return BW_OK;
+	rc = add_internal(b, (enum bw_ioc_type)p->type, p->value, p->len, p->id,
+			  p->conf, b->scratch, p->ntags);
+	p->id = 0;
+	if (rc == BW_EINVAL) {
+		b->stats.skipped++;
+		return BW_OK;
+	}
+	if (rc == BW_ELIMIT)
+		return bw_err_set(err, rc, "index limit reached (%u indicators, %u bytes of values)",
+				  BW_INDEX_INDICATORS_MAX, BW_INDEX_STRINGS_MAX);
+	if (rc)
+		return bw_err_set(err, rc, "out of memory building the index");
+	return BW_OK;
+}
+
+static int
+load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
+		const struct tagmap *map, size_t nmap, struct bw_err *err)
+{
+	static const char sql[] =
+		"SELECT i.id, i.type, i.value, r.id, r.confidence, rt.tag_id"
+		" FROM indicator i JOIN record r ON r.indicator_id = i.id"
+		" LEFT JOIN record_tag rt ON rt.record_id = r.id"
+		" WHERE r.revoked = 0 AND r.expired = 0"
+		" AND (r.valid_until IS NULL OR r.valid_until >= ?1)"
+		" ORDER BY i.id";
+	sqlite3_stmt *s = NULL;
+	struct pending *p = bw_calloc(1, sizeof(*p));
+	int64_t last_rec = 0;
+	int rc;
+
+	if (p == NULL)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+		rc = db_fail(db, err, "reading indicators");
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, now);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(s, 0);
+		int64_t rec = sqlite3_column_int64(s, 3);
+
+		if (id != p->id) {
+			const char *v = (const char *)sqlite3_column_text(s, 2);
+			size_t len = (size_t)sqlite3_column_bytes(s, 2);
+			rc = flush_pending(b, p, err);
+			if (rc)
+				goto out;
+			p->id = id;
+			p->type = sqlite3_column_int(s, 1);
+			p->conf = -1;
+			p->ntags = 0;
+			if (v == NULL || len > BW_IOC_VALUE_MAX) {
+				p->len = 0; /* not canonical: skipped */
+				p->value[0] = '\0';
+			} else {
+				memcpy(p->value, v, len);
+				p->value[len] = '\0';
+				p->len = len;
+			}
+		}
+		if (rec != last_rec) {
+			b->stats.records++;
+			last_rec = rec;
+			if (sqlite3_column_type(s, 4) != SQLITE_NULL) {
+				int c = sqlite3_column_int(s, 4);
+				if (c > p->conf && c <= 100)
+					p->conf = c;
+			}
+		}
+		if (sqlite3_column_type(s, 5) != SQLITE_NULL && p->ntags < STORE_TAGS_MAX &&
+		    nmap > 0) {
+			struct tagmap key = {sqlite3_column_int64(s, 5), 0};
+			const struct tagmap *m = bsearch(&key, map, nmap, sizeof(*map),
+							 cmp_tagmap);
+			if (m != NULL) {
+				rc = scratch_room(b, p->ntags + 1);
+				if (rc) {
+					bw_err_set(err, rc, "out of memory");
+					goto out;
+				}
+				b->scratch[p->ntags++] = m->num;
+			}
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		rc = db_fail(db, err, "reading indicators");
+		goto out;
+	}
+	rc = flush_pending(b, p, err);
+out:
+	sqlite3_finalize(s);
+	bw_free(p);
+	return rc;
+}
+
+int
+bw_index_build(struct bw_store *st, int64_t now, struct bw_index **out,
+	       struct bw_err *err)
+{
+	sqlite3 *db = bw_store_db(st);
+	struct bw_index_builder *b = NULL;
+	struct tagmap *map = NULL;
+	size_t nmap = 0;
+	int rc;
+
+	*out = NULL;
+	if (sqlite3_exec(db, "SAVEPOINT bw_index_build", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(db, err, "starting to read the store");
+	rc = bw_index_builder_new(now, &b, err);
+	if (rc)
+		goto out;
+	if ((rc = load_tags(db, b, &map, &nmap, err)) ||
+	    (rc = load_indicators(db, now, b, map, nmap, err)))
+		goto out;
+	/* the store is read: let writers go before the tables are built */
+	sqlite3_exec(db, "RELEASE bw_index_build", NULL, NULL, NULL);
+	rc = bw_index_builder_finish(b, out, err);
+	bw_index_builder_free(b);
+	bw_free(map);
+	return rc;
+out:
+	sqlite3_exec(db, "ROLLBACK TO bw_index_build; RELEASE bw_index_build",
+		     NULL, NULL, NULL);
+	bw_index_builder_free(b);
+	bw_free(map);
+	return rc;
+}
+
+/* ---- look-ups: names -------------------------------------------------- */
+
+/* The canonical form of a query name in buf, with its label starts;
+ * returns the number of labels, 0 when the name can match nothing.  ASCII
+ * names are only lower-cased (one trailing dot dropped); names with
+ * non-ASCII bytes go through IDNA. */
+static int
+prepare_name(const char *s, size_t len, char *buf, uint8_t *starts)
+{
+	char idn[NAME_MAX_LEN + 1];
+	size_t n = 0;
+	bool other = false;
+	int nl;
+
+	if (len > 0 && s[len - 1] == '.')
+		len--;
+	if (len == 0)
+		return 0;
+	if (len <= NAME_MAX_LEN) {
+		nl = scan_name(s, len, buf, starts);
+		if (nl >= 0)
+			return nl;
+	} else {
+		/* too long for ASCII, but Unicode may shrink */
+		if (len > 4 * NAME_MAX_LEN)
+			return 0;
+		for (size_t i = 0; i < len; i++) {
+			unsigned char c = name_chars[(unsigned char)s[i]];
+			if (c == 0)
+				return 0;
+			other |= c == 1;
+		}
+		if (!other)
+			return 0;
+	}
+	if (bw_ioc_domain_normalise(s, len, idn, &n, NULL, NULL) != BW_OK ||
+	    n == 0 || n > NAME_MAX_LEN)
+		return 0;
+	nl = scan_name(idn, n, buf, starts);
+	return nl > 0 ? nl : 0;
+}
+
+/* One group of a batched name look-up: up to GROUP queries, their
+ * canonical names and the probes of their suffixes. */
+struct group {
+	size_t first, m, np;              /* queries q[first .. first + m) */
+	size_t pstart[GROUP + 1];         /* probes of query i: [pstart[i], pstart[i + 1]) */
+	char bufs[GROUP][NAME_BUF];
+	struct probe pr[GROUP_PROBES + NAME_MAX_LEN / 2 + 1];
+};
+
+/* Stage 1: normalise and hash the next queries, prefetching the home
+ * bucket of every probe; returns the number of queries taken. */
+static size_t
+stage_hash(const struct bw_index *ix, const struct bw_index_name *q, size_t nq,
+	   size_t first, struct group *g)
+{
+	const struct table *t = &ix->dom;
+	uint8_t starts[NAME_MAX_LEN + 3];
+	size_t m = 0, np = 0;
+
+	while (first + m < nq && m < GROUP && np <= GROUP_PROBES) {
+		const struct bw_index_name *x = &q[first + m];
+		int nl = prepare_name(x->name, x->len, g->bufs[m], starts);
+		size_t k = nl > 1 ? name_probes(ix->seed, g->bufs[m], starts, nl, g->pr + np) : 0;
+
+		g->pstart[m] = np;
+		for (size_t i = np; i < np + k; i++) {
+			g->pr[i].bucket = (uint32_t)home_of(t, g->pr[i].h);
+			__builtin_prefetch(&t->b[g->pr[i].bucket]);
+		}
+		np += k;
+		m++;
+	}
+	g->pstart[m] = np;
+	g->first = first;
+	g->m = m;
+	g->np = np;
+	return m;
+}
+
+/* Stage 2: read the buckets; prefetch the entry a fingerprint names. */
+static void
+stage_buckets(const struct bw_index *ix, struct group *g)
+{
+	const struct table *t = &ix->dom;
+
+	for (size_t p = 0; p < g->np; p++) {
+		struct probe *r = &g->pr[p];
+		const struct bucket *b = &t->b[r->bucket];
+		r->mask = fp_mask(b, fp_of(r->h));
+		r->walk = b->ovf && b->n == SLOTS;
+		if (r->mask)
+			__builtin_prefetch(ix->arena + b->ref[__builtin_ctz(r->mask) / 2]);
+	}
+}
+
+/* Stage 3: verify, the most specific suffix first.  Returns false when
+ * hits ran out of room before query *answered of the group. */
+static bool
+stage_verify(const struct bw_index *ix, struct bw_index_name *q,
+	     const struct group *g, uint32_t *hits, size_t cap, size_t *used,
+	     size_t *answered)
+{
+	const struct table *t = &ix->dom;
+
+	for (size_t i = 0; i < g->m; i++) {
+		struct bw_index_name *x = &q[g->first + i];
+		size_t u = *used;
+
+		if (cap - u < g->pstart[i + 1] - g->pstart[i]) {
+			*answered = g->first + i;
+			return false;
+		}
+		x->first = (uint32_t)u;
+		for (size_t p = g->pstart[i + 1]; p > g->pstart[i]; p--) {
+			const struct probe *r = &g->pr[p - 1];
+			const struct bucket *b = &t->b[r->bucket];
+			const char *s = g->bufs[i] + r->off;
+			uint32_t ref = NO_REF;
+			for (unsigned fm = r->mask; fm; fm &= fm - 1) {
+				uint32_t c = b->ref[__builtin_ctz(fm) / 2];
+				if (key_eq(ix, c, s, r->len)) {
+					ref = c;
+					break;
+				}
+			}
+			if (ref == NO_REF && r->walk)
+				ref = table_find(ix, t, r->h, s, r->len);
+			if (ref != NO_REF)
+				hits[u++] = load32(ix->arena + ref);
+		}
+		x->n = (uint32_t)(u - x->first);
+		*used = u;
+	}
+	return true;
+}
+
+/*
+ * A software pipeline over groups of queries.  Step k hashes group k
+ * (prefetching its buckets), reads the buckets of group k - 1 (prefetched
+ * a whole hashing stage ago; prefetching the entries its fingerprints
+ * name) and verifies group k - 2 (whose entries were prefetched a whole
+ * hashing stage ago).  About 20 KB of stack.
+ */
+size_t
+bw_index_lookup_domains(const struct bw_index *ix, struct bw_index_name *q,
+			size_t nq, uint32_t *hits, size_t hits_cap)
+{
+	enum { EMPTY_SLOT, HASHED, READ };
+	struct group g[3];
+	int state[3] = {EMPTY_SLOT, EMPTY_SLOT, EMPTY_SLOT};
+	size_t next = 0, used = 0, answered = nq;
+
+	for (size_t k = 0;; k++) {
+		size_t hs = k % 3, rs = (k + 2) % 3, vs = (k + 1) % 3;
+
+		if (next < nq) {
+			next += stage_hash(ix, q, nq, next, &g[hs]);
+			state[hs] = HASHED;
+		}
+		if (state[rs] == HASHED) {
+			stage_buckets(ix, &g[rs]);
+			state[rs] = READ;
+		}
+		if (state[vs] == READ) {
+			if (!stage_verify(ix, q, &g[vs], hits, hits_cap, &used, &answered))
+				return answered;
+			state[vs] = EMPTY_SLOT;
+		}
+		if (next == nq && state[0] == EMPTY_SLOT && state[1] == EMPTY_SLOT &&
+		    state[2] == EMPTY_SLOT)
+			return nq;
+	}
+}
+
+static size_t
+emit_matches(const struct bw_index *ix, const uint32_t *ids, size_t n,
+	     struct bw_index_match *out, size_t cap)
+{
+	for (size_t i = 0; i < n && i < cap; i++)
+		bw_index_get(ix, ids[i], &out[i]);
+	return n;
+}
+
+size_t
+bw_index_lookup_domain(const struct bw_index *ix, const char *name, size_t len,
+		       struct bw_index_match *out, size_t cap)
+{
+	uint32_t hits[BW_INDEX_MATCH_MAX];
+	struct bw_index_name q = {name, len, 0, 0};
+
+	bw_index_lookup_domains(ix, &q, 1, hits, BW_INDEX_MATCH_MAX);
+	return emit_matches(ix, hits, q.n, out, cap);
+}
+
+/* ---- look-ups: addresses ---------------------------------------------- */
+
+static bool
+parse_v4(const char *s, size_t len, uint8_t *a)
+{
+	size_t i = 0;
+
+	for (int part = 0; part < 4; part++) {
+		unsigned v = 0;
+		size_t start = i;
+		while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 3)
+			v = v * 10 + (unsigned)(s[i++] - '0');
+		if (i == start || v > 255 || (i - start > 1 && s[start] == '0'))
+			return false;
+		a[part] = (uint8_t)v;
+		if (part < 3) {
+			if (i >= len || s[i] != '.')
+				return false;
+			i++;
+		}
+	}
+	return i == len;
+}
+
+int
+bw_index_parse_addr(const char *text, size_t len, struct bw_index_addr *a)
+{
+	char buf[64];
+
+	if (len >= 2 && text[0] == '[' && text[len - 1] == ']') {
+		text++;
+		len -= 2;
+	}
+	memset(a, 0, sizeof(*a));
+	if (len == 0 || len >= sizeof(buf))
+		return 0;
+	if (memchr(text, ':', len) == NULL) {
+		a->family = 4;
+		return parse_v4(text, len, a->addr) ? 1 : 0;
+	}
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	a->family = 6;
+	return inet_pton(AF_INET6, buf, a->addr) == 1 ? 1 : 0;
+}
+
+static const struct bw_lpm *
+lpm_of(const struct bw_index *ix, int family)
+{
+	return family == 4 ? ix->lpm[0] : family == 6 ? ix->lpm[1] : NULL;
+}
+
+size_t
+bw_index_lookup_addrs(const struct bw_index *ix, struct bw_index_addr_query *q,
+		      size_t nq, uint32_t *hits, size_t hits_cap)
+{
+	uint8_t a4[BATCH][4], a6[BATCH][16];
+	uint32_t in4[BATCH], in6[BATCH];
+	size_t used = 0;
+
+	for (size_t done = 0; done < nq; done += BATCH) {
+		size_t m = nq - done < BATCH ? nq - done : BATCH, n4 = 0, n6 = 0;
+
+		for (size_t i = 0; i < m; i++) {
+			const struct bw_index_addr *a = &q[done + i].a;
+			if (a->family == 4)
+				memcpy(a4[n4++], a->addr, 4);
+			else if (a->family == 6)
+				memcpy(a6[n6++], a->addr, 16);
+		}
+		if (n4)
+			bw_lpm_lookup_batch(ix->lpm[0], a4[0], 4, n4, in4);
+		if (n6)
+			bw_lpm_lookup_batch(ix->lpm[1], a6[0], 16, n6, in6);
+		n4 = n6 = 0;
+		for (size_t i = 0; i < m; i++) {
+			struct bw_index_addr_query *x = &q[done + i];
+			const struct bw_lpm *t = lpm_of(ix, x->a.family);
+			uint32_t inner = x->a.family == 4 ? in4[n4++]
+					 : x->a.family == 6 ? in6[n6++] : NO_ID;
+			size_t k = 0;
+			if (t != NULL && inner != NO_ID) {
+				k = bw_lpm_chain(t, inner, hits + used, NULL, hits_cap - used);
+				if (k > hits_cap - used)
+					return done + i;
+			}
+			x->first = (uint32_t)used;
+			x->n = (uint32_t)k;
+			used += k;
+		}
+	}
+	return nq;
+}
+
+size_t
+bw_index_lookup_addr(const struct bw_index *ix, const struct bw_index_addr *a,
+		     struct bw_index_match *out, size_t cap)
+{
+	uint32_t ids[BW_INDEX_MATCH_MAX];
+	const struct bw_lpm *t = lpm_of(ix, a->family);
+	size_t n;
+
+	if (t == NULL)
+		return 0;
+	n = bw_lpm_lookup(t, a->addr, ids, NULL, BW_INDEX_MATCH_MAX);
+	return emit_matches(ix, ids, n, out, cap);
+}
+
+size_t
+bw_index_lookup_ip(const struct bw_index *ix, const char *text, size_t len,
+		   struct bw_index_match *out, size_t cap)
+{
+	struct bw_index_addr a;
+
+	if (!bw_index_parse_addr(text, len, &a))
+		return 0;
+	return bw_index_lookup_addr(ix, &a, out, cap);
+}
+
+/* ---- look-ups: exact sets and URLs ------------------------------------ */
+
+static size_t
+find_exact(const struct bw_index *ix, enum bw_ioc_type type, const char *v,
+	   size_t len, struct bw_index_match *out, size_t cap)
+{
+	uint64_t h = hash_exact(ix->seed, type, v, len);
+	uint32_t ref = table_find(ix, &ix->exact, h, v, len);
+
+	if (ref == NO_REF)
+		return 0;
+	if (cap > 0)
+		bw_index_get(ix, load32(ix->arena + ref), out);
+	return 1;
+}
+
+/* The host of a canonical URL, looked up as a name or an address. */
+static size_t
+lookup_url_host(const struct bw_index *ix, const char *url, size_t len,
+		struct bw_index_match *out, size_t cap)
+{
+	const char *p = memchr(url, ':', len), *end = url + len, *host, *h_end;
+	struct bw_index_addr a;
+
+	if (p == NULL || end - p < 3 || p[1] != '/' || p[2] != '/')
+		return 0;
+	host = p + 3;
+	h_end = host;
+	while (h_end < end && *h_end != '/' && *h_end != '?')
+		h_end++;
+	for (const char *at = h_end; at > host; at--)
+		if (at[-1] == '@') {
+			host = at;
+			break;
+		}
+	if (host < h_end && *host == '[') {
+		const char *rb = memchr(host, ']', (size_t)(h_end - host));
+		if (rb == NULL)
+			return 0;
+		h_end = rb + 1;
+	} else {
+		const char *colon = memchr(host, ':', (size_t)(h_end - host));
+		if (colon)
+			h_end = colon;
+	}
+	if (bw_index_parse_addr(host, (size_t)(h_end - host), &a))
+		return bw_index_lookup_addr(ix, &a, out, cap);
+	return bw_index_lookup_domain(ix, host, (size_t)(h_end - host), out, cap);
+}
+
+size_t
+bw_index_lookup_url(const struct bw_index *ix, const char *url, size_t len,
+		    struct bw_index_match *out, size_t cap)
+{
+	struct bw_ioc ioc;
+	size_t n;
+
+	if (bw_ioc_parse(url, len, BW_IOC_URL, &ioc, NULL) != BW_OK ||
+	    ioc.type != BW_IOC_URL)
+		return 0;
+	n = find_exact(ix, BW_IOC_URL, ioc.value, ioc.len, out, cap);
+	return n + lookup_url_host(ix, ioc.value, ioc.len, out + (n < cap ? n : cap),
+				   cap > n ? cap - n : 0);
+}
+
+size_t
+bw_index_lookup_exact(const struct bw_index *ix, enum bw_ioc_type type,
+		      const char *value, size_t len, struct bw_index_match *out,
+		      size_t cap)
+{
+	char hex[64];
+	struct bw_ioc ioc;
+
+	if (type == BW_IOC_ANY || type == BW_IOC_MD5 || type == BW_IOC_SHA1 ||
+	    type == BW_IOC_SHA256) {
+		enum bw_ioc_type t = len == 32 ? BW_IOC_MD5 : len == 40 ? BW_IOC_SHA1
+				     : len == 64 ? BW_IOC_SHA256 : BW_IOC_ANY;
+		if (t == BW_IOC_ANY || (type != BW_IOC_ANY && type != t))
+			return 0;
+		for (size_t i = 0; i < len; i++) {
+			unsigned char c = (unsigned char)value[i];
+			if (c >= 'A' && c <= 'F')
+				c |= 0x20;
+			if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+				return 0;
+			hex[i] = (char)c;
+		}
+		return find_exact(ix, t, hex, len, out, cap);
+	}
+	if (type != BW_IOC_URL && type != BW_IOC_EMAIL)
+		return 0;
+	if (bw_ioc_parse(value, len, type, &ioc, NULL) != BW_OK || ioc.type != type)
+		return 0;
+	return find_exact(ix, type, ioc.value, ioc.len, out, cap);
+}
+
+int
+bw_index_lookup(const struct bw_index *ix, const char *text, size_t len,
+		struct bw_index_match *out, size_t cap, size_t *n,
+		struct bw_err *err)
+{
+	struct bw_ioc ioc;
+	int rc;
+
+	*n = 0;
+	rc = bw_ioc_parse(text, len, BW_IOC_ANY, &ioc, err);
+	if (rc)
+		return rc;
+	switch (ioc.type) {
+	case BW_IOC_DOMAIN:
+		*n = bw_index_lookup_domain(ix, ioc.value, ioc.len, out, cap);
+		break;
+	case BW_IOC_IPV4:
+	case BW_IOC_IPV6:
+		*n = bw_index_lookup_ip(ix, ioc.value, ioc.len, out, cap);
+		break;
+	case BW_IOC_CIDR: {
+		/* the listed prefixes covering the whole query prefix */
+		struct bw_lpm_prefix p;
+		int family = 0;
+		uint32_t ids[BW_INDEX_MATCH_MAX];
+		uint8_t lens[BW_INDEX_MATCH_MAX];
+		const struct bw_lpm *t;
+		size_t k, m = 0;
+		if (!parse_prefix(BW_IOC_CIDR, ioc.value, ioc.len, &p, &family))
+			return bw_err_set(err, BW_EINVAL, "not a valid CIDR");
+		t = lpm_of(ix, family);
+		k = bw_lpm_lookup(t, p.addr, ids, lens, BW_INDEX_MATCH_MAX);
+		for (size_t i = 0; i < k && i < BW_INDEX_MATCH_MAX; i++) {
+			if (lens[i] > p.len)
+				continue;
+			if (m < cap)
+				bw_index_get(ix, ids[i], &out[m]);
+			m++;
+		}
+		*n = m;
+		break;
+	}
+	case BW_IOC_URL:
+		*n = bw_index_lookup_url(ix, ioc.value, ioc.len, out, cap);
+		break;
+	case BW_IOC_EMAIL:
+	case BW_IOC_MD5:
+	case BW_IOC_SHA1:
+	case BW_IOC_SHA256:
+		*n = bw_index_lookup_exact(ix, ioc.type, ioc.value, ioc.len, out, cap);
+		break;
+	default:
+		return bw_err_set(err, BW_EINVAL, "not an indicator type the index holds");
+	}
+	return BW_OK;
+}

@@ -1,0 +1,270 @@
+/*
+ * index.h - the in-memory look-up index: an immutable snapshot of the active
+ * indicators of the store, for matching telemetry at line rate.
+ *
+ * A snapshot (struct bw_index) answers, for a name, an address, a URL, an
+ * e-mail address or a hash seen in a log, which listed indicators it
+ * matches, with their type, canonical value, merged tags and confidence:
+ *
+ *   domain  suffix match on label boundaries: a listed "evil.example"
+ *           matches "evil.example" and "a.b.evil.example", never
+ *           "notevil.example"; every listed suffix is reported, the most
+ *           specific first.  The query is lower-cased and one trailing dot
+ *           dropped on a cheap ASCII path; a name with non-ASCII bytes goes
+ *           through bw_ioc_domain_normalise() (IDNA).
+ *   ipv4, ipv6, cidr
+ *           longest-prefix match over addresses and CIDRs.  Every listed
+ *           prefix covering the address is reported, the longest first
+ *           (for a CERT the /32 and the /16 around it are both news; a
+ *           caller that wants only the longest match takes the first).
+ *   url     exact match of the canonical URL (the query is normalised with
+ *           bw_ioc_parse()), and the URL's host is also looked up as a
+ *           domain (suffix) or an address (prefix), reported after the URL.
+ *   email, md5, sha1, sha256
+ *           exact match of the canonical value.
+ *
+ * Active means: at least one record of the indicator is neither revoked nor
+ * expired, where expired is the record's flag or a valid_until before the
+ * build time.  Tags are the union over the active records (kind and name,
+ * sorted by kind, then name; each distinct string stored once per
+ * snapshot, each distinct set of tags once); confidence is the maximum over
+ * the active records, -1 when none states one.  valid_from is not
+ * consulted: a record announced for the future is matched already.
+ *
+ * Data structures (details at the top of index.c and in lpm.h):
+ *   - indicators: a 12-byte record each (value offset and length, type,
+ *     confidence, tag-set number), the store id (8 bytes), and one arena
+ *     entry: the indicator number (4 bytes), the value, a NUL;
+ *   - domains, and URLs/e-mail/hashes: two hash tables of 64-byte buckets
+ *     of 10 slots (16-bit fingerprint, 32-bit arena offset), 60% full, with
+ *     an overflow flag per bucket, so a miss reads one cache line (1.06 on
+ *     average) and a hit one more, the arena entry, which also holds the
+ *     indicator number.  A domain is hashed label by label from the right,
+ *     so one pass over a query yields the hash of every suffix to probe;
+ *   - addresses: one table of disjoint intervals per family, with a
+ *     first-level table narrowing the binary search (src/index/lpm.h).
+ *   The batched look-ups run a three-stage software pipeline over groups of
+ *   8 names: hash a group and prefetch its buckets, read the buckets of the
+ *   previous group and prefetch the entries their fingerprints name, verify
+ *   the group before that; each memory read has a whole stage of work to
+ *   arrive in, and about 20 reads are in flight.  The large arrays are put
+ *   on transparent huge pages (madvise) to spare page walks.
+ *
+ * Memory and speed, measured with bench/index/bench_index (see
+ * bench/index/README.md; 2-core shared VM, AMD EPYC, gcc -O2; look-ups in
+ * CPU time; names of 2-3 labels, hit queries one label deeper):
+ *   10,000,000 domains: 35.7 bytes per domain beyond the strings
+ *     themselves (12 record + 8 store id + 5 arena header and NUL + 10.7
+ *     table slot); 514 MB for the snapshot, whose strings are 158 MB.
+ *     Built in 2.6 s from memory, 12 s from a store (SQLite reading is
+ *     most of it).
+ *     Look-ups: batched 58 ns per miss, 113 ns per hit (3.3 cache lines:
+ *     this machine does about 50-65 million random reads/s per core);
+ *     single 226 ns per miss, 741 ns per hit (dependent DRAM misses,
+ *     including reading the match record).  With all data in cache a
+ *     batched miss costs 45 ns of instructions (the name scan, hashing,
+ *     probes).
+ *   1,000,000 prefixes (70% IPv4 /8-/32, 30% IPv6 /16-/128): 44 bytes per
+ *     prefix in the tables, built in 0.3 s (plus 1 s for the builder's
+ *     canonical re-parse); 87-103 ns per batched look-up reporting every
+ *     covering prefix (about 3 each), 370-540 ns single with the match
+ *     records.
+ *
+ * Thread safety: building is single-threaded and the snapshot is immutable
+ * once built, so any number of threads may look up in one snapshot at once
+ * without locks.  To replace snapshots while readers run, use the holder in
+ * src/index/holder.h.
+ */
+#ifndef BW_INDEX_INDEX_H
+#define BW_INDEX_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/ioc.h"
+#include "store/store.h"
+
+struct bw_index;
+struct bw_index_builder;
+
+/* Limits of one snapshot: indicators, bytes of values, merged tags per
+ * indicator (extra tags are dropped and counted in the statistics). */
+#define BW_INDEX_INDICATORS_MAX 0x7fffffffu
+#define BW_INDEX_STRINGS_MAX 0xfffffff0u
+#define BW_INDEX_TAGS_MAX 256
+
+/* The most matches one query can have: a URL (1) whose host is an IPv6
+ * address under 128 nested prefixes, or a name of 127 labels.  An output
+ * array of this size never truncates. */
+#define BW_INDEX_MATCH_MAX 130
+
+/* One listed indicator a query matched.  Pointers point into the snapshot
+ * and are valid as long as it is. */
+struct bw_index_match {
+	uint32_t id;             /* indicator number in this snapshot */
+	enum bw_ioc_type type;   /* as listed: a CIDR is BW_IOC_CIDR */
+	const char *value;       /* canonical value as listed, NUL-terminated */
+	size_t len;
+	int confidence;          /* 0-100, or -1 if no active record states one */
+	const struct bw_tag *tags; /* merged tags, by kind then name */
+	size_t ntags;
+	int64_t store_id;        /* indicator.id in the store (0 if built
+				    without a store) */
+};
+
+struct bw_index_stats {
+	int64_t built;            /* the "now" of the build */
+	size_t indicators;        /* distinct indicators in the snapshot */
+	size_t by_type[BW_IOC_NTYPES];
+	size_t records;           /* active records read from the store */
+	size_t skipped;           /* values that were not canonical, left out */
+	size_t merged;            /* duplicate values merged by the builder */
+	size_t tags, tagsets;     /* distinct tags and tag sets */
+	size_t tags_dropped;      /* beyond BW_INDEX_TAGS_MAX on one indicator */
+	size_t string_bytes;      /* the values themselves, without NULs */
+	size_t record_bytes;      /* indicator records, store ids, NULs */
+	size_t domain_bytes;      /* the domain hash table */
+	size_t exact_bytes;       /* the URL/e-mail/hash table */
+	size_t ipv4_bytes, ipv6_bytes; /* the prefix tables */
+	size_t tag_bytes;         /* tag strings and tag sets */
+	size_t bytes;             /* all of it */
+};
+
+/* ---- building ---------------------------------------------------------- */
+
+/*
+ * Builds a snapshot of the indicators active at time now from the store,
+ * inside one read transaction (a savepoint, so it also works inside the
+ * caller's transaction), so it sees one consistent state of the store even
+ * while other connections write.  Values that are not canonical (which
+ * bw_store_upsert never writes) are skipped and counted.  On success *out
+ * owns the snapshot.
+ */
+int bw_index_build(struct bw_store *st, int64_t now, struct bw_index **out,
+		   struct bw_err *err);
+
+/* One indicator for the builder.  value must be canonical (as bw_ioc_parse
+ * writes it); tags are copied. */
+struct bw_index_entry {
+	enum bw_ioc_type type;
+	const char *value;
+	size_t len;
+	int64_t store_id;
+	int confidence;           /* -1..100 */
+	const struct bw_tag *tags;
+	size_t ntags;
+};
+
+/* The builder under bw_index_build(), for tests, benchmarks and other
+ * sources: add indicators in any order (the same type and value twice are
+ * merged: highest confidence, union of tags), then finish.  add returns
+ * BW_EINVAL for a value that is not canonical for its type and BW_ELIMIT
+ * beyond the limits above, and leaves the builder usable.  finish hands
+ * the snapshot to *out and leaves the builder empty; free it afterwards
+ * (after a failed finish, freeing is all a builder is good for). */
+int bw_index_builder_new(int64_t now, struct bw_index_builder **out,
+			 struct bw_err *err);
+int bw_index_builder_add(struct bw_index_builder *b,
+			 const struct bw_index_entry *e, struct bw_err *err);
+int bw_index_builder_finish(struct bw_index_builder *b, struct bw_index **out,
+			    struct bw_err *err);
+void bw_index_builder_free(struct bw_index_builder *b);
+
+/* Frees a snapshot that no holder owns.  NULL is a no-op. */
+void bw_index_free(struct bw_index *ix);
+
+void bw_index_stats(const struct bw_index *ix, struct bw_index_stats *out);
+
+/* ---- looking up --------------------------------------------------------
+ * All look-ups are thread-safe on a shared snapshot and never allocate.
+ * The single look-ups write at most cap matches to out and return how many
+ * there are (which may exceed cap; a cap of BW_INDEX_MATCH_MAX never
+ * truncates).  A query that is not of the form looked for (an invalid name,
+ * a bad address) simply matches nothing. */
+
+/* The listed domains that name (len bytes, no NUL needed; as seen in a log:
+ * any case, one trailing dot allowed, Unicode allowed) equals or is a
+ * subdomain of, the most specific first. */
+size_t bw_index_lookup_domain(const struct bw_index *ix, const char *name,
+			      size_t len, struct bw_index_match *out,
+			      size_t cap);
+
+/* An address as a look-up key: family 4 (address in addr[0..3]) or 6,
+ * network byte order. */
+struct bw_index_addr {
+	uint8_t family;
+	uint8_t addr[16];
+};
+
+/* Parses a textual IPv4 (dotted quad) or IPv6 address, optionally in
+ * brackets; returns 1 and fills a, or 0 if text is not an address. */
+int bw_index_parse_addr(const char *text, size_t len, struct bw_index_addr *a);
+
+/* The listed addresses and CIDRs covering a, the longest first. */
+size_t bw_index_lookup_addr(const struct bw_index *ix,
+			    const struct bw_index_addr *a,
+			    struct bw_index_match *out, size_t cap);
+/* The same for a textual address. */
+size_t bw_index_lookup_ip(const struct bw_index *ix, const char *text,
+			  size_t len, struct bw_index_match *out, size_t cap);
+
+/* A URL as seen (normalised with bw_ioc_parse): the listed URL equal to it,
+ * then what its host matches as a domain or an address. */
+size_t bw_index_lookup_url(const struct bw_index *ix, const char *url,
+			   size_t len, struct bw_index_match *out, size_t cap);
+
+/* Exact look-up of an e-mail address, a hash or a URL (without the host
+ * look-up), normalised for type first (hashes by lower-casing; type
+ * BW_IOC_ANY detects the hash type from the length). */
+size_t bw_index_lookup_exact(const struct bw_index *ix, enum bw_ioc_type type,
+			     const char *value, size_t len,
+			     struct bw_index_match *out, size_t cap);
+
+/*
+ * Any indicator text (what an analyst pastes): parsed with bw_ioc_parse()
+ * and looked up by its type; a CIDR is answered with the listed prefixes
+ * that cover all of it.  Returns BW_EINVAL with the reason when text is not
+ * an indicator at all; otherwise BW_OK with *n set as above.
+ */
+int bw_index_lookup(const struct bw_index *ix, const char *text, size_t len,
+		    struct bw_index_match *out, size_t cap, size_t *n,
+		    struct bw_err *err);
+
+/* The match record of indicator number id (from a batched look-up); id
+ * must be below the number of indicators. */
+void bw_index_get(const struct bw_index *ix, uint32_t id,
+		  struct bw_index_match *m);
+
+/* ---- batched look-ups --------------------------------------------------
+ * For the matcher: nq queries at once, answered as indicator numbers
+ * (resolve them with bw_index_get()).  The queries' matches go to hits in
+ * query order, query i's at hits[q[i].first .. q[i].first + q[i].n), each
+ * query's in the order of the single look-up.  Returns how many queries
+ * (from the start of q) were answered: all of them, unless hits ran out
+ * of room, in which case call again with the rest.  With hits_cap at least
+ * BW_INDEX_MATCH_MAX, every call answers at least one query.  Give them
+ * a few dozen queries at a time or more: the name look-up overlaps the
+ * memory reads of 8-name groups in a three-stage pipeline (about 20 KB of
+ * stack). */
+
+struct bw_index_name {
+	const char *name;  /* in: as for bw_index_lookup_domain() */
+	size_t len;        /* in */
+	uint32_t first, n; /* out */
+};
+
+size_t bw_index_lookup_domains(const struct bw_index *ix,
+			       struct bw_index_name *q, size_t nq,
+			       uint32_t *hits, size_t hits_cap);
+
+struct bw_index_addr_query {
+	struct bw_index_addr a; /* in */
+	uint32_t first, n;      /* out */
+};
+
+size_t bw_index_lookup_addrs(const struct bw_index *ix,
+			     struct bw_index_addr_query *q, size_t nq,
+			     uint32_t *hits, size_t hits_cap);
+
+#endif
