@@ -68,7 +68,10 @@ bw_cmd_export(int argc, char **argv)
 		return bw_cli_usage_error("export", "--format is required");
 	if (optind < argc)
 		return bw_cli_usage_error("export", "unexpected argument '%s'", argv[optind]);
+	/* Records whose validity ended since the last write are marked first,
+	 * so that an export never carries what has expired. */
 	if (bw_store_open(bw_cli_db_path(db), BW_STORE_NOCREATE, &st, &err) ||
+	    bw_store_mark_expired(st, o.now, NULL, &err) ||
 	    bw_export(st, &o, stdout, &err)) {
 		bw_cli_error("%s", err.msg);
 		status = BW_EXIT_ERROR;
