@@ -36,5 +36,6 @@ int bw_cli_parse_int(const char *s, long lo, long hi, long *out);
 int bw_cmd_ingest(int argc, char **argv);
 int bw_cmd_export(int argc, char **argv);
 int bw_cmd_stats(int argc, char **argv);
+int bw_cmd_match(int argc, char **argv);
 
 #endif

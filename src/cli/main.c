@@ -20,6 +20,7 @@ static const struct {
 	{"ingest", bw_cmd_ingest, "read feeds (STIX, MISP, CSV, plain, hosts, DROP) into the store"},
 	{"export", bw_cmd_export, "write the store as STIX, MISP, CSV or a plain list"},
 	{"stats", bw_cmd_stats, "count indicators by type, source and TLP"},
+	{"match", bw_cmd_match, "match DNS, proxy and flow logs against the indicators"},
 };
 
 static void

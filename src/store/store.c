@@ -1,7 +1,7 @@
 /*
  * store.c - schema, migrations and the provenance model on SQLite.
  *
- * Schema (version 1):
+ * Schema (version 1, and 2 adding sighting):
  *   source(id, name)                     who reported something
  *   indicator(id, type, value, registrable, created)
  *                                        one row per canonical (type, value)
@@ -11,6 +11,9 @@
  *   tag(id, kind, name), record_tag(record_id, tag_id)
  *   record_recipient(record_id, country) explicit TLP recipients
  *   ingest_log(...)                      one row per ingested file
+ *   sighting(indicator_id, observer, hour, count, first_seen, last_seen)
+ *                                        telemetry matches, one row per
+ *                                        indicator, observer and hour
  *
  * Migrations are SQL scripts applied in order inside one transaction, keyed
  * by PRAGMA user_version; a store from a newer build is refused, never
@@ -47,6 +50,7 @@ struct bw_store {
 	sqlite3_stmt *rec_get, *rec_ins, *rec_upd, *rec_touch, *rec_mark;
 	sqlite3_stmt *tag_get, *tag_ins, *rtag_ins, *rcpt_ins;
 	sqlite3_stmt *log_ins;
+	sqlite3_stmt *sight_ups;
 	char *last_source;
 	int64_t last_source_id;
 	/* How often recent upserts met a new indicator (0..64): feeds come in
@@ -113,6 +117,17 @@ static const char *const migrations[] = {
 	"  unchanged INTEGER NOT NULL,"
 	"  rejected INTEGER NOT NULL,"
 	"  unsupported INTEGER NOT NULL);",
+	/* 2: sightings from telemetry, aggregated per indicator, observer and
+	 * hour so that a day of logs is at most 24 rows per pair */
+	"CREATE TABLE sighting ("
+	"  indicator_id INTEGER NOT NULL REFERENCES indicator(id),"
+	"  observer TEXT NOT NULL,"
+	"  hour INTEGER NOT NULL,"
+	"  count INTEGER NOT NULL CHECK (count > 0),"
+	"  first_seen INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  PRIMARY KEY (indicator_id, observer, hour)) WITHOUT ROWID;"
+	"CREATE INDEX sighting_by_hour ON sighting(hour);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -289,7 +304,7 @@ bw_store_close(struct bw_store *st)
 		&st->rec_get, &st->rec_ins, &st->rec_upd, &st->rec_touch,
 		&st->rec_mark,
 		&st->tag_get, &st->tag_ins, &st->rtag_ins, &st->rcpt_ins,
-		&st->log_ins,
+		&st->log_ins, &st->sight_ups,
 	};
 
 	if (st == NULL)
@@ -932,6 +947,48 @@ bw_store_log_ingest(struct bw_store *st, const struct bw_ingest_log *log,
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return db_err(st, err, "logging an ingest");
+	return BW_OK;
+}
+
+int
+bw_store_record_sighting(struct bw_store *st, const struct bw_sighting_in *s,
+			 struct bw_err *err)
+{
+	sqlite3_stmt *q;
+	int64_t hour;
+	size_t olen = s->observer ? strlen(s->observer) : 0;
+	int rc;
+
+	if (s->indicator_id <= 0 || s->count < 1 || s->first > s->last)
+		return bw_err_set(err, BW_EINVAL,
+				  "sighting: needs an indicator id, a count of at least 1 and first <= last");
+	if (olen > BW_SIGHTING_OBSERVER_MAX)
+		return bw_err_set(err, BW_EINVAL, "sighting: observer longer than %d bytes",
+				  BW_SIGHTING_OBSERVER_MAX);
+	hour = bw_sighting_hour(s->first);
+	if (bw_sighting_hour(s->last) != hour)
+		return bw_err_set(err, BW_EINVAL,
+				  "sighting: first and last time in different hours");
+	if (!st->sight_ups &&
+	    (rc = prepare(st, &st->sight_ups,
+			  "INSERT INTO sighting(indicator_id, observer, hour, count,"
+			  " first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+			  " ON CONFLICT (indicator_id, observer, hour) DO UPDATE SET"
+			  " count = count + excluded.count,"
+			  " first_seen = min(first_seen, excluded.first_seen),"
+			  " last_seen = max(last_seen, excluded.last_seen)", err)))
+		return rc;
+	q = st->sight_ups;
+	sqlite3_bind_int64(q, 1, s->indicator_id);
+	sqlite3_bind_text(q, 2, s->observer ? s->observer : "", (int)olen, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, hour);
+	sqlite3_bind_int64(q, 4, s->count);
+	sqlite3_bind_int64(q, 5, s->first);
+	sqlite3_bind_int64(q, 6, s->last);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "recording a sighting");
 	return BW_OK;
 }
 

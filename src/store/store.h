@@ -24,7 +24,7 @@ struct bw_store;
 struct sqlite3;
 
 /* The schema version this build writes. */
-#define BW_STORE_SCHEMA_VERSION 1
+#define BW_STORE_SCHEMA_VERSION 2
 
 enum bw_store_flags {
 	BW_STORE_NOCREATE = 1 << 0, /* fail if the database does not exist */
@@ -120,6 +120,38 @@ struct bw_ingest_log {
 };
 int bw_store_log_ingest(struct bw_store *st, const struct bw_ingest_log *log,
 			int64_t now, struct bw_err *err);
+
+/* ---- sightings -------------------------------------------------------- */
+
+/* Telemetry sightings are kept per (indicator, observer, hour): how many,
+ * and the first and last time within that hour. */
+#define BW_SIGHTING_OBSERVER_MAX 255
+
+struct bw_sighting_in {
+	int64_t indicator_id; /* indicator.id (bw_index_match.store_id) */
+	const char *observer; /* the client as the log names it; NULL or "" if none */
+	int64_t first, last;  /* seconds UTC, first <= last, within one hour */
+	long count;           /* sightings, at least 1 */
+};
+
+/* The start of the hour of t (floor, also for times before 1970). */
+static inline int64_t
+bw_sighting_hour(int64_t t)
+{
+	return t - ((t % 3600) + 3600) % 3600;
+}
+
+/*
+ * Adds count sightings to the row of (indicator, observer, hour of first),
+ * inside the caller's transaction: count grows by s->count, first_seen
+ * only moves back and last_seen only forward.  The indicator id is not
+ * checked against the indicator table (the caller took it from an index
+ * snapshot of this store).  BW_EINVAL for a count below 1, first after
+ * last, first and last in different hours, or an observer over
+ * BW_SIGHTING_OBSERVER_MAX bytes.
+ */
+int bw_store_record_sighting(struct bw_store *st, const struct bw_sighting_in *s,
+			     struct bw_err *err);
 
 /* ---- reading ---------------------------------------------------------- */
 

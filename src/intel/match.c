@@ -1,0 +1,542 @@
+/*
+ * match.c - the telemetry matcher and the sighting aggregator.
+ *
+ * Matcher: lines are parsed into a batch (values and observers copied into
+ * one arena that lives as long as the matcher), then the batch is looked
+ * up at once: names through bw_index_lookup_domains(), addresses through
+ * bw_index_lookup_addrs() (both batched with prefetching inside the
+ * index), URLs one by one (a URL has to be normalised first, which costs
+ * more than the look-up).  The hit arrays are sized for the worst case of
+ * a whole batch (BW_INDEX_MATCH_MAX per query) so one call answers every
+ * query.  Sightings then go out in line order.
+ *
+ * Aggregator: an open-addressing hash table keyed by (indicator, hour,
+ * observer) with linear probing, kept at most half full, grown by doubling
+ * up to its key limit; observers are kept NUL-terminated in one growing
+ * string arena.  A flush writes every key in one store transaction and
+ * empties the table (keeping its memory for the next round).
+ */
+#include "intel/match.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "feed/reader.h"
+
+#define BATCH 256
+/* The arena holds a batch; a line is flushed early if its value might not
+ * fit. */
+#define ARENA_SIZE (1024 * 1024)
+#define ITEM_MAX (BW_LOGFMT_VALUE_MAX + BW_LOGFMT_OBSERVER_MAX + 2)
+#define HITS_CAP ((size_t)BATCH * BW_INDEX_MATCH_MAX)
+
+struct item {
+	long line;
+	int64_t time;
+	uint32_t voff, vlen, ooff, olen;
+	enum bw_logval kind;
+	uint32_t q; /* its query: in names, addrs or urls by kind */
+};
+
+struct url_result {
+	uint32_t first, n;
+};
+
+struct bw_matcher {
+	const struct bw_index *ix;
+	struct bw_match_options o;
+	struct bw_logfmt_parser *p;
+	struct item items[BATCH];
+	size_t nitems;
+	char *arena;
+	size_t used;
+	struct bw_index_name names[BATCH];
+	size_t nnames;
+	struct bw_index_addr_query addrs[BATCH];
+	size_t naddrs;
+	struct url_result urls[BATCH];
+	size_t nurls, uused;
+	uint32_t *hits_n, *hits_a, *hits_u;
+	struct bw_index_match mbuf[BW_INDEX_MATCH_MAX];
+};
+
+int
+bw_matcher_new(const struct bw_index *ix, const struct bw_match_options *o,
+	       struct bw_matcher **out, struct bw_err *err)
+{
+	struct bw_matcher *m;
+	int rc;
+
+	*out = NULL;
+	m = bw_calloc(1, sizeof(*m));
+	if (m == NULL)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	m->ix = ix;
+	m->o = *o;
+	m->arena = bw_malloc(ARENA_SIZE);
+	m->hits_n = bw_malloc(HITS_CAP * sizeof(uint32_t));
+	m->hits_a = bw_malloc(HITS_CAP * sizeof(uint32_t));
+	m->hits_u = bw_malloc(HITS_CAP * sizeof(uint32_t));
+	if (m->arena == NULL || m->hits_n == NULL || m->hits_a == NULL ||
+	    m->hits_u == NULL) {
+		rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+		goto fail;
+	}
+	rc = bw_logfmt_parser_new(o->format, &m->p, err);
+	if (rc)
+		goto fail;
+	rc = bw_logfmt_set_columns(m->p, o->csv_time, o->csv_client, o->csv_value, err);
+	if (rc)
+		goto fail;
+	*out = m;
+	return BW_OK;
+fail:
+	bw_matcher_free(m);
+	return rc;
+}
+
+void
+bw_matcher_free(struct bw_matcher *m)
+{
+	if (m == NULL)
+		return;
+	bw_logfmt_parser_free(m->p);
+	bw_free(m->arena);
+	bw_free(m->hits_n);
+	bw_free(m->hits_a);
+	bw_free(m->hits_u);
+	bw_free(m);
+}
+
+/* Batched name look-ups; rebases each query's first onto hits_n. */
+static void
+lookup_names(struct bw_matcher *m)
+{
+	size_t done = 0, base = 0;
+
+	while (done < m->nnames) {
+		size_t k = bw_index_lookup_domains(m->ix, m->names + done,
+						   m->nnames - done, m->hits_n + base,
+						   HITS_CAP - base);
+		for (size_t i = done; i < done + k; i++)
+			m->names[i].first += (uint32_t)base;
+		if (k == 0)
+			break; /* cannot happen: HITS_CAP >= BW_INDEX_MATCH_MAX */
+		base = m->names[done + k - 1].first + m->names[done + k - 1].n;
+		done += k;
+	}
+	for (size_t i = done; i < m->nnames; i++)
+		m->names[i].n = 0;
+}
+
+static void
+lookup_addrs(struct bw_matcher *m)
+{
+	size_t done = 0, base = 0;
+
+	while (done < m->naddrs) {
+		size_t k = bw_index_lookup_addrs(m->ix, m->addrs + done,
+						 m->naddrs - done, m->hits_a + base,
+						 HITS_CAP - base);
+		for (size_t i = done; i < done + k; i++)
+			m->addrs[i].first += (uint32_t)base;
+		if (k == 0)
+			break;
+		base = m->addrs[done + k - 1].first + m->addrs[done + k - 1].n;
+		done += k;
+	}
+	for (size_t i = done; i < m->naddrs; i++)
+		m->addrs[i].n = 0;
+}
+
+/* Looks the batch up and hands out its sightings in line order. */
+static int
+flush(struct bw_matcher *m, const char *name, struct bw_match_stats *st,
+      struct bw_err *err)
+{
+	int rc = BW_OK;
+
+	lookup_names(m);
+	lookup_addrs(m);
+	for (size_t i = 0; i < m->nitems && rc == BW_OK; i++) {
+		const struct item *it = &m->items[i];
+		const uint32_t *ids;
+		uint32_t n;
+
+		switch (it->kind) {
+		case BW_LOGVAL_NAME:
+			ids = m->hits_n + m->names[it->q].first;
+			n = m->names[it->q].n;
+			break;
+		case BW_LOGVAL_ADDR:
+			ids = m->hits_a + m->addrs[it->q].first;
+			n = m->addrs[it->q].n;
+			break;
+		default:
+			ids = m->hits_u + m->urls[it->q].first;
+			n = m->urls[it->q].n;
+			break;
+		}
+		if (n == 0)
+			continue;
+		st->matched++;
+		for (uint32_t j = 0; j < n && rc == BW_OK; j++) {
+			struct bw_index_match im;
+			struct bw_match_sighting s;
+			bw_index_get(m->ix, ids[j], &im);
+			s.file = name;
+			s.line = it->line;
+			s.time = it->time;
+			s.observer = m->arena + it->ooff;
+			s.observer_len = it->olen;
+			s.value = m->arena + it->voff;
+			s.value_len = it->vlen;
+			s.indicator = &im;
+			st->sightings++;
+			if (m->o.on_sighting)
+				rc = m->o.on_sighting(m->o.ctx, &s, err);
+		}
+	}
+	m->nitems = m->used = m->nnames = m->naddrs = m->nurls = m->uused = 0;
+	return rc;
+}
+
+/* Queues one record of line lineno for the next look-up. */
+static void
+queue(struct bw_matcher *m, const struct bw_logrec *rec, long lineno)
+{
+	struct item *it = &m->items[m->nitems++];
+
+	it->line = lineno;
+	it->time = rec->time;
+	it->kind = rec->kind;
+	it->voff = (uint32_t)m->used;
+	it->vlen = (uint32_t)rec->value_len;
+	memcpy(m->arena + m->used, rec->value, rec->value_len);
+	m->arena[m->used + rec->value_len] = '\0';
+	m->used += rec->value_len + 1;
+	it->ooff = (uint32_t)m->used;
+	it->olen = (uint32_t)rec->observer_len;
+	memcpy(m->arena + m->used, rec->observer, rec->observer_len);
+	m->arena[m->used + rec->observer_len] = '\0';
+	m->used += rec->observer_len + 1;
+
+	if (it->kind == BW_LOGVAL_ADDR) {
+		struct bw_index_addr_query *a = &m->addrs[m->naddrs];
+		if (!bw_index_parse_addr(m->arena + it->voff, it->vlen, &a->a))
+			it->kind = BW_LOGVAL_NAME; /* not an address after all */
+		else
+			it->q = (uint32_t)m->naddrs++;
+	}
+	if (it->kind == BW_LOGVAL_NAME) {
+		struct bw_index_name *q = &m->names[m->nnames];
+		q->name = m->arena + it->voff;
+		q->len = it->vlen;
+		it->q = (uint32_t)m->nnames++;
+	} else if (it->kind == BW_LOGVAL_URL) {
+		size_t n = bw_index_lookup_url(m->ix, m->arena + it->voff, it->vlen,
+					       m->mbuf, BW_INDEX_MATCH_MAX);
+		struct url_result *u = &m->urls[m->nurls];
+		if (n > BW_INDEX_MATCH_MAX)
+			n = BW_INDEX_MATCH_MAX;
+		u->first = (uint32_t)m->uused;
+		u->n = (uint32_t)n;
+		for (size_t j = 0; j < n; j++)
+			m->hits_u[m->uused++] = m->mbuf[j].id;
+		it->q = (uint32_t)m->nurls++;
+	}
+}
+
+int
+bw_matcher_run_reader(struct bw_matcher *m, struct bw_reader *r,
+		      const char *name, struct bw_match_stats *stats,
+		      struct bw_err *err)
+{
+	struct bw_match_stats st;
+	const char *line, *why;
+	size_t len;
+	long lineno;
+	int too_long, rc = BW_OK, k;
+
+	memset(&st, 0, sizeof(st));
+	m->nitems = m->used = m->nnames = m->naddrs = m->nurls = m->uused = 0;
+	bw_logfmt_parser_reset(m->p);
+	if (m->o.format == BW_LOGFMT_AUTO) {
+		const char *head;
+		size_t n;
+		rc = bw_reader_peek(r, &head, &n, err);
+		if (rc)
+			goto out;
+		if (bw_logfmt_parser_detect(m->p, head, n, n < BW_READER_PEEK_MAX) ==
+		    BW_LOGFMT_AUTO) {
+			rc = bw_err_set(err, BW_EFORMAT,
+					"%s: cannot tell the log format (give --format)",
+					name);
+			goto out;
+		}
+	}
+	st.format = bw_logfmt_parser_format(m->p);
+	for (;;) {
+		struct bw_logrec rec;
+
+		k = bw_reader_line(r, &line, &len, &lineno, &too_long, err);
+		if (k == 0)
+			break;
+		if (k < 0) {
+			rc = -k;
+			goto out;
+		}
+		st.lines++;
+		if (too_long) {
+			st.bad++;
+			if (m->o.on_bad)
+				m->o.on_bad(m->o.ctx, name, lineno,
+					    "line longer than 65536 bytes");
+			continue;
+		}
+		switch (bw_logfmt_parse(m->p, line, len, &rec, &why)) {
+		case BW_LOGLINE_RECORD:
+			st.records++;
+			queue(m, &rec, lineno);
+			if (m->nitems == BATCH || ARENA_SIZE - m->used < ITEM_MAX) {
+				rc = flush(m, name, &st, err);
+				if (rc)
+					goto out;
+			}
+			break;
+		case BW_LOGLINE_SKIP:
+			st.skipped++;
+			break;
+		case BW_LOGLINE_BAD:
+			st.bad++;
+			if (m->o.on_bad)
+				m->o.on_bad(m->o.ctx, name, lineno, why);
+			break;
+		}
+	}
+	rc = flush(m, name, &st, err);
+out:
+	if (stats)
+		*stats = st;
+	return rc;
+}
+
+int
+bw_matcher_run(struct bw_matcher *m, const char *path,
+	       struct bw_match_stats *stats, struct bw_err *err)
+{
+	struct bw_reader *r = NULL;
+	int rc = bw_reader_open(path, &r, err);
+
+	if (rc) {
+		if (stats) {
+			memset(stats, 0, sizeof(*stats));
+			stats->format = m->o.format;
+		}
+		return rc;
+	}
+	rc = bw_matcher_run_reader(m, r, path, stats, err);
+	bw_reader_free(r);
+	return rc;
+}
+
+/* ---- the aggregator --------------------------------------------------- */
+
+#define AGG_KEYS_MAX ((size_t)1 << 26)
+#define AGG_INITIAL 1024
+
+struct agg_entry {
+	int64_t ind, hour, first, last;
+	long count;
+	uint32_t ooff; /* observer in the string arena, NUL-terminated */
+	uint16_t olen;
+	bool used;
+};
+
+struct bw_sightings {
+	struct agg_entry *tab;
+	size_t cap, n, max;
+	char *obs;
+	size_t obs_used, obs_cap;
+	long total;
+};
+
+static uint64_t
+agg_hash(int64_t ind, int64_t hour, const char *o, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)ind * 0x9e3779b97f4a7c15ull;
+
+	h ^= (uint64_t)hour * 0xc2b2ae3d27d4eb4full;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)o[i]) * 0x100000001b3ull;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h;
+}
+
+int
+bw_sightings_new(size_t max_keys, struct bw_sightings **out, struct bw_err *err)
+{
+	struct bw_sightings *a;
+
+	*out = NULL;
+	if (max_keys < 1 || max_keys > AGG_KEYS_MAX)
+		return bw_err_set(err, BW_EINVAL, "sightings: key limit out of range");
+	a = bw_calloc(1, sizeof(*a));
+	if (a == NULL)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	a->cap = AGG_INITIAL;
+	a->max = max_keys;
+	a->tab = bw_calloc(a->cap, sizeof(*a->tab));
+	if (a->tab == NULL) {
+		bw_free(a);
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	}
+	*out = a;
+	return BW_OK;
+}
+
+void
+bw_sightings_free(struct bw_sightings *a)
+{
+	if (a == NULL)
+		return;
+	bw_free(a->tab);
+	bw_free(a->obs);
+	bw_free(a);
+}
+
+size_t
+bw_sightings_keys(const struct bw_sightings *a)
+{
+	return a->n;
+}
+
+long
+bw_sightings_total(const struct bw_sightings *a)
+{
+	return a->total;
+}
+
+static int
+agg_grow(struct bw_sightings *a)
+{
+	size_t cap = a->cap * 2;
+	struct agg_entry *t = bw_calloc(cap, sizeof(*t));
+
+	if (t == NULL)
+		return BW_ENOMEM;
+	for (size_t i = 0; i < a->cap; i++) {
+		const struct agg_entry *e = &a->tab[i];
+		size_t j;
+		if (!e->used)
+			continue;
+		j = agg_hash(e->ind, e->hour, a->obs + e->ooff, e->olen) & (cap - 1);
+		while (t[j].used)
+			j = (j + 1) & (cap - 1);
+		t[j] = *e;
+	}
+	bw_free(a->tab);
+	a->tab = t;
+	a->cap = cap;
+	return BW_OK;
+}
+
+int
+bw_sightings_add(struct bw_sightings *a, int64_t indicator_id,
+		 const char *observer, size_t observer_len, int64_t t,
+		 struct bw_err *err)
+{
+	int64_t hour = bw_sighting_hour(t);
+	uint64_t h;
+	size_t j;
+	struct agg_entry *e;
+
+	if (observer_len > BW_SIGHTING_OBSERVER_MAX || indicator_id < 1)
+		return bw_err_set(err, BW_EINVAL,
+				  "sighting: bad indicator id or observer over %d bytes",
+				  BW_SIGHTING_OBSERVER_MAX);
+	h = agg_hash(indicator_id, hour, observer, observer_len);
+	for (j = h & (a->cap - 1); a->tab[j].used; j = (j + 1) & (a->cap - 1)) {
+		e = &a->tab[j];
+		if (e->ind == indicator_id && e->hour == hour && e->olen == observer_len &&
+		    memcmp(a->obs + e->ooff, observer, observer_len) == 0) {
+			e->count++;
+			if (t < e->first)
+				e->first = t;
+			if (t > e->last)
+				e->last = t;
+			a->total++;
+			return BW_OK;
+		}
+	}
+	if (a->n >= a->max)
+		return bw_err_set(err, BW_ELIMIT, "sightings: %zu keys held", a->max);
+	if ((a->n + 1) * 2 > a->cap) {
+		if (agg_grow(a))
+			return bw_err_set(err, BW_ENOMEM, "out of memory");
+		for (j = h & (a->cap - 1); a->tab[j].used; j = (j + 1) & (a->cap - 1))
+			;
+	}
+	if (a->obs_cap - a->obs_used < observer_len + 1) {
+		char *o = bw_grow(a->obs, &a->obs_cap, a->obs_used + observer_len + 1, 1);
+		if (o == NULL || a->obs_used + observer_len + 1 > UINT32_MAX)
+			return bw_err_set(err, BW_ENOMEM, "out of memory");
+		a->obs = o;
+	}
+	e = &a->tab[j];
+	e->used = true;
+	e->ind = indicator_id;
+	e->hour = hour;
+	e->first = e->last = t;
+	e->count = 1;
+	e->ooff = (uint32_t)a->obs_used;
+	e->olen = (uint16_t)observer_len;
+	memcpy(a->obs + a->obs_used, observer, observer_len);
+	a->obs[a->obs_used + observer_len] = '\0';
+	a->obs_used += observer_len + 1;
+	a->n++;
+	a->total++;
+	return BW_OK;
+}
+
+int
+bw_sightings_flush(struct bw_sightings *a, struct bw_store *st,
+		   struct bw_err *err)
+{
+	int rc;
+
+	if (a->n == 0)
+		return BW_OK;
+	rc = bw_store_begin(st, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < a->cap; i++) {
+		const struct agg_entry *e = &a->tab[i];
+		struct bw_sighting_in s;
+		if (!e->used)
+			continue;
+		s.indicator_id = e->ind;
+		s.observer = a->obs + e->ooff;
+		s.first = e->first;
+		s.last = e->last;
+		s.count = e->count;
+		rc = bw_store_record_sighting(st, &s, err);
+		if (rc) {
+			bw_store_rollback(st);
+			return rc;
+		}
+	}
+	rc = bw_store_commit(st, err);
+	if (rc) {
+		bw_store_rollback(st);
+		return rc;
+	}
+	memset(a->tab, 0, a->cap * sizeof(*a->tab));
+	a->n = 0;
+	a->obs_used = 0;
+	a->total = 0;
+	return BW_OK;
+}

@@ -1,0 +1,133 @@
+#!/bin/bash
+# match.sh - bulwark match on the real BIND, Unbound, Squid and Zeek logs
+# (tests/data/logs) against a list of names that occur in them: the exact
+# sightings, subdomains, case and trailing dots, CIDRs, URLs, what must not
+# match, format detection, bad lines, standard input, and --record.
+. "$(dirname "$0")/lib.sh"
+
+L=$BW_TEST_DATA/logs
+DB=$T/m.db
+B() { "$BULWARK" "$@"; }
+
+# Two lists: names from the logs (some as the registrable domain of what was
+# queried, in other case and with a trailing dot), an address and a CIDR
+# around it, a URL; and lookalikes that must not match.
+printf 'bojijac.info\nINNOCREED.com.\n117.26.110.114\npostaf.vip\ngoogleapis.com\n' >"$T/a.txt"
+printf 'http://mymotherlode.com/login.php?\n117.26.0.0/16\ncdn.postaf.vip\nvopyravijo.org\n' >"$T/b.txt"
+printf 'otpoint.io\na.bulsis.net\nostrykebs.pl\n' >>"$T/b.txt"
+B ingest --db "$DB" --source list-a --tag malware:Emotet --tag phishing \
+	--confidence 70 "$T/a.txt" >/dev/null
+B ingest --db "$DB" --source list-b "$T/b.txt" >/dev/null
+
+# 1. BIND and Unbound: the same queries, so the same sightings four lines apart
+cd "$L" || exit 1
+B match --db "$DB" bind-query.log unbound.log >"$T/out" 2>"$T/err"
+is $? 0 "match exits 0"
+A='"tags":["malware:Emotet","phishing"],"confidence":70'
+N='"tags":[],"confidence":null'
+cat >"$T/want" <<WANT
+{"time":1795952487,"observer":"127.0.0.10","value":"bojijac.info","indicator":"bojijac.info","type":"domain",$A,"line":2,"file":"bind-query.log"}
+{"time":1795952488,"observer":"127.0.0.10","value":"cdn.SOC.INNOCREED.COM","indicator":"innocreed.com","type":"domain",$A,"line":306,"file":"bind-query.log"}
+{"time":1795952488,"observer":"127.0.0.12","value":"cdn.POSTAF.VIP","indicator":"cdn.postaf.vip","type":"domain",$N,"line":346,"file":"bind-query.log"}
+{"time":1795952488,"observer":"127.0.0.12","value":"cdn.POSTAF.VIP","indicator":"postaf.vip","type":"domain",$A,"line":346,"file":"bind-query.log"}
+{"time":1795952488,"observer":"127.0.0.13","value":"vopyravijo.org","indicator":"vopyravijo.org","type":"domain",$N,"line":361,"file":"bind-query.log"}
+{"time":1795952487,"observer":"127.0.0.10","value":"bojijac.info.","indicator":"bojijac.info","type":"domain",$A,"line":6,"file":"unbound.log"}
+{"time":1795952487,"observer":"127.0.0.10","value":"cdn.SOC.INNOCREED.COM.","indicator":"innocreed.com","type":"domain",$A,"line":310,"file":"unbound.log"}
+{"time":1795952488,"observer":"127.0.0.12","value":"cdn.POSTAF.VIP.","indicator":"cdn.postaf.vip","type":"domain",$N,"line":350,"file":"unbound.log"}
+{"time":1795952488,"observer":"127.0.0.12","value":"cdn.POSTAF.VIP.","indicator":"postaf.vip","type":"domain",$A,"line":350,"file":"unbound.log"}
+{"time":1795952488,"observer":"127.0.0.13","value":"vopyravijo.org.","indicator":"vopyravijo.org","type":"domain",$N,"line":365,"file":"unbound.log"}
+WANT
+is "$(cat "$T/out")" "$(cat "$T/want")" "BIND and Unbound: exact sightings"
+# cross-check the line numbers with grep (case-insensitive, label boundary)
+want_lines=$(grep -n -i -E ' (([a-z0-9-]+\.)*)(bojijac\.info|innocreed\.com|postaf\.vip|vopyravijo\.org)\.? ' \
+	bind-query.log | cut -d: -f1 | tr '\n' ' ')
+got_lines=$(grep '"file":"bind-query.log"' "$T/out" | sed 's/.*"line":\([0-9]*\).*/\1/' | uniq | tr '\n' ' ')
+is "$got_lines" "$want_lines" "BIND: the lines grep finds"
+contains "$(cat "$T/err")" "bind-query.log: bind, 361 lines: 361 looked up, 5 sightings on 4 lines, 0 skipped, 0 not of the format" "BIND detected, summary"
+contains "$(cat "$T/err")" "unbound.log: unbound, 368 lines: 361 looked up, 5 sightings on 4 lines, 7 skipped, 0 not of the format" "Unbound detected, start-up lines skipped"
+
+# 2. Squid: URL host as a subdomain, a listed URL, a CONNECT to an address
+#    under a listed /32 and /16 (longest first)
+B match --db "$DB" squid-access.log >"$T/out" 2>"$T/err"
+cat >"$T/want" <<WANT
+{"time":1795952491,"observer":"127.0.0.1","value":"http://www.bojijac.info/wp-content/x.js","indicator":"bojijac.info","type":"domain",$A,"line":2,"file":"squid-access.log"}
+{"time":1795952491,"observer":"127.0.0.1","value":"http://mymotherlode.com/login.php?","indicator":"http://mymotherlode.com/login.php","type":"url",$N,"line":3,"file":"squid-access.log"}
+{"time":1795952492,"observer":"127.0.0.1","value":"117.26.110.114","indicator":"117.26.110.114","type":"ipv4",$A,"line":97,"file":"squid-access.log"}
+{"time":1795952492,"observer":"127.0.0.1","value":"117.26.110.114","indicator":"117.26.0.0/16","type":"cidr",$N,"line":97,"file":"squid-access.log"}
+WANT
+is "$(cat "$T/out")" "$(cat "$T/want")" "Squid: exact sightings"
+contains "$(cat "$T/err")" "squid-access.log: squid, 400 lines" "Squid detected"
+
+# 3. Zeek: TSV (18 googleapis.com queries) and JSON (24 under ostrykebs.pl)
+B match --db "$DB" zeek-dns.log zeek-dns-json.log >"$T/out" 2>"$T/err"
+want_tsv=$(awk -F'\t' '!/^#/ && $10 ~ /(^|\.)googleapis\.com$/ {print NR}' zeek-dns.log | tr '\n' ' ')
+got_tsv=$(grep '"file":"zeek-dns.log"' "$T/out" | sed 's/.*"line":\([0-9]*\).*/\1/' | tr '\n' ' ')
+is "$got_tsv" "$want_tsv" "Zeek TSV: every googleapis.com line"
+is "$(echo $got_tsv | wc -w)" 18 "18 of them"
+want_json=$(grep -n '"query":"\([^"]*\.\)\?ostrykebs\.pl"' zeek-dns-json.log | cut -d: -f1 | tr '\n' ' ')
+got_json=$(grep '"file":"zeek-dns-json.log"' "$T/out" | sed 's/.*"line":\([0-9]*\).*/\1/' | tr '\n' ' ')
+is "$got_json" "$want_json" "Zeek JSON: every ostrykebs.pl line"
+is "$(echo $got_json | wc -w)" 24 "24 of them"
+first=$(grep -m1 '"file":"zeek-dns-json.log"' "$T/out")
+is "$first" "{\"time\":1591425407,\"observer\":\"192.168.100.121\",\"value\":\"l.ns.ostrykebs.pl\",\"indicator\":\"ostrykebs.pl\",\"type\":\"domain\",$N,\"line\":2,\"file\":\"zeek-dns-json.log\"}" \
+	"Zeek JSON: first sighting"
+contains "$(cat "$T/err")" "zeek-dns.log: zeek, 168 lines: 160 looked up, 18 sightings on 18 lines, 8 skipped" "Zeek TSV detected"
+
+# 4. nothing that only looks alike
+for v in patientpoint.io bulsis.net; do
+	is "$(grep -c "\"value\":\"$v" "$T/out" "$T/want")" "$T/out:0
+$T/want:0" "$v is not a sighting"
+done
+printf 'otpoint.io\nnototpoint.io\nbulsis.net\nbojijac.info.evil\nx.bojijac.info\n' >"$T/p.txt"
+out=$(B match --db "$DB" --format plain "$T/p.txt" 2>/dev/null)
+is "$(printf '%s\n' "$out" | sed 's/.*"value":"\([^"]*\)".*"indicator":"\([^"]*\)".*/\1>\2/' | tr '\n' ' ')" \
+	"otpoint.io>otpoint.io x.bojijac.info>bojijac.info " "plain: only label-boundary matches"
+
+# 5. standard input, CSV with named columns, bad lines, usage errors
+grep -m 3 bojijac bind-query.log | B match --db "$DB" - >"$T/out" 2>"$T/err"
+is "$(sed 's/.*"line":\([0-9]*\),"file":"\([^"]*\)".*/\1 \2/' "$T/out")" "1 -" "standard input, line numbers from 1"
+printf 'when;who;fqdn\n2026-11-29T11:00:00Z;10.0.0.1;WWW.Bojijac.Info\nsoon;10.0.0.2;bojijac.info\n;;\n1795952487;10.0.0.3;117.26.1.1\n' >"$T/c.csv"
+B match --db "$DB" --format csv --column time=when --column client=who \
+	--column value=fqdn "$T/c.csv" >"$T/out" 2>"$T/err"
+is $? 3 "a file with bad lines exits 3"
+contains "$(cat "$T/err")" "$T/c.csv:3: bad time" "bad line reported as FILE:LINE: reason"
+is "$(sed 's/.*"time":\([0-9]*\),"observer":"\([^"]*\)".*"indicator":"\([^"]*\)".*"line":\([0-9]*\).*/\1 \2 \3 \4/' "$T/out" | tr '\n' ' ')" \
+	"1795950000 10.0.0.1 bojijac.info 2 1795952487 10.0.0.3 117.26.0.0/16 5 " "CSV: named columns, the rest matched"
+printf 'hello there\n' >"$T/prose.txt"
+B match --db "$DB" "$T/prose.txt" bind-query.log >"$T/out" 2>"$T/err"
+is $? 1 "an input of no known format exits 1"
+contains "$(cat "$T/err")" "cannot tell the log format" "and says so"
+is "$(wc -l <"$T/out")" 5 "the other input is still matched"
+B match --db "$DB" "$T/nope.log" >/dev/null 2>"$T/err"; is $? 1 "missing file exits 1"
+B match --db "$DB" --format syslog x 2>/dev/null; is $? 2 "unknown format is a usage error"
+B match --db "$DB" --column port=x x 2>/dev/null; is $? 2 "unknown column role is a usage error"
+B match --db "$DB" 2>/dev/null; is $? 2 "no input is a usage error"
+B match --db "$T/none.db" bind-query.log 2>/dev/null; is $? 1 "no store exits 1"
+
+# 6. --record: per indicator, observer and hour
+q() { sqlite3 "$DB" "$1"; }
+if command -v sqlite3 >/dev/null; then
+	B match --db "$DB" --record bind-query.log unbound.log >/dev/null 2>"$T/err"
+	is $? 0 "match --record exits 0"
+	contains "$(cat "$T/err")" "recorded 10 sightings" "10 sightings recorded"
+	is "$(q "SELECT i.value, s.observer, s.hour, s.count, s.first_seen, s.last_seen
+		FROM sighting s JOIN indicator i ON i.id = s.indicator_id ORDER BY 1, 2" | tr '\n' ' ')" \
+		"bojijac.info|127.0.0.10|1795950000|2|1795952487|1795952487 cdn.postaf.vip|127.0.0.12|1795950000|2|1795952488|1795952488 innocreed.com|127.0.0.10|1795950000|2|1795952487|1795952488 postaf.vip|127.0.0.12|1795950000|2|1795952488|1795952488 vopyravijo.org|127.0.0.13|1795950000|2|1795952488|1795952488 " \
+		"one row per indicator, observer and hour, counts and times"
+	B match --db "$DB" --record bind-query.log squid-access.log >/dev/null 2>&1
+	is "$(q "SELECT count(*), sum(count) FROM sighting")" "9|19" "recording again adds counts and rows"
+	is "$(q "SELECT s.count FROM sighting s JOIN indicator i ON i.id = s.indicator_id
+		WHERE i.value = 'bojijac.info' AND s.observer = '127.0.0.10'")" 3 "count grows"
+	before=$(date +%s)
+	printf 'x.bojijac.info\n' | B match --db "$DB" --record --format plain - >/dev/null 2>&1
+	after=$(date +%s)
+	row=$(q "SELECT s.hour, s.first_seen FROM sighting s WHERE s.observer = ''")
+	hour=${row%%|*}
+	t=${row##*|}
+	ok $([ "$t" -ge "$before" ] && [ "$t" -le "$after" ] && [ "$hour" -eq $((t - t % 3600)) ]; echo $?) \
+		"a line without a time is recorded at the time of the run"
+else
+	for i in 1 2 3 4 5 6; do echo "ok $((_n + i)) # SKIP sqlite3 not installed"; done
+	_n=$((_n + 6))
+fi
+done_testing
