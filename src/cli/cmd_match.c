@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/mem.h"
 #include "core/timeutil.h"
 #include "index/index.h"
 #include "intel/match.h"
@@ -22,6 +23,15 @@ static const char usage_text[] =
 	"                     [--column time|client|value=NAME]... [--record]\n"
 	"                     [--db PATH] FILE...|-\n";
 
+/* The output line being built: sightings can run to millions per file,
+ * and one fwrite per line instead of one stdio call per piece made the
+ * output three times cheaper (it dominated a scan with many hits). */
+struct obuf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
 struct run {
 	FILE *out;
 	struct bw_sightings *agg; /* --record */
@@ -30,6 +40,7 @@ struct run {
 	const char *bad_file;
 	long bad_shown;
 	long recorded;
+	struct obuf line;
 };
 
 /* The length of a valid UTF-8 sequence at s, or 0. */
@@ -63,16 +74,55 @@ utf8_len(const unsigned char *s, size_t n)
 	return k;
 }
 
+static bool
+ob_reserve(struct obuf *o, size_t n)
+{
+	char *np;
+
+	if (o->len + n <= o->cap)
+		return true;
+	np = bw_grow(o->p, &o->cap, o->len + n, 1);
+	if (np == NULL) {
+		o->failed = true;
+		return false;
+	}
+	o->p = np;
+	return true;
+}
+
+static void
+ob_put(struct obuf *o, const char *s, size_t n)
+{
+	if (!ob_reserve(o, n))
+		return;
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+}
+
+#define OB_LIT(o, lit) ob_put((o), (lit), sizeof(lit) - 1)
+
+static void
+ob_int(struct obuf *o, long long v)
+{
+	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "%lld", v);
+
+	ob_put(o, buf, (size_t)n);
+}
+
 /* A JSON string: UTF-8 passes through, control characters are escaped,
  * bytes that are not UTF-8 become U+FFFD. */
 static void
-put_str(FILE *f, const char *text, size_t n)
+ob_str(struct obuf *o, const char *text, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)text;
 	size_t i = 0, start = 0;
 
-	putc('"', f);
+	/* at most 6 bytes of output per input byte, plus the quotes */
+	if (!ob_reserve(o, 6 * n + 2))
+		return;
+	o->p[o->len++] = '"';
 	while (i < n) {
 		unsigned char c = s[i];
 		size_t k;
@@ -84,46 +134,55 @@ put_str(FILE *f, const char *text, size_t n)
 			i += k;
 			continue;
 		}
-		fwrite(s + start, 1, i - start, f);
+		memcpy(o->p + o->len, s + start, i - start);
+		o->len += i - start;
 		if (c == '"' || c == '\\') {
-			putc('\\', f);
-			putc(c, f);
+			o->p[o->len++] = '\\';
+			o->p[o->len++] = (char)c;
 		} else if (c < 0x20) {
-			fputs("\\u00", f);
-			putc(hex[c >> 4], f);
-			putc(hex[c & 15], f);
+			memcpy(o->p + o->len, "\\u00", 4);
+			o->len += 4;
+			o->p[o->len++] = hex[c >> 4];
+			o->p[o->len++] = hex[c & 15];
 		} else {
-			fputs("\\ufffd", f);
+			memcpy(o->p + o->len, "\\ufffd", 6);
+			o->len += 6;
 		}
 		start = ++i;
 	}
-	fwrite(s + start, 1, n - start, f);
-	putc('"', f);
+	memcpy(o->p + o->len, s + start, n - start);
+	o->len += n - start;
+	o->p[o->len++] = '"';
 }
 
 static void
-put_sighting(FILE *f, const struct bw_match_sighting *s)
+put_sighting(struct run *run, const struct bw_match_sighting *s)
 {
 	const struct bw_index_match *m = s->indicator;
+	struct obuf *o = &run->line;
+	const char *type = bw_ioc_type_name(m->type);
 
-	fputs("{\"time\":", f);
+	o->len = 0;
+	OB_LIT(o, "{\"time\":");
 	if (s->time)
-		fprintf(f, "%lld", (long long)s->time);
+		ob_int(o, (long long)s->time);
 	else
-		fputs("null", f);
-	fputs(",\"observer\":", f);
+		OB_LIT(o, "null");
+	OB_LIT(o, ",\"observer\":");
 	if (s->observer_len)
-		put_str(f, s->observer, s->observer_len);
+		ob_str(o, s->observer, s->observer_len);
 	else
-		fputs("null", f);
-	fputs(",\"value\":", f);
-	put_str(f, s->value, s->value_len);
-	fputs(",\"indicator\":", f);
-	put_str(f, m->value, m->len);
-	fprintf(f, ",\"type\":\"%s\",\"tags\":[", bw_ioc_type_name(m->type));
+		OB_LIT(o, "null");
+	OB_LIT(o, ",\"value\":");
+	ob_str(o, s->value, s->value_len);
+	OB_LIT(o, ",\"indicator\":");
+	ob_str(o, m->value, m->len);
+	OB_LIT(o, ",\"type\":\"");
+	ob_put(o, type, strlen(type));
+	OB_LIT(o, "\",\"tags\":[");
 	for (size_t i = 0; i < m->ntags; i++) {
 		const struct bw_tag *t = &m->tags[i];
-		char buf[BW_TAG_NAME_MAX + 64];
+		char buf[2 * BW_TAG_NAME_MAX + 64];
 		int w;
 		if (strcmp(t->kind, BW_TAG_KIND_LABEL) == 0)
 			w = snprintf(buf, sizeof(buf), "%s", t->name);
@@ -134,17 +193,21 @@ put_sighting(FILE *f, const struct bw_match_sighting *s)
 		if ((size_t)w >= sizeof(buf))
 			w = (int)sizeof(buf) - 1;
 		if (i)
-			putc(',', f);
-		put_str(f, buf, (size_t)w);
+			OB_LIT(o, ",");
+		ob_str(o, buf, (size_t)w);
 	}
-	fputs("],\"confidence\":", f);
+	OB_LIT(o, "],\"confidence\":");
 	if (m->confidence >= 0)
-		fprintf(f, "%d", m->confidence);
+		ob_int(o, m->confidence);
 	else
-		fputs("null", f);
-	fprintf(f, ",\"line\":%ld,\"file\":", s->line);
-	put_str(f, s->file, strlen(s->file));
-	fputs("}\n", f);
+		OB_LIT(o, "null");
+	OB_LIT(o, ",\"line\":");
+	ob_int(o, s->line);
+	OB_LIT(o, ",\"file\":");
+	ob_str(o, s->file, strlen(s->file));
+	OB_LIT(o, "}\n");
+	if (!o->failed)
+		fwrite(o->p, 1, o->len, run->out);
 }
 
 static int
@@ -154,7 +217,9 @@ on_sighting(void *ctx, const struct bw_match_sighting *s, struct bw_err *err)
 	int64_t t = s->time ? s->time : run->now;
 	int rc;
 
-	put_sighting(run->out, s);
+	put_sighting(run, s);
+	if (run->line.failed)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
 	if (run->agg == NULL || s->indicator->store_id <= 0)
 		return BW_OK;
 	rc = bw_sightings_add(run->agg, s->indicator->store_id, s->observer,
@@ -257,6 +322,7 @@ bw_cmd_match(int argc, char **argv)
 		return bw_cli_usage_error("match", "no input files (use - for standard input)");
 
 	run.out = stdout;
+	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
 	run.now = bw_time_now();
 	o.on_sighting = on_sighting;
 	o.on_bad = on_bad;
@@ -311,5 +377,6 @@ out:
 	bw_sightings_free(run.agg);
 	bw_index_free(ix);
 	bw_store_close(st);
+	bw_free(run.line.p);
 	return status;
 }
