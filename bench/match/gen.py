@@ -8,8 +8,11 @@ writes into DIR:
   ind-small.txt, ind-large.txt  listed domains: random registrable names
       under common TLDs; the small set is the first NIND_SMALL names of the
       large one, so a log line listed in one is listed in both
-  cidrs.txt       NCIDR IPv4 (80%) and IPv6 (20%) prefixes of every length
-                  from /8 to /32 (/32 to /128)
+  cidrs.txt       NCIDR IPv4 (80%) and IPv6 (20%) prefixes shaped like a
+                  blocklist: 60% single hosts (40% for IPv6), most of the
+                  rest /24-/31 (/48-/64), 1% /16-/23, a few dozen as large
+                  as /10; random addresses then fall in one about 3% of
+                  the time
   query.log       LINES BIND 9 query-log lines: 97% names from the popular
                   list (data/bench/majestic-top10k.txt) with or without a
                   www./cdn./random-label prefix, 3% listed domains with random
@@ -60,13 +63,19 @@ def main():
         buf = []
         for i in range(ncidr):
             if rng.random() < 0.8:
-                plen = rng.randint(8, 32)
+                # a blocklist's shape: mostly single hosts and small
+                # networks, a few large ones (Spamhaus DROP's largest is /10)
+                k = rng.random()
+                plen = (32 if k < 0.60 else rng.randint(24, 31) if k < 0.99
+                        else rng.randint(16, 23) if k < 0.9999 else rng.randint(10, 15))
                 a = rng.getrandbits(32) & (0xffffffff << (32 - plen)) & 0xffffffff
                 txt = "%d.%d.%d.%d" % (a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255)
                 if len(v4_listed) < 100000 and plen >= 16:
                     v4_listed.append((a, plen))
             else:
-                plen = rng.randint(32, 128)
+                k = rng.random()
+                plen = (128 if k < 0.40 else rng.randint(48, 64) if k < 0.90
+                        else rng.randint(32, 47))
                 a = (0x2001 << 112 | rng.getrandbits(112)) & (((1 << 128) - 1) << (128 - plen))
                 groups = ["%x" % ((a >> (112 - 16 * k)) & 0xffff) for k in range(8)]
                 txt = ":".join(groups)
