@@ -322,7 +322,15 @@ bw_cmd_match(int argc, char **argv)
 		return bw_cli_usage_error("match", "no input files (use - for standard input)");
 
 	run.out = stdout;
-	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
+	{
+		/* Files: big output blocks.  Standard input may be a live log
+		 * (tail -f): then each sighting goes out as it is found. */
+		bool live = false;
+		for (int i = optind; i < argc; i++)
+			if (strcmp(argv[i], "-") == 0)
+				live = true;
+		setvbuf(stdout, NULL, live ? _IOLBF : _IOFBF, 1 << 20);
+	}
 	run.now = bw_time_now();
 	o.on_sighting = on_sighting;
 	o.on_bad = on_bad;

@@ -33,6 +33,7 @@ struct bw_reader {
 	size_t cap, start, end;
 	uint64_t base;     /* input offset of buf[0] */
 	bool eof;
+	bool stream;       /* standard input read as it comes: no rewind */
 	long lineno;
 };
 
@@ -107,15 +108,18 @@ reader_new(const char *name)
 	return r;
 }
 
-int
-bw_reader_open(const char *path, struct bw_reader **out, struct bw_err *err)
+static int
+open_reader(const char *path, bool spool, struct bw_reader **out,
+	    struct bw_err *err)
 {
 	struct bw_reader *r;
 	struct stat sb;
 	int fd, rc;
 
 	*out = NULL;
-	if (strcmp(path, "-") == 0) {
+	if (strcmp(path, "-") == 0 && !spool) {
+		fd = STDIN_FILENO;
+	} else if (strcmp(path, "-") == 0) {
 		rc = spool_stdin(&fd, err);
 		if (rc)
 			return rc;
@@ -137,10 +141,24 @@ bw_reader_open(const char *path, struct bw_reader **out, struct bw_err *err)
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
 	}
 	r->fd = fd;
-	r->own_fd = true;
+	r->own_fd = fd != STDIN_FILENO;
+	r->stream = fd == STDIN_FILENO;
 	r->lineno = 0;
 	*out = r;
 	return BW_OK;
+}
+
+int
+bw_reader_open(const char *path, struct bw_reader **out, struct bw_err *err)
+{
+	return open_reader(path, true, out, err);
+}
+
+int
+bw_reader_open_stream(const char *path, struct bw_reader **out,
+		      struct bw_err *err)
+{
+	return open_reader(path, false, out, err);
 }
 
 int
@@ -353,6 +371,9 @@ bw_reader_offset(const struct bw_reader *r)
 int
 bw_reader_rewind(struct bw_reader *r, struct bw_err *err)
 {
+	if (r->stream)
+		return bw_err_set(err, BW_EINVAL, "%s: a stream cannot be read twice",
+				  r->name);
 	if (r->fd >= 0 && lseek(r->fd, 0, SEEK_SET) != 0)
 		return bw_err_set(err, BW_EIO, "%s: cannot rewind: %s", r->name,
 				  strerror(errno));

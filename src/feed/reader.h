@@ -27,6 +27,12 @@ struct bw_reader;
 
 /* "-" means standard input.  name is kept for messages. */
 int bw_reader_open(const char *path, struct bw_reader **out, struct bw_err *err);
+/* Like bw_reader_open, but standard input is read as it comes, not spooled:
+ * for a caller that never rewinds (the log matcher on `tail -f | ...`).
+ * bw_reader_rewind then fails on standard input, and bw_reader_peek waits
+ * for BW_READER_PEEK_MAX bytes or the end of input. */
+int bw_reader_open_stream(const char *path, struct bw_reader **out,
+			  struct bw_err *err);
 /* A reader over caller-owned memory (kept, not copied). */
 int bw_reader_open_mem(const void *buf, size_t len, const char *name,
 		       struct bw_reader **out, struct bw_err *err);

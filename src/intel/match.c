@@ -327,7 +327,8 @@ bw_matcher_run(struct bw_matcher *m, const char *path,
 	       struct bw_match_stats *stats, struct bw_err *err)
 {
 	struct bw_reader *r = NULL;
-	int rc = bw_reader_open(path, &r, err);
+	/* Logs are read once: standard input streams (tail -f | bulwark match). */
+	int rc = bw_reader_open_stream(path, &r, err);
 
 	if (rc) {
 		if (stats) {
