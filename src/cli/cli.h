@@ -37,5 +37,7 @@ int bw_cmd_ingest(int argc, char **argv);
 int bw_cmd_export(int argc, char **argv);
 int bw_cmd_stats(int argc, char **argv);
 int bw_cmd_match(int argc, char **argv);
+int bw_cmd_tenant(int argc, char **argv);
+int bw_cmd_serve(int argc, char **argv);
 
 #endif

@@ -21,6 +21,8 @@ static const struct {
 	{"export", bw_cmd_export, "write the store as STIX, MISP, CSV or a plain list"},
 	{"stats", bw_cmd_stats, "count indicators by type, source and TLP"},
 	{"match", bw_cmd_match, "match DNS, proxy and flow logs against the indicators"},
+	{"tenant", bw_cmd_tenant, "manage the programme's tenants and their API keys"},
+	{"serve", bw_cmd_serve, "run the daemon: health, metrics and the real-time check API"},
 };
 
 static void

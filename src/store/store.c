@@ -1,7 +1,7 @@
 /*
  * store.c - schema, migrations and the provenance model on SQLite.
  *
- * Schema (version 1, and 2 adding sighting):
+ * Schema (version 1, 2 adding sighting, 3 adding tenant and api_key):
  *   source(id, name)                     who reported something
  *   indicator(id, type, value, registrable, created)
  *                                        one row per canonical (type, value)
@@ -14,6 +14,9 @@
  *   sighting(indicator_id, observer, hour, count, first_seen, last_seen)
  *                                        telemetry matches, one row per
  *                                        indicator, observer and hour
+ *   tenant(id, country, name, created)   a programme member, one per country
+ *   api_key(id, tenant_id, hash, created, revoked)
+ *                                        a tenant's API keys, hashed
  *
  * Migrations are SQL scripts applied in order inside one transaction, keyed
  * by PRAGMA user_version; a store from a newer build is refused, never
@@ -128,6 +131,20 @@ static const char *const migrations[] = {
 	"  last_seen INTEGER NOT NULL,"
 	"  PRIMARY KEY (indicator_id, observer, hour)) WITHOUT ROWID;"
 	"CREATE INDEX sighting_by_hour ON sighting(hour);",
+	/* 3: tenants (one per country) and their API keys, stored only as a
+	 * hash (src/share/tenant.c); revoked keys stay for the audit trail */
+	"CREATE TABLE tenant ("
+	"  id INTEGER PRIMARY KEY,"
+	"  country TEXT NOT NULL UNIQUE,"
+	"  name TEXT NOT NULL,"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE api_key ("
+	"  id INTEGER PRIMARY KEY,"
+	"  tenant_id INTEGER NOT NULL REFERENCES tenant(id),"
+	"  hash BLOB NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  revoked INTEGER);"
+	"CREATE INDEX api_key_by_tenant ON api_key(tenant_id);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

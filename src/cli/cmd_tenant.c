@@ -1,0 +1,273 @@
+/*
+ * cmd_tenant.c - bulwark tenant: the members of the programme and their
+ * API keys (src/share/tenant.h).
+ *
+ * `tenant key add` prints the new key alone on standard output, so that a
+ * script can capture it; the reminder that it is shown once goes to
+ * standard error.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/mem.h"
+#include "core/timeutil.h"
+#include "share/tenant.h"
+#include "store/store.h"
+
+static const char usage_text[] =
+	"usage: bulwark tenant add --country CC --name NAME [--db PATH]\n"
+	"       bulwark tenant list [--json] [--db PATH]\n"
+	"       bulwark tenant key add CC [--db PATH]\n"
+	"       bulwark tenant key list CC [--json] [--db PATH]\n"
+	"       bulwark tenant key revoke CC KEYID [--db PATH]\n";
+
+struct opts {
+	const char *country, *name, *db;
+	int json;
+};
+
+static int
+print_tenants_json(struct bw_store *st, const struct bw_tenant *t, size_t n,
+		   struct bw_err *err)
+{
+	json_t *arr = json_array();
+	char *text;
+	char ts[64];
+	int rc = BW_OK;
+
+	if (arr == NULL)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct bw_tenant_key *k = NULL;
+		size_t nk = 0;
+		json_t *o, *keys;
+
+		rc = bw_tenant_key_list(st, t[i].country, &k, &nk, err);
+		if (rc)
+			goto out;
+		keys = json_array();
+		for (size_t j = 0; keys && j < nk; j++) {
+			json_t *ko = json_object();
+			if (ko == NULL)
+				break;
+			json_object_set_new(ko, "id", json_integer(k[j].id));
+			json_object_set_new(ko, "created",
+					    json_string(bw_time_format(k[j].created, ts)));
+			json_object_set_new(ko, "revoked",
+					    k[j].revoked ? json_string(bw_time_format(k[j].revoked, ts))
+							 : json_null());
+			json_array_append_new(keys, ko);
+		}
+		bw_free(k);
+		o = json_object();
+		if (o == NULL || keys == NULL) {
+			json_decref(o);
+			json_decref(keys);
+			rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+			goto out;
+		}
+		json_object_set_new(o, "country", json_string(t[i].country));
+		json_object_set_new(o, "name", json_string(t[i].name));
+		json_object_set_new(o, "created", json_string(bw_time_format(t[i].created, ts)));
+		json_object_set_new(o, "keys", keys);
+		json_array_append_new(arr, o);
+	}
+	text = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (text == NULL) {
+		rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+		goto out;
+	}
+	printf("%s\n", text);
+	free(text);
+out:
+	json_decref(arr);
+	return rc;
+}
+
+static int
+cmd_list(struct bw_store *st, const struct opts *o, struct bw_err *err)
+{
+	struct bw_tenant *t = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = bw_tenant_list(st, &t, &n, err);
+	if (rc)
+		return rc;
+	if (o->json) {
+		rc = print_tenants_json(st, t, n, err);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			printf("%s  %-40s  %ld active key%s, %ld revoked\n", t[i].country,
+			       t[i].name, t[i].keys_active,
+			       t[i].keys_active == 1 ? "" : "s", t[i].keys_revoked);
+	}
+	bw_free(t);
+	return rc;
+}
+
+static int
+cmd_key_list(struct bw_store *st, const char *cc, const struct opts *o,
+	     struct bw_err *err)
+{
+	struct bw_tenant_key *k = NULL;
+	size_t n = 0;
+	char ts[64], ts2[64];
+	int rc;
+
+	rc = bw_tenant_key_list(st, cc, &k, &n, err);
+	if (rc)
+		return rc;
+	if (o->json) {
+		json_t *arr = json_array();
+		char *text;
+		for (size_t i = 0; arr && i < n; i++) {
+			json_t *ko = json_object();
+			if (ko == NULL)
+				break;
+			json_object_set_new(ko, "id", json_integer(k[i].id));
+			json_object_set_new(ko, "created", json_string(bw_time_format(k[i].created, ts)));
+			json_object_set_new(ko, "revoked",
+					    k[i].revoked ? json_string(bw_time_format(k[i].revoked, ts))
+							 : json_null());
+			json_array_append_new(arr, ko);
+		}
+		text = arr ? json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+		json_decref(arr);
+		if (text == NULL) {
+			rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+		} else {
+			printf("%s\n", text);
+			free(text);
+		}
+	} else {
+		for (size_t i = 0; i < n; i++)
+			printf("%lld  created %s  %s%s\n", (long long)k[i].id,
+			       bw_time_format(k[i].created, ts),
+			       k[i].revoked ? "revoked " : "active",
+			       k[i].revoked ? bw_time_format(k[i].revoked, ts2) : "");
+	}
+	bw_free(k);
+	return rc;
+}
+
+int
+bw_cmd_tenant(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"country", required_argument, NULL, 'c'},
+		{"name", required_argument, NULL, 'n'},
+		{"json", no_argument, NULL, 'j'},
+		{"db", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct opts o;
+	struct bw_store *st = NULL;
+	struct bw_err err;
+	const char *verb, *sub = NULL;
+	char cc[3] = "";
+	char **args;
+	int c, nargs, rc, status = BW_EXIT_OK;
+
+	memset(&o, 0, sizeof(o));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o.country = optarg; break;
+		case 'n': o.name = optarg; break;
+		case 'j': o.json = 1; break;
+		case 'd': o.db = optarg; break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return BW_EXIT_OK;
+		default:
+			fputs(usage_text, stderr);
+			return BW_EXIT_USAGE;
+		}
+	}
+	args = argv + optind;
+	nargs = argc - optind;
+	if (nargs < 1)
+		return bw_cli_usage_error("tenant", "add, list or key is required");
+	verb = args[0];
+	if (strcmp(verb, "key") == 0) {
+		if (nargs < 2)
+			return bw_cli_usage_error("tenant", "key add, key list or key revoke is required");
+		sub = args[1];
+		if (strcmp(sub, "add") != 0 && strcmp(sub, "list") != 0 &&
+		    strcmp(sub, "revoke") != 0)
+			return bw_cli_usage_error("tenant", "unknown key command '%s'", sub);
+		if (strcmp(sub, "revoke") == 0 && nargs != 4)
+			return bw_cli_usage_error("tenant", "key revoke takes CC and KEYID");
+		if (strcmp(sub, "revoke") != 0 && nargs != 3)
+			return bw_cli_usage_error("tenant", "key %s takes CC", sub);
+		if (o.country || o.name)
+			return bw_cli_usage_error("tenant", "--country and --name are for tenant add");
+		if (o.json && strcmp(sub, "list") != 0)
+			return bw_cli_usage_error("tenant", "--json is for the list commands");
+		if (bw_tenant_country_parse(args[2], cc, &err))
+			return bw_cli_usage_error("tenant", "%s", err.msg);
+	} else if (strcmp(verb, "add") == 0) {
+		if (nargs != 1)
+			return bw_cli_usage_error("tenant", "unexpected argument '%s'", args[1]);
+		if (o.country == NULL || o.name == NULL)
+			return bw_cli_usage_error("tenant", "tenant add needs --country and --name");
+		if (o.json)
+			return bw_cli_usage_error("tenant", "--json is for the list commands");
+		if (bw_tenant_country_parse(o.country, cc, &err))
+			return bw_cli_usage_error("tenant", "--country: %s", err.msg);
+	} else if (strcmp(verb, "list") == 0) {
+		if (nargs != 1)
+			return bw_cli_usage_error("tenant", "unexpected argument '%s'", args[1]);
+		if (o.country || o.name)
+			return bw_cli_usage_error("tenant", "--country and --name are for tenant add");
+	} else {
+		return bw_cli_usage_error("tenant", "unknown command '%s'", verb);
+	}
+
+	/* Only `tenant add` may create the store. */
+	rc = bw_store_open(bw_cli_db_path(o.db),
+			   strcmp(verb, "add") == 0 ? 0 : BW_STORE_NOCREATE, &st, &err);
+	if (rc)
+		goto out;
+	if (strcmp(verb, "add") == 0) {
+		rc = bw_tenant_add(st, cc, o.name, bw_time_now(), NULL, &err);
+		if (rc == BW_OK)
+			printf("added tenant %s (%s)\n", cc, o.name);
+	} else if (strcmp(verb, "list") == 0) {
+		rc = cmd_list(st, &o, &err);
+	} else if (strcmp(sub, "add") == 0) {
+		char key[BW_API_KEY_BUF];
+		int64_t id;
+		rc = bw_tenant_key_add(st, cc, bw_time_now(), key, &id, &err);
+		if (rc == BW_OK) {
+			printf("%s\n", key);
+			fflush(stdout);
+			fprintf(stderr, "bulwark: key %lld for %s; it is shown only this once\n",
+				(long long)id, cc);
+		}
+	} else if (strcmp(sub, "list") == 0) {
+		rc = cmd_key_list(st, cc, &o, &err);
+	} else {
+		long id;
+		if (bw_cli_parse_int(args[3], 1, 0x7fffffffffffffffL, &id)) {
+			status = bw_cli_usage_error("tenant", "KEYID is a key number, as `tenant key list` shows");
+			goto done;
+		}
+		rc = bw_tenant_key_revoke(st, cc, id, bw_time_now(), &err);
+		if (rc == BW_OK)
+			printf("revoked key %ld of %s\n", id, cc);
+	}
+out:
+	if (rc) {
+		bw_cli_error("%s", err.msg);
+		status = BW_EXIT_ERROR;
+	}
+done:
+	bw_store_close(st);
+	return status;
+}

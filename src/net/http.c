@@ -1,0 +1,334 @@
+/*
+ * http.c - the HTTP server on libmicrohttpd.
+ *
+ * MHD runs its own thread pool (MHD_OPTION_THREAD_POOL_SIZE, each thread
+ * with its own epoll loop when available: MHD_USE_AUTO) and calls the
+ * access handler below once per request with the headers read; requests
+ * here have no body, so the handler answers at once.  The limits that make
+ * a slow or greedy client cheap are MHD's: at most max_connections
+ * connections, idle_timeout seconds of silence, and 32 KiB of memory per
+ * connection for the request line and headers (a request beyond that is
+ * answered 431/413 by MHD and closed).
+ *
+ * MHD reports its own errors through a printf-style logger; they go to the
+ * configured logger as one line each, and while starting also into the
+ * struct so that bw_http_start can say why MHD refused (e.g. an address in
+ * use).
+ */
+#include "net/http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "core/mem.h"
+
+#define CONN_MEMORY_LIMIT (32 * 1024)
+
+struct bw_http {
+	struct MHD_Daemon *d;
+	struct bw_http_config cfg;
+	uint16_t port;
+	/* while MHD_start_daemon runs, its threads may already log */
+	atomic_int starting;
+	pthread_mutex_t start_mu;
+	char start_error[256];
+};
+
+struct bw_http_request {
+	struct MHD_Connection *c;
+	const char *method;
+	const char *url;
+};
+
+int
+bw_http_is_loopback(const char *addr)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, addr, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return 0;
+}
+
+int
+bw_http_parse_listen(const char *text, struct bw_http_config *cfg,
+		     struct bw_err *err)
+{
+	const char *colon, *host;
+	size_t hlen;
+	char port[8], buf[BW_HTTP_ADDR_MAX];
+	struct in_addr a4;
+	struct in6_addr a6;
+	char *end;
+	unsigned long p;
+
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+		if (close == NULL || close[1] != ':')
+			return bw_err_set(err, BW_EINVAL, "listen address: write IPv6 as [ADDR]:PORT");
+		host = text + 1;
+		hlen = (size_t)(close - host);
+		colon = close + 1;
+	} else {
+		colon = strrchr(text, ':');
+		if (colon == NULL)
+			return bw_err_set(err, BW_EINVAL, "listen address: ADDR:PORT expected");
+		host = text;
+		hlen = (size_t)(colon - text);
+		if (memchr(host, ':', hlen) != NULL)
+			return bw_err_set(err, BW_EINVAL, "listen address: write IPv6 as [ADDR]:PORT");
+	}
+	if (hlen == 0 || hlen >= sizeof(buf))
+		return bw_err_set(err, BW_EINVAL, "listen address: bad address");
+	memcpy(buf, host, hlen);
+	buf[hlen] = '\0';
+	if (strlen(colon + 1) == 0 || strlen(colon + 1) >= sizeof(port))
+		return bw_err_set(err, BW_EINVAL, "listen address: bad port");
+	p = strtoul(colon + 1, &end, 10);
+	if (*end != '\0' || colon[1] < '0' || colon[1] > '9' || p > 65535)
+		return bw_err_set(err, BW_EINVAL, "listen address: bad port '%s'", colon + 1);
+	if (strcmp(buf, "localhost") == 0)
+		snprintf(buf, sizeof(buf), "127.0.0.1");
+	if (inet_pton(AF_INET, buf, &a4) != 1 && inet_pton(AF_INET6, buf, &a6) != 1)
+		return bw_err_set(err, BW_EINVAL,
+				  "listen address: '%s' is not a numeric IPv4 or IPv6 address", buf);
+	snprintf(cfg->addr, sizeof(cfg->addr), "%s", buf);
+	cfg->port = (uint16_t)p;
+	return BW_OK;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct bw_http *h = cls;
+	char line[512];
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	if (atomic_load(&h->starting)) {
+		pthread_mutex_lock(&h->start_mu);
+		snprintf(h->start_error, sizeof(h->start_error), "%s", line);
+		pthread_mutex_unlock(&h->start_mu);
+	}
+	if (h->cfg.logger)
+		h->cfg.logger(h->cfg.ctx, line);
+}
+
+static enum MHD_Result
+send_response(struct MHD_Connection *c, const struct bw_http_response *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(r->len, (void *)(uintptr_t)r->body,
+					       MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	if (r->content_type)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (r->header_name && r->header_value)
+		MHD_add_response_header(resp, r->header_name, r->header_value);
+	ret = MHD_queue_response(c, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result
+access_handler(void *cls, struct MHD_Connection *c, const char *url,
+	       const char *method, const char *version, const char *upload_data,
+	       size_t *upload_data_size, void **con_cls)
+{
+	struct bw_http *h = cls;
+	struct bw_http_request req;
+	struct bw_http_response resp;
+	enum MHD_Result ret;
+
+	(void)version;
+	(void)upload_data;
+	/* MHD calls first with the headers, then once per piece of body, then
+	 * with no data left.  Answering only on the last call keeps the
+	 * connection alive (MHD closes a connection answered before the
+	 * request was read to its end). */
+	if (*con_cls == NULL) {
+		*con_cls = h;
+		return MHD_YES;
+	}
+	memset(&resp, 0, sizeof(resp));
+	if ((strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+	     strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) || *upload_data_size != 0) {
+		/* a body is not read: this answer closes the connection */
+		static const char body[] = "{\"error\":\"method not allowed\"}\n";
+		resp.status = MHD_HTTP_METHOD_NOT_ALLOWED;
+		resp.content_type = "application/json";
+		resp.body = body;
+		resp.len = sizeof(body) - 1;
+		resp.header_name = MHD_HTTP_HEADER_ALLOW;
+		resp.header_value = "GET, HEAD";
+		return send_response(c, &resp);
+	}
+	req.c = c;
+	req.method = method;
+	req.url = url;
+	resp.status = 500;
+	h->cfg.handler(h->cfg.ctx, &req, &resp);
+	ret = send_response(c, &resp);
+	if (resp.release)
+		resp.release((void *)(uintptr_t)resp.body);
+	return ret;
+}
+
+int
+bw_http_start(const struct bw_http_config *cfg, struct bw_http **out,
+	      struct bw_err *err)
+{
+	struct bw_http *h;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *info;
+
+	*out = NULL;
+	if (cfg->handler == NULL || cfg->threads < 1 || cfg->threads > BW_HTTP_THREADS_MAX)
+		return bw_err_set(err, BW_EINVAL, "threads: 1 to %d", BW_HTTP_THREADS_MAX);
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, cfg->addr, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(cfg->port);
+	} else if (inet_pton(AF_INET6, cfg->addr, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(cfg->port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		return bw_err_set(err, BW_EINVAL, "'%s' is not a numeric address", cfg->addr);
+	}
+	if (!bw_http_is_loopback(cfg->addr) && !cfg->allow_plain_remote)
+		return bw_err_set(err, BW_EINVAL,
+				  "refusing plain HTTP on %s, which is not a loopback address: API keys would travel in clear (TLS is not available yet; --insecure-plain-http overrides)",
+				  cfg->addr);
+	h = bw_calloc(1, sizeof(*h));
+	if (h == NULL)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	h->cfg = *cfg;
+	pthread_mutex_init(&h->start_mu, NULL);
+	atomic_store(&h->starting, 1);
+	/* the logger first, so that MHD reports even option errors through it */
+	h->d = MHD_start_daemon(flags, cfg->port, NULL, NULL, access_handler, h,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+				MHD_OPTION_CONNECTION_LIMIT,
+				(unsigned)(cfg->max_connections ? cfg->max_connections : 1024),
+				MHD_OPTION_CONNECTION_TIMEOUT,
+				(unsigned)(cfg->idle_timeout ? cfg->idle_timeout : 30),
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_LIMIT,
+				MHD_OPTION_END);
+	atomic_store(&h->starting, 0);
+	if (h->d == NULL) {
+		int rc = bw_err_set(err, BW_EIO, "cannot listen on %s port %u: %s", cfg->addr,
+				    (unsigned)cfg->port,
+				    h->start_error[0] ? h->start_error : "libmicrohttpd refused");
+		pthread_mutex_destroy(&h->start_mu);
+		bw_free(h);
+		return rc;
+	}
+	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = info && info->port ? info->port : cfg->port;
+	*out = h;
+	return BW_OK;
+}
+
+uint16_t
+bw_http_port(const struct bw_http *h)
+{
+	return h->port;
+}
+
+void
+bw_http_stop(struct bw_http *h)
+{
+	if (h == NULL)
+		return;
+	MHD_stop_daemon(h->d);
+	pthread_mutex_destroy(&h->start_mu);
+	bw_free(h);
+}
+
+const char *
+bw_http_method(const struct bw_http_request *r)
+{
+	return r->method;
+}
+
+const char *
+bw_http_path(const struct bw_http_request *r)
+{
+	return r->url;
+}
+
+struct arg_count {
+	const char *name;
+	unsigned n;
+};
+
+static enum MHD_Result
+count_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct arg_count *ac = cls;
+
+	(void)kind;
+	(void)value;
+	if (key && strcmp(key, ac->name) == 0)
+		ac->n++;
+	return MHD_YES;
+}
+
+const char *
+bw_http_query(const struct bw_http_request *r, const char *name, unsigned *count)
+{
+	if (count) {
+		struct arg_count ac = {name, 0};
+		MHD_get_connection_values(r->c, MHD_GET_ARGUMENT_KIND, count_arg, &ac);
+		*count = ac.n;
+	}
+	return MHD_lookup_connection_value(r->c, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
+bw_http_header(const struct bw_http_request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, name);
+}
+
+const char *
+bw_http_client(const struct bw_http_request *r, char *buf, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	snprintf(buf, cap, "-");
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			  buf, (socklen_t)cap);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  buf, (socklen_t)cap);
+	return buf;
+}

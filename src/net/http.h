@@ -1,0 +1,99 @@
+/*
+ * http.h - the HTTP server of the daemon: libmicrohttpd behind a small
+ * request/response interface, so that the API modules never see MHD.
+ *
+ * The server runs a pool of threads (each with its own epoll or poll loop
+ * over the listening socket), keeps connections alive (HTTP/1.1), caps
+ * connections, idle time and request header memory, and calls one handler
+ * per request on the thread that read it.  Only GET and HEAD requests
+ * reach the handler; a request with a body, or another method, is answered
+ * 405 by the server itself (the API of this slice has no uploads).
+ *
+ * Plain HTTP carries API keys in clear, so the server refuses an address
+ * that is not loopback (127.0.0.0/8, ::1) unless the configuration says
+ * so explicitly (allow_plain_remote).
+ *
+ * Threads: start and stop from one thread; the handler runs concurrently
+ * on up to `threads` threads and must be thread-safe.
+ */
+#ifndef BW_NET_HTTP_H
+#define BW_NET_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct bw_http;
+struct bw_http_request; /* valid only during the handler call */
+
+#define BW_HTTP_ADDR_MAX 64
+#define BW_HTTP_THREADS_MAX 256
+
+/* The response a handler fills.  The server copies body after the handler
+ * returns and then calls release(body) if release is not NULL, so body may
+ * be static text or an allocation the handler hands over. */
+struct bw_http_response {
+	int status;
+	const char *content_type;
+	const char *body;
+	size_t len;
+	void (*release)(void *body);
+	/* one extra header, or NULL (e.g. WWW-Authenticate) */
+	const char *header_name, *header_value;
+};
+
+typedef void (*bw_http_handler)(void *ctx, const struct bw_http_request *req,
+				struct bw_http_response *resp);
+
+/* One line for the log, without a newline. */
+typedef void (*bw_http_logger)(void *ctx, const char *line);
+
+struct bw_http_config {
+	char addr[BW_HTTP_ADDR_MAX]; /* numeric IPv4 or IPv6 */
+	uint16_t port;               /* 0: any free port (see bw_http_port) */
+	int allow_plain_remote;      /* listen in plain HTTP beyond loopback */
+	unsigned threads;            /* 1..BW_HTTP_THREADS_MAX */
+	unsigned max_connections;    /* 0: 1024 */
+	unsigned idle_timeout;       /* seconds, 0: 30 */
+	bw_http_handler handler;
+	bw_http_logger logger;       /* errors of the server itself; may be NULL */
+	void *ctx;                   /* for both */
+};
+
+/* Parses "ADDR:PORT", "[V6ADDR]:PORT" or "localhost:PORT" into cfg's addr
+ * and port; BW_EINVAL saying what is wrong otherwise.  Host names other
+ * than localhost are refused (the daemon binds one numeric address). */
+int bw_http_parse_listen(const char *text, struct bw_http_config *cfg,
+			 struct bw_err *err);
+
+/* 1 if addr (numeric) is a loopback address. */
+int bw_http_is_loopback(const char *addr);
+
+/* Starts serving; on success *out owns the running server. */
+int bw_http_start(const struct bw_http_config *cfg, struct bw_http **out,
+		  struct bw_err *err);
+
+/* The port the server listens on (the chosen one when cfg.port was 0). */
+uint16_t bw_http_port(const struct bw_http *h);
+
+/* Stops accepting, closes every connection and joins the threads; a
+ * handler running now finishes first.  NULL is a no-op. */
+void bw_http_stop(struct bw_http *h);
+
+/* ---- inside a handler --------------------------------------------------- */
+
+const char *bw_http_method(const struct bw_http_request *r);
+/* The path without the query string, as sent (not decoded). */
+const char *bw_http_path(const struct bw_http_request *r);
+/* A query argument, decoded; NULL if absent.  *count (if not NULL) gets
+ * how many times the name occurs. */
+const char *bw_http_query(const struct bw_http_request *r, const char *name,
+			  unsigned *count);
+/* A request header (case-insensitive name); NULL if absent. */
+const char *bw_http_header(const struct bw_http_request *r, const char *name);
+/* The client address as text ("127.0.0.1"), into buf of cap bytes. */
+const char *bw_http_client(const struct bw_http_request *r, char *buf,
+			   size_t cap);
+
+#endif

@@ -1,0 +1,521 @@
+/*
+ * tenant.c - tenants and API keys over the tenant and api_key tables
+ * (store schema 3).
+ *
+ * The eligible countries are one sorted table of codes, searched with
+ * bsearch.  A key is created in one transaction: the row first (for its
+ * id, which is part of the key text), then its hash; the random bytes and
+ * the key text are wiped from memory here once hashed (the caller owns the
+ * one copy it prints).  Statements are prepared per call: these are
+ * administrative operations, and authentication on the request path costs
+ * one indexed row read.
+ */
+#include "share/tenant.h"
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "core/tlp.h"
+
+/* ISO 3166-1 alpha-2, sorted.  EU members (27; Greece is GR, not the EU's
+ * EL), EU candidates (AL BA GE MD ME MK RS TR UA, as of the enlargement
+ * list of 2024; Kosovo is a potential candidate only), EFTA (CH IS LI NO),
+ * the United Kingdom (GB), Monaco (MC), Vatican City (VA). */
+static const char eligible[][3] = {
+	"AL", "AT", "BA", "BE", "BG", "CH", "CY", "CZ", "DE", "DK", "EE",
+	"ES", "FI", "FR", "GB", "GE", "GR", "HR", "HU", "IE", "IS", "IT",
+	"LI", "LT", "LU", "LV", "MC", "MD", "ME", "MK", "MT", "NL", "NO",
+	"PL", "PT", "RO", "RS", "SE", "SI", "SK", "TR", "UA", "VA",
+};
+#define NELIGIBLE (sizeof(eligible) / sizeof(eligible[0]))
+
+static const char eligible_text[] =
+	"AL AT BA BE BG CH CY CZ DE DK EE ES FI FR GB GE GR HR HU IE IS IT "
+	"LI LT LU LV MC MD ME MK MT NL NO PL PT RO RS SE SI SK TR UA VA";
+
+#define KEY_PREFIX "bwk_"
+#define KEY_SECRET_BYTES 32
+#define KEY_ID_DIGITS_MAX 18
+
+static int
+db_err(struct bw_store *st, struct bw_err *err, const char *what)
+{
+	return bw_err_set(err, BW_ESTORE, "%s: %s", what,
+			  sqlite3_errmsg(bw_store_db(st)));
+}
+
+static int
+prep(struct bw_store *st, const char *sql, sqlite3_stmt **s,
+     struct bw_err *err)
+{
+	if (sqlite3_prepare_v2(bw_store_db(st), sql, -1, s, NULL) != SQLITE_OK) {
+		*s = NULL;
+		return db_err(st, err, "preparing a tenant query");
+	}
+	return BW_OK;
+}
+
+int
+bw_tenant_country_parse(const char *text, char out[3], struct bw_err *err)
+{
+	size_t n;
+
+	while (*text == ' ' || *text == '\t')
+		text++;
+	n = strlen(text);
+	while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\t'))
+		n--;
+	if (n != 2)
+		return bw_err_set(err, BW_EINVAL,
+				  "a country is an ISO 3166-1 alpha-2 code such as DE");
+	for (size_t i = 0; i < 2; i++) {
+		char c = text[i];
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		if (c < 'A' || c > 'Z')
+			return bw_err_set(err, BW_EINVAL,
+					  "a country is an ISO 3166-1 alpha-2 code such as DE");
+		out[i] = c;
+	}
+	out[2] = '\0';
+	return BW_OK;
+}
+
+static int
+cmp_cc(const void *a, const void *b)
+{
+	return memcmp(a, b, 2);
+}
+
+int
+bw_tenant_country_eligible(const char *cc)
+{
+	if (cc == NULL || strlen(cc) != 2)
+		return 0;
+	return bsearch(cc, eligible, NELIGIBLE, sizeof(eligible[0]), cmp_cc) != NULL;
+}
+
+const char *
+bw_tenant_eligible_list(void)
+{
+	return eligible_text;
+}
+
+static int
+check_name(const char *name, struct bw_err *err)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > BW_TENANT_NAME_MAX)
+		return bw_err_set(err, BW_EINVAL, "a tenant name has 1 to %d bytes",
+				  BW_TENANT_NAME_MAX);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return bw_err_set(err, BW_EINVAL,
+					  "a tenant name has no control characters");
+	return BW_OK;
+}
+
+static void
+fill_tenant(sqlite3_stmt *s, int col, struct bw_tenant *t)
+{
+	const char *cc = (const char *)sqlite3_column_text(s, col + 1);
+	const char *name = (const char *)sqlite3_column_text(s, col + 2);
+
+	memset(t, 0, sizeof(*t));
+	t->id = sqlite3_column_int64(s, col);
+	snprintf(t->country, sizeof(t->country), "%s", cc ? cc : "");
+	snprintf(t->name, sizeof(t->name), "%s", name ? name : "");
+	t->created = sqlite3_column_int64(s, col + 3);
+}
+
+#define TENANT_COLS                                                          \
+	"t.id, t.country, t.name, t.created,"                                \
+	" (SELECT count(*) FROM api_key k WHERE k.tenant_id = t.id AND k.revoked IS NULL)," \
+	" (SELECT count(*) FROM api_key k WHERE k.tenant_id = t.id AND k.revoked IS NOT NULL)"
+
+int
+bw_tenant_get(struct bw_store *st, const char *country, struct bw_tenant *out,
+	      struct bw_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	char cc[3];
+	int rc;
+
+	rc = bw_tenant_country_parse(country, cc, err);
+	if (rc)
+		return rc;
+	rc = prep(st, "SELECT " TENANT_COLS " FROM tenant t WHERE t.country = ?", &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, cc, 2, SQLITE_STATIC);
+	switch (sqlite3_step(s)) {
+	case SQLITE_ROW:
+		fill_tenant(s, 0, out);
+		out->keys_active = (long)sqlite3_column_int64(s, 4);
+		out->keys_revoked = (long)sqlite3_column_int64(s, 5);
+		rc = BW_OK;
+		break;
+	case SQLITE_DONE:
+		rc = bw_err_set(err, BW_ENOTFOUND, "no tenant for %s", cc);
+		break;
+	default:
+		rc = db_err(st, err, "reading a tenant");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+bw_tenant_add(struct bw_store *st, const char *country, const char *name,
+	      int64_t now, int64_t *id, struct bw_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct bw_tenant t;
+	char cc[3];
+	int rc;
+
+	rc = bw_tenant_country_parse(country, cc, err);
+	if (rc)
+		return rc;
+	if (!bw_tenant_country_eligible(cc))
+		return bw_err_set(err, BW_EINVAL,
+				  "%s is not eligible for the programme (eligible: %s)",
+				  cc, eligible_text);
+	rc = check_name(name, err);
+	if (rc)
+		return rc;
+	rc = bw_store_begin(st, err);
+	if (rc)
+		return rc;
+	rc = bw_tenant_get(st, cc, &t, err);
+	if (rc == BW_OK) {
+		rc = bw_err_set(err, BW_EINVAL, "%s already has a tenant (\"%s\")", cc,
+				t.name);
+		goto out;
+	}
+	if (rc != BW_ENOTFOUND)
+		goto out;
+	rc = prep(st, "INSERT INTO tenant (country, name, created) VALUES (?, ?, ?)",
+		  &s, err);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(s, 1, cc, 2, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, now);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		rc = db_err(st, err, "adding a tenant");
+		goto out;
+	}
+	if (id)
+		*id = sqlite3_last_insert_rowid(bw_store_db(st));
+	rc = bw_store_commit(st, err);
+out:
+	sqlite3_finalize(s);
+	if (rc)
+		bw_store_rollback(st);
+	return rc;
+}
+
+int
+bw_tenant_list(struct bw_store *st, struct bw_tenant **out, size_t *n,
+	       struct bw_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct bw_tenant *v = NULL, *nv;
+	size_t len = 0, cap = 0;
+	int rc, step;
+
+	*out = NULL;
+	*n = 0;
+	rc = prep(st, "SELECT " TENANT_COLS " FROM tenant t ORDER BY t.country", &s, err);
+	if (rc)
+		return rc;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		if (len == cap) {
+			nv = bw_grow(v, &cap, len + 1, sizeof(*v));
+			if (nv == NULL) {
+				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+				goto out;
+			}
+			v = nv;
+		}
+		fill_tenant(s, 0, &v[len]);
+		v[len].keys_active = (long)sqlite3_column_int64(s, 4);
+		v[len].keys_revoked = (long)sqlite3_column_int64(s, 5);
+		len++;
+	}
+	if (step != SQLITE_DONE) {
+		rc = db_err(st, err, "listing tenants");
+		goto out;
+	}
+	*out = v;
+	*n = len;
+	v = NULL;
+out:
+	sqlite3_finalize(s);
+	bw_free(v);
+	return rc;
+}
+
+int
+bw_tenant_key_list(struct bw_store *st, const char *country,
+		   struct bw_tenant_key **out, size_t *n, struct bw_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct bw_tenant_key *v = NULL, *nv;
+	struct bw_tenant t;
+	size_t len = 0, cap = 0;
+	int rc, step;
+
+	*out = NULL;
+	*n = 0;
+	rc = bw_tenant_get(st, country, &t, err);
+	if (rc)
+		return rc;
+	rc = prep(st, "SELECT id, created, revoked FROM api_key WHERE tenant_id = ?"
+		      " ORDER BY id", &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(s, 1, t.id);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		if (len == cap) {
+			nv = bw_grow(v, &cap, len + 1, sizeof(*v));
+			if (nv == NULL) {
+				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+				goto out;
+			}
+			v = nv;
+		}
+		v[len].id = sqlite3_column_int64(s, 0);
+		v[len].created = sqlite3_column_int64(s, 1);
+		v[len].revoked = sqlite3_column_int64(s, 2);
+		len++;
+	}
+	if (step != SQLITE_DONE) {
+		rc = db_err(st, err, "listing keys");
+		goto out;
+	}
+	*out = v;
+	*n = len;
+	v = NULL;
+out:
+	sqlite3_finalize(s);
+	bw_free(v);
+	return rc;
+}
+
+static void
+hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int
+bw_api_key_hash(const char *key, size_t len, int64_t *key_id,
+		unsigned char hash[BW_API_KEY_HASH_LEN], struct bw_err *err)
+{
+	const size_t plen = sizeof(KEY_PREFIX) - 1;
+	size_t i = plen, digits = 0;
+	int64_t id = 0;
+
+	if (len >= BW_API_KEY_BUF || len < plen || memcmp(key, KEY_PREFIX, plen) != 0)
+		return bw_err_set(err, BW_EINVAL, "not a bulwark API key");
+	while (i < len && key[i] >= '0' && key[i] <= '9' && digits < KEY_ID_DIGITS_MAX) {
+		id = id * 10 + (key[i] - '0');
+		i++;
+		digits++;
+	}
+	if (digits == 0 || id == 0 || i >= len || key[i] != '_' ||
+	    len - i - 1 != 2 * KEY_SECRET_BYTES)
+		return bw_err_set(err, BW_EINVAL, "not a bulwark API key");
+	for (size_t j = i + 1; j < len; j++)
+		if (!((key[j] >= '0' && key[j] <= '9') || (key[j] >= 'a' && key[j] <= 'f')))
+			return bw_err_set(err, BW_EINVAL, "not a bulwark API key");
+	if (sodium_init() < 0)
+		return bw_err_set(err, BW_EIO, "libsodium failed to initialise");
+	crypto_generichash(hash, BW_API_KEY_HASH_LEN, (const unsigned char *)key,
+			   len, NULL, 0);
+	*key_id = id;
+	return BW_OK;
+}
+
+int
+bw_tenant_key_add(struct bw_store *st, const char *country, int64_t now,
+		  char key[BW_API_KEY_BUF], int64_t *key_id, struct bw_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct bw_tenant t;
+	unsigned char secret[KEY_SECRET_BYTES], hash[BW_API_KEY_HASH_LEN];
+	char secret_hex[2 * KEY_SECRET_BYTES + 1];
+	int64_t id, parsed_id;
+	int rc, n;
+
+	key[0] = '\0';
+	if (sodium_init() < 0)
+		return bw_err_set(err, BW_EIO, "libsodium failed to initialise");
+	rc = bw_store_begin(st, err);
+	if (rc)
+		return rc;
+	rc = bw_tenant_get(st, country, &t, err);
+	if (rc)
+		goto out;
+	if (t.keys_active + t.keys_revoked >= BW_TENANT_KEYS_MAX) {
+		rc = bw_err_set(err, BW_ELIMIT, "%s has %d keys, the most a tenant may hold",
+				t.country, BW_TENANT_KEYS_MAX);
+		goto out;
+	}
+	/* The row first, for the id that is part of the key; its hash column
+	 * holds no valid hash until the update below, in the same transaction. */
+	rc = prep(st, "INSERT INTO api_key (tenant_id, hash, created) VALUES (?, zeroblob(0), ?)",
+		  &s, err);
+	if (rc)
+		goto out;
+	sqlite3_bind_int64(s, 1, t.id);
+	sqlite3_bind_int64(s, 2, now);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		rc = db_err(st, err, "adding a key");
+		goto out;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	id = sqlite3_last_insert_rowid(bw_store_db(st));
+	randombytes_buf(secret, sizeof(secret));
+	hex(secret, sizeof(secret), secret_hex);
+	n = snprintf(key, BW_API_KEY_BUF, KEY_PREFIX "%lld_%s", (long long)id, secret_hex);
+	if (n < 0 || n >= BW_API_KEY_BUF) {
+		rc = bw_err_set(err, BW_ELIMIT, "key id %lld too large", (long long)id);
+		goto out;
+	}
+	rc = bw_api_key_hash(key, (size_t)n, &parsed_id, hash, err);
+	if (rc)
+		goto out;
+	rc = prep(st, "UPDATE api_key SET hash = ? WHERE id = ?", &s, err);
+	if (rc)
+		goto out;
+	sqlite3_bind_blob(s, 1, hash, sizeof(hash), SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, id);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		rc = db_err(st, err, "storing a key hash");
+		goto out;
+	}
+	rc = bw_store_commit(st, err);
+	if (rc == BW_OK && key_id)
+		*key_id = id;
+out:
+	sqlite3_finalize(s);
+	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(secret_hex, sizeof(secret_hex));
+	if (rc) {
+		sodium_memzero(key, BW_API_KEY_BUF);
+		bw_store_rollback(st);
+	}
+	return rc;
+}
+
+int
+bw_tenant_key_revoke(struct bw_store *st, const char *country, int64_t key_id,
+		     int64_t now, struct bw_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct bw_tenant t;
+	int rc;
+
+	rc = bw_store_begin(st, err);
+	if (rc)
+		return rc;
+	rc = bw_tenant_get(st, country, &t, err);
+	if (rc)
+		goto out;
+	rc = prep(st, "UPDATE api_key SET revoked = coalesce(revoked, ?)"
+		      " WHERE id = ? AND tenant_id = ?", &s, err);
+	if (rc)
+		goto out;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, key_id);
+	sqlite3_bind_int64(s, 3, t.id);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		rc = db_err(st, err, "revoking a key");
+		goto out;
+	}
+	if (sqlite3_changes(bw_store_db(st)) == 0) {
+		rc = bw_err_set(err, BW_ENOTFOUND, "%s has no key %lld", t.country,
+				(long long)key_id);
+		goto out;
+	}
+	rc = bw_store_commit(st, err);
+out:
+	sqlite3_finalize(s);
+	if (rc)
+		bw_store_rollback(st);
+	return rc;
+}
+
+int
+bw_tenant_authenticate(struct bw_store *st, const char *key, size_t len,
+		       struct bw_tenant *out, int64_t *key_id, struct bw_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	unsigned char hash[BW_API_KEY_HASH_LEN];
+	int64_t id;
+	int rc, step;
+
+	if (bw_api_key_hash(key, len, &id, hash, NULL))
+		return bw_err_set(err, BW_ENOTFOUND, "invalid API key");
+	rc = prep(st, "SELECT t.id, t.country, t.name, t.created, k.hash, k.revoked"
+		      " FROM api_key k JOIN tenant t ON t.id = k.tenant_id"
+		      " WHERE k.id = ?", &s, err);
+	if (rc)
+		goto out;
+	sqlite3_bind_int64(s, 1, id);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		const void *stored = sqlite3_column_blob(s, 4);
+		int slen = sqlite3_column_bytes(s, 4);
+		/* the comparison runs whatever the revocation state */
+		int same = stored != NULL && slen == BW_API_KEY_HASH_LEN &&
+			   sodium_memcmp(stored, hash, BW_API_KEY_HASH_LEN) == 0;
+		if (!same || sqlite3_column_type(s, 5) != SQLITE_NULL) {
+			rc = bw_err_set(err, BW_ENOTFOUND, "invalid API key");
+			goto out;
+		}
+		fill_tenant(s, 0, out);
+		if (key_id)
+			*key_id = id;
+		rc = BW_OK;
+	} else if (step == SQLITE_DONE) {
+		rc = bw_err_set(err, BW_ENOTFOUND, "invalid API key");
+	} else {
+		rc = db_err(st, err, "reading a key");
+	}
+out:
+	sqlite3_finalize(s);
+	sodium_memzero(hash, sizeof(hash));
+	return rc;
+}
+
+int
+bw_tenant_may_see(int tlp, int is_recipient)
+{
+	switch (tlp) {
+	case BW_TLP_CLEAR:
+	case BW_TLP_GREEN:
+	case BW_TLP_AMBER:
+		return 1;
+	case BW_TLP_AMBER_STRICT:
+	case BW_TLP_RED:
+		return is_recipient ? 1 : 0;
+	default:
+		return 0;
+	}
+}

@@ -1,0 +1,79 @@
+#!/bin/bash
+# tenant.sh - bulwark tenant: eligible and refused countries, one tenant per
+# country, keys printed once and stored only as a hash, key list and
+# revocation, JSON output, usage errors.
+. "$(dirname "$0")/lib.sh"
+
+DB=$T/t.db
+B() { "$BULWARK" "$@"; }
+
+# 1. tenants
+out=$(B tenant add --db "$DB" --country de --name "BSI CERT-Bund")
+is $? 0 "add DE (lower case) exits 0"
+is "$out" "added tenant DE (BSI CERT-Bund)" "add says what it added"
+B tenant add --db "$DB" --country EE --name "CERT-EE" >/dev/null
+B tenant add --db "$DB" --country va --name "Vatican City" >/dev/null
+is $? 0 "Vatican City is eligible"
+B tenant add --db "$DB" --country GB --name "NCSC" >/dev/null
+is $? 0 "the United Kingdom is eligible"
+B tenant add --db "$DB" --country UA --name "CERT-UA" >/dev/null
+is $? 0 "a candidate country (UA) is eligible"
+err=$(B tenant add --db "$DB" --country US --name "CISA" 2>&1 >/dev/null)
+is $? 1 "US is refused with exit 1"
+contains "$err" "US is not eligible for the programme" "the refusal names the country"
+contains "$err" "AL AT BA BE" "and lists the eligible ones"
+err=$(B tenant add --db "$DB" --country RU --name x 2>&1 >/dev/null)
+is $? 1 "RU is refused"
+err=$(B tenant add --db "$DB" --country DE --name "again" 2>&1 >/dev/null)
+is $? 1 "a second tenant for DE is refused"
+contains "$err" 'DE already has a tenant ("BSI CERT-Bund")' "saying which exists"
+B tenant add --db "$DB" --country DEU --name x 2>/dev/null
+is $? 2 "a three-letter code is a usage error"
+B tenant add --db "$DB" --name x 2>/dev/null
+is $? 2 "add without --country is a usage error"
+B tenant list --db "$DB" --country DE 2>/dev/null
+is $? 2 "list with --country is a usage error"
+B tenant list --db "$T/none.db" 2>/dev/null
+is $? 1 "list needs an existing store"
+list=$(B tenant list --db "$DB" | awk '{print $1}' | tr '\n' ' ')
+is "$list" "DE EE GB UA VA " "list by country"
+
+# 2. keys
+k1=$(B tenant key add de --db "$DB" 2>"$T/err")
+is $? 0 "key add exits 0"
+contains "$(cat "$T/err")" "key 1 for DE; it is shown only this once" "key add says the key is shown once"
+ok $([[ $k1 =~ ^bwk_1_[0-9a-f]{64}$ ]]; echo $?) "the key is bwk_1_ and 64 hex digits"
+k2=$(B tenant key add DE --db "$DB" 2>/dev/null)
+k3=$(B tenant key add EE --db "$DB" 2>/dev/null)
+ok $([ "$k1" != "$k2" ] && [[ $k2 =~ ^bwk_2_ ]] && [[ $k3 =~ ^bwk_3_ ]]; echo $?) "keys are numbered and differ"
+B tenant key add FR --db "$DB" 2>/dev/null
+is $? 1 "no key for a country without a tenant"
+# nothing of the secret is in the store file
+secret=${k1##*_}
+ok $(! grep -qa "$secret" "$DB" "$DB-wal" 2>/dev/null; echo $?) "the key is not in the store"
+if command -v sqlite3 >/dev/null; then
+	is "$(sqlite3 "$DB" 'SELECT count(*) FROM api_key WHERE length(hash) = 32')" 3 "three 32-byte hashes stored"
+fi
+is "$(B tenant key revoke DE 1 --db "$DB")" "revoked key 1 of DE" "revoke key 1"
+B tenant key revoke EE 1 --db "$DB" 2>/dev/null
+is $? 1 "EE cannot revoke DE's key"
+B tenant key revoke DE 99 --db "$DB" 2>/dev/null
+is $? 1 "an unknown key id is an error"
+B tenant key revoke DE x1 --db "$DB" 2>/dev/null
+is $? 2 "a KEYID that is not a number is a usage error"
+B tenant key revoke DE --db "$DB" 2>/dev/null
+is $? 2 "revoke without KEYID is a usage error"
+kl=$(B tenant key list DE --db "$DB" | awk '{print $1, $4}' | tr '\n' ' ')
+is "$kl" "1 revoked 2 active " "key list shows the revocation"
+B tenant list --db "$DB" | grep -q '^DE .* 1 active key, 1 revoked$'
+ok $? "list counts active and revoked keys"
+json=$(B tenant list --json --db "$DB")
+if command -v jq >/dev/null; then
+	is "$(printf '%s' "$json" | jq -r '.[0].country, .[0].name, (.[0].keys | length), (.[0].keys[0].revoked != null), .[0].keys[1].revoked, (.[1].keys[0].id)' | tr '\n' ' ')" \
+		"DE BSI CERT-Bund 2 true null 3 " "list --json"
+	is "$(B tenant key list EE --json --db "$DB" | jq -r '.[0].id')" 3 "key list --json"
+fi
+ok $(! printf '%s' "$json" | grep -q "$secret"; echo $?) "no key in the JSON listing"
+B tenant frobnicate --db "$DB" 2>/dev/null
+is $? 2 "an unknown verb is a usage error"
+done_testing
