@@ -137,15 +137,9 @@ test_limits_and_big_input(void)
 {
 	struct got g;
 	struct bw_err err;
-	size_t n = 3 * 1024 * 1024, i;
-	char *big = malloc(n + 100);
-	char *deep = malloc(200);
+	static char big[3 * 1024 * 1024 + 100], deep[200];
+	size_t i;
 
-	if (!CHECK(big != NULL && deep != NULL)) {
-		free(big);
-		free(deep);
-		return;
-	}
 	/* an element over the limit stops the scan with BW_ELIMIT */
 	i = 0;
 	i += (size_t)sprintf(big, "{\"objects\": [\"");
@@ -174,8 +168,6 @@ test_limits_and_big_input(void)
 		deep[i++] = '[';
 	CHECK_INT(scan(deep, i, "objects", &g, 1 << 20, &err), BW_ELIMIT);
 	CHECK(strstr(err.msg, "nested deeper") != NULL);
-	free(big);
-	free(deep);
 }
 
 static void
