@@ -16,6 +16,7 @@
  * keys are secrets, and what a tenant checks is its own business.
  */
 #include "net/api.h"
+#include "net/taxii.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -36,9 +37,9 @@
 #include "share/tenant.h"
 #include "store/store.h"
 
-enum endpoint { EP_HEALTHZ, EP_METRICS, EP_CHECK, EP_OTHER, EP_N };
-static const char *const ep_names[EP_N] = {"healthz", "metrics", "check", "other"};
-static const int statuses[] = {200, 400, 401, 404, 405, 500, 503};
+enum endpoint { EP_HEALTHZ, EP_METRICS, EP_CHECK, EP_GATE, EP_OTHER, EP_N };
+static const char *const ep_names[EP_N] = {"healthz", "metrics", "check", "gate", "other"};
+static const int statuses[] = {200, 204, 400, 401, 403, 404, 405, 500, 503};
 #define NSTATUS (sizeof(statuses) / sizeof(statuses[0]))
 
 /* Rebuild at least this often, so that records whose valid_until passed
@@ -310,7 +311,18 @@ bw_api_new(const struct bw_api_config *cfg, struct bw_api **out,
 	api->cfg.db_path = bw_strdup(cfg->db_path);
 	api->workers = bw_calloc(cfg->workers, sizeof(*api->workers));
 	api->free_stack = bw_calloc(cfg->workers, sizeof(*api->free_stack));
-	if (api->cfg.db_path == NULL || api->workers == NULL || api->free_stack == NULL) {
+	api->cfg.trusted_proxies = NULL;
+	api->cfg.ntrusted_proxies = 0;
+	if (cfg->ntrusted_proxies > 0) {
+		struct bw_http_prefix *tp = bw_calloc(cfg->ntrusted_proxies, sizeof(*tp));
+		if (tp != NULL) {
+			memcpy(tp, cfg->trusted_proxies, cfg->ntrusted_proxies * sizeof(*tp));
+			api->cfg.trusted_proxies = tp;
+			api->cfg.ntrusted_proxies = cfg->ntrusted_proxies;
+		}
+	}
+	if (api->cfg.db_path == NULL || api->workers == NULL || api->free_stack == NULL ||
+	    (cfg->ntrusted_proxies > 0 && api->cfg.trusted_proxies == NULL)) {
 		rc = bw_err_set(err, BW_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -367,6 +379,7 @@ bw_api_free(struct bw_api *api)
 	bw_free(api->workers);
 	bw_free(api->free_stack);
 	bw_free((char *)(uintptr_t)api->cfg.db_path);
+	bw_free((void *)(uintptr_t)api->cfg.trusted_proxies);
 	bw_free(api);
 }
 
@@ -741,6 +754,98 @@ handle_check(struct bw_api *api, const struct bw_http_request *req,
 	set_json(resp, status, json);
 }
 
+/* ---- the gate ----------------------------------------------------------- */
+
+/* Whether country may see an indicator that addr matches: *listed 1 if so.
+ * BW_ENOTFOUND without a snapshot. */
+static int
+gate_listed(struct worker *w, const char *country, const struct bw_index_addr *addr,
+	    int *listed, struct bw_err *err)
+{
+	struct bw_index_match m[BW_INDEX_MATCH_MAX];
+	const struct bw_index *ix;
+	int64_t now = bw_time_now();
+	size_t n;
+	int rc = BW_OK;
+
+	*listed = 0;
+	ix = bw_index_acquire(w->rd);
+	if (ix == NULL) {
+		bw_index_release(w->rd);
+		return bw_err_set(err, BW_ENOTFOUND, "the index is not built yet");
+	}
+	n = bw_index_lookup_addr(ix, addr, m, BW_INDEX_MATCH_MAX);
+	if (n > BW_INDEX_MATCH_MAX)
+		n = BW_INDEX_MATCH_MAX;
+	for (size_t i = 0; i < n && !*listed && rc == BW_OK; i++) {
+		struct tagset tags = {NULL, 0, 0};
+		long nvis = 0;
+		int conf;
+
+		rc = visible_part(w, m[i].store_id, country, now, &nvis, &conf, &tags, err);
+		tagset_free(&tags);
+		*listed = rc == BW_OK && nvis > 0;
+	}
+	bw_index_release(w->rd);
+	return rc;
+}
+
+/* GET /v1/gate: 204 if the client may pass, 403 if its address is listed
+ * for the key's tenant.  The client is the TCP peer, or the address in
+ * X-Real-IP when the TCP peer is a trusted proxy (a trusted peer that does
+ * not send one gets 400, so that nginx fails closed). */
+static void
+handle_gate(struct bw_api *api, const struct bw_http_request *req,
+	    struct bw_http_response *resp, struct req_info *ri)
+{
+	struct bw_tenant t;
+	struct bw_index_addr addr;
+	struct worker *w;
+	struct bw_err err;
+	const char *key, *subject;
+	char peer[BW_HTTP_ADDR_MAX];
+	size_t klen = 0;
+	int64_t key_id = 0;
+	int rc, grc = BW_OK, listed = 0;
+
+	key = bearer(bw_http_header(req, "Authorization"), &klen);
+	w = borrow(api);
+	rc = key ? bw_tenant_authenticate(w->st, key, klen, &t, &key_id, &err)
+		 : bw_err_set(&err, BW_ENOTFOUND, "no API key");
+	if (rc == BW_OK) {
+		snprintf(ri->tenant, sizeof(ri->tenant), "%s", t.country);
+		ri->key_id = (long long)key_id;
+		subject = bw_http_client(req, peer, sizeof(peer));
+		if (api->cfg.ntrusted_proxies > 0 &&
+		    bw_http_prefix_match(api->cfg.trusted_proxies, api->cfg.ntrusted_proxies, peer))
+			subject = bw_http_header(req, "X-Real-IP");
+		if (subject == NULL || !bw_index_parse_addr(subject, strlen(subject), &addr)) {
+			give_back(api, w);
+			set_static(resp, 400, "application/json",
+				   subject ? "{\"error\":\"X-Real-IP is not an IPv4 or IPv6 address\"}"
+					   : "{\"error\":\"a trusted proxy must send X-Real-IP\"}");
+			return;
+		}
+		grc = gate_listed(w, t.country, &addr, &listed, &err);
+	}
+	give_back(api, w);
+	if (rc == BW_ENOTFOUND) {
+		set_static(resp, 401, "application/json",
+			   "{\"error\":\"a valid API key is required: Authorization: Bearer KEY\"}");
+		resp->header_name = "WWW-Authenticate";
+		resp->header_value = "Bearer realm=\"bulwark\"";
+	} else if (grc == BW_ENOTFOUND) {
+		set_static(resp, 503, "application/json", "{\"error\":\"the index is not built yet\"}");
+	} else if (rc || grc) {
+		log_line(api, "level=error event=gate error=\"%s\"", err.msg);
+		set_static(resp, 500, "application/json", "{\"error\":\"internal error\"}");
+	} else if (listed) {
+		set_static(resp, 403, "application/json", "{\"error\":\"the client address is listed\"}");
+	} else {
+		set_static(resp, 204, NULL, "");
+	}
+}
+
 static void
 handle_metrics(struct bw_api *api, struct bw_http_response *resp)
 {
@@ -832,6 +937,15 @@ bw_api_handle(void *ctx, const struct bw_http_request *req,
 	} else if (strcmp(path, "/v1/check") == 0) {
 		ep = EP_CHECK;
 		handle_check(api, req, resp, &ri);
+	} else if (strcmp(path, "/v1/gate") == 0) {
+		ep = EP_GATE;
+		handle_gate(api, req, resp, &ri);
+	} else if (bw_taxii_path(path)) {
+		/* TAXII 2.1 (net/taxii.c): authenticates and answers by itself */
+		struct worker *w = borrow(api);
+		ep = EP_OTHER;
+		bw_taxii_handle(w->st, req, resp, ri.tenant, &ri.key_id);
+		give_back(api, w);
 	} else {
 		ep = EP_OTHER;
 		set_static(resp, 404, "application/json", "{\"error\":\"not found\"}");
@@ -840,9 +954,10 @@ bw_api_handle(void *ctx, const struct bw_http_request *req,
 		;
 	atomic_fetch_add_explicit(&api->requests[ep][si], 1, memory_order_relaxed);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	log_line(api, "level=info event=request method=%s path=%s status=%d tenant=%s key=%lld client=%s duration_us=%ld",
-		 log_safe(bw_http_method(req), mbuf, sizeof(mbuf)), log_safe(path, pbuf, sizeof(pbuf)),
-		 resp->status, ri.tenant, ri.key_id,
-		 bw_http_client(req, cbuf, sizeof(cbuf)),
-		 (long)((t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000));
+	if (!api->cfg.no_request_log)
+		log_line(api, "level=info event=request method=%s path=%s status=%d tenant=%s key=%lld client=%s duration_us=%ld",
+			 log_safe(bw_http_method(req), mbuf, sizeof(mbuf)),
+			 log_safe(path, pbuf, sizeof(pbuf)), resp->status, ri.tenant, ri.key_id,
+			 bw_http_client(req, cbuf, sizeof(cbuf)),
+			 (long)((t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000));
 }

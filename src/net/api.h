@@ -1,7 +1,10 @@
 /*
  * api.h - the daemon's HTTP API: /healthz, /metrics and the real-time
  * check GET /v1/check?domain=|ip=|url=, answered from the in-memory index
- * under the TLP rights of the caller's API key.
+ * under the TLP rights of the caller's API key, and GET /v1/gate for nginx
+ * auth_request (204 allow, 403 deny) about the client address, which is
+ * the TCP peer, or the X-Real-IP header when the TCP peer is a configured
+ * trusted proxy.
  *
  * The index (src/index) holds merged data: one entry per indicator with the
  * union of the tags of all its active records, whatever their TLP.  So the
@@ -42,6 +45,11 @@ struct bw_api_config {
 	unsigned refresh_ms;   /* how often data_version is read; 0: 1000 */
 	bw_http_logger logger; /* one line per request and event; may be NULL */
 	void *log_ctx;
+	int no_request_log;    /* events only, no line per request */
+	/* GET /v1/gate believes X-Real-IP only from a TCP peer in these
+	 * prefixes (copied by bw_api_new); none: it judges the TCP peer */
+	const struct bw_http_prefix *trusted_proxies;
+	size_t ntrusted_proxies;
 };
 
 /* Opens the store connections, builds the first snapshot and starts the

@@ -6,9 +6,13 @@
  * access handler below once per request with the headers read; requests
  * here have no body, so the handler answers at once.  The limits that make
  * a slow or greedy client cheap are MHD's: at most max_connections
- * connections, idle_timeout seconds of silence, and 32 KiB of memory per
- * connection for the request line and headers (a request beyond that is
- * answered 431/413 by MHD and closed).
+ * connections, idle_timeout seconds of silence, and max_header_bytes (32
+ * KiB by default) of memory per connection for the request line and
+ * headers (a request beyond that is answered 431/413 by MHD and closed).
+ *
+ * TLS is MHD's own (MHD_USE_TLS over GnuTLS) with the certificate and key
+ * given in memory; MHD hands them to GnuTLS while starting, and the server
+ * keeps its copies until stop, then wipes the key's.
  *
  * MHD reports its own errors through a printf-style logger; they go to the
  * configured logger as one line each, and while starting also into the
@@ -31,11 +35,10 @@
 
 #include "core/mem.h"
 
-#define CONN_MEMORY_LIMIT (32 * 1024)
-
 struct bw_http {
 	struct MHD_Daemon *d;
 	struct bw_http_config cfg;
+	char *cert, *key; /* copies of the PEM texts, or NULL */
 	uint16_t port;
 	/* while MHD_start_daemon runs, its threads may already log */
 	atomic_int starting;
@@ -59,6 +62,88 @@ bw_http_is_loopback(const char *addr)
 		return (ntohl(a4.s_addr) >> 24) == 127;
 	if (inet_pton(AF_INET6, addr, &a6) == 1)
 		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return 0;
+}
+
+int
+bw_http_tls_supported(void)
+{
+	return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
+}
+
+int
+bw_http_prefix_parse(const char *text, struct bw_http_prefix *out,
+		     struct bw_err *err)
+{
+	char buf[BW_HTTP_ADDR_MAX];
+	const char *slash = strchr(text, '/');
+	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
+	unsigned long bits;
+	unsigned maxbits;
+	char *end;
+
+	memset(out, 0, sizeof(*out));
+	if (alen == 0 || alen >= sizeof(buf))
+		return bw_err_set(err, BW_EINVAL, "'%.80s' is not an address or CIDR", text);
+	memcpy(buf, text, alen);
+	buf[alen] = '\0';
+	if (inet_pton(AF_INET, buf, out->addr) == 1) {
+		out->family = AF_INET;
+		maxbits = 32;
+	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+		out->family = AF_INET6;
+		maxbits = 128;
+	} else {
+		return bw_err_set(err, BW_EINVAL, "'%.80s' is not an address or CIDR", text);
+	}
+	bits = maxbits;
+	if (slash) {
+		if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3)
+			return bw_err_set(err, BW_EINVAL, "'%.80s': bad prefix length", text);
+		bits = strtoul(slash + 1, &end, 10);
+		if (*end != '\0' || bits > maxbits)
+			return bw_err_set(err, BW_EINVAL, "'%.80s': bad prefix length", text);
+	}
+	for (unsigned i = (unsigned)bits; i < maxbits; i++)
+		if (out->addr[i / 8] & (0x80u >> (i % 8)))
+			return bw_err_set(err, BW_EINVAL,
+					  "'%.80s': bits set beyond the prefix length", text);
+	out->bits = (unsigned)bits;
+	return BW_OK;
+}
+
+static int
+prefix_has(const struct bw_http_prefix *p, int family, const unsigned char *a)
+{
+	unsigned full = p->bits / 8, rest = p->bits % 8;
+
+	if (p->family != family)
+		return 0;
+	if (memcmp(p->addr, a, full) != 0)
+		return 0;
+	return rest == 0 || ((p->addr[full] ^ a[full]) & (0xffu << (8 - rest)) & 0xffu) == 0;
+}
+
+int
+bw_http_prefix_match(const struct bw_http_prefix *p, size_t n, const char *addr)
+{
+	unsigned char a[16];
+	int family;
+
+	if (inet_pton(AF_INET, addr, a) == 1) {
+		family = AF_INET;
+	} else if (inet_pton(AF_INET6, addr, a) == 1) {
+		family = AF_INET6;
+		if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)(void *)a)) {
+			memmove(a, a + 12, 4);
+			family = AF_INET;
+		}
+	} else {
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (prefix_has(&p[i], family, a))
+			return 1;
 	return 0;
 }
 
@@ -121,8 +206,10 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
 	if (atomic_load(&h->starting)) {
+		/* the first line says why (later ones say what failed after) */
 		pthread_mutex_lock(&h->start_mu);
-		snprintf(h->start_error, sizeof(h->start_error), "%s", line);
+		if (h->start_error[0] == '\0')
+			snprintf(h->start_error, sizeof(h->start_error), "%s", line);
 		pthread_mutex_unlock(&h->start_mu);
 	}
 	if (h->cfg.logger)
@@ -144,6 +231,8 @@ send_response(struct MHD_Connection *c, const struct bw_http_response *r)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (r->header_name && r->header_value)
 		MHD_add_response_header(resp, r->header_name, r->header_value);
+	if (r->header2_name && r->header2_value)
+		MHD_add_response_header(resp, r->header2_name, r->header2_value);
 	ret = MHD_queue_response(c, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -203,6 +292,9 @@ bw_http_start(const struct bw_http_config *cfg, struct bw_http **out,
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
+	struct MHD_OptionItem tls[3];
+	size_t hbytes = cfg->max_header_bytes ? cfg->max_header_bytes : BW_HTTP_HEADER_BYTES_DEFAULT;
+	int use_tls = cfg->tls_cert_pem != NULL || cfg->tls_key_pem != NULL;
 
 	*out = NULL;
 	if (cfg->handler == NULL || cfg->threads < 1 || cfg->threads > BW_HTTP_THREADS_MAX)
@@ -218,15 +310,39 @@ bw_http_start(const struct bw_http_config *cfg, struct bw_http **out,
 	} else {
 		return bw_err_set(err, BW_EINVAL, "'%s' is not a numeric address", cfg->addr);
 	}
-	if (!bw_http_is_loopback(cfg->addr) && !cfg->allow_plain_remote)
+	if (hbytes < BW_HTTP_HEADER_BYTES_MIN || hbytes > BW_HTTP_HEADER_BYTES_MAX)
+		return bw_err_set(err, BW_EINVAL, "max_header_bytes: %d to %d",
+				  BW_HTTP_HEADER_BYTES_MIN, BW_HTTP_HEADER_BYTES_MAX);
+	if (use_tls && (cfg->tls_cert_pem == NULL || cfg->tls_key_pem == NULL))
+		return bw_err_set(err, BW_EINVAL, "TLS needs both a certificate and a key");
+	if (use_tls && !bw_http_tls_supported())
+		return bw_err_set(err, BW_EINVAL, "this libmicrohttpd was built without TLS support");
+	if (!use_tls && !bw_http_is_loopback(cfg->addr) && !cfg->allow_plain_remote)
 		return bw_err_set(err, BW_EINVAL,
-				  "refusing plain HTTP on %s, which is not a loopback address: API keys would travel in clear (TLS is not available yet; --insecure-plain-http overrides)",
+				  "refusing plain HTTP on %s, which is not a loopback address: API keys would travel in clear (configure TLS, or --insecure-plain-http overrides)",
 				  cfg->addr);
 	h = bw_calloc(1, sizeof(*h));
 	if (h == NULL)
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
-	h->cfg = *cfg;
 	pthread_mutex_init(&h->start_mu, NULL);
+	h->cfg = *cfg;
+	h->cfg.tls_cert_pem = h->cfg.tls_key_pem = NULL;
+	memset(tls, 0, sizeof(tls));
+	tls[0].option = MHD_OPTION_END;
+	if (use_tls) {
+		h->cert = bw_strdup(cfg->tls_cert_pem);
+		h->key = bw_strdup(cfg->tls_key_pem);
+		if (h->cert == NULL || h->key == NULL) {
+			bw_http_stop(h);
+			return bw_err_set(err, BW_ENOMEM, "out of memory");
+		}
+		flags |= MHD_USE_TLS;
+		tls[0].option = MHD_OPTION_HTTPS_MEM_CERT;
+		tls[0].ptr_value = h->cert;
+		tls[1].option = MHD_OPTION_HTTPS_MEM_KEY;
+		tls[1].ptr_value = h->key;
+		tls[2].option = MHD_OPTION_END;
+	}
 	atomic_store(&h->starting, 1);
 	/* the logger first, so that MHD reports even option errors through it */
 	h->d = MHD_start_daemon(flags, cfg->port, NULL, NULL, access_handler, h,
@@ -237,15 +353,15 @@ bw_http_start(const struct bw_http_config *cfg, struct bw_http **out,
 				(unsigned)(cfg->max_connections ? cfg->max_connections : 1024),
 				MHD_OPTION_CONNECTION_TIMEOUT,
 				(unsigned)(cfg->idle_timeout ? cfg->idle_timeout : 30),
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_LIMIT,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, hbytes,
+				MHD_OPTION_ARRAY, tls,
 				MHD_OPTION_END);
 	atomic_store(&h->starting, 0);
 	if (h->d == NULL) {
 		int rc = bw_err_set(err, BW_EIO, "cannot listen on %s port %u: %s", cfg->addr,
 				    (unsigned)cfg->port,
 				    h->start_error[0] ? h->start_error : "libmicrohttpd refused");
-		pthread_mutex_destroy(&h->start_mu);
-		bw_free(h);
+		bw_http_stop(h);
 		return rc;
 	}
 	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -265,8 +381,13 @@ bw_http_stop(struct bw_http *h)
 {
 	if (h == NULL)
 		return;
-	MHD_stop_daemon(h->d);
+	if (h->d)
+		MHD_stop_daemon(h->d);
 	pthread_mutex_destroy(&h->start_mu);
+	if (h->key)
+		explicit_bzero(h->key, strlen(h->key));
+	bw_free(h->key);
+	bw_free(h->cert);
 	bw_free(h);
 }
 

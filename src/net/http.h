@@ -9,9 +9,12 @@
  * reach the handler; a request with a body, or another method, is answered
  * 405 by the server itself (the API of this slice has no uploads).
  *
- * Plain HTTP carries API keys in clear, so the server refuses an address
- * that is not loopback (127.0.0.0/8, ::1) unless the configuration says
- * so explicitly (allow_plain_remote).
+ * TLS: given a certificate chain and a private key (PEM, in memory) the
+ * server speaks only HTTPS (libmicrohttpd over GnuTLS); plain HTTP to that
+ * port fails the handshake.  Plain HTTP carries API keys in clear, so
+ * without TLS the server refuses an address that is not loopback
+ * (127.0.0.0/8, ::1) unless the configuration says so explicitly
+ * (allow_plain_remote).
  *
  * Threads: start and stop from one thread; the handler runs concurrently
  * on up to `threads` threads and must be thread-safe.
@@ -29,6 +32,10 @@ struct bw_http_request; /* valid only during the handler call */
 
 #define BW_HTTP_ADDR_MAX 64
 #define BW_HTTP_THREADS_MAX 256
+/* Memory for one connection's request line and headers (max_header_bytes). */
+#define BW_HTTP_HEADER_BYTES_MIN 4096
+#define BW_HTTP_HEADER_BYTES_MAX (1024 * 1024)
+#define BW_HTTP_HEADER_BYTES_DEFAULT (32 * 1024)
 
 /* The response a handler fills.  The server copies body after the handler
  * returns and then calls release(body) if release is not NULL, so body may
@@ -41,6 +48,9 @@ struct bw_http_response {
 	void (*release)(void *body);
 	/* one extra header, or NULL (e.g. WWW-Authenticate) */
 	const char *header_name, *header_value;
+	/* a second one, or NULL (TAXII's X-TAXII-Date-Added-First/Last);
+	 * header values are copied before release(body) is called */
+	const char *header2_name, *header2_value;
 };
 
 typedef void (*bw_http_handler)(void *ctx, const struct bw_http_request *req,
@@ -56,6 +66,10 @@ struct bw_http_config {
 	unsigned threads;            /* 1..BW_HTTP_THREADS_MAX */
 	unsigned max_connections;    /* 0: 1024 */
 	unsigned idle_timeout;       /* seconds, 0: 30 */
+	size_t max_header_bytes;     /* 0: BW_HTTP_HEADER_BYTES_DEFAULT */
+	/* TLS: both PEM texts (NUL-terminated) or neither; copied by
+	 * bw_http_start, which wipes its copy of the key at stop */
+	const char *tls_cert_pem, *tls_key_pem;
 	bw_http_handler handler;
 	bw_http_logger logger;       /* errors of the server itself; may be NULL */
 	void *ctx;                   /* for both */
@@ -69,6 +83,27 @@ int bw_http_parse_listen(const char *text, struct bw_http_config *cfg,
 
 /* 1 if addr (numeric) is a loopback address. */
 int bw_http_is_loopback(const char *addr);
+
+/* 1 if this libmicrohttpd was built with TLS (GnuTLS) support. */
+int bw_http_tls_supported(void);
+
+/* An address prefix (a CIDR, or one address as /32 or /128), for the
+ * trusted proxies of the gate. */
+struct bw_http_prefix {
+	int family; /* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	unsigned bits;
+};
+
+/* Parses "192.0.2.0/24", "2001:db8::/32" or a bare address; BW_EINVAL
+ * naming the text otherwise (bits beyond the prefix must be zero). */
+int bw_http_prefix_parse(const char *text, struct bw_http_prefix *out,
+			 struct bw_err *err);
+
+/* 1 if the numeric address addr lies in one of the n prefixes (an
+ * IPv4-mapped IPv6 address counts as its IPv4 address). */
+int bw_http_prefix_match(const struct bw_http_prefix *p, size_t n,
+			 const char *addr);
 
 /* Starts serving; on success *out owns the running server. */
 int bw_http_start(const struct bw_http_config *cfg, struct bw_http **out,
@@ -92,7 +127,7 @@ const char *bw_http_query(const struct bw_http_request *r, const char *name,
 			  unsigned *count);
 /* A request header (case-insensitive name); NULL if absent. */
 const char *bw_http_header(const struct bw_http_request *r, const char *name);
-/* The client address as text ("127.0.0.1"), into buf of cap bytes. */
+/* The TCP peer's address as text ("127.0.0.1"), into buf of cap bytes. */
 const char *bw_http_client(const struct bw_http_request *r, char *buf,
 			   size_t cap);
 

@@ -45,6 +45,15 @@ int bw_export(struct bw_store *st, const struct bw_export_options *o,
 /* The format-specific writers behind bw_export(). */
 int bw_export_stix(struct bw_store *st, const struct bw_export_options *o,
 		   FILE *out, struct bw_err *err);
+/* The STIX 2.1 pattern of an indicator into buf (cap bytes), the literal
+ * escaped; returns buf, or NULL for an unknown type or a buffer too small
+ * for the head (a value too long for buf is cut). */
+const char *bw_export_stix_pattern(enum bw_ioc_type type, const char *value,
+				   char *buf, size_t cap);
+/* A new reference to the STIX 2.1 marking-definition of TLP 2.0 level tlp
+ * (enum bw_tlp), as the TLP 2.0 extension publishes it; NULL if tlp is out
+ * of range or memory ran out. */
+struct json_t *bw_export_stix_tlp_marking(int tlp);
 int bw_export_misp(struct bw_store *st, const struct bw_export_options *o,
 		   FILE *out, struct bw_err *err);
 

@@ -246,19 +246,21 @@ reference_source(const char *source, const char *eid, char *buf, size_t cap)
 	return source;
 }
 
-/* The STIX pattern of a record, with ' and \ escaped in the literal. */
-static const char *
-pattern_of(struct xs *x, const struct bw_record_out *r)
+/* The STIX pattern of an indicator, with ' and \ escaped in the literal. */
+const char *
+bw_export_stix_pattern(enum bw_ioc_type type, const char *value, char *buf,
+		       size_t cap)
 {
 	const char *head, *op = "=";
 	size_t k;
+	int n;
 
-	switch (r->type) {
+	switch (type) {
 	case BW_IOC_DOMAIN: head = "domain-name:value"; break;
 	case BW_IOC_IPV4: head = "ipv4-addr:value"; break;
 	case BW_IOC_IPV6: head = "ipv6-addr:value"; break;
 	case BW_IOC_CIDR:
-		head = strchr(r->value, ':') ? "ipv6-addr:value" : "ipv4-addr:value";
+		head = strchr(value, ':') ? "ipv6-addr:value" : "ipv4-addr:value";
 		op = "ISSUBSET";
 		break;
 	case BW_IOC_URL: head = "url:value"; break;
@@ -268,14 +270,23 @@ pattern_of(struct xs *x, const struct bw_record_out *r)
 	case BW_IOC_SHA256: head = "file:hashes.'SHA-256'"; break;
 	default: return NULL;
 	}
-	k = (size_t)snprintf(x->pattern, sizeof(x->pattern), "[%s %s '", head, op);
-	for (const char *v = r->value; *v && k + 4 < sizeof(x->pattern); v++) {
+	n = snprintf(buf, cap, "[%s %s '", head, op);
+	if (n < 0 || (size_t)n + 3 > cap)
+		return NULL;
+	k = (size_t)n;
+	for (const char *v = value; *v && k + 4 < cap; v++) {
 		if (*v == '\'' || *v == '\\')
-			x->pattern[k++] = '\\';
-		x->pattern[k++] = *v;
+			buf[k++] = '\\';
+		buf[k++] = *v;
 	}
-	memcpy(x->pattern + k, "']", 3);
-	return x->pattern;
+	memcpy(buf + k, "']", 3);
+	return buf;
+}
+
+static const char *
+pattern_of(struct xs *x, const struct bw_record_out *r)
+{
+	return bw_export_stix_pattern(r->type, r->value, x->pattern, sizeof(x->pattern));
 }
 
 /* The entity for key in map, created on first use; widens its time span. */
@@ -480,27 +491,34 @@ write_entities(struct xs *x, struct bw_strmap *map, struct bw_err *err)
 	return BW_OK;
 }
 
+json_t *
+bw_export_stix_tlp_marking(int tlp)
+{
+	char name[32];
+
+	if (tlp < 0 || tlp >= BW_TLP_NLEVELS)
+		return NULL;
+	snprintf(name, sizeof(name), "TLP:%s", bw_tlp_name((enum bw_tlp)tlp));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:{s:s, s:s}}}",
+			 "type", "marking-definition",
+			 "spec_version", "2.1",
+			 "id", bw_tlp_stix_id((enum bw_tlp)tlp),
+			 "created", TLP2_CREATED,
+			 "name", name,
+			 "extensions", TLP2_EXTENSION,
+			 "extension_type", "property-extension",
+			 "tlp_2_0", tlp2_values[tlp]);
+}
+
 static int
 write_markings(struct xs *x, struct bw_err *err)
 {
 	for (int t = 0; t < BW_TLP_NLEVELS; t++) {
-		char name[32];
-		json_t *o;
 		int rc;
 
 		if (!x->tlp_used[t])
 			continue;
-		snprintf(name, sizeof(name), "TLP:%s", bw_tlp_name((enum bw_tlp)t));
-		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:{s:s, s:s}}}",
-			      "type", "marking-definition",
-			      "spec_version", "2.1",
-			      "id", bw_tlp_stix_id((enum bw_tlp)t),
-			      "created", TLP2_CREATED,
-			      "name", name,
-			      "extensions", TLP2_EXTENSION,
-			      "extension_type", "property-extension",
-			      "tlp_2_0", tlp2_values[t]);
-		rc = emit(x, o, err);
+		rc = emit(x, bw_export_stix_tlp_marking(t), err);
 		if (rc)
 			return rc;
 	}

@@ -17,7 +17,16 @@ for c in $cmds; do
 		ok $? "bulwark $c $opt is documented in bulwark-$c.1"
 	done
 done
-for page in "$MAN"/*.1; do
+# every key of the configuration file (the table in src/net/serve_conf.c)
+# has an entry in bulwark.conf(5)
+keys=$(sed -n '/bw_serve_conf_keys\[\] = {/,/NULL/s/^[[:space:]]*"\([a-z_]*\)",$/\1/p' \
+	"$BW_SRCDIR/src/net/serve_conf.c")
+ok $([ "$(echo "$keys" | wc -w)" -ge 11 ]; echo $?) "the configuration keys are found"
+for k in $keys; do
+	grep -q "^\.BI $k " "$MAN/bulwark.conf.5"
+	ok $? "configuration key $k is documented in bulwark.conf.5"
+done
+for page in "$MAN"/*.1 "$MAN"/*.5; do
 	warn=$(groff -man -Tutf8 -ww -z "$page" 2>&1)
 	is "$warn" "" "$(basename "$page") renders without warnings"
 done

@@ -1,0 +1,922 @@
+/*
+ * taxii.c - TAXII 2.1 discovery, API root, collections and objects over
+ * the store, under the TLP 2.0 rights of the caller (design in taxii.h).
+ *
+ * Visibility in SQL: the record levels a tenant sees without being named
+ * (CLEAR, GREEN, AMBER) and those it sees only as a named recipient
+ * (AMBER+STRICT, RED) are not written here but derived from
+ * bw_tenant_may_see when a query is built, so the TAXII view cannot drift
+ * from the rule the check API applies; an active record is one neither
+ * revoked nor expired whose valid_until has not passed.
+ *
+ * A page is one index-driven walk of record ids above the token's
+ * position: a visible record whose indicator has no older visible record
+ * stands for that indicator.  Filters (match[type], match[id],
+ * match[spec_version]) are applied as rows come, so a page costs the rows
+ * up to its end, not the whole collection.
+ *
+ * The module keeps no state: each request prepares its statements on the
+ * caller's connection.
+ */
+#include "net/taxii.h"
+
+#include <limits.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/mem.h"
+#include "core/timeutil.h"
+#include "core/tlp.h"
+#include "core/uuid.h"
+#include "share/export.h"
+#include "share/tenant.h"
+
+#define AUTH_MAX 512
+#define ACCEPT_MAX 2048
+#define HOST_MAX 255
+#define SQL_MAX 2048
+#define PATTERN_MAX (2 * BW_IOC_VALUE_MAX + 64)
+#define LABELS_MAX 64
+/* date_added of the TLP 2.0 marking definitions (their "created") */
+#define MARKINGS_ADDED 1664582400 /* 2022-10-01T00:00:00Z */
+#define TOKEN_PREFIX "bw1."
+
+enum coll { COLL_ALL, COLL_ADDRESSED };
+
+static const char *const coll_names[BW_TAXII_COLLECTIONS] = {"all", "addressed"};
+static const char *const coll_titles[BW_TAXII_COLLECTIONS] = {
+	"Everything you may see",
+	"Shared with you by name",
+};
+static const char *const coll_descr[BW_TAXII_COLLECTIONS] = {
+	"Every indicator with at least one active record your country may see"
+	" under TLP 2.0, carrying the most restrictive marking among those records.",
+	"The indicators with an AMBER+STRICT or RED record that names your country"
+	" among its recipients; only those records count here.",
+};
+
+char *
+bw_taxii_indicator_id(enum bw_ioc_type type, const char *value, char *out)
+{
+	const char *parts[2] = {bw_ioc_type_name(type), value};
+
+	memcpy(out, "indicator--", 11);
+	bw_uuid5_parts(bw_uuid_ns_bulwark, parts, 2, out + 11);
+	return out;
+}
+
+char *
+bw_taxii_collection_id(unsigned i, char *out)
+{
+	const char *parts[2];
+
+	if (i >= BW_TAXII_COLLECTIONS)
+		return NULL;
+	parts[0] = "taxii-collection";
+	parts[1] = coll_names[i];
+	bw_uuid5_parts(bw_uuid_ns_bulwark, parts, 2, out);
+	return out;
+}
+
+int
+bw_taxii_path(const char *path)
+{
+	return strncmp(path, BW_TAXII_PREFIX, strlen(BW_TAXII_PREFIX)) == 0 ||
+	       strcmp(path, "/taxii2") == 0;
+}
+
+/* ---- visibility in SQL -------------------------------------------------- */
+
+/* The SQL condition "record `a` is active and visible" for collection c,
+ * with :now and :cc parameters; levels from bw_tenant_may_see. */
+static int
+visible_sql(enum coll c, const char *a, char *buf, size_t cap)
+{
+	char pub[32] = "", res[32] = "";
+	size_t np = 0, nr = 0;
+	int n;
+
+	for (int t = 0; t < BW_TLP_NLEVELS; t++) {
+		char *dst;
+		size_t *len;
+
+		if (c == COLL_ALL && bw_tenant_may_see(t, 0)) {
+			dst = pub;
+			len = &np;
+		} else if (bw_tenant_may_see(t, 1) && !bw_tenant_may_see(t, 0)) {
+			dst = res;
+			len = &nr;
+		} else {
+			continue;
+		}
+		n = snprintf(dst + *len, 32 - *len, "%s%d", *len ? "," : "", t);
+		if (n < 0 || (size_t)n >= 32 - *len)
+			return BW_ELIMIT;
+		*len += (size_t)n;
+	}
+	n = snprintf(buf, cap,
+		     "(%s.revoked = 0 AND %s.expired = 0"
+		     " AND (%s.valid_until IS NULL OR %s.valid_until >= :now)"
+		     " AND (%s.tlp IN (%s) OR (%s.tlp IN (%s) AND EXISTS"
+		     " (SELECT 1 FROM record_recipient rr WHERE rr.record_id = %s.id"
+		     " AND rr.country = :cc))))",
+		     a, a, a, a, a, pub, a, res, a);
+	return n < 0 || (size_t)n >= cap ? BW_ELIMIT : BW_OK;
+}
+
+static int
+prepare(struct bw_store *st, const char *sql, sqlite3_stmt **s, struct bw_err *err)
+{
+	if (sqlite3_prepare_v2(bw_store_db(st), sql, -1, s, NULL) != SQLITE_OK)
+		return bw_err_set(err, BW_ESTORE, "preparing a TAXII query: %s",
+				  sqlite3_errmsg(bw_store_db(st)));
+	return BW_OK;
+}
+
+static void
+bind_common(sqlite3_stmt *s, const char *cc, int64_t now)
+{
+	int i;
+
+	if ((i = sqlite3_bind_parameter_index(s, ":now")) > 0)
+		sqlite3_bind_int64(s, i, now);
+	if ((i = sqlite3_bind_parameter_index(s, ":cc")) > 0)
+		sqlite3_bind_text(s, i, cc, -1, SQLITE_TRANSIENT);
+}
+
+/* ---- filters ------------------------------------------------------------ */
+
+/* 1 if item occurs in the comma-separated list (NULL: everything). */
+static int
+in_list(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+
+	if (list == NULL)
+		return 1;
+	for (const char *p = list;;) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+
+		while (len > 0 && *p == ' ') {
+			p++;
+			len--;
+		}
+		while (len > 0 && p[len - 1] == ' ')
+			len--;
+		if (len == n && memcmp(p, item, n) == 0)
+			return 1;
+		if (e == NULL)
+			return 0;
+		p = e + 1;
+	}
+}
+
+static int
+parse_token(const char *t, int64_t *pos, struct bw_err *err)
+{
+	char *end;
+	long long v;
+
+	if (strncmp(t, TOKEN_PREFIX, strlen(TOKEN_PREFIX)) != 0)
+		return bw_err_set(err, BW_EINVAL, "next: not a token of this server");
+	t += strlen(TOKEN_PREFIX);
+	if (!((*t >= '0' && *t <= '9') || *t == '-'))
+		return bw_err_set(err, BW_EINVAL, "next: not a token of this server");
+	v = strtoll(t, &end, 10);
+	if (*end != '\0' || v < -BW_TLP_NLEVELS || v == LLONG_MAX)
+		return bw_err_set(err, BW_EINVAL, "next: not a token of this server");
+	*pos = v;
+	return BW_OK;
+}
+
+/* ---- one indicator as STIX ---------------------------------------------- */
+
+static json_t *
+ts(int64_t t)
+{
+	char buf[BW_TIME_TEXT_MAX];
+
+	return json_string(bw_time_format_ms(t, buf));
+}
+
+static void
+set(json_t *o, const char *k, json_t *v, bool *ok)
+{
+	if (v == NULL || json_object_set_new(o, k, v) != 0)
+		*ok = false;
+}
+
+/* The indicator ind (type, value) as the caller sees it: built from the
+ * records recs yields (its visible ones in the collection; recs and
+ * labels are bound to ind and reset here).  BW_EINVAL for an indicator
+ * that cannot be written (unknown type, text that is not UTF-8). */
+static int
+indicator_json(sqlite3_stmt *recs, sqlite3_stmt *labels, int64_t ind,
+	       enum bw_ioc_type type, const char *value, json_t **out,
+	       struct bw_err *err)
+{
+	char id[BW_TAXII_ID_MAX], pat[PATTERN_MAX];
+	int64_t created = INT64_MAX, modified = 0, vfrom = INT64_MAX, vuntil = 0;
+	int tlp = -1, conf = -1, step, nrec = 0, until_all = 1;
+	json_t *o = NULL, *la = NULL;
+	bool ok = true;
+
+	*out = NULL;
+	sqlite3_bind_int64(recs, sqlite3_bind_parameter_index(recs, ":ind"), ind);
+	while ((step = sqlite3_step(recs)) == SQLITE_ROW) {
+		int t = sqlite3_column_int(recs, 0);
+		int64_t fs = sqlite3_column_int64(recs, 2), ls = sqlite3_column_int64(recs, 3);
+		int64_t vf = sqlite3_column_type(recs, 4) == SQLITE_NULL ? fs
+			     : sqlite3_column_int64(recs, 4);
+
+		nrec++;
+		/* the most restrictive marking: the numeric order of enum
+		 * bw_tlp is CLEAR < GREEN < AMBER < AMBER+STRICT < RED */
+		if (t > tlp)
+			tlp = t;
+		if (sqlite3_column_type(recs, 1) != SQLITE_NULL &&
+		    sqlite3_column_int(recs, 1) > conf)
+			conf = sqlite3_column_int(recs, 1);
+		if (fs < created)
+			created = fs;
+		if ((ls > fs ? ls : fs) > modified)
+			modified = ls > fs ? ls : fs;
+		if (vf < vfrom)
+			vfrom = vf;
+		if (sqlite3_column_type(recs, 5) == SQLITE_NULL)
+			until_all = 0;
+		else if (sqlite3_column_int64(recs, 5) > vuntil)
+			vuntil = sqlite3_column_int64(recs, 5);
+	}
+	sqlite3_reset(recs);
+	if (step != SQLITE_DONE)
+		return bw_err_set(err, BW_ESTORE, "reading records: %s",
+				  sqlite3_errmsg(sqlite3_db_handle(recs)));
+	if (nrec == 0 || bw_tlp_stix_id((enum bw_tlp)tlp) == NULL)
+		return bw_err_set(err, BW_ESTORE, "indicator %lld has no visible record",
+				  (long long)ind);
+	if (bw_export_stix_pattern(type, value, pat, sizeof(pat)) == NULL)
+		return bw_err_set(err, BW_EINVAL, "indicator of unknown type %d", (int)type);
+
+	o = json_object();
+	if (o == NULL)
+		goto nomem;
+	set(o, "type", json_string("indicator"), &ok);
+	set(o, "spec_version", json_string("2.1"), &ok);
+	set(o, "id", json_string(bw_taxii_indicator_id(type, value, id)), &ok);
+	set(o, "created", ts(created), &ok);
+	set(o, "modified", ts(modified), &ok);
+	set(o, "name", json_string(value), &ok);
+	set(o, "pattern", json_string(pat), &ok);
+	set(o, "pattern_type", json_string("stix"), &ok);
+	if (!until_all)
+		vuntil = 0;
+	if (vuntil && vuntil <= vfrom)
+		vfrom = vuntil - 1; /* valid_until must be later than valid_from */
+	set(o, "valid_from", ts(vfrom), &ok);
+	if (vuntil)
+		set(o, "valid_until", ts(vuntil), &ok);
+	if (conf >= 0)
+		set(o, "confidence", json_integer(conf), &ok);
+
+	sqlite3_bind_int64(labels, sqlite3_bind_parameter_index(labels, ":ind"), ind);
+	while ((step = sqlite3_step(labels)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(labels, 0);
+		if (name == NULL || (la && json_array_size(la) >= LABELS_MAX))
+			continue;
+		if (la == NULL) {
+			la = json_array();
+			set(o, "labels", la, &ok);
+			if (la == NULL)
+				break;
+		}
+		/* a label that is not UTF-8 is left out (jansson refuses it) */
+		json_array_append_new(la, json_string(name));
+	}
+	sqlite3_reset(labels);
+	if (step != SQLITE_DONE && step != SQLITE_ROW) {
+		json_decref(o);
+		return bw_err_set(err, BW_ESTORE, "reading labels: %s",
+				  sqlite3_errmsg(sqlite3_db_handle(labels)));
+	}
+	set(o, "object_marking_refs", json_pack("[s]", bw_tlp_stix_id((enum bw_tlp)tlp)), &ok);
+	if (!ok) {
+		/* a name that is not UTF-8 fails json_string too */
+		json_decref(o);
+		return bw_err_set(err, BW_EINVAL, "indicator %lld cannot be written as JSON",
+				  (long long)ind);
+	}
+	*out = o;
+	return BW_OK;
+nomem:
+	return bw_err_set(err, BW_ENOMEM, "out of memory");
+}
+
+/* ---- objects ------------------------------------------------------------ */
+
+static int
+collection_index(const char *id)
+{
+	char buf[BW_TAXII_ID_MAX];
+
+	for (unsigned i = 0; i < BW_TAXII_COLLECTIONS; i++)
+		if (strcmp(id, bw_taxii_collection_id(i, buf)) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Adds o (taking the reference) with its position and date; counts. */
+struct page {
+	json_t *objects;
+	size_t n, limit;
+	int more;
+	int64_t last_pos, first_added, last_added;
+};
+
+static int
+page_add(struct page *p, json_t *o, int64_t pos, int64_t added, struct bw_err *err)
+{
+	if (p->n == p->limit) {
+		json_decref(o);
+		p->more = 1;
+		return BW_OK;
+	}
+	if (o == NULL || json_array_append_new(p->objects, o) != 0)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	if (p->n == 0)
+		p->first_added = added;
+	p->last_added = added;
+	p->last_pos = pos;
+	p->n++;
+	return BW_OK;
+}
+
+int
+bw_taxii_objects(struct bw_store *st, const char *country,
+		 const struct bw_taxii_query *q, int64_t now,
+		 json_t **envelope, int64_t *first, int64_t *last,
+		 struct bw_err *err)
+{
+	char vis_r[SQL_MAX / 4], vis_r2[SQL_MAX / 4], sql[SQL_MAX];
+	sqlite3_stmt *walk = NULL, *recs = NULL, *labels = NULL;
+	struct page p = {NULL, 0, 0, 0, 0, 0, 0};
+	json_t *env = NULL;
+	int64_t pos = INT64_MIN;
+	int ci, rc = BW_OK, step;
+	bool want_ind, want_mark;
+
+	*envelope = NULL;
+	*first = *last = 0;
+	ci = q->collection ? collection_index(q->collection) : -1;
+	if (ci < 0)
+		return bw_err_set(err, BW_ENOTFOUND, "no such collection");
+	if (q->limit > BW_TAXII_LIMIT_MAX)
+		return bw_err_set(err, BW_EINVAL, "limit: at most %d", BW_TAXII_LIMIT_MAX);
+	if (q->next && (rc = parse_token(q->next, &pos, err)))
+		return rc;
+	p.limit = q->limit ? q->limit : BW_TAXII_LIMIT_MAX;
+	p.objects = json_array();
+	if (p.objects == NULL)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	want_ind = in_list(q->match_type, "indicator") && in_list(q->match_spec_version, "2.1");
+	want_mark = in_list(q->match_type, "marking-definition") &&
+		    in_list(q->match_spec_version, "2.1");
+
+	/* 1: the marking definitions, positions -5..-1, in every collection
+	 * (its objects refer to them) */
+	for (int t = 0; t < BW_TLP_NLEVELS && want_mark; t++) {
+		int64_t mpos = t - BW_TLP_NLEVELS;
+		if (mpos <= pos || MARKINGS_ADDED <= q->added_after ||
+		    !in_list(q->match_id, bw_tlp_stix_id((enum bw_tlp)t)))
+			continue;
+		rc = page_add(&p, bw_export_stix_tlp_marking(t), mpos, MARKINGS_ADDED, err);
+		if (rc)
+			goto out;
+		if (p.more)
+			break;
+	}
+
+	/* 2: the indicators in order of their oldest visible record */
+	if (want_ind && !p.more) {
+		if (visible_sql((enum coll)ci, "r", vis_r, sizeof(vis_r)) ||
+		    visible_sql((enum coll)ci, "r2", vis_r2, sizeof(vis_r2))) {
+			rc = bw_err_set(err, BW_ELIMIT, "TAXII query too long");
+			goto out;
+		}
+		snprintf(sql, sizeof(sql),
+			 "SELECT r.id, r.added, i.id, i.type, i.value"
+			 " FROM record r JOIN indicator i ON i.id = r.indicator_id"
+			 " WHERE r.id > :pos AND r.added > :after AND %s"
+			 " AND NOT EXISTS (SELECT 1 FROM record r2"
+			 "  WHERE r2.indicator_id = r.indicator_id AND r2.id < r.id AND %s)"
+			 " ORDER BY r.id",
+			 vis_r, vis_r2);
+		if ((rc = prepare(st, sql, &walk, err)))
+			goto out;
+		snprintf(sql, sizeof(sql),
+			 "SELECT r.tlp, r.confidence, r.first_seen, r.last_seen,"
+			 " r.valid_from, r.valid_until FROM record r"
+			 " WHERE r.indicator_id = :ind AND %s", vis_r);
+		if ((rc = prepare(st, sql, &recs, err)))
+			goto out;
+		snprintf(sql, sizeof(sql),
+			 "SELECT DISTINCT t.name FROM record_tag rt JOIN tag t ON t.id = rt.tag_id"
+			 " WHERE t.kind = '" BW_TAG_KIND_LABEL "' AND rt.record_id IN"
+			 " (SELECT r.id FROM record r WHERE r.indicator_id = :ind AND %s)"
+			 " ORDER BY t.name", vis_r);
+		if ((rc = prepare(st, sql, &labels, err)))
+			goto out;
+		bind_common(walk, country, now);
+		bind_common(recs, country, now);
+		bind_common(labels, country, now);
+		sqlite3_bind_int64(walk, sqlite3_bind_parameter_index(walk, ":pos"),
+				   pos < 0 ? 0 : pos);
+		sqlite3_bind_int64(walk, sqlite3_bind_parameter_index(walk, ":after"),
+				   q->added_after);
+		/* while walk is active the connection keeps one read snapshot,
+		 * so recs and labels see the same records as walk */
+		while ((step = sqlite3_step(walk)) == SQLITE_ROW) {
+			int64_t rpos = sqlite3_column_int64(walk, 0);
+			int64_t added = sqlite3_column_int64(walk, 1);
+			int64_t ind = sqlite3_column_int64(walk, 2);
+			enum bw_ioc_type type = (enum bw_ioc_type)sqlite3_column_int(walk, 3);
+			const char *value = (const char *)sqlite3_column_text(walk, 4);
+			char id[BW_TAXII_ID_MAX];
+			json_t *o;
+
+			if (value == NULL)
+				continue;
+			if (q->match_id && !in_list(q->match_id, bw_taxii_indicator_id(type, value, id)))
+				continue;
+			if (p.n == p.limit) {
+				p.more = 1;
+				break;
+			}
+			rc = indicator_json(recs, labels, ind, type, value, &o, err);
+			if (rc == BW_EINVAL)
+				continue; /* not representable: left out, not fatal */
+			if (rc)
+				goto out;
+			if ((rc = page_add(&p, o, rpos, added, err)))
+				goto out;
+		}
+		if (step != SQLITE_DONE && step != SQLITE_ROW) {
+			rc = bw_err_set(err, BW_ESTORE, "reading the collection: %s",
+					sqlite3_errmsg(bw_store_db(st)));
+			goto out;
+		}
+		rc = BW_OK;
+	}
+
+	env = json_object();
+	if (env == NULL || json_object_set_new(env, "more", json_boolean(p.more)) != 0)
+		goto nomem;
+	if (p.more) {
+		char tok[48];
+		snprintf(tok, sizeof(tok), TOKEN_PREFIX "%lld", (long long)p.last_pos);
+		if (json_object_set_new(env, "next", json_string(tok)) != 0)
+			goto nomem;
+	}
+	if (p.n > 0) {
+		if (json_object_set(env, "objects", p.objects) != 0)
+			goto nomem;
+		*first = p.first_added;
+		*last = p.last_added;
+	}
+	*envelope = env;
+	env = NULL;
+	goto out;
+nomem:
+	rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+out:
+	sqlite3_finalize(walk);
+	sqlite3_finalize(recs);
+	sqlite3_finalize(labels);
+	json_decref(p.objects);
+	json_decref(env);
+	return rc;
+}
+
+/* ---- HTTP --------------------------------------------------------------- */
+
+static void
+release_json(void *p)
+{
+	json_free_t f = free;
+
+	json_get_alloc_funcs(NULL, &f);
+	f(p);
+}
+
+static void
+send_json(struct bw_http_response *r, int status, const char *type, json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+	json_decref(o);
+	if (s == NULL) {
+		r->status = 500;
+		r->content_type = BW_TAXII_MEDIA;
+		r->body = "{\"title\":\"internal error\",\"http_status\":\"500\"}";
+		r->len = strlen(r->body);
+		r->release = NULL;
+		return;
+	}
+	r->status = status;
+	r->content_type = type;
+	r->body = s;
+	r->len = strlen(s);
+	r->release = release_json;
+}
+
+/* A 200 answer of o with the X-TAXII-Date-Added-First/Last headers when
+ * first is not 0: the dates live after the body's NUL in one allocation,
+ * which the server releases only after copying the headers. */
+static void
+send_dated(struct bw_http_response *r, const char *type, json_t *o,
+	   int64_t first, int64_t last)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	size_t n = s ? strlen(s) : 0;
+	char *buf = s ? bw_malloc(n + 1 + 2 * BW_TIME_TEXT_MAX) : NULL;
+
+	json_decref(o);
+	if (buf == NULL) {
+		release_json(s);
+		send_json(r, 500, BW_TAXII_MEDIA, NULL);
+		return;
+	}
+	memcpy(buf, s, n + 1);
+	release_json(s);
+	r->status = 200;
+	r->content_type = type;
+	r->body = buf;
+	r->len = n;
+	r->release = bw_free;
+	if (first) {
+		char *d1 = buf + n + 1, *d2 = d1 + BW_TIME_TEXT_MAX;
+		bw_time_format_ms(first, d1);
+		bw_time_format_ms(last, d2);
+		r->header_name = "X-TAXII-Date-Added-First";
+		r->header_value = d1;
+		r->header2_name = "X-TAXII-Date-Added-Last";
+		r->header2_value = d2;
+	}
+}
+
+/* A TAXII 2.1 error message. */
+static void
+send_error(struct bw_http_response *r, int status, const char *title,
+	   const char *description)
+{
+	char code[8];
+
+	snprintf(code, sizeof(code), "%d", status);
+	send_json(r, status, BW_TAXII_MEDIA,
+		  description ? json_pack("{s:s, s:s, s:s}", "title", title,
+					  "description", description, "http_status", code)
+			      : json_pack("{s:s, s:s}", "title", title, "http_status", code));
+}
+
+/* The API key of an Authorization header (Bearer KEY, or Basic with the
+ * key as password) into key (cap bytes); 0 if there is none. */
+static size_t
+auth_key(const char *h, char *key, size_t cap)
+{
+	size_t n, len;
+
+	if (h == NULL || strlen(h) > AUTH_MAX)
+		return 0;
+	if (strncasecmp(h, "Bearer ", 7) == 0) {
+		h += 7;
+		while (*h == ' ')
+			h++;
+		n = strlen(h);
+		while (n > 0 && h[n - 1] == ' ')
+			n--;
+		if (n == 0 || n >= cap)
+			return 0;
+		memcpy(key, h, n);
+		key[n] = '\0';
+		return n;
+	}
+	if (strncasecmp(h, "Basic ", 6) == 0) {
+		char dec[AUTH_MAX];
+		const char *colon;
+
+		h += 6;
+		while (*h == ' ')
+			h++;
+		n = strlen(h);
+		while (n > 0 && h[n - 1] == ' ')
+			n--;
+		if (sodium_base642bin((unsigned char *)dec, sizeof(dec) - 1, h, n, NULL,
+				      &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+			return 0;
+		dec[len] = '\0';
+		colon = memchr(dec, ':', len);
+		n = colon ? len - (size_t)(colon - dec) - 1 : 0;
+		if (n == 0 || n >= cap || memchr(colon + 1, '\0', n) != NULL) {
+			sodium_memzero(dec, sizeof(dec));
+			return 0;
+		}
+		memcpy(key, colon + 1, n);
+		key[n] = '\0';
+		sodium_memzero(dec, sizeof(dec));
+		return n;
+	}
+	return 0;
+}
+
+/* Does the media range [s, s+n) accept type/subtype;version=2.1? */
+static int
+range_accepts(const char *s, size_t n, const char *sub)
+{
+	const char *semi = memchr(s, ';', n);
+	size_t tl = semi ? (size_t)(semi - s) : n, sl = strlen(sub);
+	bool version_ok = true, q_zero = false;
+
+	while (tl > 0 && s[tl - 1] == ' ')
+		tl--;
+	for (const char *p = semi; p && p < s + n;) {
+		const char *e = memchr(p + 1, ';', (size_t)(s + n - p - 1));
+		const char *v = p + 1;
+		size_t vl = (size_t)((e ? e : s + n) - v);
+
+		while (vl > 0 && *v == ' ') {
+			v++;
+			vl--;
+		}
+		while (vl > 0 && v[vl - 1] == ' ')
+			vl--;
+		if (vl >= 8 && strncasecmp(v, "version=", 8) == 0)
+			version_ok = vl == 11 && memcmp(v + 8, "2.1", 3) == 0;
+		else if (vl >= 2 && strncasecmp(v, "q=", 2) == 0)
+			q_zero = strspn(v + 2, "0.") == vl - 2; /* q=0, q=0.000 */
+		p = e;
+	}
+	if (q_zero)
+		return 0;
+	if ((tl == 3 && memcmp(s, "*/*", 3) == 0) ||
+	    (tl == 13 && strncasecmp(s, "application/*", 13) == 0))
+		return 1;
+	return tl == 12 + sl && strncasecmp(s, "application/", 12) == 0 &&
+	       strncasecmp(s + 12, sub, sl) == 0 && version_ok;
+}
+
+/* What the Accept header allows: bit 1 taxii+json, bit 2 stix+json. */
+static unsigned
+accepted(const char *h)
+{
+	unsigned ok = 0;
+
+	if (h == NULL || *h == '\0')
+		return 1;
+	if (strlen(h) > ACCEPT_MAX)
+		return 0;
+	for (const char *p = h;;) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		while (n > 0 && *p == ' ') {
+			p++;
+			n--;
+		}
+		if (range_accepts(p, n, "taxii+json"))
+			ok |= 1;
+		if (range_accepts(p, n, "stix+json"))
+			ok |= 2;
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	return ok;
+}
+
+/* The base URL of the server from the Host header ("" if unusable). */
+static void
+base_url(const struct bw_http_request *req, char *out, size_t cap)
+{
+	const char *h = bw_http_header(req, "Host");
+	size_t n = h ? strlen(h) : 0;
+
+	out[0] = '\0';
+	if (n == 0 || n > HOST_MAX || strspn(h, "abcdefghijklmnopqrstuvwxyz"
+					     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") != n)
+		return;
+	snprintf(out, cap, "http://%s", h);
+}
+
+static int64_t
+parse_added_after(const char *v, struct bw_err *err, int *bad)
+{
+	int64_t t = 0;
+
+	*bad = 0;
+	if (v == NULL)
+		return INT64_MIN;
+	if (strlen(v) > BW_TIME_TEXT_MAX || bw_time_parse(v, strlen(v), &t, err) != BW_OK) {
+		*bad = 1;
+		return 0;
+	}
+	return t;
+}
+
+static void
+handle_objects(struct bw_store *st, const struct bw_http_request *req,
+	       struct bw_http_response *resp, const char *country,
+	       const char *coll, unsigned acc)
+{
+	static const char *const params[] = {"added_after", "limit", "next", "match[type]",
+					     "match[id]", "match[spec_version]",
+					     "match[version]"};
+	struct bw_taxii_query q = {coll, INT64_MIN, NULL, 0, NULL, NULL, NULL};
+	const char *v, *ver;
+	char msg[BW_ERR_MSG_MAX + 32];
+	struct bw_err err;
+	json_t *env = NULL;
+	int64_t first = 0, last = 0;
+	int rc, bad;
+
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+		unsigned c = 0;
+		v = bw_http_query(req, params[i], &c);
+		if (c > 1 || (v && strlen(v) > BW_TAXII_PARAM_MAX)) {
+			snprintf(msg, sizeof(msg), "%s: given more than once or too long", params[i]);
+			send_error(resp, 400, "bad request", msg);
+			return;
+		}
+	}
+	q.added_after = parse_added_after(bw_http_query(req, "added_after", NULL), &err, &bad);
+	if (bad) {
+		send_error(resp, 400, "bad request", "added_after: not a timestamp");
+		return;
+	}
+	if ((v = bw_http_query(req, "limit", NULL)) != NULL) {
+		char *end;
+		long long l = strtoll(v, &end, 10);
+		if (*v < '0' || *v > '9' || *end != '\0' || l < 1) {
+			send_error(resp, 400, "bad request", "limit: a positive integer");
+			return;
+		}
+		q.limit = l > BW_TAXII_LIMIT_MAX ? BW_TAXII_LIMIT_MAX : (size_t)l;
+	}
+	/* one version of each object is kept: last, first and all are it */
+	if ((ver = bw_http_query(req, "match[version]", NULL)) != NULL &&
+	    !(in_list(ver, "last") || in_list(ver, "first") || in_list(ver, "all"))) {
+		send_error(resp, 400, "bad request", "match[version]: only last, first or all");
+		return;
+	}
+	q.next = bw_http_query(req, "next", NULL);
+	q.match_type = bw_http_query(req, "match[type]", NULL);
+	q.match_id = bw_http_query(req, "match[id]", NULL);
+	q.match_spec_version = bw_http_query(req, "match[spec_version]", NULL);
+	rc = bw_taxii_objects(st, country, &q, bw_time_now(), &env, &first, &last, &err);
+	if (rc == BW_ENOTFOUND) {
+		send_error(resp, 404, "collection not found", NULL);
+		return;
+	}
+	if (rc == BW_EINVAL) {
+		send_error(resp, 400, "bad request", err.msg);
+		return;
+	}
+	if (rc) {
+		send_error(resp, 500, "internal error", NULL);
+		return;
+	}
+	/* taxii+json as the specification says, unless the client asked only
+	 * for stix+json */
+	send_dated(resp, (acc & 1) ? BW_TAXII_MEDIA : BW_STIX_MEDIA, env, first, last);
+}
+
+void
+bw_taxii_handle(struct bw_store *st, const struct bw_http_request *req,
+		struct bw_http_response *resp, char tenant[3], long long *key_id)
+{
+	const char *path = bw_http_path(req);
+	const char *rest;
+	char key[BW_API_KEY_BUF], base[HOST_MAX + 16], cid[BW_TAXII_ID_MAX];
+	struct bw_tenant t;
+	struct bw_err err;
+	int64_t kid = 0;
+	size_t klen;
+	unsigned acc;
+	int rc;
+
+	snprintf(tenant, 3, "-");
+	*key_id = 0;
+	klen = auth_key(bw_http_header(req, "Authorization"), key, sizeof(key));
+	rc = klen ? bw_tenant_authenticate(st, key, klen, &t, &kid, &err)
+		  : BW_ENOTFOUND;
+	sodium_memzero(key, sizeof(key));
+	if (rc) {
+		if (rc == BW_ENOTFOUND) {
+			send_error(resp, 401, "unauthorized",
+				   "a valid API key is required: Authorization: Bearer KEY,"
+				   " or HTTP Basic with the key as password");
+			resp->header_name = "WWW-Authenticate";
+			resp->header_value = "Bearer realm=\"bulwark\", Basic realm=\"bulwark\"";
+		} else {
+			send_error(resp, 500, "internal error", NULL);
+		}
+		return;
+	}
+	snprintf(tenant, 3, "%s", t.country);
+	*key_id = (long long)kid;
+
+	acc = accepted(bw_http_header(req, "Accept"));
+	if (strcmp(path, "/taxii2") == 0 || strcmp(path, BW_TAXII_PREFIX) == 0) {
+		char root[HOST_MAX + 64];
+		if (!(acc & 1))
+			goto not_acceptable;
+		base_url(req, base, sizeof(base));
+		snprintf(root, sizeof(root), "%s" BW_TAXII_ROOT, base);
+		send_json(resp, 200, BW_TAXII_MEDIA,
+			  json_pack("{s:s, s:s, s:s, s:[s]}",
+				    "title", "bulwark",
+				    "description", "Threat intelligence shared under TLP 2.0",
+				    "default", root, "api_roots", root));
+		return;
+	}
+	if (strncmp(path, BW_TAXII_ROOT, strlen(BW_TAXII_ROOT)) != 0 &&
+	    strcmp(path, "/taxii2/bulwark") != 0) {
+		send_error(resp, 404, "not found", "no such API root");
+		return;
+	}
+	rest = path + strlen(BW_TAXII_ROOT) - 1; /* from the "/" */
+	if (*rest != '/')
+		rest = "/";
+	if (strcmp(rest, "/") == 0) {
+		if (!(acc & 1))
+			goto not_acceptable;
+		send_json(resp, 200, BW_TAXII_MEDIA,
+			  json_pack("{s:s, s:s, s:[s], s:i}",
+				    "title", "bulwark",
+				    "description", "Indicators by TLP 2.0 and recipient",
+				    "versions", BW_TAXII_MEDIA,
+				    "max_content_length", (json_int_t)BW_TAXII_MAX_CONTENT_LENGTH));
+		return;
+	}
+	if (strcmp(rest, "/collections") == 0 || strcmp(rest, "/collections/") == 0) {
+		json_t *a = json_array();
+		if (!(acc & 1)) {
+			json_decref(a);
+			goto not_acceptable;
+		}
+		for (unsigned i = 0; a && i < BW_TAXII_COLLECTIONS; i++)
+			json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:b, s:b, s:[s]}",
+							   "id", bw_taxii_collection_id(i, cid),
+							   "title", coll_titles[i],
+							   "description", coll_descr[i],
+							   "can_read", 1, "can_write", 0,
+							   "media_types", BW_STIX_MEDIA));
+		send_json(resp, 200, BW_TAXII_MEDIA, a ? json_pack("{s:o}", "collections", a) : NULL);
+		return;
+	}
+	if (strncmp(rest, "/collections/", 13) == 0) {
+		const char *c = rest + 13, *slash = strchr(c, '/');
+		size_t cl = slash ? (size_t)(slash - c) : strlen(c);
+		char id[BW_TAXII_ID_MAX];
+		int ci;
+
+		if (cl == 0 || cl >= sizeof(id)) {
+			send_error(resp, 404, "collection not found", NULL);
+			return;
+		}
+		memcpy(id, c, cl);
+		id[cl] = '\0';
+		ci = collection_index(id);
+		if (ci < 0) {
+			send_error(resp, 404, "collection not found", NULL);
+			return;
+		}
+		if (slash == NULL || strcmp(slash, "/") == 0) {
+			if (!(acc & 1))
+				goto not_acceptable;
+			send_json(resp, 200, BW_TAXII_MEDIA,
+				  json_pack("{s:s, s:s, s:s, s:b, s:b, s:[s]}",
+					    "id", id, "title", coll_titles[ci],
+					    "description", coll_descr[ci],
+					    "can_read", 1, "can_write", 0,
+					    "media_types", BW_STIX_MEDIA));
+			return;
+		}
+		if (strcmp(slash, "/objects/") == 0 || strcmp(slash, "/objects") == 0) {
+			if (acc == 0)
+				goto not_acceptable;
+			handle_objects(st, req, resp, t.country, id, acc);
+			return;
+		}
+	}
+	send_error(resp, 404, "not found", NULL);
+	return;
+not_acceptable:
+	send_error(resp, 406, "not acceptable",
+		   "this server speaks " BW_TAXII_MEDIA);
+}

@@ -1,0 +1,522 @@
+/*
+ * test_taxii.c - TAXII 2.1 objects without HTTP.
+ *
+ * Pagination: 10,000 indicators that all share one date_added, walked with
+ * several page sizes, every object exactly once; the same while new
+ * indicators (with that same timestamp) and new records of known ones are
+ * added between pages; the
+ * filters added_after, match[type], match[id], match[spec_version]; bad
+ * tokens and unknown collections.
+ *
+ * Property: random indicators with records of random TLP levels,
+ * recipient sets and revocations; for several tenants (one never named)
+ * every page of every collection is checked against an oracle written
+ * from TLP 2.0 (exact levels: AMBER+STRICT and RED only for a named
+ * recipient): zero objects beyond the tenant's right, none missing, none
+ * twice, and the marking the most restrictive of the visible records.
+ */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ioc.h"
+#include "core/tlp.h"
+#include "net/taxii.h"
+#include "store/store.h"
+#include "tap.h"
+
+static char dir[] = "/tmp/bw-test-taxii-XXXXXX";
+
+#define T0 1780000000 /* 2026-05-28 */
+#define NBIG 10000
+#define MAXNEW 400
+
+static unsigned long rng = 0x2545f4914f6cdd1dUL;
+
+static unsigned
+rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % n);
+}
+
+/* Adds record (source src, tlp, recipients) for domain name at now. */
+static int
+add(struct bw_store *st, const char *name, const char *src, int tlp,
+    const char *const *rcpt, size_t nrcpt, int revoked, int64_t now)
+{
+	struct bw_record_in in;
+	struct bw_ioc ioc;
+	struct bw_err err;
+	enum bw_upsert_result res;
+
+	if (bw_ioc_parse(name, strlen(name), BW_IOC_ANY, &ioc, &err))
+		return -1;
+	memset(&in, 0, sizeof(in));
+	in.ioc = &ioc;
+	in.source = src;
+	in.confidence = -1;
+	in.tlp = tlp;
+	in.revoked = revoked;
+	in.recipients = rcpt;
+	in.nrecipients = nrcpt;
+	if (bw_store_upsert(st, &in, now, &res, &err)) {
+		printf("# upsert: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+add_big(struct bw_store *st, int from, int to, int64_t now)
+{
+	struct bw_err err;
+	char name[64];
+
+	if (bw_store_begin(st, &err))
+		return -1;
+	for (int i = from; i < to; i++) {
+		snprintf(name, sizeof(name), "d%05d.example", i);
+		if (add(st, name, "src", BW_TLP_CLEAR, NULL, 0, 0, now))
+			return -1;
+	}
+	return bw_store_commit(st, &err) ? -1 : 0;
+}
+
+/* The number N of "dNNNNN.example", -1 otherwise. */
+static int
+name_number(const json_t *o)
+{
+	const char *n = json_string_value(json_object_get(o, "name"));
+	int v = 0;
+
+	if (n == NULL || n[0] != 'd' || strlen(n) != 14 || strcmp(n + 6, ".example") != 0)
+		return -1;
+	for (int i = 1; i < 6; i++)
+		v = v * 10 + (n[i] - '0');
+	return v;
+}
+
+struct walk {
+	int counts[NBIG + MAXNEW];
+	int markings, other, pages, bad_ids, bad_dates;
+};
+
+/* Walks collection coll with page size limit; between pages calls
+ * between(page number) when not NULL. */
+static int
+walk_all(struct bw_store *st, const char *coll, size_t limit, struct walk *w,
+	 int (*between)(struct bw_store *, int), struct bw_store *wst)
+{
+	struct bw_taxii_query q = {coll, INT64_MIN, NULL, limit, NULL, NULL, NULL};
+	char token[64] = "";
+	struct bw_err err;
+
+	memset(w, 0, sizeof(*w));
+	for (;;) {
+		json_t *env = NULL, *objs, *o;
+		int64_t first, last;
+		size_t i;
+		int more;
+
+		q.next = token[0] ? token : NULL;
+		if (bw_taxii_objects(st, "DE", &q, T0 + 5, &env, &first, &last, &err)) {
+			printf("# objects: %s\n", err.msg);
+			return -1;
+		}
+		w->pages++;
+		objs = json_object_get(env, "objects");
+		if (json_array_size(objs) > limit)
+			w->other++;
+		json_array_foreach(objs, i, o) {
+			const char *type = json_string_value(json_object_get(o, "type"));
+			int n = name_number(o);
+			if (type && strcmp(type, "marking-definition") == 0) {
+				w->markings++;
+			} else if (n >= 0 && n < NBIG + MAXNEW) {
+				char id[BW_TAXII_ID_MAX], name[32];
+				snprintf(name, sizeof(name), "d%05d.example", n);
+				bw_taxii_indicator_id(BW_IOC_DOMAIN, name, id);
+				if (strcmp(id, json_string_value(json_object_get(o, "id"))) != 0)
+					w->bad_ids++;
+				w->counts[n]++;
+			} else {
+				w->other++;
+			}
+		}
+		if (json_array_size(objs) > 0 && (first == 0 || last < first))
+			w->bad_dates++;
+		more = json_is_true(json_object_get(env, "more"));
+		if (more) {
+			const char *nx = json_string_value(json_object_get(env, "next"));
+			if (nx == NULL || strlen(nx) >= sizeof(token)) {
+				json_decref(env);
+				return -1;
+			}
+			snprintf(token, sizeof(token), "%s", nx);
+		} else if (json_object_get(env, "next") != NULL) {
+			w->other++;
+		}
+		json_decref(env);
+		if (!more)
+			break;
+		if (between && between(wst, w->pages))
+			return -1;
+		if (w->pages > 20 * NBIG)
+			return -1;
+	}
+	return 0;
+}
+
+static int added_so_far;
+
+/* For the first 40 pages: three new indicators with the same timestamp
+ * as all the others, and a RED record for DE on an indicator already
+ * walked or still ahead (it must neither move nor repeat). */
+static int
+add_between(struct bw_store *wst, int page)
+{
+	static const char *const de[] = {"DE"};
+	struct bw_err err;
+	char name[32];
+
+	if (page > 40)
+		return 0;
+	if (add_big(wst, NBIG + added_so_far, NBIG + added_so_far + 3, T0))
+		return -1;
+	added_so_far += 3;
+	/* pages hold 50: behind the cursor on even pages, ahead on odd ones */
+	snprintf(name, sizeof(name), "d%05d.example",
+		 page % 2 ? page * 50 + 500 : page * 50 - 45);
+	if (bw_store_begin(wst, &err) ||
+	    add(wst, name, "late", BW_TLP_RED, de, 1, 0, T0) ||
+	    bw_store_commit(wst, &err))
+		return -1;
+	return 0;
+}
+
+static int
+count_once(const struct walk *w, int n)
+{
+	int once = 0;
+
+	for (int i = 0; i < n; i++)
+		once += w->counts[i] == 1;
+	return once;
+}
+
+static int
+page_count(struct bw_store *st, const struct bw_taxii_query *q, int64_t *first)
+{
+	json_t *env = NULL;
+	struct bw_err err;
+	int64_t last;
+	int n;
+
+	if (bw_taxii_objects(st, "DE", q, T0 + 5, &env, first, &last, &err)) {
+		printf("# %s\n", err.msg);
+		return -1;
+	}
+	n = (int)json_array_size(json_object_get(env, "objects"));
+	json_decref(env);
+	return n;
+}
+
+static void
+test_pagination(void)
+{
+	static const size_t limits[] = {1000, 333, 37, 7};
+	struct bw_store *st = NULL, *wst = NULL;
+	struct walk *w = calloc(1, sizeof(*w));
+	char path[300], all[BW_TAXII_ID_MAX], addressed[BW_TAXII_ID_MAX];
+	char id[BW_TAXII_ID_MAX];
+	struct bw_err err;
+	int64_t first = 0;
+
+	snprintf(path, sizeof(path), "%s/page.db", dir);
+	bw_taxii_collection_id(0, all);
+	bw_taxii_collection_id(1, addressed);
+	CHECK(strcmp(all, addressed) != 0);
+	if (!CHECK(w && bw_store_open(path, 0, &st, &err) == BW_OK &&
+		   bw_store_open(path, 0, &wst, &err) == BW_OK))
+		goto out;
+	/* 10,000 objects, all added in the same second */
+	CHECK_INT(add_big(st, 0, NBIG, T0), 0);
+
+	for (size_t k = 0; k < sizeof(limits) / sizeof(limits[0]); k++) {
+		CHECK_INT(walk_all(st, all, limits[k], w, NULL, NULL), 0);
+		printf("# limit %zu: %d pages\n", limits[k], w->pages);
+		CHECK_INT(count_once(w, NBIG), NBIG);
+		CHECK_INT(w->markings, 5);
+		CHECK_INT(w->other, 0);
+		CHECK_INT(w->bad_ids, 0);
+		CHECK_INT(w->bad_dates, 0);
+		CHECK_INT(w->pages, (NBIG + 5 + (int)limits[k] - 1) / (int)limits[k]);
+	}
+	/* nothing addressed to DE by name: only the marking definitions */
+	CHECK_INT(walk_all(st, addressed, 100, w, NULL, NULL), 0);
+	CHECK_INT(count_once(w, NBIG), 0);
+	CHECK_INT(w->markings, 5);
+
+	/* new objects between pages, with the same timestamp, through
+	 * another connection: every object, old and new, exactly once */
+	added_so_far = 0;
+	CHECK_INT(walk_all(st, all, 50, w, add_between, wst), 0);
+	CHECK_INT(added_so_far, 120);
+	CHECK_INT(count_once(w, NBIG + added_so_far), NBIG + added_so_far);
+	CHECK_INT(w->markings, 5);
+	CHECK_INT(w->other, 0);
+
+	/* added_after: five objects added later */
+	CHECK_INT(add_big(st, NBIG + 200, NBIG + 205, T0 + 3), 0);
+	{
+		struct bw_taxii_query q = {all, T0, NULL, 0, NULL, NULL, NULL};
+		json_t *env = NULL;
+		int64_t last = 0;
+		CHECK_INT(page_count(st, &q, &first), 5);
+		CHECK_INT(first, T0 + 3);
+		q.added_after = T0 - 1;
+		CHECK_INT(page_count(st, &q, &first), 1000); /* the default limit */
+		CHECK_INT(first, T0);
+		q.added_after = INT64_MIN;
+		CHECK_INT(page_count(st, &q, &first), 1000);
+		CHECK_INT(first, 1664582400); /* the markings come first */
+		/* match[type] */
+		q.match_type = "marking-definition";
+		CHECK_INT(page_count(st, &q, &first), 5);
+		q.match_type = "indicator,malware";
+		q.added_after = T0;
+		CHECK_INT(page_count(st, &q, &first), 5);
+		q.match_type = "malware";
+		q.added_after = INT64_MIN;
+		CHECK_INT(page_count(st, &q, &first), 0);
+		/* match[id] */
+		q.match_type = NULL;
+		q.match_id = bw_taxii_indicator_id(BW_IOC_DOMAIN, "d04242.example", id);
+		CHECK_INT(page_count(st, &q, &first), 1);
+		q.match_id = "indicator--00000000-0000-5000-8000-000000000000";
+		CHECK_INT(page_count(st, &q, &first), 0);
+		q.match_id = NULL;
+		/* match[spec_version] */
+		q.match_spec_version = "2.0";
+		CHECK_INT(page_count(st, &q, &first), 0);
+		q.match_spec_version = "2.0,2.1";
+		q.limit = 10;
+		CHECK_INT(page_count(st, &q, &first), 10);
+		/* an empty page: no objects, more false, no next */
+		q.match_spec_version = "2.0";
+		if (CHECK(bw_taxii_objects(st, "DE", &q, T0 + 5, &env, &first, &last, &err) == BW_OK)) {
+			char *s = json_dumps(env, JSON_COMPACT);
+			CHECK_STR(s, "{\"more\":false}");
+			free(s);
+		}
+		json_decref(env);
+		q.match_spec_version = NULL;
+		/* bad tokens, limit, collection */
+		q.next = "bw1.12x";
+		CHECK_INT(bw_taxii_objects(st, "DE", &q, T0, &env, &first, &last, &err), BW_EINVAL);
+		q.next = "12";
+		CHECK_INT(bw_taxii_objects(st, "DE", &q, T0, &env, &first, &last, &err), BW_EINVAL);
+		q.next = "bw1.-99";
+		CHECK_INT(bw_taxii_objects(st, "DE", &q, T0, &env, &first, &last, &err), BW_EINVAL);
+		q.next = NULL;
+		q.limit = BW_TAXII_LIMIT_MAX + 1;
+		CHECK_INT(bw_taxii_objects(st, "DE", &q, T0, &env, &first, &last, &err), BW_EINVAL);
+		q.limit = 0;
+		q.collection = "00000000-0000-5000-8000-000000000000";
+		CHECK_INT(bw_taxii_objects(st, "DE", &q, T0, &env, &first, &last, &err), BW_ENOTFOUND);
+	}
+out:
+	bw_store_close(st);
+	bw_store_close(wst);
+	free(w);
+}
+
+/* ---- the property ------------------------------------------------------- */
+
+#define NIND 400
+#define MAXREC 3
+static const char *const countries[] = {"DE", "FR", "EE", "AT", "PL"};
+#define NCC 5  /* PL is never a recipient */
+#define NRCPT 4
+
+struct rec {
+	int tlp;
+	unsigned rcpt;
+	int revoked;
+};
+
+struct ind {
+	int n;
+	struct rec r[MAXREC];
+};
+
+static struct ind inds[NIND];
+
+/* The oracle: the marking (TLP level) country c must see indicator i
+ * with in collection coll (0 all, 1 addressed), -1 if not at all. */
+static int
+oracle(int i, int c, int coll)
+{
+	int m = -1;
+
+	for (int j = 0; j < inds[i].n; j++) {
+		const struct rec *r = &inds[i].r[j];
+		int named = (r->rcpt >> c) & 1, vis;
+		if (r->revoked)
+			continue;
+		switch (r->tlp) {
+		case BW_TLP_CLEAR:
+		case BW_TLP_GREEN:
+		case BW_TLP_AMBER:
+			vis = coll == 0;
+			break;
+		case BW_TLP_AMBER_STRICT:
+		case BW_TLP_RED:
+			vis = named;
+			break;
+		default:
+			vis = 0;
+		}
+		if (vis && r->tlp > m)
+			m = r->tlp;
+	}
+	return m;
+}
+
+static void
+test_property(void)
+{
+	struct bw_store *st = NULL;
+	char path[300];
+	struct bw_err err;
+	long beyond = 0, missing = 0, twice = 0, wrong_marking = 0, objects = 0;
+	long strict_hidden = 0, pages = 0;
+
+	snprintf(path, sizeof(path), "%s/prop.db", dir);
+	if (!CHECK(bw_store_open(path, 0, &st, &err) == BW_OK))
+		return;
+	CHECK_INT(bw_store_begin(st, &err), 0);
+	for (int i = 0; i < NIND; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "p%d.example", i);
+		inds[i].n = 1 + (int)rnd(MAXREC);
+		for (int j = 0; j < inds[i].n; j++) {
+			struct rec *r = &inds[i].r[j];
+			const char *list[NRCPT];
+			size_t nr = 0;
+			char src[16];
+			r->tlp = (int)rnd(BW_TLP_NLEVELS);
+			r->rcpt = rnd(1u << NRCPT);
+			r->revoked = rnd(8) == 0;
+			for (int c = 0; c < NRCPT; c++)
+				if (r->rcpt & (1u << c))
+					list[nr++] = countries[c];
+			snprintf(src, sizeof(src), "s%d", j);
+			/* times vary a little, and many are equal */
+			if (add(st, name, src, r->tlp, list, nr, r->revoked, T0 + (int64_t)rnd(3)))
+				beyond++;
+		}
+	}
+	CHECK_INT(bw_store_commit(st, &err), 0);
+
+	for (int c = 0; c < NCC; c++)
+		for (unsigned coll = 0; coll < BW_TAXII_COLLECTIONS; coll++) {
+			char cid[BW_TAXII_ID_MAX], token[64] = "";
+			struct bw_taxii_query q = {NULL, INT64_MIN, NULL, 0, NULL, NULL, NULL};
+			int seen[NIND] = {0};
+
+			q.collection = bw_taxii_collection_id(coll, cid);
+			for (;;) {
+				json_t *env = NULL, *o;
+				int64_t first, last;
+				size_t k;
+
+				q.limit = 1 + rnd(40);
+				q.next = token[0] ? token : NULL;
+				if (bw_taxii_objects(st, countries[c], &q, T0 + 10, &env, &first,
+						     &last, &err)) {
+					printf("# %s\n", err.msg);
+					beyond++;
+					break;
+				}
+				pages++;
+				json_array_foreach(json_object_get(env, "objects"), k, o) {
+					const char *n = json_string_value(json_object_get(o, "name"));
+					const char *type = json_string_value(json_object_get(o, "type"));
+					json_t *mr = json_object_get(o, "object_marking_refs");
+					int i;
+					objects++;
+					if (type && strcmp(type, "marking-definition") == 0)
+						continue;
+					if (n == NULL || sscanf(n, "p%d.example", &i) != 1 || i < 0 ||
+					    i >= NIND) {
+						beyond++;
+						continue;
+					}
+					if (oracle(i, c, (int)coll) < 0) {
+						beyond++;
+						printf("# %s sees %s in collection %u\n", countries[c], n, coll);
+					} else if (json_array_size(mr) != 1 ||
+						   bw_tlp_from_stix_id(json_string_value(json_array_get(mr, 0))) !=
+						   oracle(i, c, (int)coll)) {
+						wrong_marking++;
+					}
+					seen[i]++;
+				}
+				if (!json_is_true(json_object_get(env, "more"))) {
+					json_decref(env);
+					break;
+				}
+				snprintf(token, sizeof(token), "%s",
+					 json_string_value(json_object_get(env, "next")));
+				json_decref(env);
+			}
+			for (int i = 0; i < NIND; i++) {
+				int want = oracle(i, c, (int)coll) >= 0;
+				if (seen[i] > 1)
+					twice++;
+				if (want && seen[i] == 0)
+					missing++;
+				/* AMBER+STRICT only, not named: hidden though "AMBER or
+				 * more" would have shown it */
+				if (!want && coll == 0) {
+					for (int j = 0; j < inds[i].n; j++)
+						if (!inds[i].r[j].revoked &&
+						    inds[i].r[j].tlp == BW_TLP_AMBER_STRICT) {
+							strict_hidden++;
+							break;
+						}
+				}
+			}
+		}
+	printf("# %ld objects on %ld pages; %ld AMBER+STRICT indicators hidden\n",
+	       objects, pages, strict_hidden);
+	CHECK_INT(beyond, 0);
+	CHECK_INT(missing, 0);
+	CHECK_INT(twice, 0);
+	CHECK_INT(wrong_marking, 0);
+	CHECK(strict_hidden > 0);
+	CHECK(objects > NIND);
+	bw_store_close(st);
+}
+
+int
+main(void)
+{
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	TAP_RUN(test_pagination);
+	TAP_RUN(test_property);
+	{
+		char cmd[400];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			return 1;
+	}
+	return tap_done();
+}
