@@ -2,6 +2,9 @@
  * cmd_tenant.c - bulwark tenant: the members of the programme and their
  * API keys (src/share/tenant.h).
  *
+ * `tenant scope CC` lists the national scope (src/share/tenant_scope.h),
+ * `tenant scope CC [--add] KIND:VALUE...` adds to it, `--remove` takes out.
+ *
  * `tenant key add` prints the new key alone on standard output, so that a
  * script can capture it; the reminder that it is shown once goes to
  * standard error.
@@ -15,6 +18,7 @@
 #include "core/mem.h"
 #include "core/timeutil.h"
 #include "share/tenant.h"
+#include "share/tenant_scope.h"
 #include "store/store.h"
 
 static const char usage_text[] =
@@ -22,11 +26,16 @@ static const char usage_text[] =
 	"       bulwark tenant list [--json] [--db PATH]\n"
 	"       bulwark tenant key add CC [--db PATH]\n"
 	"       bulwark tenant key list CC [--json] [--db PATH]\n"
-	"       bulwark tenant key revoke CC KEYID [--db PATH]\n";
+	"       bulwark tenant key revoke CC KEYID [--db PATH]\n"
+	"       bulwark tenant scope CC [--add|--remove] KIND:VALUE... [--db PATH]\n"
+	"       bulwark tenant scope CC [--list] [--json] [--db PATH]\n"
+	"  KIND:VALUE is cctld:ee, cidr:192.0.2.0/24, asn:64500, domain:gov.ee or\n"
+	"  brand:err.ee\n";
 
 struct opts {
 	const char *country, *name, *db;
 	int json;
+	int add, remove, list; /* tenant scope */
 };
 
 static int
@@ -154,6 +163,72 @@ cmd_key_list(struct bw_store *st, const char *cc, const struct opts *o,
 	return rc;
 }
 
+static int
+cmd_scope_list(struct bw_store *st, const char *cc, const struct opts *o,
+	       struct bw_err *err)
+{
+	struct bw_scope_entry *e = NULL;
+	size_t n = 0;
+	char ts[64];
+	int rc;
+
+	rc = bw_tenant_scope_list(st, cc, &e, &n, err);
+	if (rc)
+		return rc;
+	if (o->json) {
+		json_t *arr = json_array();
+		char *text;
+		for (size_t i = 0; arr && i < n; i++) {
+			json_t *eo = json_object();
+			if (eo == NULL)
+				break;
+			json_object_set_new(eo, "kind", json_string(bw_scope_kind_name(e[i].kind)));
+			json_object_set_new(eo, "value", json_string(e[i].value));
+			json_object_set_new(eo, "default", json_boolean(e[i].is_default));
+			json_object_set_new(eo, "included", json_boolean(e[i].included));
+			json_object_set_new(eo, "changed",
+					    e[i].added ? json_string(bw_time_format(e[i].added, ts))
+						       : json_null());
+			json_array_append_new(arr, eo);
+		}
+		text = arr ? json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+		json_decref(arr);
+		if (text == NULL) {
+			rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+		} else {
+			printf("%s\n", text);
+			free(text);
+		}
+	} else {
+		for (size_t i = 0; i < n; i++)
+			printf("%s:%s%s\n", bw_scope_kind_name(e[i].kind), e[i].value,
+			       e[i].is_default ? (e[i].included ? "  (default)"
+								: "  (default, removed)")
+					       : "");
+		printf("addresses located in %s (with a country database)\n", cc);
+	}
+	bw_free(e);
+	return rc;
+}
+
+static int
+cmd_scope_change(struct bw_store *st, const char *cc, const struct opts *o,
+		 char **specs, int nspecs, struct bw_err *err)
+{
+	for (int i = 0; i < nspecs; i++) {
+		struct bw_scope_entry e;
+		int rc = bw_scope_entry_parse(specs[i], &e, err);
+		if (rc == BW_OK)
+			rc = o->remove ? bw_tenant_scope_remove(st, cc, specs[i], bw_time_now(), err)
+				       : bw_tenant_scope_add(st, cc, specs[i], bw_time_now(), err);
+		if (rc)
+			return rc;
+		printf("%s %s:%s %s the scope of %s\n", o->remove ? "removed" : "added",
+		       bw_scope_kind_name(e.kind), e.value, o->remove ? "from" : "to", cc);
+	}
+	return BW_OK;
+}
+
 int
 bw_cmd_tenant(int argc, char **argv)
 {
@@ -162,6 +237,9 @@ bw_cmd_tenant(int argc, char **argv)
 		{"name", required_argument, NULL, 'n'},
 		{"json", no_argument, NULL, 'j'},
 		{"db", required_argument, NULL, 'd'},
+		{"add", no_argument, NULL, 'A'},
+		{"remove", no_argument, NULL, 'R'},
+		{"list", no_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -181,6 +259,9 @@ bw_cmd_tenant(int argc, char **argv)
 		case 'n': o.name = optarg; break;
 		case 'j': o.json = 1; break;
 		case 'd': o.db = optarg; break;
+		case 'A': o.add = 1; break;
+		case 'R': o.remove = 1; break;
+		case 'L': o.list = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return BW_EXIT_OK;
@@ -192,9 +273,34 @@ bw_cmd_tenant(int argc, char **argv)
 	args = argv + optind;
 	nargs = argc - optind;
 	if (nargs < 1)
-		return bw_cli_usage_error("tenant", "add, list or key is required");
+		return bw_cli_usage_error("tenant", "add, list, key or scope is required");
 	verb = args[0];
-	if (strcmp(verb, "key") == 0) {
+	if ((o.add || o.remove || o.list) && strcmp(verb, "scope") != 0)
+		return bw_cli_usage_error("tenant", "--add, --remove and --list are for tenant scope");
+	if (strcmp(verb, "scope") == 0) {
+		if (nargs < 2)
+			return bw_cli_usage_error("tenant", "tenant scope takes CC");
+		if (o.country || o.name)
+			return bw_cli_usage_error("tenant", "--country and --name are for tenant add");
+		if (o.add + o.remove + o.list > 1)
+			return bw_cli_usage_error("tenant", "--add, --remove and --list exclude each other");
+		if (o.list && nargs > 2)
+			return bw_cli_usage_error("tenant", "--list takes no KIND:VALUE");
+		if ((o.add || o.remove) && nargs < 3)
+			return bw_cli_usage_error("tenant", "--%s needs KIND:VALUE",
+						  o.add ? "add" : "remove");
+		if (nargs == 2)
+			o.list = 1;
+		if (o.json && !o.list)
+			return bw_cli_usage_error("tenant", "--json is for the list commands");
+		if (bw_tenant_country_parse(args[1], cc, &err))
+			return bw_cli_usage_error("tenant", "%s", err.msg);
+		for (int i = 2; i < nargs; i++) {
+			struct bw_scope_entry e;
+			if (bw_scope_entry_parse(args[i], &e, &err))
+				return bw_cli_usage_error("tenant", "%s", err.msg);
+		}
+	} else if (strcmp(verb, "key") == 0) {
 		if (nargs < 2)
 			return bw_cli_usage_error("tenant", "key add, key list or key revoke is required");
 		sub = args[1];
@@ -240,6 +346,9 @@ bw_cmd_tenant(int argc, char **argv)
 			printf("added tenant %s (%s)\n", cc, o.name);
 	} else if (strcmp(verb, "list") == 0) {
 		rc = cmd_list(st, &o, &err);
+	} else if (strcmp(verb, "scope") == 0) {
+		rc = o.list ? cmd_scope_list(st, cc, &o, &err)
+			    : cmd_scope_change(st, cc, &o, args + 2, nargs - 2, &err);
 	} else if (strcmp(sub, "add") == 0) {
 		char key[BW_API_KEY_BUF];
 		int64_t id;

@@ -1,7 +1,8 @@
 /*
  * store.c - schema, migrations and the provenance model on SQLite.
  *
- * Schema (version 1, 2 adding sighting, 3 adding tenant and api_key):
+ * Schema (version 1, 2 adding sighting, 3 adding tenant and api_key, 4
+ * adding tenant_scope):
  *   source(id, name)                     who reported something
  *   indicator(id, type, value, registrable, created)
  *                                        one row per canonical (type, value)
@@ -17,6 +18,8 @@
  *   tenant(id, country, name, created)   a programme member, one per country
  *   api_key(id, tenant_id, hash, created, revoked)
  *                                        a tenant's API keys, hashed
+ *   tenant_scope(tenant_id, kind, value, included, added)
+ *                                        national scope entries of a tenant
  *
  * Migrations are SQL scripts applied in order inside one transaction, keyed
  * by PRAGMA user_version; a store from a newer build is refused, never
@@ -145,6 +148,16 @@ static const char *const migrations[] = {
 	"  created INTEGER NOT NULL,"
 	"  revoked INTEGER);"
 	"CREATE INDEX api_key_by_tenant ON api_key(tenant_id);",
+	/* 4: a tenant's national scope beyond its defaults
+	 * (src/share/tenant_scope.c): included 1 adds an entry, 0 excludes a
+	 * default one (the country's ccTLD) */
+	"CREATE TABLE tenant_scope ("
+	"  tenant_id INTEGER NOT NULL REFERENCES tenant(id),"
+	"  kind TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  included INTEGER NOT NULL,"
+	"  added INTEGER NOT NULL,"
+	"  PRIMARY KEY (tenant_id, kind, value)) WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

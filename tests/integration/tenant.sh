@@ -1,7 +1,7 @@
 #!/bin/bash
 # tenant.sh - bulwark tenant: eligible and refused countries, one tenant per
 # country, keys printed once and stored only as a hash, key list and
-# revocation, JSON output, usage errors.
+# revocation, JSON output, usage errors, and the national scope.
 . "$(dirname "$0")/lib.sh"
 
 DB=$T/t.db
@@ -76,4 +76,37 @@ fi
 ok $(! printf '%s' "$json" | grep -q "$secret"; echo $?) "no key in the JSON listing"
 B tenant frobnicate --db "$DB" 2>/dev/null
 is $? 2 "an unknown verb is a usage error"
+
+# 5. national scope
+is "$(B tenant scope GB --db "$DB" | head -1)" "cctld:uk  (default)" "GB's default ccTLD is uk"
+out=$(B tenant scope ee --add cidr:192.0.2.77/24 asn:AS64500 domain:GOV.EE brand:err.ee --db "$DB")
+is $? 0 "scope --add exits 0"
+contains "$out" "added cidr:192.0.2.0/24 to the scope of EE" "canonical CIDR"
+contains "$out" "added asn:64500 to the scope of EE" "canonical ASN"
+B tenant scope EE domain:gov.ee --db "$DB" >/dev/null
+is $? 0 "adding again (without --add) is fine"
+B tenant scope EE --remove cctld:ee --db "$DB" >/dev/null
+is $? 0 "the default ccTLD can be removed"
+err=$(B tenant scope EE --remove cctld:ee --db "$DB" 2>&1 >/dev/null)
+is $? 1 "removing it twice is an error"
+contains "$err" "cctld:ee is not in the scope of EE" "saying what is missing"
+is "$(B tenant scope EE --list --db "$DB" | tr '\n' ' ')" \
+	"cctld:ee  (default, removed) asn:64500 brand:err.ee cidr:192.0.2.0/24 domain:gov.ee addresses located in EE (with a country database) " \
+	"scope --list"
+if command -v jq >/dev/null; then
+	is "$(B tenant scope EE --list --json --db "$DB" | jq -r '.[0].included, .[0].default, .[1].kind, .[1].value, (length)' | tr '\n' ' ')" \
+		"false true asn 64500 5 " "scope --list --json"
+fi
+B tenant scope EE --add cidr:300.0.0.0/8 --db "$DB" 2>/dev/null
+is $? 2 "a bad CIDR is a usage error"
+B tenant scope EE --add --remove asn:1 --db "$DB" 2>/dev/null
+is $? 2 "--add and --remove exclude each other"
+B tenant scope EE --add --db "$DB" 2>/dev/null
+is $? 2 "--add needs an entry"
+B tenant scope EE --json asn:1 --db "$DB" 2>/dev/null
+is $? 2 "--json only lists"
+B tenant list --list --db "$DB" 2>/dev/null
+is $? 2 "--list is for scope"
+B tenant scope FR --db "$DB" 2>/dev/null
+is $? 1 "no tenant, no scope"
 done_testing

@@ -66,18 +66,19 @@ test_migration(void)
 	struct bw_err err;
 	sqlite3 *db;
 
-	/* make a schema-1 store: a new store with the tables of schemas 2 and
-	 * 3 removed */
+	/* make a schema-1 store: a new store with the tables of schemas 2, 3 and
+	 * 4 removed */
 	CHECK_INT(bw_store_open(db_path("v1.db"), 0, &st, &err), BW_OK);
 	bw_store_close(st);
 	sqlite3_open(db_path("v1.db"), &db);
-	CHECK_INT(sqlite3_exec(db, "DROP TABLE sighting; DROP TABLE api_key;"
-			       " DROP TABLE tenant; PRAGMA user_version = 1",
+	CHECK_INT(sqlite3_exec(db, "DROP TABLE sighting; DROP TABLE tenant_scope;"
+			       " DROP TABLE api_key; DROP TABLE tenant;"
+			       " PRAGMA user_version = 1",
 			       NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_INT(bw_store_open(db_path("v1.db"), BW_STORE_NOCREATE, &st, &err), BW_OK);
-	CHECK_INT(count(st, "PRAGMA user_version"), 3);
-	CHECK_INT(BW_STORE_SCHEMA_VERSION, 3);
+	CHECK_INT(count(st, "PRAGMA user_version"), 4);
+	CHECK_INT(BW_STORE_SCHEMA_VERSION, 4);
 	CHECK_INT(count(st, "SELECT count(*) FROM sqlite_master WHERE name = 'sighting'"), 1);
 	CHECK_INT(count(st, "SELECT count(*) FROM sqlite_master WHERE name = 'sighting_by_hour'"), 1);
 	bw_store_close(st);

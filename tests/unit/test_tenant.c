@@ -90,7 +90,7 @@ test_tenants(void)
 	size_t n = 0;
 
 	CHECK_INT(bw_store_open(db_path("t.db"), 0, &st, &err), BW_OK);
-	CHECK_INT(count(st, "PRAGMA user_version"), 3);
+	CHECK_INT(count(st, "PRAGMA user_version"), BW_STORE_SCHEMA_VERSION);
 	CHECK_INT(bw_tenant_add(st, "de", "Germany", 1000, &id, &err), BW_OK);
 	CHECK(id > 0);
 	CHECK_INT(bw_tenant_add(st, "EE", "Estonia", 1001, NULL, &err), BW_OK);
@@ -255,11 +255,12 @@ test_migration(void)
 	CHECK_INT(bw_store_open(db_path("old.db"), 0, &st, &err), BW_OK);
 	bw_store_close(st);
 	CHECK(sqlite3_open(db_path("old.db"), &db) == SQLITE_OK);
-	CHECK(sqlite3_exec(db, "DROP TABLE api_key; DROP TABLE tenant;"
-			       " PRAGMA user_version = 2;", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "DROP TABLE tenant_scope; DROP TABLE api_key;"
+			       " DROP TABLE tenant; PRAGMA user_version = 2;",
+			       NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_INT(bw_store_open(db_path("old.db"), BW_STORE_NOCREATE, &st, &err), BW_OK);
-	CHECK_INT(count(st, "PRAGMA user_version"), 3);
+	CHECK_INT(count(st, "PRAGMA user_version"), BW_STORE_SCHEMA_VERSION);
 	CHECK_INT(bw_tenant_add(st, "EE", "Estonia", 1, NULL, &err), BW_OK);
 	CHECK_INT(count(st, "SELECT count(*) FROM tenant"), 1);
 	bw_store_close(st);
