@@ -21,6 +21,7 @@
 #include "net/api.h"
 #include "net/http.h"
 #include "net/serve_conf.h"
+#include "net/taxii.h"
 #include "share/tenant.h"
 #include "store/store.h"
 
@@ -212,6 +213,10 @@ bw_cmd_serve(int argc, char **argv)
 	hc.max_connections = conf->max_connections;
 	hc.idle_timeout = conf->connection_timeout;
 	hc.max_header_bytes = conf->max_header_bytes;
+	/* TAXII's inbound collection: bodies up to its max_content_length */
+	hc.body_prefix = BW_TAXII_PREFIX;
+	hc.max_body_bytes = BW_TAXII_MAX_CONTENT_LENGTH;
+	hc.body_gate = bw_api_body_gate;
 	hc.tls_cert_pem = cert;
 	hc.tls_key_pem = key;
 	hc.handler = bw_api_handle;

@@ -305,7 +305,7 @@ sink_record(void *ctx, const struct bw_feed_record *r, const char *where,
 	const struct bw_ingest_options *o = s->o;
 	struct pending *p;
 	size_t nt = 0, nr = 0;
-	const char *source = r->source ? r->source : s->default_source;
+	const char *source = r->source && !o->source_fixed ? r->source : s->default_source;
 	uint32_t tags, rcpts;
 
 	if (s->res->records >= BW_FEED_RECORDS_MAX)

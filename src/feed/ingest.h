@@ -22,6 +22,8 @@
 struct bw_ingest_options {
 	enum bw_feed_format format;   /* BW_FEED_AUTO: detect per file */
 	const char *source;           /* default source name, or NULL */
+	int source_fixed;             /* source wins over what the file says
+				       * (a TAXII post is the tenant's own) */
 	int tlp;                      /* default TLP, or BW_TLP_UNSET */
 	int confidence;               /* default confidence, or -1 */
 	const struct bw_tag *tags;    /* added to every record */

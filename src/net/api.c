@@ -30,6 +30,7 @@
 
 #include "core/ioc.h"
 #include "core/mem.h"
+#include "core/psl.h"
 #include "core/timeutil.h"
 #include "core/tlp.h"
 #include "index/holder.h"
@@ -56,6 +57,7 @@ struct worker {
 struct bw_api {
 	struct bw_api_config cfg;
 	struct bw_index_holder *holder;
+	struct bw_psl *psl; /* for STIX posted to TAXII; read-only, shared */
 
 	struct worker *workers;
 	unsigned nworkers;
@@ -330,6 +332,9 @@ bw_api_new(const struct bw_api_config *cfg, struct bw_api **out,
 	rc = bw_store_open(api->cfg.db_path, 0, &api->rst, err);
 	if (rc)
 		goto fail;
+	rc = bw_psl_open(&api->psl, err);
+	if (rc)
+		goto fail;
 	rc = bw_index_holder_new(cfg->workers + 1, &api->holder, err);
 	if (rc)
 		goto fail;
@@ -370,6 +375,7 @@ bw_api_free(struct bw_api *api)
 	for (unsigned i = 0; i < api->nworkers; i++)
 		worker_close(&api->workers[i]);
 	bw_index_holder_free(api->holder);
+	bw_psl_free(api->psl);
 	bw_store_close(api->rst);
 	pthread_mutex_destroy(&api->pool_mu);
 	pthread_cond_destroy(&api->pool_cv);
@@ -915,6 +921,22 @@ handle_metrics(struct bw_api *api, struct bw_http_response *resp)
 	resp->release = bw_free;
 }
 
+int
+bw_api_body_gate(void *ctx, const struct bw_http_request *req,
+		 struct bw_http_response *resp)
+{
+	struct bw_api *api = ctx;
+	struct worker *w;
+	int rc;
+
+	if (!bw_taxii_path(bw_http_path(req)))
+		return 0; /* the server answers 405 to the rest */
+	w = borrow(api);
+	rc = bw_taxii_post_gate(w->st, req, resp);
+	give_back(api, w);
+	return rc;
+}
+
 void
 bw_api_handle(void *ctx, const struct bw_http_request *req,
 	      struct bw_http_response *resp)
@@ -944,7 +966,7 @@ bw_api_handle(void *ctx, const struct bw_http_request *req,
 		/* TAXII 2.1 (net/taxii.c): authenticates and answers by itself */
 		struct worker *w = borrow(api);
 		ep = EP_OTHER;
-		bw_taxii_handle(w->st, req, resp, ri.tenant, &ri.key_id);
+		bw_taxii_handle(w->st, api->psl, req, resp, ri.tenant, &ri.key_id);
 		give_back(api, w);
 	} else {
 		ep = EP_OTHER;

@@ -61,6 +61,12 @@ int bw_api_new(const struct bw_api_config *cfg, struct bw_api **out,
  * bw_api_handle any more.  NULL is a no-op. */
 void bw_api_free(struct bw_api *api);
 
+/* The body_gate of the server (net/http.h; ctx is the struct bw_api): a
+ * POST to TAXII is authenticated and checked before its body is read.
+ * Thread-safe. */
+int bw_api_body_gate(void *ctx, const struct bw_http_request *req,
+		     struct bw_http_response *resp);
+
 /* The bw_http_handler of the daemon (ctx is the struct bw_api).
  * Thread-safe. */
 void bw_api_handle(void *ctx, const struct bw_http_request *req,

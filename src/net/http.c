@@ -3,8 +3,15 @@
  *
  * MHD runs its own thread pool (MHD_OPTION_THREAD_POOL_SIZE, each thread
  * with its own epoll loop when available: MHD_USE_AUTO) and calls the
- * access handler below once per request with the headers read; requests
- * here have no body, so the handler answers at once.  The limits that make
+ * access handler below once per request with the headers read; a request
+ * without a body is answered at once.  A POST under body_prefix is first
+ * put to the body gate (the key, the path), then its declared
+ * Content-Length is checked and reserved against max_body_total, and its
+ * body gathered into one buffer of that size across MHD's calls; the
+ * handler sees it on the last call, and the buffer is freed when MHD says
+ * the request is over (NOTIFY_COMPLETED, also for a client that went away
+ * half-way).  Answering on the first call (401, 411, 413, 503) tells MHD
+ * not to read the body and to close the connection.  The limits that make
  * a slow or greedy client cheap are MHD's: at most max_connections
  * connections, idle_timeout seconds of silence, and max_header_bytes (32
  * KiB by default) of memory per connection for the request line and
@@ -44,12 +51,26 @@ struct bw_http {
 	atomic_int starting;
 	pthread_mutex_t start_mu;
 	char start_error[256];
+	/* bytes of POST bodies held now, against max_body_total */
+	atomic_size_t body_bytes;
 };
 
 struct bw_http_request {
 	struct MHD_Connection *c;
 	const char *method;
 	const char *url;
+	const char *body;
+	size_t body_len;
+	int body_rc;
+};
+
+/* A POST being read: con_cls of its connection until the request ends
+ * (for a request without a body con_cls is the server itself). */
+struct upload {
+	struct bw_http *h;
+	char *buf;
+	size_t len, want, reserved;
+	int too_large;
 };
 
 int
@@ -238,6 +259,106 @@ send_response(struct MHD_Connection *c, const struct bw_http_response *r)
 	return ret;
 }
 
+/* Ends an upload: gives its reservation back and frees it. */
+static void
+upload_free(struct upload *u)
+{
+	if (u == NULL)
+		return;
+	if (u->reserved)
+		atomic_fetch_sub(&u->h->body_bytes, u->reserved);
+	bw_free(u->buf);
+	bw_free(u);
+}
+
+static void
+request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		  enum MHD_RequestTerminationCode toe)
+{
+	(void)c;
+	(void)toe;
+	if (*con_cls != NULL && *con_cls != cls)
+		upload_free(*con_cls);
+	*con_cls = NULL;
+}
+
+/* A short answer of the server itself (the connection is closed after it
+ * when the body was not read). */
+static enum MHD_Result
+send_plain(struct MHD_Connection *c, int status, const char *json)
+{
+	struct bw_http_response resp;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.status = status;
+	resp.content_type = "application/json";
+	resp.body = json;
+	resp.len = strlen(json);
+	return send_response(c, &resp);
+}
+
+/* The Content-Length of c's request; 0 if there is none or it is not a
+ * plain decimal number. */
+static int
+content_length(struct MHD_Connection *c, size_t *out)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	size_t n = 0;
+
+	if (v == NULL || *v == '\0' || strlen(v) > 19)
+		return 0;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9')
+			return 0;
+		n = n * 10 + (size_t)(*v - '0');
+	}
+	*out = n;
+	return 1;
+}
+
+/* The first call of a POST under body_prefix: checks the length and
+ * reserves memory; *answer is set when the server answered by itself,
+ * *u is the new upload otherwise. */
+static enum MHD_Result
+upload_start(struct bw_http *h, struct MHD_Connection *c, struct upload **u,
+	     int *answered)
+{
+	size_t n = 0, total = h->cfg.max_body_total ? h->cfg.max_body_total
+						    : 4 * h->cfg.max_body_bytes;
+
+	*u = NULL;
+	*answered = 1;
+	if (!content_length(c, &n))
+		return send_plain(c, MHD_HTTP_LENGTH_REQUIRED,
+				  "{\"error\":\"a POST needs a Content-Length\"}\n");
+	*u = bw_calloc(1, sizeof(**u));
+	if (*u == NULL)
+		return MHD_NO;
+	(*u)->h = h;
+	(*u)->want = n;
+	*answered = 0;
+	if (n > h->cfg.max_body_bytes) {
+		(*u)->too_large = 1;
+		return MHD_YES;
+	}
+	if (atomic_fetch_add(&h->body_bytes, n) + n > total) {
+		atomic_fetch_sub(&h->body_bytes, n);
+		upload_free(*u);
+		*u = NULL;
+		*answered = 1;
+		return send_plain(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				  "{\"error\":\"too many uploads at once, try again later\"}\n");
+	}
+	(*u)->reserved = n;
+	if (n > 0 && ((*u)->buf = bw_malloc(n)) == NULL) {
+		upload_free(*u);
+		*u = NULL;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
 static enum MHD_Result
 access_handler(void *cls, struct MHD_Connection *c, const char *url,
 	       const char *method, const char *version, const char *upload_data,
@@ -246,21 +367,61 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
 	struct bw_http *h = cls;
 	struct bw_http_request req;
 	struct bw_http_response resp;
+	struct upload *u = NULL;
 	enum MHD_Result ret;
 
 	(void)version;
-	(void)upload_data;
 	/* MHD calls first with the headers, then once per piece of body, then
 	 * with no data left.  Answering only on the last call keeps the
 	 * connection alive (MHD closes a connection answered before the
 	 * request was read to its end). */
 	if (*con_cls == NULL) {
-		*con_cls = h;
-		return MHD_YES;
+		int answered;
+		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0 || h->cfg.body_prefix == NULL ||
+		    strncmp(url, h->cfg.body_prefix, strlen(h->cfg.body_prefix)) != 0) {
+			*con_cls = h;
+			return MHD_YES;
+		}
+		if (h->cfg.body_gate) {
+			memset(&req, 0, sizeof(req));
+			memset(&resp, 0, sizeof(resp));
+			req.c = c;
+			req.method = method;
+			req.url = url;
+			resp.status = 500;
+			if (h->cfg.body_gate(h->cfg.ctx, &req, &resp)) {
+				ret = send_response(c, &resp);
+				if (resp.release)
+					resp.release((void *)(uintptr_t)resp.body);
+				return ret;
+			}
+		}
+		ret = upload_start(h, c, &u, &answered);
+		if (answered || u == NULL)
+			return ret;
+		*con_cls = u;
+		if (!u->too_large)
+			return MHD_YES;
+		/* too large: answered now, before any of the body is read */
+	} else if (*con_cls != h) {
+		u = *con_cls;
+		if (u->too_large) {
+			*upload_data_size = 0; /* answered already: dropped */
+			return MHD_YES;
+		}
+		if (*upload_data_size != 0) {
+			size_t n = *upload_data_size;
+			if (n > u->want - u->len) /* MHD keeps to Content-Length */
+				return MHD_NO;
+			memcpy(u->buf + u->len, upload_data, n);
+			u->len += n;
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
 	}
 	memset(&resp, 0, sizeof(resp));
-	if ((strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
-	     strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) || *upload_data_size != 0) {
+	if (u == NULL && ((strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+			   strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) || *upload_data_size != 0)) {
 		/* a body is not read: this answer closes the connection */
 		static const char body[] = "{\"error\":\"method not allowed\"}\n";
 		resp.status = MHD_HTTP_METHOD_NOT_ALLOWED;
@@ -274,6 +435,9 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
 	req.c = c;
 	req.method = method;
 	req.url = url;
+	req.body = u ? u->buf : NULL;
+	req.body_len = u ? u->len : 0;
+	req.body_rc = u && u->too_large ? BW_ELIMIT : BW_OK;
 	resp.status = 500;
 	h->cfg.handler(h->cfg.ctx, &req, &resp);
 	ret = send_response(c, &resp);
@@ -299,6 +463,10 @@ bw_http_start(const struct bw_http_config *cfg, struct bw_http **out,
 	*out = NULL;
 	if (cfg->handler == NULL || cfg->threads < 1 || cfg->threads > BW_HTTP_THREADS_MAX)
 		return bw_err_set(err, BW_EINVAL, "threads: 1 to %d", BW_HTTP_THREADS_MAX);
+	if (cfg->body_prefix && (cfg->max_body_bytes < 1 || cfg->max_body_bytes > BW_HTTP_BODY_MAX ||
+				 (cfg->max_body_total && cfg->max_body_total < cfg->max_body_bytes)))
+		return bw_err_set(err, BW_EINVAL, "max_body_bytes: 1 to %zu, and no more than"
+				  " max_body_total", BW_HTTP_BODY_MAX);
 	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, cfg->addr, &s4->sin_addr) == 1) {
 		s4->sin_family = AF_INET;
@@ -327,6 +495,7 @@ bw_http_start(const struct bw_http_config *cfg, struct bw_http **out,
 	pthread_mutex_init(&h->start_mu, NULL);
 	h->cfg = *cfg;
 	h->cfg.tls_cert_pem = h->cfg.tls_key_pem = NULL;
+	atomic_init(&h->body_bytes, 0);
 	memset(tls, 0, sizeof(tls));
 	tls[0].option = MHD_OPTION_END;
 	if (use_tls) {
@@ -354,6 +523,7 @@ bw_http_start(const struct bw_http_config *cfg, struct bw_http **out,
 				MHD_OPTION_CONNECTION_TIMEOUT,
 				(unsigned)(cfg->idle_timeout ? cfg->idle_timeout : 30),
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, hbytes,
+				MHD_OPTION_NOTIFY_COMPLETED, request_completed, h,
 				MHD_OPTION_ARRAY, tls,
 				MHD_OPTION_END);
 	atomic_store(&h->starting, 0);
@@ -429,6 +599,39 @@ bw_http_query(const struct bw_http_request *r, const char *name, unsigned *count
 		*count = ac.n;
 	}
 	return MHD_lookup_connection_value(r->c, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct arg_each {
+	bw_http_arg_fn fn;
+	void *ctx;
+	int rc;
+};
+
+static enum MHD_Result
+each_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct arg_each *ae = cls;
+
+	(void)kind;
+	ae->rc = ae->fn(ae->ctx, key ? key : "", value);
+	return ae->rc ? MHD_NO : MHD_YES;
+}
+
+int
+bw_http_query_each(const struct bw_http_request *r, bw_http_arg_fn fn, void *ctx)
+{
+	struct arg_each ae = {fn, ctx, 0};
+
+	MHD_get_connection_values(r->c, MHD_GET_ARGUMENT_KIND, each_arg, &ae);
+	return ae.rc;
+}
+
+int
+bw_http_body(const struct bw_http_request *r, const char **body, size_t *len)
+{
+	*body = r->body_rc ? NULL : r->body;
+	*len = r->body_rc ? 0 : r->body_len;
+	return r->body_rc;
 }
 
 const char *

@@ -5,9 +5,19 @@
  * The server runs a pool of threads (each with its own epoll or poll loop
  * over the listening socket), keeps connections alive (HTTP/1.1), caps
  * connections, idle time and request header memory, and calls one handler
- * per request on the thread that read it.  Only GET and HEAD requests
- * reach the handler; a request with a body, or another method, is answered
- * 405 by the server itself (the API of this slice has no uploads).
+ * per request on the thread that read it.  GET and HEAD requests reach
+ * the handler, and POST requests to paths under body_prefix (TAXII's
+ * inbound collections); a request with a body elsewhere, or another
+ * method, is answered 405 by the server itself.
+ *
+ * Bodies: a POST must say its Content-Length (411 otherwise, answered by
+ * the server).  One over max_body_bytes reaches the handler at once,
+ * before any of it is read, with bw_http_body() saying BW_ELIMIT, so the
+ * handler can answer 413 in its own words; the connection is closed after
+ * that answer.  The bodies held in memory at once are capped by
+ * max_body_total (a POST beyond it is answered 503 by the server), so many
+ * slow uploads cannot exhaust memory; a slow client is cut off by the idle
+ * timeout like any other.
  *
  * TLS: given a certificate chain and a private key (PEM, in memory) the
  * server speaks only HTTPS (libmicrohttpd over GnuTLS); plain HTTP to that
@@ -36,6 +46,8 @@ struct bw_http_request; /* valid only during the handler call */
 #define BW_HTTP_HEADER_BYTES_MIN 4096
 #define BW_HTTP_HEADER_BYTES_MAX (1024 * 1024)
 #define BW_HTTP_HEADER_BYTES_DEFAULT (32 * 1024)
+/* The largest max_body_bytes accepted. */
+#define BW_HTTP_BODY_MAX ((size_t)1 << 30)
 
 /* The response a handler fills.  The server copies body after the handler
  * returns and then calls release(body) if release is not NULL, so body may
@@ -56,6 +68,14 @@ struct bw_http_response {
 typedef void (*bw_http_handler)(void *ctx, const struct bw_http_request *req,
 				struct bw_http_response *resp);
 
+/* Called for a POST under body_prefix as soon as its headers are in,
+ * before any of its body is read or memory is set aside for it: returns 0
+ * to go on (the handler is called once the body is in), or fills resp and
+ * returns non-zero to answer now (e.g. 401), in which case the body is
+ * never read and the connection is closed after the answer. */
+typedef int (*bw_http_gate)(void *ctx, const struct bw_http_request *req,
+			    struct bw_http_response *resp);
+
 /* One line for the log, without a newline. */
 typedef void (*bw_http_logger)(void *ctx, const char *line);
 
@@ -67,10 +87,15 @@ struct bw_http_config {
 	unsigned max_connections;    /* 0: 1024 */
 	unsigned idle_timeout;       /* seconds, 0: 30 */
 	size_t max_header_bytes;     /* 0: BW_HTTP_HEADER_BYTES_DEFAULT */
+	const char *body_prefix;     /* POST allowed under it; NULL: nowhere
+				      * (kept, not copied: a static string) */
+	size_t max_body_bytes;       /* largest POST body (1..BW_HTTP_BODY_MAX) */
+	size_t max_body_total;       /* all bodies held at once; 0: 4 x max */
 	/* TLS: both PEM texts (NUL-terminated) or neither; copied by
 	 * bw_http_start, which wipes its copy of the key at stop */
 	const char *tls_cert_pem, *tls_key_pem;
 	bw_http_handler handler;
+	bw_http_gate body_gate;      /* may be NULL */
 	bw_http_logger logger;       /* errors of the server itself; may be NULL */
 	void *ctx;                   /* for both */
 };
@@ -125,6 +150,17 @@ const char *bw_http_path(const struct bw_http_request *r);
  * how many times the name occurs. */
 const char *bw_http_query(const struct bw_http_request *r, const char *name,
 			  unsigned *count);
+/* Calls fn(ctx, name, value) for each query argument in the order sent
+ * (value decoded, NULL for "?name" without "="); stops at the first call
+ * that returns non-zero and returns that value, else 0. */
+typedef int (*bw_http_arg_fn)(void *ctx, const char *name, const char *value);
+int bw_http_query_each(const struct bw_http_request *r, bw_http_arg_fn fn,
+		       void *ctx);
+/* The body of a POST: BW_OK with *body and *len (NULL and 0 for an empty
+ * body or another method; valid during the handler call), BW_ELIMIT if it
+ * is larger than max_body_bytes (nothing of it was read). */
+int bw_http_body(const struct bw_http_request *r, const char **body,
+		 size_t *len);
 /* A request header (case-insensitive name); NULL if absent. */
 const char *bw_http_header(const struct bw_http_request *r, const char *name);
 /* The TCP peer's address as text ("127.0.0.1"), into buf of cap bytes. */

@@ -30,9 +30,12 @@
 #include <strings.h>
 
 #include "core/mem.h"
+#include "core/psl.h"
 #include "core/timeutil.h"
 #include "core/tlp.h"
 #include "core/uuid.h"
+#include "feed/ingest.h"
+#include "feed/reader.h"
 #include "share/export.h"
 #include "share/tenant.h"
 
@@ -67,6 +70,15 @@ bw_taxii_indicator_id(enum bw_ioc_type type, const char *value, char *out)
 
 	memcpy(out, "indicator--", 11);
 	bw_uuid5_parts(bw_uuid_ns_bulwark, parts, 2, out + 11);
+	return out;
+}
+
+char *
+bw_taxii_inbound_id(char *out)
+{
+	const char *parts[2] = {"taxii-collection", "inbound"};
+
+	bw_uuid5_parts(bw_uuid_ns_bulwark, parts, 2, out);
 	return out;
 }
 
@@ -337,7 +349,34 @@ struct page {
 	size_t n, limit;
 	int more;
 	int64_t last_pos, first_added, last_added;
+	enum bw_taxii_kind kind;
 };
+
+/* What a page lists of object o (taking the reference): o itself, its
+ * manifest record or its version; NULL when out of memory. */
+static json_t *
+shape(enum bw_taxii_kind kind, json_t *o, int64_t added)
+{
+	json_t *v, *r = NULL;
+
+	if (o == NULL || kind == BW_TAXII_OBJECTS)
+		return o;
+	/* a marking definition has no "modified": its version is "created" */
+	v = json_object_get(o, "modified");
+	if (v == NULL)
+		v = json_object_get(o, "created");
+	if (v == NULL)
+		goto out;
+	if (kind == BW_TAXII_VERSIONS)
+		r = json_incref(v);
+	else
+		r = json_pack("{s:O, s:o, s:O, s:s}", "id", json_object_get(o, "id"),
+			      "date_added", ts(added), "version", v,
+			      "media_type", BW_STIX_MEDIA);
+out:
+	json_decref(o);
+	return r;
+}
 
 static int
 page_add(struct page *p, json_t *o, int64_t pos, int64_t added, struct bw_err *err)
@@ -347,6 +386,7 @@ page_add(struct page *p, json_t *o, int64_t pos, int64_t added, struct bw_err *e
 		p->more = 1;
 		return BW_OK;
 	}
+	o = shape(p->kind, o, added);
 	if (o == NULL || json_array_append_new(p->objects, o) != 0)
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
 	if (p->n == 0)
@@ -365,7 +405,7 @@ bw_taxii_objects(struct bw_store *st, const char *country,
 {
 	char vis_r[SQL_MAX / 4], vis_r2[SQL_MAX / 4], sql[SQL_MAX];
 	sqlite3_stmt *walk = NULL, *recs = NULL, *labels = NULL;
-	struct page p = {NULL, 0, 0, 0, 0, 0, 0};
+	struct page p = {NULL, 0, 0, 0, 0, 0, 0, BW_TAXII_OBJECTS};
 	json_t *env = NULL;
 	int64_t pos = INT64_MIN;
 	int ci, rc = BW_OK, step;
@@ -381,6 +421,10 @@ bw_taxii_objects(struct bw_store *st, const char *country,
 	if (q->next && (rc = parse_token(q->next, &pos, err)))
 		return rc;
 	p.limit = q->limit ? q->limit : BW_TAXII_LIMIT_MAX;
+	if (q->kind != BW_TAXII_OBJECTS && q->kind != BW_TAXII_MANIFEST &&
+	    q->kind != BW_TAXII_VERSIONS)
+		return bw_err_set(err, BW_EINVAL, "unknown kind of listing");
+	p.kind = q->kind;
 	p.objects = json_array();
 	if (p.objects == NULL)
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
@@ -484,7 +528,8 @@ bw_taxii_objects(struct bw_store *st, const char *country,
 			goto nomem;
 	}
 	if (p.n > 0) {
-		if (json_object_set(env, "objects", p.objects) != 0)
+		if (json_object_set(env, q->kind == BW_TAXII_VERSIONS ? "versions" : "objects",
+				    p.objects) != 0)
 			goto nomem;
 		*first = p.first_added;
 		*last = p.last_added;
@@ -503,7 +548,133 @@ out:
 	return rc;
 }
 
+/* ---- inbound ------------------------------------------------------------ */
+
+#define SOURCE_PREFIX "tenant:"
+
+/* A random (version 4) UUID into out (37 bytes). */
+static void
+uuid4(char *out)
+{
+	unsigned char b[16];
+
+	randombytes_buf(b, sizeof(b));
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
+		 b[11], b[12], b[13], b[14], b[15]);
+}
+
+/* The status resource of one logged post. */
+static json_t *
+status_json(const char *id, int64_t time, long long records, long long failed)
+{
+	return json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I}", "id", id,
+			 "status", "complete", "request_timestamp", ts(time),
+			 "total_count", (json_int_t)(records + failed),
+			 "success_count", (json_int_t)records,
+			 "failure_count", (json_int_t)failed, "pending_count", (json_int_t)0);
+}
+
+int
+bw_taxii_post(struct bw_store *st, const struct bw_psl *psl, const char *country,
+	      const char *body, size_t len, int64_t now, json_t **status,
+	      struct bw_err *err)
+{
+	char id[40], name[64], source[sizeof(SOURCE_PREFIX) + 3];
+	struct bw_ingest_options o;
+	struct bw_ingest_result *res = NULL;
+	struct bw_reader *in = NULL;
+	int rc;
+
+	*status = NULL;
+	if (len > BW_TAXII_MAX_CONTENT_LENGTH)
+		return bw_err_set(err, BW_ELIMIT, "a bundle of more than %d bytes",
+				  BW_TAXII_MAX_CONTENT_LENGTH);
+	if (body == NULL || len == 0)
+		return bw_err_set(err, BW_EFORMAT, "an empty body is not a STIX bundle");
+	uuid4(id);
+	snprintf(name, sizeof(name), BW_TAXII_STATUS_FILE "%s", id);
+	snprintf(source, sizeof(source), SOURCE_PREFIX "%s", country);
+	memset(&o, 0, sizeof(o));
+	o.format = BW_FEED_STIX;
+	o.source = source;
+	o.source_fixed = 1;
+	o.tlp = BW_TLP_UNSET;
+	o.confidence = -1;
+	o.psl = psl;
+	o.now = now;
+	res = bw_calloc(1, sizeof(*res));
+	if (res == NULL)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	if ((rc = bw_reader_open_mem(body, len, name, &in, err)))
+		goto out;
+	if ((rc = bw_ingest_reader(st, in, &o, res, err)))
+		goto out;
+	if (res->refused) {
+		rc = bw_err_set(err, BW_EFORMAT, "%s", res->error.msg);
+		goto out;
+	}
+	*status = status_json(id, now, res->records, res->rejected + res->unsupported);
+	if (*status == NULL)
+		rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+out:
+	bw_reader_free(in);
+	bw_free(res);
+	return rc;
+}
+
+int
+bw_taxii_status(struct bw_store *st, const char *country, const char *id,
+		json_t **status, struct bw_err *err)
+{
+	char name[64], source[sizeof(SOURCE_PREFIX) + 3];
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	*status = NULL;
+	if (strlen(id) != 36 || !bw_uuid_valid(id))
+		return bw_err_set(err, BW_ENOTFOUND, "no such status");
+	snprintf(name, sizeof(name), BW_TAXII_STATUS_FILE "%s", id);
+	snprintf(source, sizeof(source), SOURCE_PREFIX "%s", country);
+	rc = prepare(st, "SELECT time, records, rejected + unsupported FROM ingest_log"
+		     " WHERE file = ?1 AND source = ?2 ORDER BY id DESC LIMIT 1", &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, source, -1, SQLITE_STATIC);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		*status = status_json(id, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
+				      sqlite3_column_int64(s, 2));
+		rc = *status ? BW_OK : bw_err_set(err, BW_ENOMEM, "out of memory");
+	} else if (step == SQLITE_DONE) {
+		rc = bw_err_set(err, BW_ENOTFOUND, "no such status");
+	} else {
+		rc = bw_err_set(err, BW_ESTORE, "reading a status: %s",
+				sqlite3_errmsg(bw_store_db(st)));
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
 /* ---- HTTP --------------------------------------------------------------- */
+
+/* The collection resource of "inbound". */
+static json_t *
+inbound_json(void)
+{
+	char id[BW_TAXII_ID_MAX];
+
+	return json_pack("{s:s, s:s, s:s, s:b, s:b, s:[s]}", "id", bw_taxii_inbound_id(id),
+			 "title", "Inbound",
+			 "description", "POST STIX 2.1 bundles here: their indicators are"
+			 " shared as yours under their TLP 2.0 markings (AMBER when unmarked),"
+			 " with recipients named in x_bulwark_recipients.",
+			 "can_read", 0, "can_write", 1, "media_types", BW_STIX_MEDIA);
+}
 
 static void
 release_json(void *p)
@@ -728,15 +899,67 @@ parse_added_after(const char *v, struct bw_err *err, int *bad)
 	return t;
 }
 
+/* The query arguments an endpoint takes, NULL-terminated. */
+static const char *const params_objects[] = {
+	"added_after", "limit", "next", "match[type]", "match[id]",
+	"match[spec_version]", "match[version]", NULL};
+static const char *const params_object[] = {
+	"added_after", "limit", "next", "match[spec_version]", "match[version]", NULL};
+static const char *const params_versions[] = {
+	"added_after", "limit", "next", "match[spec_version]", NULL};
+static const char *const params_none[] = {NULL};
+
+struct arg_check {
+	const char *const *allowed;
+	char msg[BW_TAXII_PARAM_MAX / 16];
+};
+
+static int
+check_arg(void *ctx, const char *name, const char *value)
+{
+	struct arg_check *ac = ctx;
+	size_t n = strlen(name);
+
+	(void)value;
+	for (const char *const *a = ac->allowed; *a; a++)
+		if (strcmp(*a, name) == 0)
+			return 0;
+	/* the name is echoed only when short and printable */
+	if (n > 0 && n <= 64 && strspn(name, "abcdefghijklmnopqrstuvwxyz"
+				       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_[]-.") == n)
+		snprintf(ac->msg, sizeof(ac->msg), "unknown query parameter %s", name);
+	else
+		snprintf(ac->msg, sizeof(ac->msg), "unknown query parameter");
+	return 1;
+}
+
+/* 0 if every query argument is one of allowed; else a 400 is sent. */
+static int
+refuse_unknown_args(const struct bw_http_request *req, struct bw_http_response *resp,
+		    const char *const *allowed)
+{
+	struct arg_check ac;
+
+	ac.allowed = allowed;
+	ac.msg[0] = '\0';
+	if (bw_http_query_each(req, check_arg, &ac) == 0)
+		return 0;
+	send_error(resp, 400, "bad request", ac.msg);
+	return 1;
+}
+
+/* objects/, manifest/, objects/{obj}/ and objects/{obj}/versions/ of
+ * collection coll: kind says which listing, obj the object id or NULL. */
 static void
 handle_objects(struct bw_store *st, const struct bw_http_request *req,
 	       struct bw_http_response *resp, const char *country,
-	       const char *coll, unsigned acc)
+	       const char *coll, unsigned acc, enum bw_taxii_kind kind,
+	       const char *obj)
 {
-	static const char *const params[] = {"added_after", "limit", "next", "match[type]",
-					     "match[id]", "match[spec_version]",
-					     "match[version]"};
-	struct bw_taxii_query q = {coll, INT64_MIN, NULL, 0, NULL, NULL, NULL};
+	const char *const *params = obj == NULL ? params_objects
+				    : kind == BW_TAXII_VERSIONS ? params_versions
+				    : params_object;
+	struct bw_taxii_query q = {coll, INT64_MIN, NULL, 0, NULL, NULL, NULL, kind};
 	const char *v, *ver;
 	char msg[BW_ERR_MSG_MAX + 32];
 	struct bw_err err;
@@ -744,7 +967,9 @@ handle_objects(struct bw_store *st, const struct bw_http_request *req,
 	int64_t first = 0, last = 0;
 	int rc, bad;
 
-	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+	if (refuse_unknown_args(req, resp, params))
+		return;
+	for (size_t i = 0; params[i]; i++) {
 		unsigned c = 0;
 		v = bw_http_query(req, params[i], &c);
 		if (c > 1 || (v && strlen(v) > BW_TAXII_PARAM_MAX)) {
@@ -775,7 +1000,7 @@ handle_objects(struct bw_store *st, const struct bw_http_request *req,
 	}
 	q.next = bw_http_query(req, "next", NULL);
 	q.match_type = bw_http_query(req, "match[type]", NULL);
-	q.match_id = bw_http_query(req, "match[id]", NULL);
+	q.match_id = obj ? obj : bw_http_query(req, "match[id]", NULL);
 	q.match_spec_version = bw_http_query(req, "match[spec_version]", NULL);
 	rc = bw_taxii_objects(st, country, &q, bw_time_now(), &env, &first, &last, &err);
 	if (rc == BW_ENOTFOUND) {
@@ -790,51 +1015,189 @@ handle_objects(struct bw_store *st, const struct bw_http_request *req,
 		send_error(resp, 500, "internal error", NULL);
 		return;
 	}
+	/* an object the caller cannot see does not exist for it; with a
+	 * filter or a token an empty page is an answer, not a 404 */
+	if (obj && q.added_after == INT64_MIN && q.next == NULL &&
+	    q.match_spec_version == NULL &&
+	    json_object_get(env, kind == BW_TAXII_VERSIONS ? "versions" : "objects") == NULL) {
+		json_decref(env);
+		send_error(resp, 404, "object not found", NULL);
+		return;
+	}
 	/* taxii+json as the specification says, unless the client asked only
-	 * for stix+json */
-	send_dated(resp, (acc & 1) ? BW_TAXII_MEDIA : BW_STIX_MEDIA, env, first, last);
+	 * for stix+json (manifest and versions are TAXII resources) */
+	send_dated(resp, (acc & 1) || kind != BW_TAXII_OBJECTS ? BW_TAXII_MEDIA : BW_STIX_MEDIA,
+		   env, first, last);
+}
+
+/* 1 if the Content-Type h is application/stix+json, version 2.1 or none. */
+static int
+stix_content_type(const char *h)
+{
+	size_t n = h ? strlen(h) : 0;
+
+	return n > 0 && n <= ACCEPT_MAX && strncasecmp(h, "application/stix+json", 21) == 0 &&
+	       (h[21] == '\0' || h[21] == ';' || h[21] == ' ') &&
+	       range_accepts(h, n, "stix+json");
+}
+
+/* The checks of a POST that need no body: the path (only the inbound
+ * collection's objects/ takes one), Accept, arguments, Content-Type.  0 if
+ * it may go on; else resp is filled. */
+static int
+post_precheck(const struct bw_http_request *req, struct bw_http_response *resp)
+{
+	char in[BW_TAXII_ID_MAX], want[BW_TAXII_ID_MAX + 64];
+	const char *path = bw_http_path(req);
+	size_t n;
+
+	n = (size_t)snprintf(want, sizeof(want), BW_TAXII_ROOT "collections/%s/objects/",
+			     bw_taxii_inbound_id(in));
+	if (strcmp(path, want) != 0 && !(strncmp(path, want, n - 1) == 0 && path[n - 1] == '\0')) {
+		send_error(resp, 405, "method not allowed",
+			   "only the inbound collection's objects/ takes a POST");
+		resp->header_name = "Allow";
+		resp->header_value = "GET, HEAD";
+		return 1;
+	}
+	if (!(accepted(bw_http_header(req, "Accept")) & 1)) {
+		send_error(resp, 406, "not acceptable", "this server speaks " BW_TAXII_MEDIA);
+		return 1;
+	}
+	if (refuse_unknown_args(req, resp, params_none))
+		return 1;
+	if (!stix_content_type(bw_http_header(req, "Content-Type"))) {
+		send_error(resp, 415, "unsupported media type",
+			   "post a STIX bundle as " BW_STIX_MEDIA);
+		return 1;
+	}
+	return 0;
+}
+
+/* Authenticates the request's key: 0 with *t and *kid, else resp is
+ * filled (401, or 500 when the store fails). */
+static int
+authenticate(struct bw_store *st, const struct bw_http_request *req,
+	     struct bw_http_response *resp, struct bw_tenant *t, int64_t *kid)
+{
+	char key[BW_API_KEY_BUF];
+	struct bw_err err;
+	size_t klen;
+	int rc;
+
+	klen = auth_key(bw_http_header(req, "Authorization"), key, sizeof(key));
+	rc = klen ? bw_tenant_authenticate(st, key, klen, t, kid, &err) : BW_ENOTFOUND;
+	sodium_memzero(key, sizeof(key));
+	if (rc == BW_OK)
+		return 0;
+	if (rc == BW_ENOTFOUND) {
+		send_error(resp, 401, "unauthorized",
+			   "a valid API key is required: Authorization: Bearer KEY,"
+			   " or HTTP Basic with the key as password");
+		resp->header_name = "WWW-Authenticate";
+		resp->header_value = "Bearer realm=\"bulwark\", Basic realm=\"bulwark\"";
+	} else {
+		send_error(resp, 500, "internal error", NULL);
+	}
+	return 1;
+}
+
+int
+bw_taxii_post_gate(struct bw_store *st, const struct bw_http_request *req,
+		   struct bw_http_response *resp)
+{
+	struct bw_tenant t;
+	int64_t kid = 0;
+
+	if (authenticate(st, req, resp, &t, &kid))
+		return 1;
+	return post_precheck(req, resp);
+}
+
+/* POST to the inbound collection's objects/: a STIX bundle of country. */
+static void
+handle_post(struct bw_store *st, const struct bw_psl *psl,
+	    const struct bw_http_request *req, struct bw_http_response *resp,
+	    const char *country)
+{
+	char msg[BW_ERR_MSG_MAX + 64];
+	const char *body;
+	struct bw_err err;
+	json_t *status = NULL;
+	size_t len;
+	int rc;
+
+	if (bw_http_body(req, &body, &len) != BW_OK) {
+		snprintf(msg, sizeof(msg), "the body exceeds max_content_length (%d bytes)",
+			 BW_TAXII_MAX_CONTENT_LENGTH);
+		send_error(resp, 413, "request too large", msg);
+		return;
+	}
+	rc = bw_taxii_post(st, psl, country, body, len, bw_time_now(), &status, &err);
+	if (rc == BW_OK) {
+		send_json(resp, 202, BW_TAXII_MEDIA, status);
+		return;
+	}
+	if (rc == BW_EFORMAT || rc == BW_EINVAL) {
+		snprintf(msg, sizeof(msg), "nothing was added: %s", err.msg);
+		send_error(resp, 422, "unprocessable bundle", msg);
+	} else if (rc == BW_ELIMIT) {
+		send_error(resp, 413, "request too large", err.msg);
+	} else {
+		send_error(resp, 500, "internal error", NULL);
+	}
+}
+
+/* 1 if s (n bytes) looks like a STIX id: "type--" and lowercase
+ * letters, digits and hyphens, shorter than BW_TAXII_ID_MAX. */
+static int
+stix_id_ok(const char *s, size_t n)
+{
+	const char *dd;
+
+	if (n == 0 || n >= BW_TAXII_ID_MAX)
+		return 0;
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") < n)
+		return 0;
+	dd = strstr(s, "--");
+	return dd != NULL && dd > s && (size_t)(dd - s) + 2 < n;
 }
 
 void
-bw_taxii_handle(struct bw_store *st, const struct bw_http_request *req,
+bw_taxii_handle(struct bw_store *st, const struct bw_psl *psl,
+		const struct bw_http_request *req,
 		struct bw_http_response *resp, char tenant[3], long long *key_id)
 {
 	const char *path = bw_http_path(req);
 	const char *rest;
-	char key[BW_API_KEY_BUF], base[HOST_MAX + 16], cid[BW_TAXII_ID_MAX];
+	char base[HOST_MAX + 16], cid[BW_TAXII_ID_MAX];
 	struct bw_tenant t;
 	struct bw_err err;
 	int64_t kid = 0;
-	size_t klen;
 	unsigned acc;
-	int rc;
+	int rc, post;
 
 	snprintf(tenant, 3, "-");
 	*key_id = 0;
-	klen = auth_key(bw_http_header(req, "Authorization"), key, sizeof(key));
-	rc = klen ? bw_tenant_authenticate(st, key, klen, &t, &kid, &err)
-		  : BW_ENOTFOUND;
-	sodium_memzero(key, sizeof(key));
-	if (rc) {
-		if (rc == BW_ENOTFOUND) {
-			send_error(resp, 401, "unauthorized",
-				   "a valid API key is required: Authorization: Bearer KEY,"
-				   " or HTTP Basic with the key as password");
-			resp->header_name = "WWW-Authenticate";
-			resp->header_value = "Bearer realm=\"bulwark\", Basic realm=\"bulwark\"";
-		} else {
-			send_error(resp, 500, "internal error", NULL);
-		}
+	if (authenticate(st, req, resp, &t, &kid))
 		return;
-	}
 	snprintf(tenant, 3, "%s", t.country);
 	*key_id = (long long)kid;
 
 	acc = accepted(bw_http_header(req, "Accept"));
+	post = strcmp(bw_http_method(req), "POST") == 0;
+	if (post) {
+		if (post_precheck(req, resp))
+			return;
+		handle_post(st, psl, req, resp, t.country);
+		return;
+	}
 	if (strcmp(path, "/taxii2") == 0 || strcmp(path, BW_TAXII_PREFIX) == 0) {
 		char root[HOST_MAX + 64];
 		if (!(acc & 1))
 			goto not_acceptable;
+		if (refuse_unknown_args(req, resp, params_none))
+			return;
 		base_url(req, base, sizeof(base));
 		snprintf(root, sizeof(root), "%s" BW_TAXII_ROOT, base);
 		send_json(resp, 200, BW_TAXII_MEDIA,
@@ -855,6 +1218,8 @@ bw_taxii_handle(struct bw_store *st, const struct bw_http_request *req,
 	if (strcmp(rest, "/") == 0) {
 		if (!(acc & 1))
 			goto not_acceptable;
+		if (refuse_unknown_args(req, resp, params_none))
+			return;
 		send_json(resp, 200, BW_TAXII_MEDIA,
 			  json_pack("{s:s, s:s, s:[s], s:i}",
 				    "title", "bulwark",
@@ -869,6 +1234,10 @@ bw_taxii_handle(struct bw_store *st, const struct bw_http_request *req,
 			json_decref(a);
 			goto not_acceptable;
 		}
+		if (refuse_unknown_args(req, resp, params_none)) {
+			json_decref(a);
+			return;
+		}
 		for (unsigned i = 0; a && i < BW_TAXII_COLLECTIONS; i++)
 			json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:b, s:b, s:[s]}",
 							   "id", bw_taxii_collection_id(i, cid),
@@ -876,7 +1245,32 @@ bw_taxii_handle(struct bw_store *st, const struct bw_http_request *req,
 							   "description", coll_descr[i],
 							   "can_read", 1, "can_write", 0,
 							   "media_types", BW_STIX_MEDIA));
+		if (a)
+			json_array_append_new(a, inbound_json());
 		send_json(resp, 200, BW_TAXII_MEDIA, a ? json_pack("{s:o}", "collections", a) : NULL);
+		return;
+	}
+	if (strncmp(rest, "/status/", 8) == 0) {
+		const char *sid = rest + 8, *se = strchr(sid, '/');
+		size_t sl = se ? (size_t)(se - sid) : strlen(sid);
+		char idb[40];
+		json_t *status = NULL;
+
+		if ((se && strcmp(se, "/") != 0) || sl != 36)
+			goto not_found;
+		if (!(acc & 1))
+			goto not_acceptable;
+		if (refuse_unknown_args(req, resp, params_none))
+			return;
+		memcpy(idb, sid, sl);
+		idb[sl] = '\0';
+		rc = bw_taxii_status(st, t.country, idb, &status, &err);
+		if (rc == BW_ENOTFOUND)
+			send_error(resp, 404, "status not found", NULL);
+		else if (rc)
+			send_error(resp, 500, "internal error", NULL);
+		else
+			send_json(resp, 200, BW_TAXII_MEDIA, status);
 		return;
 	}
 	if (strncmp(rest, "/collections/", 13) == 0) {
@@ -891,6 +1285,24 @@ bw_taxii_handle(struct bw_store *st, const struct bw_http_request *req,
 		}
 		memcpy(id, c, cl);
 		id[cl] = '\0';
+		if (strcmp(id, bw_taxii_inbound_id(cid)) == 0) {
+			if (slash == NULL || strcmp(slash, "/") == 0) {
+				if (!(acc & 1))
+					goto not_acceptable;
+				if (refuse_unknown_args(req, resp, params_none))
+					return;
+				send_json(resp, 200, BW_TAXII_MEDIA, inbound_json());
+				return;
+			}
+			if (strcmp(slash, "/objects/") == 0 || strcmp(slash, "/objects") == 0 ||
+			    strcmp(slash, "/manifest/") == 0 || strcmp(slash, "/manifest") == 0 ||
+			    strncmp(slash, "/objects/", 9) == 0) {
+				send_error(resp, 403, "forbidden",
+					   "the inbound collection is write-only");
+				return;
+			}
+			goto not_found;
+		}
 		ci = collection_index(id);
 		if (ci < 0) {
 			send_error(resp, 404, "collection not found", NULL);
@@ -899,6 +1311,8 @@ bw_taxii_handle(struct bw_store *st, const struct bw_http_request *req,
 		if (slash == NULL || strcmp(slash, "/") == 0) {
 			if (!(acc & 1))
 				goto not_acceptable;
+			if (refuse_unknown_args(req, resp, params_none))
+				return;
 			send_json(resp, 200, BW_TAXII_MEDIA,
 				  json_pack("{s:s, s:s, s:s, s:b, s:b, s:[s]}",
 					    "id", id, "title", coll_titles[ci],
@@ -910,10 +1324,40 @@ bw_taxii_handle(struct bw_store *st, const struct bw_http_request *req,
 		if (strcmp(slash, "/objects/") == 0 || strcmp(slash, "/objects") == 0) {
 			if (acc == 0)
 				goto not_acceptable;
-			handle_objects(st, req, resp, t.country, id, acc);
+			handle_objects(st, req, resp, t.country, id, acc, BW_TAXII_OBJECTS, NULL);
+			return;
+		}
+		if (strcmp(slash, "/manifest/") == 0 || strcmp(slash, "/manifest") == 0) {
+			if (!(acc & 1))
+				goto not_acceptable;
+			handle_objects(st, req, resp, t.country, id, acc, BW_TAXII_MANIFEST, NULL);
+			return;
+		}
+		if (strncmp(slash, "/objects/", 9) == 0) {
+			const char *o = slash + 9, *oe = strchr(o, '/');
+			size_t ol = oe ? (size_t)(oe - o) : strlen(o);
+			char oid[BW_TAXII_ID_MAX];
+			enum bw_taxii_kind kind;
+
+			if (oe == NULL || strcmp(oe, "/") == 0)
+				kind = BW_TAXII_OBJECTS;
+			else if (strcmp(oe, "/versions/") == 0 || strcmp(oe, "/versions") == 0)
+				kind = BW_TAXII_VERSIONS;
+			else
+				goto not_found;
+			if (!stix_id_ok(o, ol)) {
+				send_error(resp, 404, "object not found", NULL);
+				return;
+			}
+			if (kind == BW_TAXII_OBJECTS ? acc == 0 : !(acc & 1))
+				goto not_acceptable;
+			memcpy(oid, o, ol);
+			oid[ol] = '\0';
+			handle_objects(st, req, resp, t.country, id, acc, kind, oid);
 			return;
 		}
 	}
+not_found:
 	send_error(resp, 404, "not found", NULL);
 	return;
 not_acceptable:

@@ -8,6 +8,19 @@
  * filters added_after, match[type], match[id], match[spec_version]; bad
  * tokens and unknown collections.
  *
+ * Manifest and versions: the manifest of a collection lists, page by
+ * page, the same objects as the objects endpoint, each with its
+ * date_added, its "modified" (a marking definition's "created") as
+ * version and the STIX media type; the versions of one object are its
+ * "modified", and an object the tenant may not see has none.
+ *
+ * Inbound: a STIX bundle posted by a tenant is stored under its own
+ * source whatever the bundle's identity says, with the TLP of its
+ * markings and the recipients of x_bulwark_recipients, and reaches other
+ * tenants by TLP; the status resource counts it and only the poster reads
+ * it; a broken bundle, a non-bundle, an empty body and one over the limit
+ * leave the store unchanged.
+ *
  * Property: random indicators with records of random TLP levels,
  * recipient sets and revocations; for several tenants (one never named)
  * every page of every collection is checked against an oracle written
@@ -16,12 +29,15 @@
  * twice, and the marking the most restrictive of the visible records.
  */
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/ioc.h"
+#include "core/psl.h"
+#include "core/timeutil.h"
 #include "core/tlp.h"
 #include "net/taxii.h"
 #include "store/store.h"
@@ -112,7 +128,8 @@ static int
 walk_all(struct bw_store *st, const char *coll, size_t limit, struct walk *w,
 	 int (*between)(struct bw_store *, int), struct bw_store *wst)
 {
-	struct bw_taxii_query q = {coll, INT64_MIN, NULL, limit, NULL, NULL, NULL};
+	struct bw_taxii_query q = {coll, INT64_MIN, NULL, limit, NULL, NULL, NULL,
+				   BW_TAXII_OBJECTS};
 	char token[64] = "";
 	struct bw_err err;
 
@@ -274,7 +291,8 @@ test_pagination(void)
 	/* added_after: five objects added later */
 	CHECK_INT(add_big(st, NBIG + 200, NBIG + 205, T0 + 3), 0);
 	{
-		struct bw_taxii_query q = {all, T0, NULL, 0, NULL, NULL, NULL};
+		struct bw_taxii_query q = {all, T0, NULL, 0, NULL, NULL, NULL,
+					   BW_TAXII_OBJECTS};
 		json_t *env = NULL;
 		int64_t last = 0;
 		CHECK_INT(page_count(st, &q, &first), 5);
@@ -334,6 +352,304 @@ out:
 	bw_store_close(st);
 	bw_store_close(wst);
 	free(w);
+}
+
+/* ---- manifest and versions ---------------------------------------------- */
+
+/* One page of kind for country; the envelope, or NULL after a failed
+ * CHECK. */
+static json_t *
+page_of(struct bw_store *st, const char *cc, struct bw_taxii_query *q)
+{
+	struct bw_err err;
+	json_t *env = NULL;
+	int64_t first = 0, last = 0;
+
+	if (!CHECK(bw_taxii_objects(st, cc, q, T0 + 10, &env, &first, &last, &err) == BW_OK)) {
+		printf("# %s\n", err.msg);
+		return NULL;
+	}
+	return env;
+}
+
+static void
+test_manifest_versions(void)
+{
+	static const char *const de[] = {"DE"};
+	struct bw_store *st = NULL;
+	char path[300], all[BW_TAXII_ID_MAX], red_id[BW_TAXII_ID_MAX];
+	char tok_o[64] = "", tok_m[64] = "", when[BW_TIME_TEXT_MAX];
+	struct bw_taxii_query qo = {NULL, INT64_MIN, NULL, 4, NULL, NULL, NULL, BW_TAXII_OBJECTS};
+	struct bw_taxii_query qm, qv;
+	int n = 0, pages = 0, same_id = 0, good_version = 0, good_record = 0;
+	int red_dated = 0, more;
+	struct bw_err err;
+	json_t *eo, *em, *ev;
+
+	snprintf(path, sizeof(path), "%s/manifest.db", dir);
+	if (!CHECK(bw_store_open(path, 0, &st, &err) == BW_OK))
+		return;
+	CHECK_INT(add_big(st, 0, 30, T0), 0);
+	CHECK_INT(add(st, "red.example", "partner", BW_TLP_RED, de, 1, 0, T0 + 1), 0);
+	qo.collection = bw_taxii_collection_id(0, all);
+	bw_taxii_indicator_id(BW_IOC_DOMAIN, "red.example", red_id);
+	bw_time_format_ms(T0 + 1, when);
+	qm = qo;
+	qm.kind = BW_TAXII_MANIFEST;
+
+	/* walk objects and manifest side by side, four at a time */
+	do {
+		json_t *oa, *ma;
+		qo.next = tok_o[0] ? tok_o : NULL;
+		qm.next = tok_m[0] ? tok_m : NULL;
+		eo = page_of(st, "DE", &qo);
+		em = page_of(st, "DE", &qm);
+		if (eo == NULL || em == NULL) {
+			json_decref(eo);
+			json_decref(em);
+			break;
+		}
+		pages++;
+		oa = json_object_get(eo, "objects");
+		ma = json_object_get(em, "objects");
+		CHECK_INT((int)json_array_size(ma), (int)json_array_size(oa));
+		for (size_t i = 0; i < json_array_size(oa) && i < json_array_size(ma); i++) {
+			json_t *o = json_array_get(oa, i), *m = json_array_get(ma, i);
+			const char *ver = json_string_value(json_object_get(o, "modified"));
+			if (ver == NULL)
+				ver = json_string_value(json_object_get(o, "created"));
+			n++;
+			same_id += json_equal(json_object_get(o, "id"), json_object_get(m, "id"));
+			good_version += ver && json_string_value(json_object_get(m, "version")) &&
+					strcmp(ver, json_string_value(json_object_get(m, "version"))) == 0;
+			good_record += json_object_size(m) == 4 &&
+				       json_string_value(json_object_get(m, "date_added")) &&
+				       json_string_value(json_object_get(m, "media_type")) &&
+				       strcmp(json_string_value(json_object_get(m, "media_type")),
+					      BW_STIX_MEDIA) == 0;
+			if (strcmp(json_string_value(json_object_get(m, "id")), red_id) == 0)
+				red_dated = strcmp(json_string_value(json_object_get(m, "date_added")),
+						   when) == 0;
+		}
+		more = json_is_true(json_object_get(em, "more"));
+		CHECK_INT(more, json_is_true(json_object_get(eo, "more")));
+		snprintf(tok_o, sizeof(tok_o), "%s",
+			 more ? json_string_value(json_object_get(eo, "next")) : "");
+		snprintf(tok_m, sizeof(tok_m), "%s",
+			 more ? json_string_value(json_object_get(em, "next")) : "");
+		json_decref(eo);
+		json_decref(em);
+	} while (more && pages < 100);
+	/* 5 marking definitions, 30 CLEAR indicators, the RED one for DE */
+	CHECK_INT(n, 36);
+	CHECK_INT(pages, 9);
+	CHECK_INT(same_id, 36);
+	CHECK_INT(good_version, 36);
+	CHECK_INT(good_record, 36);
+	CHECK_INT(red_dated, 1);
+
+	/* FR may not see the RED record: 35 entries, and no versions of it */
+	qm.next = NULL;
+	qm.limit = 0;
+	if ((em = page_of(st, "FR", &qm)) != NULL) {
+		CHECK_INT((int)json_array_size(json_object_get(em, "objects")), 35);
+		json_decref(em);
+	}
+	qv = qo;
+	qv.next = NULL;
+	qv.kind = BW_TAXII_VERSIONS;
+	qv.match_id = red_id;
+	if ((ev = page_of(st, "FR", &qv)) != NULL) {
+		char *s = json_dumps(ev, JSON_COMPACT);
+		CHECK_STR(s, "{\"more\":false}");
+		free(s);
+		json_decref(ev);
+	}
+	/* DE sees one version: the object's "modified" */
+	qo.next = NULL;
+	qo.match_id = red_id;
+	eo = page_of(st, "DE", &qo);
+	ev = page_of(st, "DE", &qv);
+	if (eo && ev) {
+		json_t *v = json_object_get(ev, "versions");
+		CHECK_INT((int)json_array_size(json_object_get(eo, "objects")), 1);
+		CHECK_INT((int)json_array_size(v), 1);
+		CHECK(json_equal(json_array_get(v, 0),
+				 json_object_get(json_array_get(json_object_get(eo, "objects"), 0),
+						 "modified")));
+		CHECK(json_object_get(ev, "objects") == NULL);
+	}
+	json_decref(eo);
+	json_decref(ev);
+	/* spec_version 2.0 only: nothing */
+	qv.match_spec_version = "2.0";
+	if ((ev = page_of(st, "DE", &qv)) != NULL) {
+		CHECK(json_object_get(ev, "versions") == NULL);
+		json_decref(ev);
+	}
+	/* a kind that does not exist */
+	qv.kind = (enum bw_taxii_kind)7;
+	{
+		int64_t f, l;
+		CHECK_INT(bw_taxii_objects(st, "DE", &qv, T0, &ev, &f, &l, &err), BW_EINVAL);
+	}
+	bw_store_close(st);
+}
+
+/* ---- inbound ------------------------------------------------------------ */
+
+#define ID_PREFIX "\"id\":\"indicator--00000000-0000-4000-8000-0000000000"
+#define COMMON "\"spec_version\":\"2.1\",\"created\":\"2026-05-01T00:00:00.000Z\"," \
+	"\"modified\":\"2026-05-01T00:00:00.000Z\",\"pattern_type\":\"stix\"," \
+	"\"valid_from\":\"2026-05-01T00:00:00Z\"," \
+	"\"created_by_ref\":\"identity--00000000-0000-4000-8000-000000000001\""
+#define RED_ID "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+#define GREEN_ID "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+
+static const char good_bundle[] =
+	"{\"type\":\"bundle\",\"id\":\"bundle--00000000-0000-4000-8000-000000000001\","
+	"\"objects\":["
+	"{\"type\":\"identity\",\"spec_version\":\"2.1\","
+	"\"id\":\"identity--00000000-0000-4000-8000-000000000001\","
+	"\"created\":\"2026-05-01T00:00:00.000Z\",\"modified\":\"2026-05-01T00:00:00.000Z\","
+	"\"name\":\"somebody else\"},"
+	"{\"type\":\"indicator\"," ID_PREFIX "01\"," COMMON ","
+	"\"pattern\":\"[domain-name:value = 'in-green.example']\","
+	"\"object_marking_refs\":[\"" GREEN_ID "\"]},"
+	"{\"type\":\"indicator\"," ID_PREFIX "02\"," COMMON ","
+	"\"pattern\":\"[domain-name:value = 'in-red.example' OR domain-name:value = 'in-red2.example']\","
+	"\"object_marking_refs\":[\"" RED_ID "\"],\"x_bulwark_recipients\":[\"EE\"]},"
+	"{\"type\":\"indicator\"," ID_PREFIX "03\"," COMMON ","
+	"\"pattern\":\"[domain-name:value = 'not a domain']\"}"
+	"]}";
+
+static long
+count_rows(struct bw_store *st, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	long n = -1;
+
+	if (sqlite3_prepare_v2(bw_store_db(st), sql, -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+/* The names of the indicators country sees in collection coll, in order,
+ * space-separated, into out. */
+static void
+names_of(struct bw_store *st, const char *cc, unsigned coll, char *out, size_t cap)
+{
+	char cid[BW_TAXII_ID_MAX];
+	struct bw_taxii_query q = {bw_taxii_collection_id(coll, cid), INT64_MIN, NULL, 0,
+				   "indicator", NULL, NULL, BW_TAXII_OBJECTS};
+	json_t *env = page_of(st, cc, &q), *o;
+	size_t i, len = 0;
+
+	out[0] = '\0';
+	json_array_foreach(json_object_get(env, "objects"), i, o) {
+		int n = snprintf(out + len, cap - len, "%s%s", len ? " " : "",
+				 json_string_value(json_object_get(o, "name")));
+		if (n < 0 || (size_t)n >= cap - len)
+			break;
+		len += (size_t)n;
+	}
+	json_decref(env);
+}
+
+static void
+test_inbound(void)
+{
+	static const char broken[] =
+		"{\"type\":\"bundle\",\"id\":\"bundle--00000000-0000-4000-8000-000000000002\","
+		"\"objects\":[{\"type\":\"indicator\"," ID_PREFIX "09\"," COMMON ","
+		"\"pattern\":\"[domain-name:value = 'half.example']\"},{\"type\":";
+	static const char not_bundle[] = "{\"hello\":\"world\"}";
+	struct bw_store *st = NULL;
+	struct bw_psl *psl = NULL;
+	char path[300], names[512], sid[64] = "";
+	struct bw_err err;
+	json_t *status = NULL, *again = NULL;
+	char *big = NULL;
+
+	snprintf(path, sizeof(path), "%s/inbound.db", dir);
+	if (!CHECK(bw_psl_open(&psl, &err) == BW_OK && bw_store_open(path, 0, &st, &err) == BW_OK))
+		goto out;
+	CHECK_INT(add(st, "known.example", "feed", BW_TLP_CLEAR, NULL, 0, 0, T0), 0);
+
+	/* refused: nothing kept */
+	CHECK_INT(bw_taxii_post(st, psl, "FR", broken, strlen(broken), T0 + 1, &status, &err),
+		  BW_EFORMAT);
+	CHECK(status == NULL);
+	CHECK_INT(bw_taxii_post(st, psl, "FR", not_bundle, strlen(not_bundle), T0 + 1, &status,
+				&err), BW_EFORMAT);
+	CHECK_INT(bw_taxii_post(st, psl, "FR", "", 0, T0 + 1, &status, &err), BW_EFORMAT);
+	big = calloc(1, BW_TAXII_MAX_CONTENT_LENGTH + 1);
+	if (CHECK(big != NULL)) {
+		memcpy(big, good_bundle, sizeof(good_bundle) - 1);
+		memset(big + sizeof(good_bundle) - 1, ' ',
+		       BW_TAXII_MAX_CONTENT_LENGTH + 1 - (sizeof(good_bundle) - 1));
+		CHECK_INT(bw_taxii_post(st, psl, "FR", big, BW_TAXII_MAX_CONTENT_LENGTH + 1,
+					T0 + 1, &status, &err), BW_ELIMIT);
+		/* exactly the limit is fine (JSON may end in white space) */
+		CHECK_INT(bw_taxii_post(st, psl, "PL", big, BW_TAXII_MAX_CONTENT_LENGTH,
+					T0 + 1, &status, &err), BW_OK);
+		json_decref(status);
+		status = NULL;
+	}
+	CHECK_INT(count_rows(st, "SELECT count(*) FROM record r JOIN source s ON s.id = r.source_id"
+			     " WHERE s.name = 'tenant:FR'"), 0);
+	CHECK_INT(count_rows(st, "SELECT count(*) FROM indicator WHERE value = 'half.example'"), 0);
+
+	/* a good one from FR: 3 records, 1 rejected */
+	if (CHECK(bw_taxii_post(st, psl, "FR", good_bundle, strlen(good_bundle), T0 + 2,
+				&status, &err) == BW_OK)) {
+		CHECK_STR(json_string_value(json_object_get(status, "status")), "complete");
+		CHECK_INT((int)json_integer_value(json_object_get(status, "total_count")), 4);
+		CHECK_INT((int)json_integer_value(json_object_get(status, "success_count")), 3);
+		CHECK_INT((int)json_integer_value(json_object_get(status, "failure_count")), 1);
+		CHECK_INT((int)json_integer_value(json_object_get(status, "pending_count")), 0);
+		snprintf(sid, sizeof(sid), "%s", json_string_value(json_object_get(status, "id")));
+	} else {
+		printf("# %s\n", err.msg);
+	}
+	CHECK_INT((int)strlen(sid), 36);
+	/* the poster's own source, not the identity's name */
+	CHECK_INT(count_rows(st, "SELECT count(*) FROM record r JOIN source s ON s.id = r.source_id"
+			     " WHERE s.name = 'tenant:FR'"), 3);
+	CHECK_INT(count_rows(st, "SELECT count(*) FROM source WHERE name = 'somebody else'"), 0);
+	CHECK_INT(count_rows(st, "SELECT count(*) FROM record r JOIN record_recipient rr"
+			     " ON rr.record_id = r.id JOIN source s ON s.id = r.source_id"
+			     " WHERE rr.country = 'EE' AND r.tlp = 4 AND s.name = 'tenant:FR'"), 2);
+	CHECK_INT(count_rows(st, "SELECT count(*) FROM record r JOIN source s ON s.id = r.source_id"
+			     " WHERE s.name = 'tenant:PL'"), 3);
+
+	/* the status, again, only for FR */
+	if (CHECK(bw_taxii_status(st, "FR", sid, &again, &err) == BW_OK))
+		CHECK(json_equal(status, again));
+	json_decref(again);
+	again = NULL;
+	CHECK_INT(bw_taxii_status(st, "DE", sid, &again, &err), BW_ENOTFOUND);
+	CHECK_INT(bw_taxii_status(st, "FR", "00000000-0000-4000-8000-000000000000", &again, &err),
+		  BW_ENOTFOUND);
+	CHECK_INT(bw_taxii_status(st, "FR", "not-an-id", &again, &err), BW_ENOTFOUND);
+
+	/* reaching the others by TLP: GREEN for all, RED only for EE */
+	names_of(st, "DE", 0, names, sizeof(names));
+	CHECK_STR(names, "known.example in-green.example");
+	names_of(st, "EE", 0, names, sizeof(names));
+	CHECK_STR(names, "known.example in-green.example in-red.example in-red2.example");
+	names_of(st, "EE", 1, names, sizeof(names));
+	CHECK_STR(names, "in-red.example in-red2.example");
+	names_of(st, "FR", 0, names, sizeof(names));
+	CHECK_STR(names, "known.example in-green.example");
+out:
+	json_decref(status);
+	json_decref(again);
+	free(big);
+	bw_store_close(st);
+	bw_psl_free(psl);
 }
 
 /* ---- the property ------------------------------------------------------- */
@@ -427,7 +743,8 @@ test_property(void)
 	for (int c = 0; c < NCC; c++)
 		for (unsigned coll = 0; coll < BW_TAXII_COLLECTIONS; coll++) {
 			char cid[BW_TAXII_ID_MAX], token[64] = "";
-			struct bw_taxii_query q = {NULL, INT64_MIN, NULL, 0, NULL, NULL, NULL};
+			struct bw_taxii_query q = {NULL, INT64_MIN, NULL, 0, NULL, NULL, NULL,
+						   BW_TAXII_OBJECTS};
 			int seen[NIND] = {0};
 
 			q.collection = bw_taxii_collection_id(coll, cid);
@@ -511,6 +828,8 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	TAP_RUN(test_pagination);
+	TAP_RUN(test_manifest_versions);
+	TAP_RUN(test_inbound);
 	TAP_RUN(test_property);
 	{
 		char cmd[400];
