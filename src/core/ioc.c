@@ -345,8 +345,8 @@ bw_ioc_domain_normalise(const char *text, size_t len, char *out,
 
 /* Strict dotted quad: four decimal octets 0-255, no leading zeros (which
  * some stacks read as octal, so they are ambiguous). */
-static bool
-parse_ipv4(const char *s, size_t len, uint8_t addr[4])
+bool
+bw_ioc_parse_ipv4(const char *s, size_t len, uint8_t addr[4])
 {
 	size_t i = 0;
 
@@ -439,7 +439,7 @@ norm_address(const char *s, size_t len, enum bw_ioc_type hint,
 			return ipv6_explain(s, alen, err);
 		family = 6;
 	} else {
-		if (!parse_ipv4(s, alen, addr))
+		if (!bw_ioc_parse_ipv4(s, alen, addr))
 			return ipv4_explain(s, alen, err);
 		family = 4;
 	}
@@ -904,7 +904,7 @@ looks_ipv4_port(const char *s, size_t n, size_t *addr_len)
 
 	if (colon == NULL || memchr(colon + 1, ':', n - (size_t)(colon + 1 - s)))
 		return false;
-	if (!parse_ipv4(s, (size_t)(colon - s), a))
+	if (!bw_ioc_parse_ipv4(s, (size_t)(colon - s), a))
 		return false;
 	for (const char *p = colon + 1; p < s + n; p++)
 		if (!isdigit((unsigned char)*p))

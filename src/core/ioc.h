@@ -29,6 +29,7 @@
 #ifndef BW_CORE_IOC_H
 #define BW_CORE_IOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -93,6 +94,12 @@ enum bw_ioc_type bw_ioc_type_from_name(const char *name);
 /* A human summary of the notes bits ("defanged, host bits cleared"), written
  * into buf; returns buf. */
 const char *bw_ioc_notes_text(unsigned notes, char *buf, size_t n);
+
+/* A strict dotted quad (four decimal octets 0-255, no leading zeros) of
+ * exactly len bytes into addr; false if it is not one.  The one IPv4 text
+ * parser of the library, for look-up paths that must not pay for
+ * bw_ioc_parse. */
+bool bw_ioc_parse_ipv4(const char *s, size_t len, uint8_t addr[4]);
 
 /* The address family of an ipv4/ipv6/cidr value: 4, 6, or 0. */
 int bw_ioc_family(const struct bw_ioc *ioc);

@@ -1724,28 +1724,6 @@ bw_index_lookup_domain(const struct bw_index *ix, const char *name, size_t len,
 
 /* ---- look-ups: addresses ---------------------------------------------- */
 
-static bool
-parse_v4(const char *s, size_t len, uint8_t *a)
-{
-	size_t i = 0;
-
-	for (int part = 0; part < 4; part++) {
-		unsigned v = 0;
-		size_t start = i;
-		while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 3)
-			v = v * 10 + (unsigned)(s[i++] - '0');
-		if (i == start || v > 255 || (i - start > 1 && s[start] == '0'))
-			return false;
-		a[part] = (uint8_t)v;
-		if (part < 3) {
-			if (i >= len || s[i] != '.')
-				return false;
-			i++;
-		}
-	}
-	return i == len;
-}
-
 int
 bw_index_parse_addr(const char *text, size_t len, struct bw_index_addr *a)
 {
@@ -1760,7 +1738,7 @@ bw_index_parse_addr(const char *text, size_t len, struct bw_index_addr *a)
 		return 0;
 	if (memchr(text, ':', len) == NULL) {
 		a->family = 4;
-		return parse_v4(text, len, a->addr) ? 1 : 0;
+		return bw_ioc_parse_ipv4(text, len, a->addr) ? 1 : 0;
 	}
 	memcpy(buf, text, len);
 	buf[len] = '\0';
