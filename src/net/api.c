@@ -644,16 +644,6 @@ bw_api_check(struct bw_api *api, const char *country, const char *kind,
 
 /* ---- HTTP --------------------------------------------------------------- */
 
-/* json_dumps allocates with jansson's allocator, which main sets */
-static void
-release_json(void *p)
-{
-	json_free_t f = free;
-
-	json_get_alloc_funcs(NULL, &f);
-	f(p);
-}
-
 static void
 set_static(struct bw_http_response *r, int status, const char *type, const char *body)
 {
@@ -667,15 +657,8 @@ set_static(struct bw_http_response *r, int status, const char *type, const char 
 static void
 set_json(struct bw_http_response *r, int status, char *body)
 {
-	if (body == NULL) {
-		set_static(r, 500, "application/json", "{\"error\":\"internal error\"}");
-		return;
-	}
-	r->status = status;
-	r->content_type = "application/json";
-	r->body = body;
-	r->len = strlen(body);
-	r->release = release_json;
+	bw_http_set_dumped(r, status, "application/json", body, "application/json",
+			   "{\"error\":\"internal error\"}");
 }
 
 /* The key of an "Authorization: Bearer KEY" header, or NULL. */

@@ -29,6 +29,7 @@
 #include "net/http.h"
 
 #include <arpa/inet.h>
+#include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -655,4 +656,32 @@ bw_http_client(const struct bw_http_request *r, char *buf, size_t cap)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
 			  buf, (socklen_t)cap);
 	return buf;
+}
+
+void
+bw_http_free_dumped(void *p)
+{
+	json_free_t f = free;
+
+	json_get_alloc_funcs(NULL, &f);
+	f(p);
+}
+
+void
+bw_http_set_dumped(struct bw_http_response *resp, int status, const char *type,
+		   char *text, const char *fallback_type, const char *fallback)
+{
+	if (text == NULL) {
+		resp->status = 500;
+		resp->content_type = fallback_type;
+		resp->body = fallback;
+		resp->len = strlen(fallback);
+		resp->release = NULL;
+		return;
+	}
+	resp->status = status;
+	resp->content_type = type;
+	resp->body = text;
+	resp->len = strlen(text);
+	resp->release = bw_http_free_dumped;
 }

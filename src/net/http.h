@@ -65,6 +65,18 @@ struct bw_http_response {
 	const char *header2_name, *header2_value;
 };
 
+/* Sets resp to a body made by json_dumps (text, which resp then owns and
+ * frees with jansson's allocator), or, when text is NULL (the dump ran out
+ * of memory), to a 500 with the static body fallback of type
+ * fallback_type. */
+void bw_http_set_dumped(struct bw_http_response *resp, int status,
+			const char *type, char *text, const char *fallback_type,
+			const char *fallback);
+
+/* Frees text made by json_dumps (jansson's allocator, which main may have
+ * set); NULL is a no-op. */
+void bw_http_free_dumped(void *text);
+
 typedef void (*bw_http_handler)(void *ctx, const struct bw_http_request *req,
 				struct bw_http_response *resp);
 

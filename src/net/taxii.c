@@ -677,33 +677,13 @@ inbound_json(void)
 }
 
 static void
-release_json(void *p)
-{
-	json_free_t f = free;
-
-	json_get_alloc_funcs(NULL, &f);
-	f(p);
-}
-
-static void
 send_json(struct bw_http_response *r, int status, const char *type, json_t *o)
 {
 	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 
 	json_decref(o);
-	if (s == NULL) {
-		r->status = 500;
-		r->content_type = BW_TAXII_MEDIA;
-		r->body = "{\"title\":\"internal error\",\"http_status\":\"500\"}";
-		r->len = strlen(r->body);
-		r->release = NULL;
-		return;
-	}
-	r->status = status;
-	r->content_type = type;
-	r->body = s;
-	r->len = strlen(s);
-	r->release = release_json;
+	bw_http_set_dumped(r, status, type, s, BW_TAXII_MEDIA,
+			   "{\"title\":\"internal error\",\"http_status\":\"500\"}");
 }
 
 /* A 200 answer of o with the X-TAXII-Date-Added-First/Last headers when
@@ -719,12 +699,12 @@ send_dated(struct bw_http_response *r, const char *type, json_t *o,
 
 	json_decref(o);
 	if (buf == NULL) {
-		release_json(s);
+		bw_http_free_dumped(s);
 		send_json(r, 500, BW_TAXII_MEDIA, NULL);
 		return;
 	}
 	memcpy(buf, s, n + 1);
-	release_json(s);
+	bw_http_free_dumped(s);
 	r->status = 200;
 	r->content_type = type;
 	r->body = buf;
