@@ -184,10 +184,7 @@ put_sighting(struct run *run, const struct bw_match_sighting *s)
 		const struct bw_tag *t = &m->tags[i];
 		char buf[2 * BW_TAG_NAME_MAX + 64];
 		int w;
-		if (strcmp(t->kind, BW_TAG_KIND_LABEL) == 0)
-			w = snprintf(buf, sizeof(buf), "%s", t->name);
-		else
-			w = snprintf(buf, sizeof(buf), "%s:%s", t->kind, t->name);
+		w = bw_tag_format(t->kind, t->name, buf, sizeof(buf));
 		if (w < 0)
 			continue;
 		if ((size_t)w >= sizeof(buf))

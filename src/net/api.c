@@ -443,14 +443,10 @@ tagset_add(struct tagset *t, const char *kind, const char *name)
 		t->v = nv;
 	}
 	/* as bulwark match prints them: a plain label bare, others kind:name */
-	if (strcmp(kind, BW_TAG_KIND_LABEL) == 0) {
-		s = bw_strdup(name);
-	} else {
-		len = strlen(kind) + 1 + strlen(name) + 1;
-		s = bw_malloc(len);
-		if (s)
-			snprintf(s, len, "%s:%s", kind, name);
-	}
+	len = (size_t)bw_tag_format(kind, name, NULL, 0) + 1;
+	s = bw_malloc(len);
+	if (s)
+		bw_tag_format(kind, name, s, len);
 	if (s == NULL)
 		return BW_ENOMEM;
 	t->v[t->n++] = s;

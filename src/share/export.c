@@ -100,15 +100,17 @@ export_csv(struct bw_store *st, const struct bw_export_options *o, FILE *out,
 		tags[0] = '\0';
 		for (size_t i = 0; i < r->ntags; i++) {
 			int w;
-			if (strcmp(r->tags[i].kind, BW_TAG_KIND_LABEL) == 0)
-				w = snprintf(tags + used, sizeof(tags) - used, "%s%s",
-					     i ? "|" : "", r->tags[i].name);
-			else
-				w = snprintf(tags + used, sizeof(tags) - used, "%s%s:%s",
-					     i ? "|" : "", r->tags[i].kind,
-					     r->tags[i].name);
-			if (w < 0 || (size_t)w >= sizeof(tags) - used)
+			if (i) {
+				if (used + 1 >= sizeof(tags))
+					break;
+				tags[used++] = '|';
+			}
+			w = bw_tag_format(r->tags[i].kind, r->tags[i].name,
+					  tags + used, sizeof(tags) - used);
+			if (w < 0 || (size_t)w >= sizeof(tags) - used) {
+				tags[i ? used - 1 : used] = '\0';
 				break;
+			}
 			used += (size_t)w;
 		}
 		used = 0;

@@ -429,6 +429,14 @@ bw_tag_parse(const char *text, char *kind_buf, size_t kind_cap,
 	return BW_OK;
 }
 
+int
+bw_tag_format(const char *kind, const char *name, char *buf, size_t n)
+{
+	if (strcmp(kind, BW_TAG_KIND_LABEL) == 0)
+		return snprintf(buf, n, "%s", name);
+	return snprintf(buf, n, "%s:%s", kind, name);
+}
+
 static uint32_t
 fnv1a(const char *a, const char *b)
 {

@@ -66,6 +66,11 @@ int bw_tag_kind_valid(const char *kind);
 int bw_tag_parse(const char *text, char *kind_buf, size_t kind_cap,
 		 struct bw_tag *tag, struct bw_err *err);
 
+/* The text form bw_tag_parse reads back: the name alone for a plain label,
+ * "kind:name" otherwise, into buf (truncated to n - 1 bytes).  Returns the
+ * full length, as snprintf does. */
+int bw_tag_format(const char *kind, const char *name, char *buf, size_t n);
+
 /* Limits on what one record may carry. */
 #define BW_RECORD_TAGS_MAX 64
 #define BW_RECORD_RECIPIENTS_MAX 64

@@ -348,6 +348,22 @@ test_kill9(void)
 	bw_store_close(st);
 }
 
+static void
+test_tag_text(void)
+{
+	char buf[64], kind[16];
+	struct bw_tag t;
+
+	CHECK_INT(bw_tag_format("tag", "phishing", buf, sizeof(buf)), 8);
+	CHECK_STR(buf, "phishing");
+	CHECK_INT(bw_tag_format("malware", "Emotet", buf, sizeof(buf)), 14);
+	CHECK_STR(buf, "malware:Emotet");
+	CHECK_INT(bw_tag_parse(buf, kind, sizeof(kind), &t, NULL), BW_OK);
+	CHECK_STR(t.kind, "malware");
+	CHECK_STR(t.name, "Emotet");
+	CHECK_INT(bw_tag_format("actor", "APT28", NULL, 0), 11);
+}
+
 int
 main(void)
 {
@@ -359,6 +375,7 @@ main(void)
 	TAP_RUN(test_upsert);
 	TAP_RUN(test_expiry_cursor_stats);
 	TAP_RUN(test_kill9);
+	TAP_RUN(test_tag_text);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		return 1;
