@@ -62,3 +62,23 @@ bw_cli_parse_int(const char *s, long lo, long hi, long *out)
 	*out = v;
 	return 0;
 }
+
+int
+bw_cli_budget_take(struct bw_cli_budget *b, const char *file, long max,
+		   const char *more)
+{
+	if (b->file != file) {
+		b->file = file;
+		b->n = 0;
+	}
+	if (b->n == max)
+		fprintf(stderr, "%s: %s\n", file, more);
+	return b->n++ < max;
+}
+
+void
+bw_cli_budget_reset(struct bw_cli_budget *b)
+{
+	b->file = NULL;
+	b->n = 0;
+}

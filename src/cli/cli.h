@@ -33,6 +33,19 @@ void bw_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Parses a whole decimal number in [lo, hi]; returns 0 on success. */
 int bw_cli_parse_int(const char *s, long lo, long hi, long *out);
 
+/* A per-file budget of messages on standard error: the first max messages
+ * of each file are shown, then one line "FILE: MORE".  Zero
+ * it before use; bw_cli_budget_reset() when a file ends.  more is the line
+ * printed once the budget is spent ("more rejects not shown"). */
+struct bw_cli_budget {
+	const char *file;
+	long n;
+};
+/* Returns 1 if the caller should print this message for file. */
+int bw_cli_budget_take(struct bw_cli_budget *b, const char *file, long max,
+		       const char *more);
+void bw_cli_budget_reset(struct bw_cli_budget *b);
+
 int bw_cmd_ingest(int argc, char **argv);
 int bw_cmd_export(int argc, char **argv);
 int bw_cmd_stats(int argc, char **argv);

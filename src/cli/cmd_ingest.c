@@ -29,8 +29,7 @@ static const char usage_text[] =
 
 struct run {
 	bool json;
-	long shown;         /* rejects printed for the current file */
-	const char *shown_file;
+	struct bw_cli_budget shown; /* rejects and notes printed per file */
 	int status;
 };
 
@@ -39,15 +38,9 @@ on_reject(void *ctx, const char *file, const char *where, const char *reason)
 {
 	struct run *run = ctx;
 
-	if (run->shown_file != file) {
-		run->shown_file = file;
-		run->shown = 0;
-	}
-	if (run->shown < REJECTS_SHOWN)
+	if (bw_cli_budget_take(&run->shown, file, REJECTS_SHOWN,
+			       "more rejects not shown (use --rejects FILE)"))
 		fprintf(stderr, "%s:%s: %s\n", file, where, reason);
-	else if (run->shown == REJECTS_SHOWN)
-		fprintf(stderr, "%s: more rejects not shown (use --rejects FILE)\n", file);
-	run->shown++;
 }
 
 /* Notes share the rejects' budget of lines per file. */
@@ -65,7 +58,7 @@ on_result(void *ctx, const struct bw_ingest_result *r)
 {
 	struct run *run = ctx;
 
-	run->shown_file = NULL;
+	bw_cli_budget_reset(&run->shown);
 	if (r->refused) {
 		run->status = BW_EXIT_ERROR;
 		fprintf(stderr, "%s: refused: %s\n", r->file, r->error.msg);
@@ -143,7 +136,7 @@ bw_cmd_ingest(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct bw_ingest_options o;
-	struct run run = {false, 0, NULL, BW_EXIT_OK};
+	struct run run = {false, {NULL, 0}, BW_EXIT_OK};
 	struct bw_tag tags[MAX_LIST];
 	char tag_kinds[MAX_LIST][16];
 	char countries[MAX_LIST][3];

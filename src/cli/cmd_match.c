@@ -37,8 +37,7 @@ struct run {
 	struct bw_sightings *agg; /* --record */
 	struct bw_store *st;
 	int64_t now;
-	const char *bad_file;
-	long bad_shown;
+	struct bw_cli_budget bad; /* bad lines printed per file */
 	long recorded;
 	struct obuf line;
 };
@@ -236,15 +235,9 @@ on_bad(void *ctx, const char *file, long line, const char *why)
 {
 	struct run *run = ctx;
 
-	if (run->bad_file != file) {
-		run->bad_file = file;
-		run->bad_shown = 0;
-	}
-	if (run->bad_shown < BAD_SHOWN)
+	if (bw_cli_budget_take(&run->bad, file, BAD_SHOWN,
+			       "more lines not of the format, not shown"))
 		fprintf(stderr, "%s:%ld: %s\n", file, line, why);
-	else if (run->bad_shown == BAD_SHOWN)
-		fprintf(stderr, "%s: more lines not of the format, not shown\n", file);
-	run->bad_shown++;
 }
 
 /* "time=NAME", "client=NAME" or "value=NAME". */
@@ -345,7 +338,7 @@ bw_cmd_match(int argc, char **argv)
 		struct bw_match_stats s;
 		int rc = bw_matcher_run(m, argv[i], &s, &err);
 
-		run.bad_file = NULL;
+		bw_cli_budget_reset(&run.bad);
 		if (rc == BW_EIO || rc == BW_EFORMAT || rc == BW_EINVAL) {
 			/* this input only */
 			bw_cli_error("%s", err.msg);
