@@ -2,7 +2,7 @@
  * store.c - schema, migrations and the provenance model on SQLite.
  *
  * Schema (version 1, 2 adding sighting, 3 adding tenant and api_key, 4
- * adding tenant_scope):
+ * adding tenant_scope, 5 adding disruption, audit and outbox):
  *   source(id, name)                     who reported something
  *   indicator(id, type, value, registrable, created)
  *                                        one row per canonical (type, value)
@@ -20,6 +20,9 @@
  *                                        a tenant's API keys, hashed
  *   tenant_scope(tenant_id, kind, value, included, added)
  *                                        national scope entries of a tenant
+ *   (5) authz, authz_item, action, action_event, guard_entry, rpz_change,
+ *       audit, outbox                    disruption, audit chain, outbox;
+ *                                        api_key gains kind and label
  *
  * Migrations are SQL scripts applied in order inside one transaction, keyed
  * by PRAGMA user_version; a store from a newer build is refused, never
@@ -158,6 +161,105 @@ static const char *const migrations[] = {
 	"  included INTEGER NOT NULL,"
 	"  added INTEGER NOT NULL,"
 	"  PRIMARY KEY (tenant_id, kind, value)) WITHOUT ROWID;",
+	/* 5: gateway keys, statutory disruption, the audit chain and the
+	 * outbox.  An api_key of kind 'gateway' acts for its tenant with the
+	 * same TLP rights but only on the check endpoints.  action rows never
+	 * change their target or kind; every state change is an action_event
+	 * row, and every change of the set of active actions is an rpz_change
+	 * row whose rowid is the RPZ serial increment (the IXFR journal).
+	 * audit rows chain by SHA-256 (hash = SHA-256(prev || canonical
+	 * entry)).  Everything that leaves the process is first an outbox row
+	 * written in the transaction of the change that caused it. */
+	"ALTER TABLE api_key ADD COLUMN kind TEXT NOT NULL DEFAULT 'tenant'"
+	"  CHECK (kind IN ('tenant', 'gateway'));"
+	"ALTER TABLE api_key ADD COLUMN label TEXT;"
+	"CREATE TABLE authz ("
+	"  id INTEGER PRIMARY KEY,"
+	"  authority TEXT NOT NULL,"
+	"  reference TEXT NOT NULL,"
+	"  jurisdiction TEXT NOT NULL,"
+	"  scope_kind TEXT NOT NULL,"
+	"  scope_value TEXT NOT NULL,"
+	"  valid_from INTEGER NOT NULL,"
+	"  valid_until INTEGER NOT NULL CHECK (valid_until > valid_from),"
+	"  document_sha256 TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  revoked INTEGER,"
+	"  revoked_by TEXT,"
+	"  revoke_reason TEXT);"
+	"CREATE TABLE authz_item ("
+	"  authz_id INTEGER NOT NULL REFERENCES authz(id),"
+	"  type INTEGER NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  PRIMARY KEY (authz_id, type, value)) WITHOUT ROWID;"
+	"CREATE TABLE action ("
+	"  id INTEGER PRIMARY KEY,"
+	"  authz_id INTEGER NOT NULL REFERENCES authz(id),"
+	"  type INTEGER NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('block', 'sinkhole')),"
+	"  sinkhole TEXT,"
+	"  origin TEXT NOT NULL CHECK (origin IN ('policy', 'manual')),"
+	"  state TEXT NOT NULL CHECK (state IN ('review', 'proposed', 'approved',"
+	"    'active', 'held', 'expired', 'revoked', 'rejected')),"
+	"  reason TEXT,"
+	"  proposed_by TEXT NOT NULL,"
+	"  approved_by TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL);"
+	"CREATE INDEX action_by_state ON action(state, expires);"
+	"CREATE INDEX action_by_target ON action(type, target);"
+	"CREATE TABLE action_event ("
+	"  id INTEGER PRIMARY KEY,"
+	"  action_id INTEGER NOT NULL REFERENCES action(id),"
+	"  time INTEGER NOT NULL,"
+	"  operator TEXT NOT NULL,"
+	"  from_state TEXT,"
+	"  to_state TEXT NOT NULL,"
+	"  reason TEXT);"
+	"CREATE INDEX action_event_by_action ON action_event(action_id);"
+	"CREATE TABLE guard_entry ("
+	"  list TEXT NOT NULL,"
+	"  type INTEGER NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  reason TEXT,"
+	"  added INTEGER NOT NULL,"
+	"  PRIMARY KEY (type, value, list)) WITHOUT ROWID;"
+	"CREATE TABLE rpz_change ("
+	"  serial INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  time INTEGER NOT NULL,"
+	"  action_id INTEGER NOT NULL REFERENCES action(id),"
+	"  op TEXT NOT NULL CHECK (op IN ('add', 'del')));"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  time INTEGER NOT NULL,"
+	"  operator TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  detail TEXT NOT NULL,"
+	"  prev_hash BLOB NOT NULL,"
+	"  hash BLOB NOT NULL);"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  created INTEGER NOT NULL,"
+	"  channel TEXT NOT NULL CHECK (channel IN ('webhook', 'smtp')),"
+	"  tenant_id INTEGER REFERENCES tenant(id),"
+	"  destination TEXT NOT NULL,"
+	"  priority INTEGER NOT NULL DEFAULT 0,"
+	"  idem_key TEXT NOT NULL UNIQUE,"
+	"  subject TEXT,"
+	"  content_type TEXT NOT NULL,"
+	"  body BLOB NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (state IN ('pending', 'delivered', 'dead')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt INTEGER NOT NULL,"
+	"  last_error TEXT,"
+	"  delivered INTEGER);"
+	"CREATE INDEX outbox_due ON outbox(state, priority DESC, next_attempt)"
+	"  WHERE state = 'pending';",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

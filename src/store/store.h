@@ -24,7 +24,7 @@ struct bw_store;
 struct sqlite3;
 
 /* The schema version this build writes. */
-#define BW_STORE_SCHEMA_VERSION 4
+#define BW_STORE_SCHEMA_VERSION 5
 
 enum bw_store_flags {
 	BW_STORE_NOCREATE = 1 << 0, /* fail if the database does not exist */

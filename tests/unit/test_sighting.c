@@ -11,6 +11,7 @@
 
 #include "core/tlp.h"
 #include "store/store.h"
+#include "schema_old.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/bw-test-sighting-XXXXXX";
@@ -66,19 +67,19 @@ test_migration(void)
 	struct bw_err err;
 	sqlite3 *db;
 
-	/* make a schema-1 store: a new store with the tables of schemas 2, 3 and
-	 * 4 removed */
+	/* make a schema-1 store: a new store with what schemas 2 to 5 added
+	 * removed */
 	CHECK_INT(bw_store_open(db_path("v1.db"), 0, &st, &err), BW_OK);
 	bw_store_close(st);
 	sqlite3_open(db_path("v1.db"), &db);
-	CHECK_INT(sqlite3_exec(db, "DROP TABLE sighting; DROP TABLE tenant_scope;"
+	CHECK_INT(sqlite3_exec(db, SCHEMA_DROP_V5 " DROP TABLE sighting; DROP TABLE tenant_scope;"
 			       " DROP TABLE api_key; DROP TABLE tenant;"
 			       " PRAGMA user_version = 1",
 			       NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_INT(bw_store_open(db_path("v1.db"), BW_STORE_NOCREATE, &st, &err), BW_OK);
-	CHECK_INT(count(st, "PRAGMA user_version"), 4);
-	CHECK_INT(BW_STORE_SCHEMA_VERSION, 4);
+	CHECK_INT(count(st, "PRAGMA user_version"), BW_STORE_SCHEMA_VERSION);
+	CHECK_INT(count(st, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"), 1);
 	CHECK_INT(count(st, "SELECT count(*) FROM sqlite_master WHERE name = 'sighting'"), 1);
 	CHECK_INT(count(st, "SELECT count(*) FROM sqlite_master WHERE name = 'sighting_by_hour'"), 1);
 	bw_store_close(st);

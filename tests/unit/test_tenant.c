@@ -13,6 +13,7 @@
 #include "core/mem.h"
 #include "share/tenant.h"
 #include "store/store.h"
+#include "schema_old.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/bw-test-tenant-XXXXXX";
@@ -255,7 +256,7 @@ test_migration(void)
 	CHECK_INT(bw_store_open(db_path("old.db"), 0, &st, &err), BW_OK);
 	bw_store_close(st);
 	CHECK(sqlite3_open(db_path("old.db"), &db) == SQLITE_OK);
-	CHECK(sqlite3_exec(db, "DROP TABLE tenant_scope; DROP TABLE api_key;"
+	CHECK(sqlite3_exec(db, SCHEMA_DROP_V5 " DROP TABLE tenant_scope; DROP TABLE api_key;"
 			       " DROP TABLE tenant; PRAGMA user_version = 2;",
 			       NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
