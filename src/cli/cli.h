@@ -52,5 +52,6 @@ int bw_cmd_stats(int argc, char **argv);
 int bw_cmd_match(int argc, char **argv);
 int bw_cmd_tenant(int argc, char **argv);
 int bw_cmd_serve(int argc, char **argv);
+int bw_cmd_report(int argc, char **argv);
 
 #endif

@@ -22,6 +22,7 @@ static const struct {
 	{"stats", bw_cmd_stats, "count indicators by type, source and TLP"},
 	{"match", bw_cmd_match, "match DNS, proxy and flow logs against the indicators"},
 	{"tenant", bw_cmd_tenant, "manage the programme's tenants and their API keys"},
+	{"report", bw_cmd_report, "write a tenant's periodic report as HTML, PDF or JSON"},
 	{"serve", bw_cmd_serve, "run the daemon: health, metrics and the real-time check API"},
 };
 
