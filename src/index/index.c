@@ -120,6 +120,8 @@ struct bw_index {
 	struct tagset *tagsets;
 	size_t ntagv, ntagsets;
 	struct bw_index_stats stats;
+	void *attached; /* bw_index_attach */
+	void (*attached_free)(void *);
 };
 
 /* builder-side tag and tag-set interning */
@@ -548,7 +550,24 @@ bw_index_free(struct bw_index *ix)
 	bw_free(ix->tagstr);
 	bw_free(ix->tagv);
 	bw_free(ix->tagsets);
+	if (ix->attached_free)
+		ix->attached_free(ix->attached);
 	bw_free(ix);
+}
+
+void
+bw_index_attach(struct bw_index *ix, void *data, void (*free_fn)(void *))
+{
+	if (ix->attached_free)
+		ix->attached_free(ix->attached);
+	ix->attached = data;
+	ix->attached_free = free_fn;
+}
+
+void *
+bw_index_attachment(const struct bw_index *ix)
+{
+	return ix->attached;
 }
 
 void
@@ -571,6 +590,13 @@ bw_index_get(const struct bw_index *ix, uint32_t id, struct bw_index_match *m)
 	m->tags = ts->n ? ix->tagv + ts->first : NULL;
 	m->ntags = ts->n;
 	m->store_id = ix->store_ids[id];
+}
+
+void
+bw_index_prefetch(const struct bw_index *ix, uint32_t id)
+{
+	__builtin_prefetch(&ix->inds[id]);
+	__builtin_prefetch(&ix->store_ids[id]);
 }
 
 /* ---- builder: tags ---------------------------------------------------- */
@@ -758,6 +784,10 @@ intern_tagnums(struct bw_index_builder *b, uint32_t *v, size_t n, uint32_t *out)
 {
 	size_t m = 0;
 
+	if (n == 0) {
+		*out = 0; /* the empty set, interned first */
+		return BW_OK;
+	}
 	if (n > 1)
 		qsort(v, n, sizeof(*v), cmp_u32);
 	for (size_t i = 0; i < n; i++)
@@ -934,6 +964,137 @@ parse_prefix(enum bw_ioc_type type, const char *v, size_t len,
 	return true;
 }
 
+/* A prefix length after '/' written as inet_ntop and bw_ioc_parse write
+ * it: 1 to max - 1 (a full-length prefix is an address), no leading zero. */
+static bool
+canon_plen(const char *s, size_t len, int max, uint8_t *out)
+{
+	int v = 0;
+
+	if (len == 0 || len > 3 || s[0] == '0')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v >= max)
+		return false;
+	*out = (uint8_t)v;
+	return true;
+}
+
+/* An IPv6 address exactly as glibc's inet_ntop() writes it, without an
+ * embedded IPv4 part: lower-case groups without leading zeros, the first
+ * longest run of two or more zero groups written "::".  False for
+ * anything else, canonical or not (the caller then asks bw_ioc_parse). */
+static bool
+canon_ipv6(const char *s, size_t len, uint8_t out[16])
+{
+	uint16_t w[8];
+	int nw = 0, gap = -1, fill = 0, best = -1, bestlen = 0, run = 0;
+	size_t i = 0;
+
+	if (len >= 2 && s[0] == ':' && s[1] == ':') {
+		gap = 0;
+		i = 2;
+	}
+	while (i < len) {
+		unsigned v = 0;
+		size_t st = i;
+		while (i < len && i - st < 5) {
+			unsigned char c = (unsigned char)s[i];
+			unsigned d = c >= '0' && c <= '9' ? c - '0'
+				     : c >= 'a' && c <= 'f' ? c - 'a' + 10 : 16;
+			if (d == 16)
+				break;
+			v = v << 4 | d;
+			i++;
+		}
+		if (i == st || i - st > 4 || (i - st > 1 && s[st] == '0') || nw == 8)
+			return false;
+		w[nw++] = (uint16_t)v;
+		if (i == len)
+			break;
+		if (s[i] != ':')
+			return false;
+		i++;
+		if (i < len && s[i] == ':') {
+			if (gap >= 0)
+				return false;
+			gap = nw;
+			i++;
+		} else if (i == len) {
+			return false; /* a trailing single ':' */
+		}
+	}
+	if (gap >= 0) {
+		fill = 8 - nw;
+		if (fill < 2)
+			return false;
+		memmove(w + gap + fill, w + gap, (size_t)(nw - gap) * sizeof(*w));
+		memset(w + gap, 0, (size_t)fill * sizeof(*w));
+		nw = 8;
+	}
+	if (nw != 8)
+		return false;
+	for (int k = 0; k <= 8; k++) {
+		if (k < 8 && w[k] == 0) {
+			run++;
+			continue;
+		}
+		if (run > bestlen) {
+			bestlen = run;
+			best = k - run;
+		}
+		run = 0;
+	}
+	if (bestlen < 2)
+		best = -1;
+	/* inet_ntop writes these with a dotted IPv4 part */
+	if (best == 0 && (bestlen == 6 || (bestlen == 5 && w[5] == 0xffff)))
+		return false;
+	/* "::" must stand for exactly the zero run inet_ntop picks */
+	if (best != gap || (gap >= 0 && fill != bestlen))
+		return false;
+	for (int k = 0; k < 8; k++) {
+		out[2 * k] = (uint8_t)(w[k] >> 8);
+		out[2 * k + 1] = (uint8_t)w[k];
+	}
+	return true;
+}
+
+/* The binary prefix of an address or CIDR of type type that is exactly in
+ * the canonical form bw_ioc_parse() writes (so it needs no re-parse): the
+ * fast path of the builder for the many addresses of a block list.  False
+ * means "not known canonical here", not "invalid". */
+static bool
+canon_prefix(enum bw_ioc_type type, const char *v, size_t len,
+	     struct bw_lpm_prefix *p, int *family)
+{
+	const char *slash = memchr(v, '/', len);
+	size_t alen = slash ? (size_t)(slash - v) : len;
+	bool v6 = memchr(v, ':', alen) != NULL;
+	int bits = v6 ? 128 : 32;
+
+	if ((type == BW_IOC_CIDR) != (slash != NULL) ||
+	    (type == BW_IOC_IPV4 && v6) || (type == BW_IOC_IPV6 && !v6))
+		return false;
+	memset(p->addr, 0, sizeof(p->addr));
+	if (v6 ? !canon_ipv6(v, alen, p->addr) : !bw_ioc_parse_ipv4(v, alen, p->addr))
+		return false;
+	p->len = (uint8_t)bits;
+	if (slash) {
+		if (!canon_plen(slash + 1, len - alen - 1, bits, &p->len))
+			return false;
+		for (int k = p->len; k < bits; k++)
+			if (p->addr[k / 8] & (0x80 >> (k % 8)))
+				return false; /* host bits set */
+	}
+	*family = v6 ? 6 : 4;
+	return true;
+}
+
 static int
 push_u32(uint32_t **v, size_t *n, size_t *cap, uint32_t x)
 {
@@ -964,8 +1125,9 @@ add_internal(struct bw_index_builder *b, enum bw_ioc_type type,
 	case BW_IOC_IPV4:
 	case BW_IOC_IPV6:
 	case BW_IOC_CIDR:
-		ok = reparses_same(type, value, len) &&
-		     parse_prefix(type, value, len, &pfx, &family);
+		ok = canon_prefix(type, value, len, &pfx, &family) ||
+		     (reparses_same(type, value, len) &&
+		      parse_prefix(type, value, len, &pfx, &family));
 		break;
 	case BW_IOC_URL:
 	case BW_IOC_EMAIL: ok = reparses_same(type, value, len); break;
@@ -1193,6 +1355,24 @@ fill_tags(struct bw_index_builder *b, struct bw_index *ix)
 	return BW_OK;
 }
 
+/* The first n bytes of p in memory of exactly n bytes (p is freed), on
+ * huge pages when n is large; NULL (p kept) when memory is short. */
+static void *
+to_huge(void *p, size_t n)
+{
+	void *q;
+
+	if (n < ((size_t)2 << 20))
+		return bw_realloc(p, n);
+	q = bw_malloc(n);
+	if (q == NULL)
+		return NULL;
+	bw_index_advise_huge(q, n);
+	memcpy(q, p, n);
+	bw_free(p);
+	return q;
+}
+
 int
 bw_index_builder_finish(struct bw_index_builder *b, struct bw_index **out,
 			struct bw_err *err)
@@ -1219,16 +1399,18 @@ bw_index_builder_finish(struct bw_index_builder *b, struct bw_index **out,
 		b->arena = a;
 		b->arena_cap = b->arena_len;
 	}
-	/* arrays grew by doubling: give the slack back */
+	/* arrays grew by doubling: give the slack back; the records and
+	 * store ids too are read at random (reporting matches), so large ones
+	 * move onto huge pages as the arena does */
 	if (b->ninds > 0 && b->ninds < b->inds_cap) {
-		void *p = bw_realloc(b->inds, b->ninds * sizeof(*b->inds));
+		void *p = to_huge(b->inds, b->ninds * sizeof(*b->inds));
 		if (p != NULL) {
 			b->inds = p;
 			b->inds_cap = b->ninds;
 		}
 	}
 	if (b->ninds > 0 && b->ninds < b->sids_cap) {
-		void *p = bw_realloc(b->store_ids, b->ninds * sizeof(*b->store_ids));
+		void *p = to_huge(b->store_ids, b->ninds * sizeof(*b->store_ids));
 		if (p != NULL) {
 			b->store_ids = p;
 			b->sids_cap = b->ninds;
@@ -1381,115 +1563,198 @@ out:
 	return rc;
 }
 
-struct pending {
-	int64_t id;
-	int type;
-	char value[BW_IOC_VALUE_MAX + 1];
-	size_t len;
-	int conf;
-	size_t ntags;
+/* One active record, as read from the store: its indicator, its own id,
+ * its tag numbers (tagv[tfirst .. tfirst + tn)) and its confidence
+ * (NO_CONF when it states none, or none in 0-100).  24 bytes: a store of
+ * ten million records holds them all while it is read. */
+struct arec {
+	int64_t ind, rec;
+	uint32_t tfirst;
+	uint16_t tn;
+	int16_t conf;
 };
 
-static int
-flush_pending(struct bw_index_builder *b, struct pending *p, struct bw_err *err)
-{
-	int rc;
+#define NO_CONF INT16_MIN
 
-	if (p->id == 0)
-		return BW_OK;
-	rc = add_internal(b, (enum bw_ioc_type)p->type, p->value, p->len, p->id,
-			  p->conf, b->scratch, p->ntags);
-	p->id = 0;
-	if (rc == BW_EINVAL) {
-		b->stats.skipped++;
-		return BW_OK;
-	}
-	if (rc == BW_ELIMIT)
-		return bw_err_set(err, rc, "index limit reached (%u indicators, %u bytes of values)",
-				  BW_INDEX_INDICATORS_MAX, BW_INDEX_STRINGS_MAX);
-	if (rc)
-		return bw_err_set(err, rc, "out of memory building the index");
-	return BW_OK;
+static int
+cmp_arec(const void *a, const void *b)
+{
+	const struct arec *x = a, *y = b;
+
+	if (x->ind != y->ind)
+		return x->ind < y->ind ? -1 : 1;
+	return x->rec < y->rec ? -1 : x->rec > y->rec;
 }
 
+/*
+ * Reads the active records, their tags and the indicators as three
+ * sequential table scans and joins them here: a nested-loop join in SQLite
+ * costs three B-tree searches per row (1.3 us a row measured, more than
+ * the whole rest of the build), a table scan a few dozen nanoseconds.
+ * Records come in record id order and record_tag rows in (record id, tag)
+ * order, so the tags merge in one pass; the records are then put in
+ * indicator order (normally they already are: a store adds an indicator
+ * and its first record together) and merged with the indicators, which
+ * come in id order.
+ */
 static int
 load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
 		const struct tagmap *map, size_t nmap, struct bw_err *err)
 {
-	static const char sql[] =
-		"SELECT i.id, i.type, i.value, r.id, r.confidence, rt.tag_id"
-		" FROM indicator i JOIN record r ON r.indicator_id = i.id"
-		" LEFT JOIN record_tag rt ON rt.record_id = r.id"
-		" WHERE r.revoked = 0 AND r.expired = 0"
-		" AND (r.valid_until IS NULL OR r.valid_until >= ?1)"
-		" ORDER BY i.id";
+	static const char rec_sql[] =
+		"SELECT id, indicator_id, confidence FROM record"
+		" WHERE revoked = 0 AND expired = 0"
+		" AND (valid_until IS NULL OR valid_until >= ?1) ORDER BY id";
+	static const char tag_sql[] =
+		"SELECT record_id, tag_id FROM record_tag ORDER BY record_id, tag_id";
+	static const char ind_sql[] = "SELECT id, type, value FROM indicator ORDER BY id";
 	sqlite3_stmt *s = NULL;
-	struct pending *p = bw_calloc(1, sizeof(*p));
-	int64_t last_rec = 0;
+	struct arec *r = NULL;
+	uint32_t *tagv = NULL;
+	size_t nr = 0, rcap = 0, ntagv = 0, tagcap = 0, j;
+	bool sorted = true;
 	int rc;
 
-	if (p == NULL)
-		return bw_err_set(err, BW_ENOMEM, "out of memory");
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
-		rc = db_fail(db, err, "reading indicators");
+	/* 1: the active records */
+	if (sqlite3_prepare_v2(db, rec_sql, -1, &s, NULL) != SQLITE_OK) {
+		rc = db_fail(db, err, "reading records");
 		goto out;
 	}
 	sqlite3_bind_int64(s, 1, now);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(s, 0);
-		int64_t rec = sqlite3_column_int64(s, 3);
-
-		if (id != p->id) {
-			const char *v = (const char *)sqlite3_column_text(s, 2);
-			size_t len = (size_t)sqlite3_column_bytes(s, 2);
-			rc = flush_pending(b, p, err);
-			if (rc)
+		struct arec *a;
+		if (nr == rcap) {
+			a = bw_grow(r, &rcap, nr + 1, sizeof(*r));
+			if (a == NULL) {
+				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
 				goto out;
-			p->id = id;
-			p->type = sqlite3_column_int(s, 1);
-			p->conf = -1;
-			p->ntags = 0;
-			if (v == NULL || len > BW_IOC_VALUE_MAX) {
-				p->len = 0; /* not canonical: skipped */
-				p->value[0] = '\0';
-			} else {
-				memcpy(p->value, v, len);
-				p->value[len] = '\0';
-				p->len = len;
 			}
+			r = a;
 		}
-		if (rec != last_rec) {
-			b->stats.records++;
-			last_rec = rec;
-			if (sqlite3_column_type(s, 4) != SQLITE_NULL) {
-				int c = sqlite3_column_int(s, 4);
-				if (c > p->conf && c <= 100)
-					p->conf = c;
-			}
+		a = &r[nr++];
+		a->rec = sqlite3_column_int64(s, 0);
+		a->ind = sqlite3_column_int64(s, 1);
+		a->conf = NO_CONF;
+		if (sqlite3_column_type(s, 2) != SQLITE_NULL) {
+			int c = sqlite3_column_int(s, 2);
+			if (c >= 0 && c <= 100)
+				a->conf = (int16_t)c;
 		}
-		if (sqlite3_column_type(s, 5) != SQLITE_NULL && p->ntags < STORE_TAGS_MAX &&
-		    nmap > 0) {
-			struct tagmap key = {sqlite3_column_int64(s, 5), 0};
-			const struct tagmap *m = bsearch(&key, map, nmap, sizeof(*map),
-							 cmp_tagmap);
-			if (m != NULL) {
-				rc = scratch_room(b, p->ntags + 1);
-				if (rc) {
-					bw_err_set(err, rc, "out of memory");
-					goto out;
-				}
-				b->scratch[p->ntags++] = m->num;
-			}
-		}
+		a->tfirst = a->tn = 0;
+		if (nr > 1 && a->ind < a[-1].ind)
+			sorted = false;
 	}
 	if (rc != SQLITE_DONE) {
+		rc = db_fail(db, err, "reading records");
+		goto out;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+
+	/* 2: their tags, merged by record id */
+	if (nmap > 0 && nr > 0) {
+		if (sqlite3_prepare_v2(db, tag_sql, -1, &s, NULL) != SQLITE_OK) {
+			rc = db_fail(db, err, "reading record tags");
+			goto out;
+		}
+		j = 0;
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			int64_t rid = sqlite3_column_int64(s, 0);
+			struct tagmap key = {sqlite3_column_int64(s, 1), 0};
+			const struct tagmap *m;
+			while (j < nr && r[j].rec < rid)
+				j++;
+			if (j == nr)
+				break;
+			if (r[j].rec != rid || r[j].tn >= STORE_TAGS_MAX)
+				continue;
+			m = bsearch(&key, map, nmap, sizeof(*map), cmp_tagmap);
+			if (m == NULL)
+				continue;
+			if (ntagv == tagcap) {
+				uint32_t *t = bw_grow(tagv, &tagcap, ntagv + 1, sizeof(*t));
+				if (t == NULL) {
+					rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+					goto out;
+				}
+				tagv = t;
+			}
+			if (r[j].tn == 0)
+				r[j].tfirst = (uint32_t)ntagv;
+			tagv[ntagv++] = m->num;
+			r[j].tn++;
+		}
+		if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+			rc = db_fail(db, err, "reading record tags");
+			goto out;
+		}
+		sqlite3_finalize(s);
+		s = NULL;
+	}
+	if (!sorted)
+		qsort(r, nr, sizeof(*r), cmp_arec);
+
+	/* 3: the indicators with at least one active record */
+	if (sqlite3_prepare_v2(db, ind_sql, -1, &s, NULL) != SQLITE_OK) {
 		rc = db_fail(db, err, "reading indicators");
 		goto out;
 	}
-	rc = flush_pending(b, p, err);
+	j = 0;
+	while (j < nr && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(s, 0);
+		const char *v;
+		size_t len, ntags = 0;
+		int conf = -1;
+
+		while (j < nr && r[j].ind < id)
+			j++; /* a record of a missing indicator */
+		if (j == nr || r[j].ind != id)
+			continue;
+		for (; j < nr && r[j].ind == id; j++) {
+			size_t k = r[j].tn;
+			b->stats.records++;
+			if (r[j].conf != NO_CONF && r[j].conf > conf)
+				conf = r[j].conf;
+			if (k > STORE_TAGS_MAX - ntags)
+				k = STORE_TAGS_MAX - ntags;
+			if (k == 0)
+				continue;
+			rc = scratch_room(b, ntags + k);
+			if (rc) {
+				bw_err_set(err, rc, "out of memory");
+				goto out;
+			}
+			memcpy(b->scratch + ntags, tagv + r[j].tfirst, k * sizeof(*tagv));
+			ntags += k;
+		}
+		v = (const char *)sqlite3_column_text(s, 2);
+		len = (size_t)sqlite3_column_bytes(s, 2);
+		if (v == NULL || len > BW_IOC_VALUE_MAX) {
+			b->stats.skipped++; /* not canonical */
+			continue;
+		}
+		rc = add_internal(b, (enum bw_ioc_type)sqlite3_column_int(s, 1), v, len,
+				  id, conf, b->scratch, ntags);
+		if (rc == BW_EINVAL) {
+			b->stats.skipped++;
+		} else if (rc == BW_ELIMIT) {
+			bw_err_set(err, rc, "index limit reached (%u indicators, %u bytes of values)",
+				   BW_INDEX_INDICATORS_MAX, BW_INDEX_STRINGS_MAX);
+			goto out;
+		} else if (rc) {
+			bw_err_set(err, rc, "out of memory building the index");
+			goto out;
+		}
+	}
+	if (j < nr && rc != SQLITE_DONE) {
+		rc = db_fail(db, err, "reading indicators");
+		goto out;
+	}
+	rc = BW_OK;
 out:
 	sqlite3_finalize(s);
-	bw_free(p);
+	bw_free(r);
+	bw_free(tagv);
 	return rc;
 }
 
@@ -1729,6 +1994,12 @@ bw_index_parse_addr(const char *text, size_t len, struct bw_index_addr *a)
 {
 	char buf[64];
 
+	/* a dotted quad, the common case, first */
+	if (len >= 7 && len <= 15 && text[0] != '[' && bw_ioc_parse_ipv4(text, len, a->addr)) {
+		a->family = 4;
+		memset(a->addr + 4, 0, sizeof(a->addr) - 4);
+		return 1;
+	}
 	if (len >= 2 && text[0] == '[' && text[len - 1] == ']') {
 		text++;
 		len -= 2;
@@ -1752,16 +2023,20 @@ lpm_of(const struct bw_index *ix, int family)
 	return family == 4 ? ix->lpm[0] : family == 6 ? ix->lpm[1] : NULL;
 }
 
+/* Addresses handed to the prefix tables at once (their pipelines want
+ * many in flight). */
+#define ADDR_CHUNK 256
+
 size_t
 bw_index_lookup_addrs(const struct bw_index *ix, struct bw_index_addr_query *q,
 		      size_t nq, uint32_t *hits, size_t hits_cap)
 {
-	uint8_t a4[BATCH][4], a6[BATCH][16];
-	uint32_t in4[BATCH], in6[BATCH];
+	uint8_t a4[ADDR_CHUNK][4], a6[ADDR_CHUNK][16];
+	uint32_t in4[ADDR_CHUNK], in6[ADDR_CHUNK];
 	size_t used = 0;
 
-	for (size_t done = 0; done < nq; done += BATCH) {
-		size_t m = nq - done < BATCH ? nq - done : BATCH, n4 = 0, n6 = 0;
+	for (size_t done = 0; done < nq; done += ADDR_CHUNK) {
+		size_t m = nq - done < ADDR_CHUNK ? nq - done : ADDR_CHUNK, n4 = 0, n6 = 0;
 
 		for (size_t i = 0; i < m; i++) {
 			const struct bw_index_addr *a = &q[done + i].a;

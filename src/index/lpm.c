@@ -18,10 +18,18 @@
 typedef unsigned __int128 u128;
 
 #define NONE UINT32_MAX
+/* A slice number: the address is covered by nothing (the bitmap says). */
+#define NO_SLICE (SIZE_MAX - 1)
 /* First-level table of at most 2^FIRST_BITS_MAX slices. */
 #define FIRST_BITS_MAX 22
-/* Look-ups overlap this many addresses. */
-#define BATCH 16
+/* IPv4 tables of at least this many prefixes get a bitmap of the /24s
+ * that hold a covered address, answering most misses from one bit: a
+ * random address misses a block list of a million prefixes 90% of the
+ * time, and the bitmap (2 MB) stays in the cache where the interval
+ * search reads two lines of tens of megabytes. */
+#define BLK_MIN 4096
+#define BLK_WORDS (((size_t)1 << 24) / 64)
+#define BLK_ALIGN ((size_t)2 << 20)
 
 struct iv4 {
 	uint32_t start;
@@ -44,6 +52,10 @@ struct bw_lpm {
 	size_t np;
 	uint32_t *ids, *parent;
 	uint8_t *lens;
+	/* IPv4 with many prefixes: bit k set if any address of the /24
+	 * k << 8 .. (k << 8) + 255 is covered (2 MB) */
+	uint64_t *blk;     /* inside blk_raw, on a 2 MB boundary */
+	void *blk_raw;
 };
 
 static inline uint32_t
@@ -91,11 +103,99 @@ cmp_prefix6(const void *a, const void *b)
 	return c ? c : (int)x->len - (int)y->len;
 }
 
+/* A sort key and the element's place before sorting. */
+struct rkey {
+	uint64_t key;
+	uint64_t at;
+};
+
+/* LSD radix sort of n keys by their 64-bit key, a byte per pass, into
+ * a or tmp; returns which one holds the result.  Passes whose byte is the
+ * same in every key are skipped (an IPv4 key has 40 bits in use; IPv6
+ * block lists share their first bytes). */
+static struct rkey *
+radix_sort(struct rkey *a, struct rkey *tmp, size_t n)
+{
+	size_t count[8][256];
+
+	memset(count, 0, sizeof(count));
+	for (size_t i = 0; i < n; i++)
+		for (int b = 0; b < 8; b++)
+			count[b][(a[i].key >> (8 * b)) & 255]++;
+	for (int b = 0; b < 8; b++) {
+		size_t sum = 0;
+		struct rkey *x;
+		if (count[b][(a[0].key >> (8 * b)) & 255] == n)
+			continue;
+		for (int v = 0; v < 256; v++) {
+			size_t c = count[b][v];
+			count[b][v] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[count[b][(a[i].key >> (8 * b)) & 255]++] = a[i];
+		x = a;
+		a = tmp;
+		tmp = x;
+	}
+	return a;
+}
+
+/*
+ * Radix sort on the first 64 bits of the order (IPv4: the address and the
+ * length, which decide it; IPv6: the first 64 address bits, ties then
+ * sorted by comparison), then one gather: a million prefixes sort in a
+ * few tens of milliseconds against 150 for qsort with a comparison call
+ * per step.  Falls back to qsort when memory is short.
+ */
 void
 bw_lpm_sort(int family, struct bw_lpm_prefix *p, size_t n)
 {
-	if (n > 1)
-		qsort(p, n, sizeof(*p), family == 4 ? cmp_prefix4 : cmp_prefix6);
+	int (*cmp)(const void *, const void *) = family == 4 ? cmp_prefix4 : cmp_prefix6;
+	struct rkey *k, *tmp, *r;
+
+	if (n < 2)
+		return;
+	k = bw_malloc(n * sizeof(*k));
+	tmp = bw_malloc(n * sizeof(*tmp));
+	if (k == NULL || tmp == NULL) {
+		bw_free(k);
+		bw_free(tmp);
+		qsort(p, n, sizeof(*p), cmp);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		k[i].key = family == 4 ? (uint64_t)be32(p[i].addr) << 8 | p[i].len
+			   : be64(p[i].addr);
+		k[i].at = i;
+	}
+	r = radix_sort(k, tmp, n);
+	/* the gather: independent reads, which overlap (following the
+	 * permutation's cycles in place was slower: one miss after another) */
+	{
+		struct bw_lpm_prefix *out = bw_malloc(n * sizeof(*out));
+		if (out == NULL) {
+			bw_free(k);
+			bw_free(tmp);
+			qsort(p, n, sizeof(*p), cmp);
+			return;
+		}
+		for (size_t i = 0; i < n; i++)
+			out[i] = p[r[i].at];
+		memcpy(p, out, n * sizeof(*p));
+		bw_free(out);
+	}
+	if (family != 4) {
+		/* runs with the same first 64 bits */
+		for (size_t i = 0, j; i < n; i = j) {
+			for (j = i + 1; j < n && r[j].key == r[i].key; j++)
+				;
+			if (j - i > 1)
+				qsort(p + i, j - i, sizeof(*p), cmp);
+		}
+	}
+	bw_free(k);
+	bw_free(tmp);
 }
 
 int
@@ -118,32 +218,55 @@ bw_lpm_free(struct bw_lpm *t)
 	bw_free(t->ids);
 	bw_free(t->parent);
 	bw_free(t->lens);
+	bw_free(t->blk_raw);
 	bw_free(t);
 }
 
 /* ---- building --------------------------------------------------------- */
 
-struct tmp_iv {
-	u128 start;
-	uint32_t val;
-};
+/* The intervals are written straight into the table's own arrays (sized
+ * for the worst case, 2n + 1, and shrunk afterwards), not into a 32-byte
+ * staging record each: for a million prefixes that staging array alone
+ * was 64 MB of fresh pages to fault in and copy. */
+static inline u128
+iv_start(const struct bw_lpm *t, size_t i)
+{
+	return t->family == 4 ? t->iv4[i].start : t->s6[i];
+}
+
+static inline uint32_t
+iv_val(const struct bw_lpm *t, size_t i)
+{
+	return t->family == 4 ? t->iv4[i].val : t->v6[i];
+}
+
+static inline void
+iv_set(struct bw_lpm *t, size_t i, u128 start, uint32_t val)
+{
+	if (t->family == 4) {
+		t->iv4[i].start = (uint32_t)start;
+		t->iv4[i].val = val;
+	} else {
+		t->s6[i] = start;
+		t->v6[i] = val;
+	}
+}
 
 /* Appends an interval boundary; a boundary at the same start replaces the
  * previous one (the later is the more specific), and neighbours with the
  * same value merge. */
 static void
-emit(struct tmp_iv *iv, size_t *n, u128 start, uint32_t val)
+emit(struct bw_lpm *t, size_t *n, u128 start, uint32_t val)
 {
-	if (iv[*n - 1].start == start) {
-		iv[*n - 1].val = val;
-		if (*n >= 2 && iv[*n - 2].val == val)
+	if (iv_start(t, *n - 1) == start) {
+		iv_set(t, *n - 1, start, val);
+		if (*n >= 2 && iv_val(t, *n - 2) == val)
 			(*n)--;
 		return;
 	}
-	if (iv[*n - 1].val == val)
+	if (iv_val(t, *n - 1) == val)
 		return;
-	iv[*n].start = start;
-	iv[*n].val = val;
+	iv_set(t, *n, start, val);
 	(*n)++;
 }
 
@@ -190,7 +313,6 @@ bw_lpm_build(int family, const struct bw_lpm_prefix *p, size_t n,
 	     struct bw_lpm **out, struct bw_err *err)
 {
 	struct bw_lpm *t = NULL;
-	struct tmp_iv *iv = NULL;
 	uint32_t *stack = NULL;
 	size_t ni = 1, sp = 0;
 	int bits = bits_of(family), rc;
@@ -206,11 +328,23 @@ bw_lpm_build(int family, const struct bw_lpm_prefix *p, size_t n,
 	if (rc)
 		return rc;
 	t = bw_calloc(1, sizeof(*t));
-	iv = bw_malloc((2 * n + 1) * sizeof(*iv));
 	stack = bw_malloc((size_t)(bits + 1) * sizeof(*stack));
-	if (t == NULL || iv == NULL || stack == NULL)
+	if (t == NULL || stack == NULL)
 		goto nomem;
 	t->family = family;
+	if (family == 4) {
+		t->iv4 = bw_malloc((2 * n + 1) * sizeof(*t->iv4));
+		if (t->iv4 == NULL)
+			goto nomem;
+		bw_index_advise_huge(t->iv4, (2 * n + 1) * sizeof(*t->iv4));
+	} else {
+		t->s6 = bw_malloc((2 * n + 1) * sizeof(*t->s6));
+		t->v6 = bw_malloc((2 * n + 1) * sizeof(*t->v6));
+		if (t->s6 == NULL || t->v6 == NULL)
+			goto nomem;
+		bw_index_advise_huge(t->s6, (2 * n + 1) * sizeof(*t->s6));
+		bw_index_advise_huge(t->v6, (2 * n + 1) * sizeof(*t->v6));
+	}
 	t->np = n;
 	t->ids = bw_malloc((n ? n : 1) * sizeof(*t->ids));
 	t->parent = bw_malloc((n ? n : 1) * sizeof(*t->parent));
@@ -224,8 +358,7 @@ bw_lpm_build(int family, const struct bw_lpm_prefix *p, size_t n,
 
 	/* the sweep: the stack holds the chain of prefixes covering the
 	 * current position, innermost on top (at most one per length) */
-	iv[0].start = 0;
-	iv[0].val = 0;
+	iv_set(t, 0, 0, 0);
 	for (size_t i = 0; i <= n; i++) {
 		u128 start = i < n ? key_of(family, p[i].addr) : 0;
 
@@ -238,38 +371,30 @@ bw_lpm_build(int family, const struct bw_lpm_prefix *p, size_t n,
 				break; /* top covers p[i] */
 			sp--;
 			if (end != maxkey)
-				emit(iv, &ni, end + 1, sp ? stack[sp - 1] + 1 : 0);
+				emit(t, &ni, end + 1, sp ? stack[sp - 1] + 1 : 0);
 		}
 		if (i == n)
 			break;
 		t->ids[i] = p[i].id;
 		t->lens[i] = p[i].len;
 		t->parent[i] = sp ? stack[sp - 1] : NONE;
-		emit(iv, &ni, start, (uint32_t)i + 1);
+		emit(t, &ni, start, (uint32_t)i + 1);
 		stack[sp++] = (uint32_t)i;
 	}
 	t->n = ni;
 
+	/* give back what the worst case did not use (shrinking in place) */
 	if (family == 4) {
-		t->iv4 = bw_malloc(ni * sizeof(*t->iv4));
-		if (t->iv4 == NULL)
-			goto nomem;
-		bw_index_advise_huge(t->iv4, ni * sizeof(*t->iv4));
-		for (size_t i = 0; i < ni; i++) {
-			t->iv4[i].start = (uint32_t)iv[i].start;
-			t->iv4[i].val = iv[i].val;
-		}
+		void *q = bw_realloc(t->iv4, ni * sizeof(*t->iv4));
+		if (q != NULL)
+			t->iv4 = q;
 	} else {
-		t->s6 = bw_malloc(ni * sizeof(*t->s6));
-		t->v6 = bw_malloc(ni * sizeof(*t->v6));
-		if (t->s6 == NULL || t->v6 == NULL)
-			goto nomem;
-		bw_index_advise_huge(t->s6, ni * sizeof(*t->s6));
-		bw_index_advise_huge(t->v6, ni * sizeof(*t->v6));
-		for (size_t i = 0; i < ni; i++) {
-			t->s6[i] = iv[i].start;
-			t->v6[i] = iv[i].val;
-		}
+		void *q = bw_realloc(t->s6, ni * sizeof(*t->s6));
+		if (q != NULL)
+			t->s6 = q;
+		q = bw_realloc(t->v6, ni * sizeof(*t->v6));
+		if (q != NULL)
+			t->v6 = q;
 	}
 
 	/* first level over [base, last start], base the first start after 0 */
@@ -278,8 +403,8 @@ bw_lpm_build(int family, const struct bw_lpm_prefix *p, size_t n,
 		unsigned k = 1, bl;
 		size_t j = 0;
 
-		t->base = iv[1].start;
-		span = iv[ni - 1].start - t->base;
+		t->base = iv_start(t, 1);
+		span = iv_start(t, ni - 1) - t->base;
 		while (k < FIRST_BITS_MAX && ((size_t)1 << k) < ni)
 			k++;
 		bl = bitlen(span);
@@ -291,18 +416,35 @@ bw_lpm_build(int family, const struct bw_lpm_prefix *p, size_t n,
 		bw_index_advise_huge(t->tab, (t->nb + 1) * sizeof(*t->tab));
 		for (size_t b = 0; b < t->nb; b++) {
 			u128 x = t->base + ((u128)b << t->shift);
-			while (j < ni && iv[j].start <= x)
+			while (j < ni && iv_start(t, j) <= x)
 				j++;
 			t->tab[b] = (uint32_t)j;
 		}
 		t->tab[t->nb] = (uint32_t)ni;
 	}
-	bw_free(iv);
+	if (family == 4 && n >= BLK_MIN) {
+		/* aligned to 2 MB, so that it can be one huge page: one TLB
+		 * entry for reads at random all over it */
+		t->blk_raw = bw_calloc(1, BLK_WORDS * sizeof(*t->blk) + BLK_ALIGN);
+		if (t->blk_raw == NULL)
+			goto nomem;
+		t->blk = (uint64_t *)(((uintptr_t)t->blk_raw + BLK_ALIGN - 1) &
+				      ~(uintptr_t)(BLK_ALIGN - 1));
+		bw_index_advise_huge(t->blk, BLK_WORDS * sizeof(*t->blk));
+		for (size_t i = 0; i < ni; i++) {
+			uint32_t lo, hi;
+			if (t->iv4[i].val == 0)
+				continue;
+			lo = t->iv4[i].start >> 8;
+			hi = (i + 1 < ni ? t->iv4[i + 1].start - 1 : UINT32_MAX) >> 8;
+			for (uint32_t k = lo; k <= hi; k++)
+				t->blk[k >> 6] |= UINT64_C(1) << (k & 63);
+		}
+	}
 	bw_free(stack);
 	*out = t;
 	return BW_OK;
 nomem:
-	bw_free(iv);
 	bw_free(stack);
 	bw_lpm_free(t);
 	return bw_err_set(err, BW_ENOMEM, "out of memory building a prefix table");
@@ -332,6 +474,13 @@ slice6(const struct bw_lpm *t, u128 a)
 		return SIZE_MAX;
 	b = (a - t->base) >> t->shift;
 	return b < t->nb ? (size_t)b : t->nb - 1;
+}
+
+/* False if no listed prefix covers any address of a's /24. */
+static inline bool
+blk_maybe(const struct bw_lpm *t, uint32_t a)
+{
+	return t->blk == NULL || (t->blk[a >> 14] >> ((a >> 8) & 63) & 1);
 }
 
 static inline uint32_t
@@ -398,6 +547,8 @@ bw_lpm_lookup(const struct bw_lpm *t, const uint8_t *addr, uint32_t *ids,
 
 	if (t->family == 4) {
 		uint32_t a = be32(addr);
+		if (!blk_maybe(t, a))
+			return 0;
 		v = search4(t, slice4(t, a), a);
 	} else {
 		u128 a = key_of(6, addr);
@@ -406,48 +557,67 @@ bw_lpm_lookup(const struct bw_lpm *t, const uint8_t *addr, uint32_t *ids,
 	return v ? bw_lpm_chain(t, v - 1, ids, lens, cap) : 0;
 }
 
+/*
+ * A software pipeline over the n addresses, each stage DIST addresses
+ * behind the one before: (1) prefetch the bitmap word, (2) test it and
+ * find the first-level slice, prefetching its entry, (3) read the slice
+ * bounds and prefetch the middle of its starts, (4) search, prefetching
+ * the prefix record.  Every memory read then has DIST addresses' worth of
+ * work to arrive in, where a batch-at-a-time loop used each prefetch
+ * right after issuing it.
+ */
 void
 bw_lpm_lookup_batch(const struct bw_lpm *t, const uint8_t *addrs,
 		    size_t stride, size_t n, uint32_t *inner)
 {
-	size_t sl[BATCH];
+	/* stage distance in addresses; the ring of slices spans stages 2-4 */
+	enum { DIST = 32, RING = 128 };
+	size_t sl[RING];
+	bool v4 = t->family == 4;
 
-	for (size_t done = 0; done < n; done += BATCH) {
-		size_t m = n - done < BATCH ? n - done : BATCH;
-		const uint8_t *a = addrs + done * stride;
-
-		/* 1: the first-level slices */
-		for (size_t i = 0; i < m; i++) {
-			if (t->family == 4)
-				sl[i] = slice4(t, be32(a + i * stride));
-			else
-				sl[i] = slice6(t, key_of(6, a + i * stride));
-			if (sl[i] != SIZE_MAX)
-				__builtin_prefetch(&t->tab[sl[i]]);
-		}
-		/* 2: the middle of each slice's starts */
-		for (size_t i = 0; i < m; i++) {
-			size_t mid;
-			if (sl[i] == SIZE_MAX)
-				continue;
-			mid = (t->tab[sl[i]] + t->tab[sl[i] + 1]) / 2;
-			if (t->family == 4) {
-				__builtin_prefetch(&t->iv4[mid - 1]);
+	for (size_t i = 0; i < n + 3 * DIST; i++) {
+		if (i < n && v4 && t->blk != NULL)
+			__builtin_prefetch(&t->blk[be32(addrs + i * stride) >> 14]);
+		if (i >= DIST && i - DIST < n) {
+			size_t j = i - DIST, s;
+			const uint8_t *a = addrs + j * stride;
+			if (v4) {
+				uint32_t x = be32(a);
+				s = blk_maybe(t, x) ? slice4(t, x) : NO_SLICE;
 			} else {
-				__builtin_prefetch(&t->s6[mid - 1]);
-				__builtin_prefetch(&t->v6[mid - 1]);
+				s = slice6(t, key_of(6, a));
+			}
+			sl[j % RING] = s;
+			if (s < NO_SLICE)
+				__builtin_prefetch(&t->tab[s]);
+		}
+		if (i >= 2 * DIST && i - 2 * DIST < n) {
+			size_t j = i - 2 * DIST, s = sl[j % RING], mid;
+			if (s < NO_SLICE) {
+				mid = (t->tab[s] + t->tab[s + 1]) / 2;
+				if (v4) {
+					__builtin_prefetch(&t->iv4[mid - 1]);
+				} else {
+					__builtin_prefetch(&t->s6[mid - 1]);
+					__builtin_prefetch(&t->v6[mid - 1]);
+				}
 			}
 		}
-		/* 3: the searches */
-		for (size_t i = 0; i < m; i++) {
+		if (i >= 3 * DIST && i - 3 * DIST < n) {
+			size_t j = i - 3 * DIST, s = sl[j % RING];
+			const uint8_t *a = addrs + j * stride;
 			uint32_t v;
-			if (t->family == 4)
-				v = search4(t, sl[i], be32(a + i * stride));
+			if (s == NO_SLICE)
+				v = 0;
+			else if (v4)
+				v = search4(t, s, be32(a));
 			else
-				v = search6(t, sl[i], key_of(6, a + i * stride));
-			inner[done + i] = v ? v - 1 : NONE;
-			if (v)
+				v = search6(t, s, key_of(6, a));
+			inner[j] = v ? v - 1 : NONE;
+			if (v) {
 				__builtin_prefetch(&t->parent[v - 1]);
+				__builtin_prefetch(&t->ids[v - 1]);
+			}
 		}
 	}
 }
@@ -460,6 +630,7 @@ bw_lpm_bytes(const struct bw_lpm *t)
 	b += t->n * (t->family == 4 ? sizeof(struct iv4) : sizeof(u128) + sizeof(uint32_t));
 	b += t->tab ? (t->nb + 1) * sizeof(uint32_t) : 0;
 	b += t->np * (2 * sizeof(uint32_t) + 1);
+	b += t->blk ? BLK_WORDS * sizeof(*t->blk) : 0;
 	return b;
 }
 

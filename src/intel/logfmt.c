@@ -197,12 +197,13 @@ is_addr(const char *s, size_t n)
 	return bw_index_parse_addr(s, n, &a) == 1;
 }
 
-/* What a bare value is: an address, a URL or a name. */
+/* What a bare value is: an address (then parsed into *a, so that the
+ * matcher need not parse it again), a URL or a name. */
 static enum bw_logval
-classify(const char *s, size_t n)
+classify(const char *s, size_t n, struct bw_index_addr *a)
 {
 	if (n > 0 && (is_digit(s[0]) || s[0] == '[' || memchr(s, ':', n)) &&
-	    is_addr(s, n))
+	    bw_index_parse_addr(s, n, a) == 1)
 		return BW_LOGVAL_ADDR;
 	if (memmem(s, n, "://", 3) != NULL)
 		return BW_LOGVAL_URL;
@@ -875,7 +876,7 @@ parse_squid(struct bw_logfmt_parser *p, const char *l, size_t n,
 		return bad(why, "bad result code (not a Squid access.log line)");
 	if (len[5] == 7 && memcmp(tok[5], "CONNECT", 7) == 0) {
 		host_of(tok[6], len[6], &h, &hl);
-		return emit(rec, t, tok[2], len[2], h, hl, classify(h, hl), why);
+		return emit(rec, t, tok[2], len[2], h, hl, classify(h, hl, &rec->addr), why);
 	}
 	if (memmem(tok[6], len[6], "://", 3) != NULL)
 		return emit(rec, t, tok[2], len[2], tok[6], len[6], BW_LOGVAL_URL, why);
@@ -883,7 +884,7 @@ parse_squid(struct bw_logfmt_parser *p, const char *l, size_t n,
 		return skip(why, "no URL (a Squid error entry)");
 	if (memchr(tok[6], ':', len[6]) != NULL && memchr(tok[6], '/', len[6]) == NULL) {
 		host_of(tok[6], len[6], &h, &hl);
-		return emit(rec, t, tok[2], len[2], h, hl, classify(h, hl), why);
+		return emit(rec, t, tok[2], len[2], h, hl, classify(h, hl, &rec->addr), why);
 	}
 	return skip(why, "no URL or host");
 }
@@ -1066,29 +1067,58 @@ parse_csv(struct bw_logfmt_parser *p, const char *l, size_t n,
 	if (fl[R_VALUE] == 0)
 		return skip(why, "empty value");
 	return emit(rec, t, fv[R_CLIENT] ? fv[R_CLIENT] : "", fl[R_CLIENT],
-		    fv[R_VALUE], fl[R_VALUE], classify(fv[R_VALUE], fl[R_VALUE]), why);
+		    fv[R_VALUE], fl[R_VALUE], classify(fv[R_VALUE], fl[R_VALUE], &rec->addr), why);
 }
 
 /* ---- plain ------------------------------------------------------------ */
+
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
 
 static enum bw_logline
 parse_plain(struct bw_logfmt_parser *p, const char *l, size_t n,
 	    struct bw_logrec *rec, const char **why)
 {
+	size_t i = 0;
+
 	(void)p;
+	/* the common line: one value, nothing to trim, no comment, nothing
+	 * emit() would refuse; 8 bytes at a time while there are 8 */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w, h, d;
+		memcpy(&w, l + i, 8);
+		h = w ^ (ONES * '#');
+		d = w ^ (ONES * 0x7f);
+		/* a byte <= ' ', a '#' or a DEL (exact as to "any") */
+		if (((w - ONES * 0x21) & ~w & HIGHS) | ((h - ONES) & ~h & HIGHS) |
+		    ((d - ONES) & ~d & HIGHS))
+			break;
+	}
+	while (i < n && (unsigned char)l[i] > ' ' && l[i] != '#' && l[i] != 0x7f)
+		i++;
+	if (i == n && n > 0 && n <= BW_LOGFMT_VALUE_MAX) {
+		rec->time = 0;
+		rec->observer = "";
+		rec->observer_len = 0;
+		rec->value = l;
+		rec->value_len = n;
+		rec->kind = classify(l, n, &rec->addr);
+		*why = NULL;
+		return BW_LOGLINE_RECORD;
+	}
 	trim(&l, &n);
 	if (n == 0 || l[0] == '#')
 		return skip(why, "comment");
-	for (size_t i = 1; i < n; i++)
+	for (i = 1; i < n; i++)
 		if (l[i] == '#' && is_blank(l[i - 1])) {
 			n = i;
 			trim(&l, &n);
 			break;
 		}
-	for (size_t i = 0; i < n; i++)
+	for (i = 0; i < n; i++)
 		if (is_blank(l[i]))
 			return bad(why, "more than one value on the line");
-	return emit(rec, 0, "", 0, l, n, classify(l, n), why);
+	return emit(rec, 0, "", 0, l, n, classify(l, n, &rec->addr), why);
 }
 
 /* ---- the API ---------------------------------------------------------- */

@@ -48,6 +48,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "index/index.h"
 
 enum bw_logfmt {
 	BW_LOGFMT_AUTO = 0, /* not known yet: detect it */
@@ -85,6 +86,7 @@ struct bw_logrec {
 	const char *value;       /* never empty */
 	size_t value_len;
 	enum bw_logval kind;
+	struct bw_index_addr addr; /* kind BW_LOGVAL_ADDR: the value, parsed */
 };
 
 enum bw_logline {

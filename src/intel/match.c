@@ -8,7 +8,9 @@
  * index), URLs one by one (a URL has to be normalised first, which costs
  * more than the look-up).  The hit arrays are sized for the worst case of
  * a whole batch (BW_INDEX_MATCH_MAX per query) so one call answers every
- * query.  Sightings then go out in line order.
+ * query.  Addresses arrive parsed from the log format parser (one parse
+ * per line).  Sightings then go out in line order, their indicator
+ * records read through a prefetch pipeline (see flush()).
  *
  * Aggregator: an open-addressing hash table keyed by (indicator, hour,
  * observer) with linear probing, kept at most half full, grown by doubling
@@ -30,6 +32,9 @@
 #define ARENA_SIZE (1024 * 1024)
 #define ITEM_MAX (BW_LOGFMT_VALUE_MAX + BW_LOGFMT_OBSERVER_MAX + 2)
 #define HITS_CAP ((size_t)BATCH * BW_INDEX_MATCH_MAX)
+/* Sightings between prefetching an indicator record and reading it, and
+ * between reading it and reporting it. */
+#define AHEAD 8
 
 struct item {
 	long line;
@@ -37,6 +42,11 @@ struct item {
 	uint32_t voff, vlen, ooff, olen;
 	enum bw_logval kind;
 	uint32_t q; /* its query: in names, addrs or urls by kind */
+};
+
+/* One sighting of a batch: the item and the indicator number. */
+struct flat_hit {
+	uint32_t item, id;
 };
 
 struct url_result {
@@ -58,6 +68,7 @@ struct bw_matcher {
 	struct url_result urls[BATCH];
 	size_t nurls, uused;
 	uint32_t *hits_n, *hits_a, *hits_u;
+	struct flat_hit *flat; /* HITS_CAP * 3: every hit of a batch */
 	struct bw_index_match mbuf[BW_INDEX_MATCH_MAX];
 };
 
@@ -78,8 +89,9 @@ bw_matcher_new(const struct bw_index *ix, const struct bw_match_options *o,
 	m->hits_n = bw_malloc(HITS_CAP * sizeof(uint32_t));
 	m->hits_a = bw_malloc(HITS_CAP * sizeof(uint32_t));
 	m->hits_u = bw_malloc(HITS_CAP * sizeof(uint32_t));
+	m->flat = bw_malloc(3 * HITS_CAP * sizeof(*m->flat));
 	if (m->arena == NULL || m->hits_n == NULL || m->hits_a == NULL ||
-	    m->hits_u == NULL) {
+	    m->hits_u == NULL || m->flat == NULL) {
 		rc = bw_err_set(err, BW_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -106,6 +118,7 @@ bw_matcher_free(struct bw_matcher *m)
 	bw_free(m->hits_n);
 	bw_free(m->hits_a);
 	bw_free(m->hits_u);
+	bw_free(m->flat);
 	bw_free(m);
 }
 
@@ -150,41 +163,62 @@ lookup_addrs(struct bw_matcher *m)
 		m->addrs[i].n = 0;
 }
 
-/* Looks the batch up and hands out its sightings in line order. */
+/* The hits of item it: *ids and the count. */
+static uint32_t
+item_hits(const struct bw_matcher *m, const struct item *it, const uint32_t **ids)
+{
+	switch (it->kind) {
+	case BW_LOGVAL_NAME:
+		*ids = m->hits_n + m->names[it->q].first;
+		return m->names[it->q].n;
+	case BW_LOGVAL_ADDR:
+		*ids = m->hits_a + m->addrs[it->q].first;
+		return m->addrs[it->q].n;
+	default:
+		*ids = m->hits_u + m->urls[it->q].first;
+		return m->urls[it->q].n;
+	}
+}
+
+/*
+ * Looks the batch up and hands out its sightings in line order.  The
+ * sightings are laid out flat first, then reported through a two-stage
+ * prefetch pipeline: the indicator record of sighting k + 2 * AHEAD is
+ * prefetched, the record of sighting k + AHEAD is read and its value
+ * prefetched, and sighting k is reported: each match costs a few random
+ * reads of a large snapshot, which otherwise stall the formatting one
+ * after another.
+ */
 static int
 flush(struct bw_matcher *m, const char *name, struct bw_match_stats *st,
       struct bw_err *err)
 {
+	struct bw_index_match ring[AHEAD];
+	size_t ns = 0;
 	int rc = BW_OK;
 
 	lookup_names(m);
 	lookup_addrs(m);
-	for (size_t i = 0; i < m->nitems && rc == BW_OK; i++) {
-		const struct item *it = &m->items[i];
+	for (size_t i = 0; i < m->nitems; i++) {
 		const uint32_t *ids;
-		uint32_t n;
+		uint32_t n = item_hits(m, &m->items[i], &ids);
 
-		switch (it->kind) {
-		case BW_LOGVAL_NAME:
-			ids = m->hits_n + m->names[it->q].first;
-			n = m->names[it->q].n;
-			break;
-		case BW_LOGVAL_ADDR:
-			ids = m->hits_a + m->addrs[it->q].first;
-			n = m->addrs[it->q].n;
-			break;
-		default:
-			ids = m->hits_u + m->urls[it->q].first;
-			n = m->urls[it->q].n;
-			break;
+		for (uint32_t j = 0; j < n; j++) {
+			m->flat[ns].item = (uint32_t)i;
+			m->flat[ns].id = ids[j];
+			ns++;
 		}
-		if (n == 0)
-			continue;
-		st->matched++;
-		for (uint32_t j = 0; j < n && rc == BW_OK; j++) {
-			struct bw_index_match im;
+	}
+	for (size_t k = 0; k < ns && k < AHEAD; k++)
+		bw_index_prefetch(m->ix, m->flat[k].id);
+	for (size_t k = 0; k < ns + AHEAD && rc == BW_OK; k++) {
+		if (k >= AHEAD) {
+			/* report sighting k - AHEAD, whose slot k then takes */
+			size_t j = k - AHEAD;
+			const struct item *it = &m->items[m->flat[j].item];
 			struct bw_match_sighting s;
-			bw_index_get(m->ix, ids[j], &im);
+			if (j == 0 || m->flat[j - 1].item != m->flat[j].item)
+				st->matched++;
 			s.file = name;
 			s.line = it->line;
 			s.time = it->time;
@@ -192,10 +226,16 @@ flush(struct bw_matcher *m, const char *name, struct bw_match_stats *st,
 			s.observer_len = it->olen;
 			s.value = m->arena + it->voff;
 			s.value_len = it->vlen;
-			s.indicator = &im;
+			s.indicator = &ring[j % AHEAD];
 			st->sightings++;
 			if (m->o.on_sighting)
 				rc = m->o.on_sighting(m->o.ctx, &s, err);
+		}
+		if (k < ns) {
+			if (k + AHEAD < ns)
+				bw_index_prefetch(m->ix, m->flat[k + AHEAD].id);
+			bw_index_get(m->ix, m->flat[k].id, &ring[k % AHEAD]);
+			__builtin_prefetch(ring[k % AHEAD].value);
 		}
 	}
 	m->nitems = m->used = m->nnames = m->naddrs = m->nurls = m->uused = 0;
@@ -223,11 +263,9 @@ queue(struct bw_matcher *m, const struct bw_logrec *rec, long lineno)
 	m->used += rec->observer_len + 1;
 
 	if (it->kind == BW_LOGVAL_ADDR) {
-		struct bw_index_addr_query *a = &m->addrs[m->naddrs];
-		if (!bw_index_parse_addr(m->arena + it->voff, it->vlen, &a->a))
-			it->kind = BW_LOGVAL_NAME; /* not an address after all */
-		else
-			it->q = (uint32_t)m->naddrs++;
+		/* the parser has parsed it */
+		m->addrs[m->naddrs].a = rec->addr;
+		it->q = (uint32_t)m->naddrs++;
 	}
 	if (it->kind == BW_LOGVAL_NAME) {
 		struct bw_index_name *q = &m->names[m->nnames];

@@ -130,4 +130,17 @@ else
 	for i in 1 2 3 4 5 6; do echo "ok $((_n + i)) # SKIP sqlite3 not installed"; done
 	_n=$((_n + 6))
 fi
+
+# The input's name is escaped once per input for the "file" field, and the
+# next input gets its own: a quote, a backslash and a tab in one name; two
+# inputs with sightings in one run, each line complete.
+W="$T/we\"ird\\na	me.log"
+printf '117.26.110.9\nnothing.example\n' >"$W"
+printf 'www.bojijac.info\n' >"$T/second.log"
+B match --db "$DB" --format plain "$W" "$T/second.log" >"$T/out5" 2>/dev/null
+is "$(sed -n 1p "$T/out5" | sed 's/.*"file"://')" \
+	"\"$T/we\\\"ird\\\\na\\u0009me.log\"}" "a file name with a quote, a backslash and a tab, escaped"
+is "$(sed -n 2p "$T/out5" | sed 's/.*"line":1,"file"://')" "\"$T/second.log\"}" \
+	"the next input's own name"
+is "$(wc -l <"$T/out5")" 2 "two sightings (a prefix, a name)"
 done_testing

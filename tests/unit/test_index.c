@@ -1384,6 +1384,299 @@ test_differential_addrs(void)
 	bw_index_free(ix);
 }
 
+/* ---- fast paths: address parsing, canonical prefixes, records out of
+ * order, the /24 bitmap --------------------------------------------------- */
+
+/* bw_index_parse_addr() reads IPv4 exactly as bw_ioc_parse_ipv4() does
+ * (its register-only fast path must agree on every string), on dotted
+ * quads, near-misses and random strings of digits and dots. */
+static void
+test_parse_addr_fast(void)
+{
+	static const char *const fixed[] = {
+		"1.2.3.4", "10.0.0.1", "255.255.255.255", "256.1.1.1", "01.2.3.4",
+		"1.2.3.04", "0.0.0.0", "1.2.3", "1.2.3.4.", ".1.2.3.4", "1..2.3",
+		"1.2.3.4.5", "1000.1.1.1", "1.2.3.1000", "199.255.249.250",
+		"99.99.99.99", "100.100.100.100", "1.2.3.4a", "1.2.3.-4", "1 2.3.4",
+		"12.34.56.789", "123.045.6.7", "9.9.9.9", "00.0.0.0",
+	};
+	char s[32];
+	long bad = 0, valid = 0;
+
+	rng_state = 0x5eed0003;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) + 400000; i++) {
+		size_t n;
+		uint8_t want[4];
+		struct bw_index_addr a;
+		int w, g;
+		if (i < sizeof(fixed) / sizeof(fixed[0])) {
+			n = strlen(fixed[i]);
+			memcpy(s, fixed[i], n);
+		} else if (i % 3 == 0) {
+			uint32_t x = (uint32_t)rnd();
+			n = (size_t)snprintf(s, sizeof(s), "%u.%u.%u.%u", x >> 24,
+					     (x >> 16) & 255, (x >> 8) & 255, x & 255);
+		} else if (i % 3 == 1) {
+			n = (size_t)snprintf(s, sizeof(s), "%u.%u.%u.%u", rnd_below(300),
+					     rnd_below(1000), rnd_below(30), rnd_below(260));
+		} else {
+			n = 1 + rnd_below(16);
+			for (size_t k = 0; k < n; k++)
+				s[k] = "0123456789.:x"[rnd_below(i % 5 ? 11 : 13)];
+		}
+		s[n] = '7'; /* a digit after the end must not be read */
+		w = bw_ioc_parse_ipv4(s, n, want) ? 1 : 0;
+		g = bw_index_parse_addr(s, n, &a) == 1 && a.family == 4;
+		valid += w;
+		if (w != g || (w && memcmp(want, a.addr, 4) != 0)) {
+			if (bad++ < 5)
+				printf("#   '%.*s': want %d, got %d\n", (int)n, s, w, g);
+		}
+	}
+	CHECK_INT(bad, 0);
+	CHECK(valid > 130000);
+}
+
+/* The builder takes canonical addresses and CIDRs without a re-parse, and
+ * still refuses every non-canonical spelling of them. */
+static void
+test_canonical_prefixes(void)
+{
+	static const struct {
+		enum bw_ioc_type type;
+		const char *value;
+		int ok;
+	} cases[] = {
+		{BW_IOC_IPV4, "192.0.2.1", 1},
+		{BW_IOC_IPV4, "192.0.2.01", 0},
+		{BW_IOC_IPV4, "192.0.2.1/32", 0},
+		{BW_IOC_CIDR, "192.0.2.0/24", 1},
+		{BW_IOC_CIDR, "192.0.2.1/24", 0},   /* host bits */
+		{BW_IOC_CIDR, "192.0.2.0/024", 0},
+		{BW_IOC_CIDR, "192.0.2.1/32", 0},   /* that is an address */
+		{BW_IOC_CIDR, "192.0.2.0/0", 0},
+		{BW_IOC_CIDR, "192.0.2.0", 0},
+		{BW_IOC_IPV6, "2001:db8::1", 1},
+		{BW_IOC_IPV6, "2001:db8:0:0:0:0:0:1", 0},
+		{BW_IOC_IPV6, "2001:DB8::1", 0},
+		{BW_IOC_IPV6, "2001:0db8::1", 0},
+		{BW_IOC_IPV6, "2001:db8::0:1", 0},
+		{BW_IOC_IPV6, "2001:db8:0::1", 0},
+		{BW_IOC_IPV6, "1::2:0:0:0:3", 0},    /* the longer run goes */
+		{BW_IOC_IPV6, "1:0:0:2::3", 1},
+		{BW_IOC_IPV6, "1::2:0:0:3", 1},      /* the first of equals */
+		{BW_IOC_IPV6, "1:0:0:2:0:0:0:3", 0},
+		{BW_IOC_IPV6, "1:0:0:0:2::3", 0},
+		{BW_IOC_IPV6, "1:2:3:4:5:6:7::", 0}, /* one zero group */
+		{BW_IOC_IPV6, "1:2:3:4:5:6:7:0", 1},
+		{BW_IOC_IPV6, "::", 1},
+		{BW_IOC_IPV6, "::1", 1},
+		{BW_IOC_IPV6, "::ffff:192.0.2.1", 1}, /* inet_ntop's dotted form */
+		{BW_IOC_IPV6, "::ffff:c000:201", 0},
+		{BW_IOC_IPV6, "192.0.2.1", 0},
+		{BW_IOC_CIDR, "2001:db8::/32", 1},
+		{BW_IOC_CIDR, "2001:db8::1/32", 0},
+		{BW_IOC_CIDR, "2001:db8::/128", 0},
+		{BW_IOC_CIDR, "2001:db8::/33", 1},
+	};
+	struct bw_index_builder *b = new_builder();
+	struct bw_index *ix;
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = add(b, cases[i].type, cases[i].value, -1, NULL);
+		if ((rc == BW_OK) != cases[i].ok && bad++ < 5)
+			printf("#   %s: got %d\n", cases[i].value, rc);
+	}
+	CHECK_INT(bad, 0);
+	ix = finish(b);
+	CHECK_STR(ip(ix, "192.0.2.1"), "192.0.2.1,192.0.2.0/24");
+	CHECK_STR(ip(ix, "2001:db8::1"), "2001:db8::1,2001:db8::/33,2001:db8::/32");
+	CHECK_STR(ip(ix, "1::2:0:0:3"), "1::2:0:0:3");
+	CHECK_STR(ip(ix, "::ffff:192.0.2.1"), "::ffff:192.0.2.1");
+	bw_index_free(ix);
+}
+
+/* Enough IPv4 prefixes for the /24 bitmap (4096 or more): every answer
+ * equals a brute-force scan, singly and batched, at the bitmap's block
+ * edges too. */
+static void
+test_lpm_bitmap(void)
+{
+	enum { NP = 5000, NQ = 20000 };
+	struct pfx *p = calloc(NP, sizeof(*p));
+	struct bw_index_addr_query *q = calloc(NQ, sizeof(*q));
+	uint32_t *hits = calloc((size_t)NQ * 33, sizeof(*hits));
+	struct bw_index_builder *b = new_builder();
+	struct bw_index *ix;
+	size_t n = 0, done = 0, matched = 0;
+	int bad = 0;
+
+	rng_state = 0x5eed0004;
+	for (size_t i = 0; i < NP; i++) {
+		struct pfx *x = &p[i];
+		uint32_t a = (uint32_t)rnd();
+		unsigned k = rnd_below(100);
+		x->family = 4;
+		x->len = k < 60 ? 32 : k < 97 ? 24 + (int)rnd_below(8) : 12 + (int)rnd_below(12);
+		if (i % 4 == 1 && i > 0)
+			a = (uint32_t)p[rnd_below((unsigned)i)].a[0] << 24 |
+			    (a & 0xffffff); /* crowd some /8s */
+		if (x->len < 32)
+			a &= ~(uint32_t)0 << (32 - x->len);
+		memset(x->a, 0, 16);
+		x->a[0] = (uint8_t)(a >> 24);
+		x->a[1] = (uint8_t)(a >> 16);
+		x->a[2] = (uint8_t)(a >> 8);
+		x->a[3] = (uint8_t)a;
+		prefix_text(4, x->a, x->len, x->text, sizeof(x->text));
+	}
+	qsort(p, NP, sizeof(*p), cmp_pfx);
+	for (size_t i = 0; i < NP; i++)
+		if (n == 0 || cmp_pfx(&p[n - 1], &p[i]) != 0)
+			p[n++] = p[i];
+	for (size_t i = 0; i < n; i++)
+		bad += add(b, prefix_type(4, p[i].len), p[i].text, -1, NULL) != BW_OK;
+	CHECK_INT(bad, 0);
+	CHECK(n > 4096); /* the bitmap is built from 4096 */
+	ix = finish(b);
+	for (size_t i = 0; i < NQ; i++) {
+		struct bw_index_addr *a = &q[i].a;
+		const struct pfx *x = &p[rnd_below((unsigned)n)];
+		uint32_t v;
+		a->family = 4;
+		memset(a->addr, 0, 16);
+		switch (i % 4) {
+		case 0: v = (uint32_t)rnd(); break;
+		case 1: /* inside a prefix */
+			v = ((uint32_t)x->a[0] << 24 | (uint32_t)x->a[1] << 16 |
+			     (uint32_t)x->a[2] << 8 | x->a[3]) |
+			    (x->len < 32 ? (uint32_t)rnd() & ~(~(uint32_t)0 << (32 - x->len)) : 0);
+			break;
+		case 2: /* the /24 before or after a prefix's */
+			v = ((uint32_t)x->a[0] << 24 | (uint32_t)x->a[1] << 16 |
+			     (uint32_t)x->a[2] << 8) + (rnd_below(2) ? 256u : (uint32_t)-1);
+			break;
+		default: /* the first or last address of a prefix's /24 */
+			v = ((uint32_t)x->a[0] << 24 | (uint32_t)x->a[1] << 16 |
+			     (uint32_t)x->a[2] << 8) | (rnd_below(2) ? 255u : 0u);
+			break;
+		}
+		a->addr[0] = (uint8_t)(v >> 24);
+		a->addr[1] = (uint8_t)(v >> 16);
+		a->addr[2] = (uint8_t)(v >> 8);
+		a->addr[3] = (uint8_t)v;
+	}
+	while (done < NQ) {
+		size_t k = bw_index_lookup_addrs(ix, q + done, NQ - done, hits,
+						 (size_t)NQ * 33);
+		if (k == 0)
+			break;
+		done += k;
+	}
+	CHECK_INT(done, NQ);
+	for (size_t i = 0; i < NQ; i++) {
+		const struct pfx *hit[33];
+		size_t nh = 0, k, used = 0;
+		char want[2048], single[2048];
+		struct bw_index_match mm[BW_INDEX_MATCH_MAX];
+		for (size_t j = 0; j < n; j++)
+			if (covers(&p[j], q[i].a.addr) && nh < 33)
+				hit[nh++] = &p[j];
+		for (size_t x = 1; x < nh; x++)
+			for (size_t y = x; y > 0 && hit[y]->len > hit[y - 1]->len; y--) {
+				const struct pfx *t = hit[y];
+				hit[y] = hit[y - 1];
+				hit[y - 1] = t;
+			}
+		want[0] = '\0';
+		for (size_t x = 0; x < nh; x++)
+			used += (size_t)snprintf(want + used, sizeof(want) - used, "%s%s",
+						 x ? "," : "", hit[x]->text);
+		matched += nh > 0;
+		k = bw_index_lookup_addr(ix, &q[i].a, mbuf, BW_INDEX_MATCH_MAX);
+		snprintf(single, sizeof(single), "%s", joined(mbuf, k));
+		for (uint32_t j = 0; j < q[i].n; j++)
+			bw_index_get(ix, hits[q[i].first + j], &mm[j]);
+		if ((strcmp(single, want) != 0 || strcmp(joined(mm, q[i].n), want) != 0) &&
+		    bad++ < 5)
+			printf("#   query %zu: got \"%s\", want \"%s\"\n", i, single, want);
+	}
+	CHECK_INT(bad, 0);
+	CHECK(matched > NQ / 4);
+	printf("# %zu prefixes, %zu of %d addresses covered\n", n, matched, NQ);
+	bw_index_free(ix);
+	free(p);
+	free(q);
+	free(hits);
+}
+
+/* The store read joins records to indicators itself: a record added
+ * later to an earlier indicator (records out of indicator order) still
+ * merges, and a record whose indicator is missing is ignored. */
+static void
+test_store_order(void)
+{
+	static const struct rec recs[] = {
+		{"first.example", "feed-a", 40, 0, 0, "tag:one"},
+		{"second.example", "feed-a", 50, 0, 0, NULL},
+		{"203.0.113.0/24", "feed-a", 10, 0, 0, NULL},
+		{"first.example", "feed-b", 90, 0, 0, "tag:two,actor:x"},
+		{"second.example", "feed-c", 95, 1, 0, "tag:revoked"},
+	};
+	char path[] = "/tmp/bw-test-index-order-XXXXXX", db[80];
+	struct bw_store *st = NULL;
+	struct bw_index *ix = NULL;
+	struct bw_index_stats s;
+	struct bw_err err = {0, ""};
+	int fd = mkstemp(path), bad = 0;
+
+	if (fd < 0) {
+		CHECK(!"mkstemp");
+		return;
+	}
+	close(fd);
+	unlink(path);
+	snprintf(db, sizeof(db), "%s.db", path);
+	if (!CHECK(bw_store_open(db, 0, &st, &err) == BW_OK)) {
+		printf("#   %s\n", err.msg);
+		return;
+	}
+	bw_store_begin(st, &err);
+	for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++)
+		bad += put(st, &recs[i], NOW - 1000) != 0;
+	bad += sqlite3_exec(bw_store_db(st),
+			    "INSERT INTO record(indicator_id, source_id, confidence, tlp,"
+			    " first_seen, last_seen, added, updated)"
+			    " SELECT 999999, min(id), 100, 2, 0, 0, 0, 0 FROM source",
+			    NULL, NULL, NULL) != SQLITE_OK;
+	CHECK_INT(bw_store_commit(st, &err), BW_OK);
+	CHECK_INT(bad, 0);
+	CHECK_INT(bw_index_build(st, NOW, &ix, &err), BW_OK);
+	if (ix == NULL) {
+		printf("#   %s\n", err.msg);
+		goto out;
+	}
+	bw_index_stats(ix, &s);
+	CHECK_INT(s.indicators, 3);
+	CHECK_INT(s.records, 4);
+	CHECK_INT(bw_index_lookup_domain(ix, "a.first.example", 15, mbuf, 4), 1);
+	CHECK_INT(mbuf[0].confidence, 90);
+	CHECK_STR(tags_of(&mbuf[0]), "actor:x,tag:one,tag:two");
+	CHECK_INT(bw_index_lookup_domain(ix, "second.example", 14, mbuf, 4), 1);
+	CHECK_INT(mbuf[0].confidence, 50);
+	CHECK_INT(mbuf[0].ntags, 0);
+	CHECK_STR(ip(ix, "203.0.113.9"), "203.0.113.0/24");
+	bw_index_free(ix);
+out:
+	bw_store_close(st);
+	unlink(db);
+	snprintf(path, sizeof(path), "%s-wal", db);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s-shm", db);
+	unlink(path);
+}
+
 /* Enough names that many buckets overflow into their neighbours (a
  * bucket holds 10): every listed name is found, under a subdomain too,
  * and names that differ in one character are not. */
@@ -1563,5 +1856,9 @@ main(void)
 	TAP_RUN(test_faults);
 	TAP_RUN(test_differential_domains);
 	TAP_RUN(test_differential_addrs);
+	TAP_RUN(test_parse_addr_fast);
+	TAP_RUN(test_canonical_prefixes);
+	TAP_RUN(test_lpm_bitmap);
+	TAP_RUN(test_store_order);
 	return tap_done();
 }

@@ -519,6 +519,46 @@ test_plain(void)
 	bw_logfmt_parser_free(p);
 }
 
+/* An address record carries the address parsed (the matcher looks it up
+ * without parsing it again), whichever path the line took. */
+static void
+test_parsed_addr(void)
+{
+	static const struct {
+		enum bw_logfmt f;
+		const char *line, *value;
+		int family;
+		uint8_t b0, b15;
+	} cases[] = {
+		{BW_LOGFMT_PLAIN, "198.51.100.7", "198.51.100.7", 4, 198, 0},
+		{BW_LOGFMT_PLAIN, "  10.1.2.3  ", "10.1.2.3", 4, 10, 0},
+		{BW_LOGFMT_PLAIN, "1.2.3.4 # c", "1.2.3.4", 4, 1, 0},
+		{BW_LOGFMT_PLAIN, "2001:db8::ff", "2001:db8::ff", 6, 0x20, 0xff},
+		{BW_LOGFMT_PLAIN, "[2001:db8::1]", "[2001:db8::1]", 6, 0x20, 1},
+	};
+	struct bw_logrec rec;
+	char value[5000], observer[300];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&rec, 0x55, sizeof(rec));
+		CHECK_INT(one(cases[i].f, cases[i].line, &rec, value, observer),
+			  BW_LOGLINE_RECORD);
+		CHECK_STR(value, cases[i].value);
+		CHECK_INT(rec.kind, BW_LOGVAL_ADDR);
+		CHECK_INT(rec.addr.family, cases[i].family);
+		CHECK_INT(rec.addr.addr[0], cases[i].b0);
+		CHECK_INT(rec.addr.addr[15], cases[i].b15);
+	}
+	/* a name-like plain value stays a name, a value with a control
+	 * character is refused, a bad quad is a name */
+	CHECK_INT(one(BW_LOGFMT_PLAIN, "a.example", &rec, value, observer), BW_LOGLINE_RECORD);
+	CHECK_INT(rec.kind, BW_LOGVAL_NAME);
+	CHECK_INT(one(BW_LOGFMT_PLAIN, "1.2.3.4\x01", &rec, value, observer), BW_LOGLINE_BAD);
+	CHECK_INT(one(BW_LOGFMT_PLAIN, "1.2.3.256", &rec, value, observer), BW_LOGLINE_RECORD);
+	CHECK_INT(rec.kind, BW_LOGVAL_NAME);
+	CHECK_INT(one(BW_LOGFMT_PLAIN, "a.example\x7f", &rec, value, observer), BW_LOGLINE_BAD);
+}
+
 static enum bw_logfmt
 detect_text(const char *text, size_t n, bool at_end)
 {
@@ -699,6 +739,7 @@ main(void)
 	TAP_RUN(test_zeek_tsv_header);
 	TAP_RUN(test_zeek_json_real);
 	TAP_RUN(test_zeek_json_variants);
+	TAP_RUN(test_parsed_addr);
 	TAP_RUN(test_csv);
 	TAP_RUN(test_plain);
 	TAP_RUN(test_detect);
