@@ -1,0 +1,1444 @@
+/*
+ * rpz.c - the RPZ snapshot (see rpz.h).
+ *
+ * Load: one read transaction takes the active actions and the tail of the
+ * journal.  Each action becomes its trigger owner (the primary owner; a
+ * domain also has the "*." twin), the actions are sorted by owner, and each
+ * run of actions on one owner is turned into its record set by one
+ * function, gen(), which the IXFR code calls too: the difference between
+ * two serials is computed per touched owner as gen(actions then) against
+ * gen(actions now), so that overlapping actions (two blocks of one domain,
+ * a block beside a sinkhole) never delete a record another action still
+ * needs.  Records live in one byte arena ([owner len][owner][type][rdlen]
+ * [rdata]) with an offset array; owners are grouped and found through an
+ * open-addressing hash of the lower-case owner.
+ */
+#include "net/rpz.h"
+
+#include <arpa/inet.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+
+struct act {
+	int64_t id;
+	size_t owner_off; /* into names: the primary owner, lower-case, with the apex */
+	uint8_t olen;
+	uint8_t domain;   /* has a "*." twin */
+	uint8_t block;    /* 1 block, 0 sinkhole */
+	uint8_t fam;      /* sinkhole: 4 or 6 */
+	uint8_t sink[16];
+};
+
+struct jent {
+	int64_t serial;
+	int add;
+	struct act a;
+};
+
+struct group {
+	size_t first, count;
+};
+
+/* Records in wire pieces: [olen][owner][type hi lo][rdlen hi lo][rdata]. */
+struct rrbuf {
+	uint8_t *data;
+	size_t len, cap;
+	size_t *off;
+	size_t n, ncap;
+};
+
+struct bw_rpz {
+	long refs;
+	uint8_t apex[BW_DNS_NAME_MAX];
+	size_t apex_len;
+	uint8_t ns_rdata[16];
+	size_t ns_len;
+	uint8_t soa_rdata[2 * BW_DNS_NAME_MAX + 20];
+	size_t soa_len;
+	uint32_t serial, ttl, base;
+	struct rrbuf rrs;
+	struct group *groups;
+	size_t ngroups, gcap;
+	size_t *hash; /* group index + 1; 0 empty */
+	size_t hmask;
+	uint8_t *names;
+	size_t nlen, ncap;
+	struct act *acts;
+	size_t nacts, acap;
+	struct jent *journal;
+	size_t njournal, jcap;
+	int64_t journal_from;
+	unsigned updates; /* incremental updates since the last full load */
+	/* An update is an overlay on the last full snapshot: full (shared,
+	 * one reference held) answers for every owner except the touched
+	 * ones (the primary owners of the actions changed since full), whose
+	 * records are in this snapshot's own rrs/groups/hash.  NULL: this
+	 * snapshot is full. */
+	struct bw_rpz *full;
+	size_t *touched;  /* owner offsets into names, hashed by touched_tab */
+	uint8_t *touched_len;
+	size_t ntouched;
+	size_t *touched_tab; /* index + 1; 0 empty */
+	size_t touched_mask;
+	struct bw_rpz_stats stats;
+};
+
+void
+bw_rpz_conf_init(struct bw_rpz_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->zone, sizeof(c->zone), "%s", BW_RPZ_DEFAULT_ZONE);
+	c->serial_base = 1;
+	c->ttl = BW_RPZ_DEFAULT_TTL;
+	c->refresh = 60;
+	c->retry = 30;
+	c->expire = 86400;
+	c->minimum = 30;
+	c->max_records = BW_RPZ_RECORDS_DEFAULT_MAX;
+	c->journal_max = BW_RPZ_JOURNAL_MAX;
+}
+
+/* ---- triggers --------------------------------------------------------- */
+
+static int
+parse_prefix(const char *target, int *fam, uint8_t addr[16], unsigned *bits)
+{
+	char tmp[64];
+	const char *slash = strchr(target, '/');
+	size_t n = slash ? (size_t)(slash - target) : strlen(target);
+	unsigned long b;
+	char *end;
+
+	if (n == 0 || n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, target, n);
+	tmp[n] = '\0';
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, tmp, addr) == 1)
+		*fam = 4;
+	else if (inet_pton(AF_INET6, tmp, addr) == 1)
+		*fam = 6;
+	else
+		return -1;
+	*bits = *fam == 4 ? 32 : 128;
+	if (slash) {
+		if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3)
+			return -1;
+		b = strtoul(slash + 1, &end, 10);
+		if (*end != '\0' || b > *bits || b == 0)
+			return -1;
+		*bits = (unsigned)b;
+	}
+	return 0;
+}
+
+static const char *const special_labels[] = {
+	"rpz-ip", "rpz-nsip", "rpz-nsdname", "rpz-client-ip", NULL,
+};
+
+int
+bw_rpz_trigger_text(int type, const char *target, char *buf, size_t n, struct bw_err *err)
+{
+	size_t o = 0;
+	int fam;
+	uint8_t a[16];
+	unsigned bits;
+
+	if (n == 0)
+		return bw_err_set(err, BW_EINVAL, "rpz: no room");
+	buf[0] = '\0';
+	if (type == BW_IOC_DOMAIN) {
+		const char *last = strrchr(target, '.');
+		last = last ? last + 1 : target;
+		for (int i = 0; special_labels[i]; i++)
+			if (strcmp(last, special_labels[i]) == 0)
+				return bw_err_set(err, BW_EINVAL, "rpz: '%.80s' ends in a special label", target);
+		if (target[0] == '\0' || strlen(target) >= n)
+			return bw_err_set(err, BW_EINVAL, "rpz: bad domain '%.80s'", target);
+		snprintf(buf, n, "%s", target);
+		return BW_OK;
+	}
+	if (type != BW_IOC_IPV4 && type != BW_IOC_IPV6 && type != BW_IOC_CIDR)
+		return bw_err_set(err, BW_EINVAL, "rpz: a %s is not an RPZ trigger",
+				  bw_ioc_type_name((enum bw_ioc_type)type));
+	if (parse_prefix(target, &fam, a, &bits))
+		return bw_err_set(err, BW_EINVAL, "rpz: '%.80s' is not an address or CIDR", target);
+	if (fam == 4) {
+		o = (size_t)snprintf(buf, n, "%u.%u.%u.%u.%u.rpz-ip", bits, a[3], a[2], a[1], a[0]);
+	} else {
+		unsigned w[8];
+		int best = -1, bestlen = 1, run = 0;
+		for (int i = 0; i < 8; i++) {
+			w[i] = (unsigned)(a[2 * i] << 8 | a[2 * i + 1]);
+			run = w[i] == 0 ? run + 1 : 0;
+			if (run > bestlen) {
+				bestlen = run;
+				best = i - run + 1;
+			}
+		}
+		o = (size_t)snprintf(buf, n, "%u", bits);
+		for (int i = 7; i >= 0 && o < n; i--) {
+			if (best >= 0 && i >= best && i < best + bestlen) {
+				if (i == best)
+					o += (size_t)snprintf(buf + o, n - o, ".zz");
+				continue;
+			}
+			o += (size_t)snprintf(buf + o, n - o, ".%x", w[i]);
+		}
+		if (o < n)
+			o += (size_t)snprintf(buf + o, n - o, ".rpz-ip");
+	}
+	if (o >= n)
+		return bw_err_set(err, BW_ELIMIT, "rpz: trigger name too long");
+	return BW_OK;
+}
+
+/* ---- record buffers --------------------------------------------------- */
+
+static int
+rrbuf_add(struct rrbuf *b, const uint8_t *owner, size_t olen, uint16_t type, const uint8_t *rd,
+	  size_t rdlen)
+{
+	size_t need = 1 + olen + 4 + rdlen;
+	uint8_t *p;
+
+	if (b->len + need > b->cap) {
+		size_t cap = b->cap;
+		p = bw_grow(b->data, &cap, b->len + need, 1);
+		if (p == NULL)
+			return BW_ENOMEM;
+		b->data = p;
+		b->cap = cap;
+	}
+	if (b->n == b->ncap) {
+		size_t cap = b->ncap;
+		size_t *q = bw_grow(b->off, &cap, b->n + 1, sizeof(*q));
+		if (q == NULL)
+			return BW_ENOMEM;
+		b->off = q;
+		b->ncap = cap;
+	}
+	p = b->data + b->len;
+	b->off[b->n++] = b->len;
+	p[0] = (uint8_t)olen;
+	memcpy(p + 1, owner, olen);
+	p += 1 + olen;
+	p[0] = (uint8_t)(type >> 8);
+	p[1] = (uint8_t)type;
+	p[2] = (uint8_t)(rdlen >> 8);
+	p[3] = (uint8_t)rdlen;
+	if (rdlen)
+		memcpy(p + 4, rd, rdlen);
+	b->len += need;
+	return BW_OK;
+}
+
+static void
+rrbuf_get(const struct rrbuf *b, size_t i, uint32_t ttl, struct bw_rpz_rr *rr)
+{
+	const uint8_t *p = b->data + b->off[i];
+
+	rr->owner_len = p[0];
+	rr->owner = p + 1;
+	p += 1 + p[0];
+	rr->type = (uint16_t)(p[0] << 8 | p[1]);
+	rr->rdlen = (size_t)(p[2] << 8 | p[3]);
+	rr->rdata = p + 4;
+	rr->ttl = ttl;
+}
+
+/* Length in bytes of record i. */
+static size_t
+rrbuf_size(const struct rrbuf *b, size_t i)
+{
+	const uint8_t *p = b->data + b->off[i];
+	size_t olen = p[0];
+	return 1 + olen + 4 + (size_t)(p[1 + olen + 2] << 8 | p[1 + olen + 3]);
+}
+
+static int
+rrbuf_has(const struct rrbuf *b, const struct rrbuf *o, size_t j)
+{
+	size_t sz = rrbuf_size(o, j);
+	for (size_t i = 0; i < b->n; i++)
+		if (rrbuf_size(b, i) == sz && memcmp(b->data + b->off[i], o->data + o->off[j], sz) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+rrbuf_free(struct rrbuf *b)
+{
+	bw_free(b->data);
+	bw_free(b->off);
+	memset(b, 0, sizeof(*b));
+}
+
+/* ---- record sets ------------------------------------------------------ */
+
+static int
+cmp_addr(const void *x, const void *y)
+{
+	const struct act *a = *(const struct act *const *)x, *b = *(const struct act *const *)y;
+	if (a->fam != b->fam)
+		return a->fam < b->fam ? -1 : 1;
+	return memcmp(a->sink, b->sink, 16);
+}
+
+#define SET_MAX 64
+
+/* The records of the actions set[0..n) that share one trigger owner. */
+static int
+gen(const struct bw_rpz *z, const struct act *const *set, size_t n, struct rrbuf *out)
+{
+	const struct act *s[SET_MAX];
+	size_t ns = 0;
+	int block = 0, rc;
+	uint8_t wild[BW_DNS_NAME_MAX];
+	const uint8_t *owner;
+	size_t olen;
+	static const uint8_t root = 0;
+
+	if (n == 0)
+		return BW_OK;
+	owner = z->names + set[0]->owner_off;
+	olen = set[0]->olen;
+	for (size_t i = 0; i < n; i++) {
+		if (set[i]->block)
+			block = 1;
+		else if (ns < SET_MAX)
+			s[ns++] = set[i];
+	}
+	wild[0] = 1;
+	wild[1] = '*';
+	memcpy(wild + 2, owner, olen);
+	for (int w = 0; w < (set[0]->domain ? 2 : 1); w++) {
+		const uint8_t *on = w ? wild : owner;
+		size_t ol = w ? olen + 2 : olen;
+		if (block) {
+			rc = rrbuf_add(out, on, ol, BW_DNS_CNAME, &root, 1);
+			if (rc)
+				return rc;
+			continue;
+		}
+		qsort(s, ns, sizeof(s[0]), cmp_addr);
+		for (size_t i = 0; i < ns; i++) {
+			if (i > 0 && cmp_addr(&s[i - 1], &s[i]) == 0)
+				continue;
+			rc = rrbuf_add(out, on, ol, s[i]->fam == 4 ? BW_DNS_A : BW_DNS_AAAA, s[i]->sink,
+				       s[i]->fam == 4 ? 4 : 16);
+			if (rc)
+				return rc;
+		}
+	}
+	return BW_OK;
+}
+
+/* ---- load ------------------------------------------------------------- */
+
+static int
+names_add(struct bw_rpz *z, const uint8_t *name, size_t len, size_t *off)
+{
+	if (z->nlen + len > z->ncap) {
+		size_t cap = z->ncap;
+		uint8_t *p = bw_grow(z->names, &cap, z->nlen + len, 1);
+		if (p == NULL)
+			return BW_ENOMEM;
+		z->names = p;
+		z->ncap = cap;
+	}
+	memcpy(z->names + z->nlen, name, len);
+	*off = z->nlen;
+	z->nlen += len;
+	return BW_OK;
+}
+
+/* Fills a from one row (type, target, kind, sinkhole at columns col..);
+ * returns 1 if the action cannot be expressed, -1 on allocation failure. */
+static int
+act_from_row(struct bw_rpz *z, sqlite3_stmt *s, int col, struct act *a)
+{
+	char text[BW_DNS_NAME_TEXT_MAX];
+	uint8_t rel[BW_DNS_NAME_MAX], full[BW_DNS_NAME_MAX];
+	size_t rlen;
+	const char *target = (const char *)sqlite3_column_text(s, col + 1);
+	const char *kind = (const char *)sqlite3_column_text(s, col + 2);
+	const char *sink = (const char *)sqlite3_column_text(s, col + 3);
+	int type = sqlite3_column_int(s, col);
+
+	memset(a, 0, sizeof(*a));
+	if (target == NULL || kind == NULL)
+		return 1;
+	if (bw_rpz_trigger_text(type, target, text, sizeof(text), NULL))
+		return 1;
+	if (bw_dns_name_from_text(text, rel, &rlen, NULL))
+		return 1;
+	/* room for the "*." twin as well */
+	if (rlen - 1 + z->apex_len + 2 > BW_DNS_NAME_MAX)
+		return 1;
+	bw_dns_name_lower(rel, rlen - 1, full);
+	memcpy(full + rlen - 1, z->apex, z->apex_len);
+	a->domain = type == BW_IOC_DOMAIN;
+	if (strcmp(kind, "block") == 0) {
+		a->block = 1;
+	} else if (strcmp(kind, "sinkhole") == 0 && sink) {
+		if (inet_pton(AF_INET, sink, a->sink) == 1)
+			a->fam = 4;
+		else if (inet_pton(AF_INET6, sink, a->sink) == 1)
+			a->fam = 6;
+		else
+			return 1;
+	} else {
+		return 1;
+	}
+	a->olen = (uint8_t)(rlen - 1 + z->apex_len);
+	if (names_add(z, full, a->olen, &a->owner_off))
+		return -1;
+	return 0;
+}
+
+static int
+cmp_owner(const struct bw_rpz *z, const struct act *a, const struct act *b)
+{
+	size_t n = a->olen < b->olen ? a->olen : b->olen;
+	int c = memcmp(z->names + a->owner_off, z->names + b->owner_off, n);
+	if (c)
+		return c;
+	return a->olen < b->olen ? -1 : a->olen > b->olen;
+}
+
+static int
+cmp_act(const void *x, const void *y, void *ctx)
+{
+	const struct act *a = x, *b = y;
+	int c = cmp_owner(ctx, a, b);
+	if (c)
+		return c;
+	/* blocks first: a run of more than SET_MAX actions on one owner
+	 * keeps them when gen() sees only the first SET_MAX */
+	if (a->block != b->block)
+		return a->block ? -1 : 1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static uint64_t
+name_hash(const uint8_t *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static int
+add_group(struct bw_rpz *z, size_t first, size_t count)
+{
+	if (z->ngroups == z->gcap) {
+		size_t cap = z->gcap;
+		struct group *g = bw_grow(z->groups, &cap, z->ngroups + 1, sizeof(*g));
+		if (g == NULL)
+			return BW_ENOMEM;
+		z->groups = g;
+		z->gcap = cap;
+	}
+	z->groups[z->ngroups].first = first;
+	z->groups[z->ngroups].count = count;
+	z->ngroups++;
+	return BW_OK;
+}
+
+/* Groups the records by owner (they come out of gen() contiguous per
+ * owner) and hashes the groups. */
+static int
+build_index(struct bw_rpz *z)
+{
+	size_t hsize = 16;
+	struct bw_rpz_rr a, b;
+
+	for (size_t i = 0; i < z->rrs.n;) {
+		size_t j = i + 1;
+		rrbuf_get(&z->rrs, i, 0, &a);
+		for (; j < z->rrs.n; j++) {
+			rrbuf_get(&z->rrs, j, 0, &b);
+			if (b.owner_len != a.owner_len || memcmp(a.owner, b.owner, a.owner_len) != 0)
+				break;
+		}
+		if (add_group(z, i, j - i))
+			return BW_ENOMEM;
+		i = j;
+	}
+	while (hsize < 2 * z->ngroups)
+		hsize *= 2;
+	z->hash = bw_calloc(hsize, sizeof(*z->hash));
+	if (z->hash == NULL)
+		return BW_ENOMEM;
+	z->hmask = hsize - 1;
+	for (size_t g = 0; g < z->ngroups; g++) {
+		size_t h;
+		rrbuf_get(&z->rrs, z->groups[g].first, 0, &a);
+		h = (size_t)name_hash(a.owner, a.owner_len) & z->hmask;
+		while (z->hash[h] != 0)
+			h = (h + 1) & z->hmask;
+		z->hash[h] = g + 1;
+	}
+	return BW_OK;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static int
+make_apex(struct bw_rpz *z, const struct bw_rpz_conf *c, struct bw_err *err)
+{
+	uint8_t tmp[BW_DNS_NAME_MAX], mname[BW_DNS_NAME_MAX], rname[BW_DNS_NAME_MAX];
+	size_t tl, ml, rl;
+	int rc;
+
+	rc = bw_dns_name_from_text(c->zone, tmp, &tl, err);
+	if (rc)
+		return bw_err_prefix(err, "rpz zone");
+	if (tl < 2)
+		return bw_err_set(err, BW_EINVAL, "rpz zone: the root cannot be the zone");
+	bw_dns_name_lower(tmp, tl, z->apex);
+	z->apex_len = tl;
+	/* mname localhost., rname hostmaster.<zone> */
+	rc = bw_dns_name_from_text("localhost.", mname, &ml, err);
+	if (rc)
+		return rc;
+	if (tl + 11 > BW_DNS_NAME_MAX)
+		return bw_err_set(err, BW_EINVAL, "rpz zone: name too long");
+	rname[0] = 10;
+	memcpy(rname + 1, "hostmaster", 10);
+	memcpy(rname + 11, z->apex, tl);
+	rl = tl + 11;
+	memcpy(z->soa_rdata, mname, ml);
+	memcpy(z->soa_rdata + ml, rname, rl);
+	put32(z->soa_rdata + ml + rl, z->serial);
+	put32(z->soa_rdata + ml + rl + 4, c->refresh);
+	put32(z->soa_rdata + ml + rl + 8, c->retry);
+	put32(z->soa_rdata + ml + rl + 12, c->expire);
+	put32(z->soa_rdata + ml + rl + 16, c->minimum);
+	z->soa_len = ml + rl + 20;
+	memcpy(z->ns_rdata, mname, ml);
+	z->ns_len = ml;
+	return BW_OK;
+}
+
+static int
+grow_acts(struct bw_rpz *z)
+{
+	if (z->nacts == z->acap) {
+		size_t cap = z->acap;
+		struct act *a = bw_grow(z->acts, &cap, z->nacts + 1, sizeof(*a));
+		if (a == NULL)
+			return BW_ENOMEM;
+		z->acts = a;
+		z->acap = cap;
+	}
+	return BW_OK;
+}
+
+static int
+grow_journal(struct bw_rpz *z)
+{
+	if (z->njournal == z->jcap) {
+		size_t cap = z->jcap;
+		struct jent *j = bw_grow(z->journal, &cap, z->njournal + 1, sizeof(*j));
+		if (j == NULL)
+			return BW_ENOMEM;
+		z->journal = j;
+		z->jcap = cap;
+	}
+	return BW_OK;
+}
+
+static int
+read_rows(struct bw_rpz *z, sqlite3 *db, const struct bw_rpz_conf *c, struct bw_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t minser = 0;
+	int rc = BW_OK, r;
+
+	if (sqlite3_prepare_v2(db, "SELECT coalesce(max(serial), 0), coalesce(min(serial), 0)"
+				   " FROM rpz_change", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW)
+		goto dberr;
+	z->stats.change = sqlite3_column_int64(s, 0);
+	minser = sqlite3_column_int64(s, 1);
+	sqlite3_finalize(s);
+	s = NULL;
+
+	if (sqlite3_prepare_v2(db, "SELECT id, type, target, kind, sinkhole FROM action"
+				   " WHERE state = 'active'", -1, &s, NULL) != SQLITE_OK)
+		goto dberr;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		if (grow_acts(z))
+			goto nomem;
+		z->stats.actions++;
+		r = act_from_row(z, s, 1, &z->acts[z->nacts]);
+		if (r < 0)
+			goto nomem;
+		if (r > 0) {
+			z->stats.skipped++;
+			continue;
+		}
+		z->acts[z->nacts++].id = sqlite3_column_int64(s, 0);
+	}
+	if (r != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(s);
+	s = NULL;
+
+	z->journal_from = z->stats.change - (int64_t)c->journal_max;
+	if (z->journal_from < minser - 1)
+		z->journal_from = minser - 1;
+	if (z->journal_from < 0)
+		z->journal_from = 0;
+	if (sqlite3_prepare_v2(db, "SELECT c.serial, c.op, a.id, a.type, a.target, a.kind, a.sinkhole"
+				   " FROM rpz_change c JOIN action a ON a.id = c.action_id"
+				   " WHERE c.serial > ?1 ORDER BY c.serial", -1, &s, NULL) != SQLITE_OK)
+		goto dberr;
+	sqlite3_bind_int64(s, 1, z->journal_from);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		struct jent *j;
+		const char *op = (const char *)sqlite3_column_text(s, 1);
+		if (grow_journal(z))
+			goto nomem;
+		j = &z->journal[z->njournal];
+		r = act_from_row(z, s, 3, &j->a);
+		if (r < 0)
+			goto nomem;
+		if (r > 0)
+			continue; /* not in the zone either */
+		j->serial = sqlite3_column_int64(s, 0);
+		j->add = op && strcmp(op, "add") == 0;
+		j->a.id = sqlite3_column_int64(s, 2);
+		z->njournal++;
+	}
+	if (r != SQLITE_DONE)
+		goto dberr;
+	z->stats.journal = z->njournal;
+	goto out;
+nomem:
+	rc = bw_err_set(err, BW_ENOMEM, "rpz: out of memory");
+	goto out;
+dberr:
+	rc = bw_err_set(err, BW_ESTORE, "rpz: reading the store: %s", sqlite3_errmsg(db));
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int finish_zone(struct bw_rpz *z, const struct bw_rpz_conf *c, int sorted,
+		       struct bw_err *err);
+
+int
+bw_rpz_load(struct bw_store *st, const struct bw_rpz_conf *c, struct bw_rpz **out,
+	    struct bw_err *err)
+{
+	sqlite3 *db = bw_store_db(st);
+	struct bw_rpz *z;
+	int rc, txn = 0;
+
+	*out = NULL;
+	z = bw_calloc(1, sizeof(*z));
+	if (z == NULL)
+		return bw_err_set(err, BW_ENOMEM, "rpz: out of memory");
+	z->refs = 1;
+	z->ttl = c->ttl;
+	z->base = c->serial_base;
+	rc = make_apex(z, c, err);
+	if (rc)
+		goto out;
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = bw_err_set(err, BW_ESTORE, "rpz: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	txn = 1;
+	rc = read_rows(z, db, c, err);
+	if (rc)
+		goto out;
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	txn = 0;
+	rc = finish_zone(z, c, 0, err);
+	if (rc)
+		goto out;
+	*out = z;
+	z = NULL;
+out:
+	if (txn)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	bw_rpz_unref(z);
+	return rc;
+}
+
+/* Sorts the actions, makes the records and the index, sets the serial. */
+static int
+finish_zone(struct bw_rpz *z, const struct bw_rpz_conf *c, int sorted, struct bw_err *err)
+{
+	const struct act *set[SET_MAX];
+	int rc;
+
+	z->serial = c->serial_base + (uint32_t)z->stats.change;
+	rc = make_apex(z, c, err);
+	if (rc)
+		return rc;
+	if (!sorted && z->nacts > 1)
+		qsort_r(z->acts, z->nacts, sizeof(z->acts[0]), cmp_act, z);
+	for (size_t i = 0; i < z->nacts;) {
+		size_t j = i + 1, n = 0;
+		while (j < z->nacts && cmp_owner(z, &z->acts[i], &z->acts[j]) == 0)
+			j++;
+		for (size_t k = i; k < j && n < SET_MAX; k++)
+			set[n++] = &z->acts[k];
+		rc = gen(z, set, n, &z->rrs);
+		if (rc)
+			return bw_err_set(err, rc, "rpz: out of memory");
+		if (z->rrs.n > c->max_records)
+			return bw_err_set(err, BW_ELIMIT, "rpz: more than %zu records", c->max_records);
+		i = j;
+	}
+	z->stats.records = z->rrs.n;
+	if (build_index(z))
+		return bw_err_set(err, BW_ENOMEM, "rpz: out of memory");
+	return BW_OK;
+}
+
+void
+bw_rpz_ref(struct bw_rpz *z)
+{
+	__atomic_add_fetch(&z->refs, 1, __ATOMIC_RELAXED);
+}
+
+void
+bw_rpz_unref(struct bw_rpz *z)
+{
+	if (z == NULL || __atomic_sub_fetch(&z->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	rrbuf_free(&z->rrs);
+	bw_free(z->groups);
+	bw_free(z->hash);
+	bw_free(z->touched);
+	bw_free(z->touched_len);
+	bw_free(z->touched_tab);
+	bw_rpz_unref(z->full);
+	bw_free(z->names);
+	bw_free(z->acts);
+	bw_free(z->journal);
+	bw_free(z);
+}
+
+uint32_t
+bw_rpz_serial(const struct bw_rpz *z)
+{
+	return z->serial;
+}
+
+void
+bw_rpz_get_stats(const struct bw_rpz *z, struct bw_rpz_stats *s)
+{
+	*s = z->stats;
+}
+
+const uint8_t *
+bw_rpz_apex(const struct bw_rpz *z, size_t *len)
+{
+	*len = z->apex_len;
+	return z->apex;
+}
+
+void
+bw_rpz_soa(const struct bw_rpz *z, struct bw_rpz_rr *rr)
+{
+	rr->owner = z->apex;
+	rr->owner_len = z->apex_len;
+	rr->type = BW_DNS_SOA;
+	rr->ttl = z->ttl;
+	rr->rdata = z->soa_rdata;
+	rr->rdlen = z->soa_len;
+}
+
+void
+bw_rpz_ns(const struct bw_rpz *z, struct bw_rpz_rr *rr)
+{
+	rr->owner = z->apex;
+	rr->owner_len = z->apex_len;
+	rr->type = BW_DNS_NS;
+	rr->ttl = z->ttl;
+	rr->rdata = z->ns_rdata;
+	rr->rdlen = z->ns_len;
+}
+
+/* 1 if the lower-case owner low is touched in z (a "*." owner counts as
+ * its primary owner). */
+static int
+is_touched(const struct bw_rpz *z, const uint8_t *low, size_t len)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		size_t h;
+		if (pass == 1) {
+			if (len < 3 || low[0] != 1 || low[1] != '*')
+				break;
+			low += 2;
+			len -= 2;
+		}
+		if (z->touched_tab == NULL)
+			return 0;
+		h = (size_t)name_hash(low, len) & z->touched_mask;
+		while (z->touched_tab[h] != 0) {
+			size_t i = z->touched_tab[h] - 1;
+			if (z->touched_len[i] == len && memcmp(z->names + z->touched[i], low, len) == 0)
+				return 1;
+			h = (h + 1) & z->touched_mask;
+		}
+	}
+	return 0;
+}
+
+static int own_find(const struct bw_rpz *z, const uint8_t *low, size_t len, size_t *first,
+		    size_t *count);
+
+int
+bw_rpz_find(const struct bw_rpz *z, const uint8_t *name, size_t len, size_t *first, size_t *count)
+{
+	uint8_t low[BW_DNS_NAME_MAX];
+
+	if (len > BW_DNS_NAME_MAX)
+		return 0;
+	bw_dns_name_lower(name, len, low);
+	if (z->full == NULL)
+		return own_find(z, low, len, first, count);
+	if (own_find(z, low, len, first, count)) {
+		*first += z->full->rrs.n;
+		return 1;
+	}
+	if (is_touched(z, low, len))
+		return 0;
+	return own_find(z->full, low, len, first, count);
+}
+
+static int
+own_find(const struct bw_rpz *z, const uint8_t *low, size_t len, size_t *first, size_t *count)
+{
+	size_t h;
+
+	if (z->hash == NULL)
+		return 0;
+	h = (size_t)name_hash(low, len) & z->hmask;
+	while (z->hash[h] != 0) {
+		const struct group *g = &z->groups[z->hash[h] - 1];
+		struct bw_rpz_rr rr;
+		rrbuf_get(&z->rrs, g->first, z->ttl, &rr);
+		if (rr.owner_len == len && memcmp(rr.owner, low, len) == 0) {
+			*first = g->first;
+			*count = g->count;
+			return 1;
+		}
+		h = (h + 1) & z->hmask;
+	}
+	return 0;
+}
+
+void
+bw_rpz_record(const struct bw_rpz *z, size_t i, struct bw_rpz_rr *rr)
+{
+	if (z->full && i < z->full->rrs.n)
+		rrbuf_get(&z->full->rrs, i, z->ttl, rr);
+	else
+		rrbuf_get(&z->rrs, z->full ? i - z->full->rrs.n : i, z->ttl, rr);
+}
+
+/* ---- transfers -------------------------------------------------------- */
+
+static int
+cmp_jent_id(const void *x, const void *y)
+{
+	const struct jent *a = *(const struct jent *const *)x, *b = *(const struct jent *const *)y;
+	if (a->a.id != b->a.id)
+		return a->a.id < b->a.id ? -1 : 1;
+	return a->serial < b->serial ? -1 : a->serial > b->serial;
+}
+
+struct chg {
+	const struct act *a;
+	int added; /* 1: active now, not then; 0: the reverse */
+};
+
+static int
+cmp_chg(const void *x, const void *y, void *ctx)
+{
+	const struct chg *a = x, *b = y;
+	return cmp_owner(ctx, a->a, b->a);
+}
+
+/* The net difference between serial rel and now, into dels and adds. */
+static int
+diff(const struct bw_rpz *z, int64_t rel, struct rrbuf *dels, struct rrbuf *adds)
+{
+	size_t lo = 0, hi = z->njournal, nslice, nchg = 0;
+	const struct jent **slice = NULL;
+	struct chg *chg = NULL;
+	struct rrbuf then = {0}, now = {0};
+	int rc = BW_OK;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (z->journal[mid].serial <= rel)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	nslice = z->njournal - lo;
+	slice = bw_calloc(nslice ? nslice : 1, sizeof(*slice));
+	chg = bw_calloc(nslice ? nslice : 1, sizeof(*chg));
+	if (slice == NULL || chg == NULL) {
+		rc = BW_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nslice; i++)
+		slice[i] = &z->journal[lo + i];
+	qsort(slice, nslice, sizeof(*slice), cmp_jent_id);
+	for (size_t i = 0; i < nslice;) {
+		size_t j = i + 1;
+		int was, is;
+		while (j < nslice && slice[j]->a.id == slice[i]->a.id)
+			j++;
+		was = !slice[i]->add;
+		is = slice[j - 1]->add;
+		if (was != is) {
+			chg[nchg].a = &slice[i]->a;
+			chg[nchg].added = is;
+			nchg++;
+		}
+		i = j;
+	}
+	qsort_r(chg, nchg, sizeof(*chg), cmp_chg, (void *)z);
+	for (size_t i = 0; i < nchg;) {
+		const struct act *setn[SET_MAX], *setc[SET_MAX];
+		size_t j = i + 1, nn = 0, nc = 0, a_lo = 0, a_hi = z->nacts;
+		while (j < nchg && cmp_owner(z, chg[i].a, chg[j].a) == 0)
+			j++;
+		/* the actions on this owner now: a run of the sorted acts */
+		while (a_lo < a_hi) {
+			size_t mid = a_lo + (a_hi - a_lo) / 2;
+			if (cmp_owner(z, &z->acts[mid], chg[i].a) < 0)
+				a_lo = mid + 1;
+			else
+				a_hi = mid;
+		}
+		for (size_t k = a_lo; k < z->nacts && cmp_owner(z, &z->acts[k], chg[i].a) == 0; k++) {
+			int added = 0;
+			if (nn < SET_MAX)
+				setn[nn++] = &z->acts[k];
+			for (size_t m = i; m < j; m++)
+				if (chg[m].added && chg[m].a->id == z->acts[k].id)
+					added = 1;
+			if (!added && nc < SET_MAX)
+				setc[nc++] = &z->acts[k];
+		}
+		for (size_t m = i; m < j; m++)
+			if (!chg[m].added && nc < SET_MAX)
+				setc[nc++] = chg[m].a;
+		then.n = then.len = now.n = now.len = 0;
+		if ((rc = gen(z, setc, nc, &then)) || (rc = gen(z, setn, nn, &now)))
+			goto out;
+		for (size_t k = 0; k < then.n; k++)
+			if (!rrbuf_has(&now, &then, k)) {
+				struct bw_rpz_rr r;
+				rrbuf_get(&then, k, 0, &r);
+				if ((rc = rrbuf_add(dels, r.owner, r.owner_len, r.type, r.rdata, r.rdlen)))
+					goto out;
+			}
+		for (size_t k = 0; k < now.n; k++)
+			if (!rrbuf_has(&then, &now, k)) {
+				struct bw_rpz_rr r;
+				rrbuf_get(&now, k, 0, &r);
+				if ((rc = rrbuf_add(adds, r.owner, r.owner_len, r.type, r.rdata, r.rdlen)))
+					goto out;
+			}
+		i = j;
+	}
+out:
+	rrbuf_free(&then);
+	rrbuf_free(&now);
+	bw_free(slice);
+	bw_free(chg);
+	return rc;
+}
+
+int
+bw_rpz_xfr(const struct bw_rpz *z, int ixfr, uint32_t client_serial, bw_rpz_emit_fn emit,
+	   void *ctx, enum bw_rpz_xfr_kind *kind, struct bw_err *err)
+{
+	struct bw_rpz_rr soa, rr;
+	int rc;
+
+	bw_rpz_soa(z, &soa);
+	if (ixfr && client_serial == z->serial) {
+		*kind = BW_RPZ_XFR_CURRENT;
+		return emit(ctx, &soa);
+	}
+	if (ixfr) {
+		int64_t rel = (int64_t)(uint32_t)(client_serial - z->base);
+		if (rel >= z->journal_from && rel < z->stats.change) {
+			struct rrbuf dels = {0}, adds = {0};
+			uint8_t old[sizeof(z->soa_rdata)];
+			size_t sp = z->soa_len - 20;
+
+			rc = diff(z, rel, &dels, &adds);
+			if (rc) {
+				rrbuf_free(&dels);
+				rrbuf_free(&adds);
+				return bw_err_set(err, rc, "rpz: out of memory in IXFR");
+			}
+			*kind = BW_RPZ_XFR_IXFR;
+			memcpy(old, z->soa_rdata, z->soa_len);
+			put32(old + sp, client_serial);
+			rc = emit(ctx, &soa);
+			if (rc == 0) {
+				rr = soa;
+				rr.rdata = old;
+				rc = emit(ctx, &rr);
+			}
+			for (size_t i = 0; rc == 0 && i < dels.n; i++) {
+				rrbuf_get(&dels, i, z->ttl, &rr);
+				rc = emit(ctx, &rr);
+			}
+			if (rc == 0)
+				rc = emit(ctx, &soa);
+			for (size_t i = 0; rc == 0 && i < adds.n; i++) {
+				rrbuf_get(&adds, i, z->ttl, &rr);
+				rc = emit(ctx, &rr);
+			}
+			if (rc == 0)
+				rc = emit(ctx, &soa);
+			rrbuf_free(&dels);
+			rrbuf_free(&adds);
+			return rc;
+		}
+	}
+	*kind = BW_RPZ_XFR_AXFR;
+	rc = emit(ctx, &soa);
+	if (rc)
+		return rc;
+	bw_rpz_ns(z, &rr);
+	rc = emit(ctx, &rr);
+	if (z->full) {
+		/* the full snapshot's records but those of touched owners, then ours */
+		const struct bw_rpz *b = z->full;
+		for (size_t g = 0; rc == 0 && g < b->ngroups; g++) {
+			rrbuf_get(&b->rrs, b->groups[g].first, z->ttl, &rr);
+			if (is_touched(z, rr.owner, rr.owner_len))
+				continue;
+			for (size_t i = b->groups[g].first; rc == 0 && i < b->groups[g].first + b->groups[g].count; i++) {
+				rrbuf_get(&b->rrs, i, z->ttl, &rr);
+				rc = emit(ctx, &rr);
+			}
+		}
+	}
+	for (size_t i = 0; rc == 0 && i < z->rrs.n; i++) {
+		rrbuf_get(&z->rrs, i, z->ttl, &rr);
+		rc = emit(ctx, &rr);
+	}
+	if (rc == 0)
+		rc = emit(ctx, &soa);
+	return rc;
+}
+
+/* ---- incremental update ----------------------------------------------- */
+
+/* Full loads at least this often, so that the names of deleted actions do
+ * not pile up in the arena of a long-running daemon. */
+#define UPDATES_MAX 1024
+/* More new journal rows than this: a full load is as cheap. */
+#define UPDATE_ROWS_MAX 50000
+
+struct nrow {
+	int64_t serial, id;
+	int add, skip;
+	struct act a;
+};
+
+static int
+cmp_nrow(const void *x, const void *y)
+{
+	const struct nrow *a = x, *b = y;
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	return a->serial < b->serial ? -1 : a->serial > b->serial;
+}
+
+static int
+cmp_i64(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* The journal rows after old's head, read in the transaction open on db;
+ * names go to z's arena.  *full set when a full load is needed. */
+static int
+read_new_rows(struct bw_rpz *z, sqlite3 *db, const struct bw_rpz *old, struct nrow **rows,
+	      size_t *nrows, int *full, int64_t *minser, struct bw_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct nrow *r = NULL;
+	size_t n = 0, cap = 0;
+	int rc = BW_OK, st;
+
+	*rows = NULL;
+	*nrows = 0;
+	if (sqlite3_prepare_v2(db, "SELECT coalesce(max(serial), 0), coalesce(min(serial), 0)"
+				   " FROM rpz_change", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW)
+		goto dberr;
+	z->stats.change = sqlite3_column_int64(s, 0);
+	*minser = sqlite3_column_int64(s, 1);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (z->stats.change < old->stats.change || *minser - 1 > old->stats.change ||
+	    z->stats.change - old->stats.change > UPDATE_ROWS_MAX) {
+		*full = 1;
+		return BW_OK;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT c.serial, c.op, a.id, a.type, a.target, a.kind, a.sinkhole"
+				   " FROM rpz_change c JOIN action a ON a.id = c.action_id"
+				   " WHERE c.serial > ?1 ORDER BY c.serial", -1, &s, NULL) != SQLITE_OK)
+		goto dberr;
+	sqlite3_bind_int64(s, 1, old->stats.change);
+	while ((st = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *op = (const char *)sqlite3_column_text(s, 1);
+		int k;
+		if (n == cap) {
+			size_t c2 = cap;
+			struct nrow *g = bw_grow(r, &c2, n + 1, sizeof(*g));
+			if (g == NULL)
+				goto nomem;
+			r = g;
+			cap = c2;
+		}
+		k = act_from_row(z, s, 3, &r[n].a);
+		if (k < 0)
+			goto nomem;
+		r[n].skip = k > 0;
+		r[n].serial = sqlite3_column_int64(s, 0);
+		r[n].add = op && strcmp(op, "add") == 0;
+		r[n].id = r[n].a.id = sqlite3_column_int64(s, 2);
+		n++;
+	}
+	if (st != SQLITE_DONE)
+		goto dberr;
+	*rows = r;
+	*nrows = n;
+	r = NULL;
+	goto out;
+nomem:
+	rc = bw_err_set(err, BW_ENOMEM, "rpz: out of memory");
+	goto out;
+dberr:
+	rc = bw_err_set(err, BW_ESTORE, "rpz: reading the store: %s", sqlite3_errmsg(db));
+out:
+	sqlite3_finalize(s);
+	bw_free(r);
+	return rc;
+}
+
+/* z's actions and journal: old's, with the net effect of rows[0..n). */
+static int
+apply_rows(struct bw_rpz *z, const struct bw_rpz *old, const struct bw_rpz_conf *c,
+	   struct nrow *rows, size_t n, int64_t minser)
+{
+	int64_t *dels = NULL;
+	size_t ndel = 0, nadd = 0, k = 0;
+	long skipped = (long)old->stats.skipped;
+	int rc = BW_ENOMEM;
+
+	/* the journal: old's tail and the new rows, in serial order */
+	z->journal_from = z->stats.change - (int64_t)c->journal_max;
+	if (z->journal_from < minser - 1)
+		z->journal_from = minser - 1;
+	if (z->journal_from < 0)
+		z->journal_from = 0;
+	z->jcap = old->njournal + n + 1;
+	z->journal = bw_calloc(z->jcap, sizeof(*z->journal));
+	if (z->journal == NULL)
+		goto out;
+	for (size_t i = 0; i < old->njournal; i++)
+		if (old->journal[i].serial > z->journal_from)
+			z->journal[z->njournal++] = old->journal[i];
+	for (size_t i = 0; i < n; i++)
+		if (!rows[i].skip && rows[i].serial > z->journal_from) {
+			z->journal[z->njournal].serial = rows[i].serial;
+			z->journal[z->njournal].add = rows[i].add;
+			z->journal[z->njournal].a = rows[i].a;
+			z->njournal++;
+		}
+	z->stats.journal = z->njournal;
+
+	/* the net change per action: active before = its first row is a
+	 * deletion, active after = its last row is an addition */
+	if (n > 1)
+		qsort(rows, n, sizeof(*rows), cmp_nrow);
+	dels = bw_calloc(n ? n : 1, sizeof(*dels));
+	if (dels == NULL)
+		goto out;
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		int was, is;
+		while (j < n && rows[j].id == rows[i].id)
+			j++;
+		was = !rows[i].add;
+		is = rows[j - 1].add;
+		if (was && !is) {
+			if (rows[i].skip)
+				skipped--;
+			else
+				dels[ndel++] = rows[i].id;
+		} else if (!was && is) {
+			if (rows[i].skip) {
+				skipped++;
+			} else {
+				rows[k] = rows[j - 1]; /* keep the additions at the front */
+				k++;
+			}
+		}
+		i = j;
+	}
+	nadd = k;
+	if (ndel > 1)
+		qsort(dels, ndel, sizeof(*dels), cmp_i64);
+	z->acap = old->nacts + nadd + 1;
+	z->acts = bw_calloc(z->acap, sizeof(*z->acts));
+	if (z->acts == NULL)
+		goto out;
+	/* old's actions are sorted: merge the (sorted) additions in */
+	for (size_t i = 0; i < nadd; i++)
+		rows[i].a.id = rows[i].id;
+	{
+		struct act *add = bw_calloc(nadd ? nadd : 1, sizeof(*add));
+		size_t ai = 0;
+		if (add == NULL)
+			goto out;
+		for (size_t i = 0; i < nadd; i++)
+			add[i] = rows[i].a;
+		if (nadd > 1)
+			qsort_r(add, nadd, sizeof(*add), cmp_act, z);
+		for (size_t i = 0; i < old->nacts; i++) {
+			if (ndel && bsearch(&old->acts[i].id, dels, ndel, sizeof(*dels), cmp_i64))
+				continue;
+			while (ai < nadd && cmp_act(&add[ai], &old->acts[i], z) < 0)
+				z->acts[z->nacts++] = add[ai++];
+			z->acts[z->nacts++] = old->acts[i];
+		}
+		while (ai < nadd)
+			z->acts[z->nacts++] = add[ai++];
+		bw_free(add);
+	}
+	z->stats.skipped = skipped < 0 ? 0 : (size_t)skipped;
+	z->stats.actions = z->nacts + z->stats.skipped;
+	rc = BW_OK;
+out:
+	bw_free(dels);
+	return rc;
+}
+
+/* Owners touched since the full snapshot beyond which a full build is
+ * cheaper than an overlay. */
+#define TOUCHED_MAX 20000
+
+struct owner_ref {
+	const uint8_t *p;
+	size_t off;
+	uint8_t len;
+};
+
+static int
+cmp_owner_ref(const void *x, const void *y)
+{
+	const struct owner_ref *a = x, *b = y;
+	size_t n = a->len < b->len ? a->len : b->len;
+	int c = memcmp(a->p, b->p, n);
+	if (c)
+		return c;
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+/* Makes z (actions and journal done) an overlay on full: the records of
+ * the owners its journal touched since full was built.  Returns 1 when a
+ * full build is the better choice, -1 on allocation failure. */
+static int
+make_overlay(struct bw_rpz *z, struct bw_rpz *full)
+{
+	struct owner_ref *o = NULL;
+	const struct act *set[SET_MAX];
+	size_t n = 0, u = 0, size = 16, masked = 0, first, count;
+	int rc = -1;
+
+	if (full->stats.change < z->journal_from)
+		return 1; /* the journal no longer reaches back to it */
+	for (size_t i = 0; i < z->njournal; i++)
+		if (z->journal[i].serial > full->stats.change)
+			n++;
+	if (n > TOUCHED_MAX)
+		return 1;
+	o = bw_calloc(n ? n : 1, sizeof(*o));
+	if (o == NULL)
+		return -1;
+	n = 0;
+	for (size_t i = 0; i < z->njournal; i++)
+		if (z->journal[i].serial > full->stats.change) {
+			o[n].off = z->journal[i].a.owner_off;
+			o[n].len = z->journal[i].a.olen;
+			o[n].p = z->names + o[n].off;
+			n++;
+		}
+	if (n > 1)
+		qsort(o, n, sizeof(*o), cmp_owner_ref);
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || cmp_owner_ref(&o[u - 1], &o[i]) != 0)
+			o[u++] = o[i];
+	z->touched = bw_calloc(u ? u : 1, sizeof(*z->touched));
+	z->touched_len = bw_calloc(u ? u : 1, 1);
+	while (size < 2 * u)
+		size *= 2;
+	z->touched_tab = bw_calloc(size, sizeof(*z->touched_tab));
+	if (z->touched == NULL || z->touched_len == NULL || z->touched_tab == NULL)
+		goto out;
+	z->touched_mask = size - 1;
+	for (size_t i = 0; i < u; i++) {
+		size_t h = (size_t)name_hash(o[i].p, o[i].len) & z->touched_mask;
+		size_t lo = 0, hi = z->nacts, k = 0;
+		uint8_t wild[BW_DNS_NAME_MAX];
+
+		z->touched[i] = o[i].off;
+		z->touched_len[i] = o[i].len;
+		while (z->touched_tab[h] != 0)
+			h = (h + 1) & z->touched_mask;
+		z->touched_tab[h] = i + 1;
+		/* the records of this owner now: the run of its actions */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			struct owner_ref r = {z->names + z->acts[mid].owner_off, 0, z->acts[mid].olen};
+			if (cmp_owner_ref(&r, &o[i]) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < z->nacts && k < SET_MAX; lo++) {
+			struct owner_ref r = {z->names + z->acts[lo].owner_off, 0, z->acts[lo].olen};
+			if (cmp_owner_ref(&r, &o[i]) != 0)
+				break;
+			set[k++] = &z->acts[lo];
+		}
+		if (gen(z, set, k, &z->rrs))
+			goto out;
+		/* what it had in full */
+		if (own_find(full, o[i].p, o[i].len, &first, &count))
+			masked += count;
+		wild[0] = 1;
+		wild[1] = '*';
+		memcpy(wild + 2, o[i].p, o[i].len);
+		if ((size_t)o[i].len + 2 <= BW_DNS_NAME_MAX &&
+		    own_find(full, wild, (size_t)o[i].len + 2, &first, &count))
+			masked += count;
+	}
+	z->ntouched = u;
+	z->stats.touched = u;
+	if (build_index(z))
+		goto out;
+	z->stats.records = full->stats.records - masked + z->rrs.n;
+	bw_rpz_ref(full);
+	z->full = full;
+	rc = 0;
+out:
+	bw_free(o);
+	return rc;
+}
+
+int
+bw_rpz_update(struct bw_store *st, const struct bw_rpz_conf *c, const struct bw_rpz *old,
+	      struct bw_rpz **out, struct bw_err *err)
+{
+	sqlite3 *db = bw_store_db(st);
+	struct bw_rpz *z = NULL;
+	struct nrow *rows = NULL;
+	size_t nrows = 0;
+	int64_t minser = 0;
+	int rc, full = 0;
+
+	*out = NULL;
+	if (old == NULL || old->updates >= UPDATES_MAX || old->base != c->serial_base)
+		return bw_rpz_load(st, c, out, err);
+	z = bw_calloc(1, sizeof(*z));
+	if (z == NULL)
+		return bw_err_set(err, BW_ENOMEM, "rpz: out of memory");
+	z->refs = 1;
+	z->ttl = c->ttl;
+	z->base = c->serial_base;
+	z->updates = old->updates + 1;
+	rc = make_apex(z, c, err);
+	if (rc)
+		goto out;
+	/* the old actions keep their name offsets in the copied arena */
+	z->ncap = old->nlen + 1;
+	z->names = bw_malloc(z->ncap);
+	if (z->names == NULL) {
+		rc = bw_err_set(err, BW_ENOMEM, "rpz: out of memory");
+		goto out;
+	}
+	if (old->nlen) /* an empty zone may have no arena at all */
+		memcpy(z->names, old->names, old->nlen);
+	z->nlen = old->nlen;
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = bw_err_set(err, BW_ESTORE, "rpz: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	rc = read_new_rows(z, db, old, &rows, &nrows, &full, &minser, err);
+	sqlite3_exec(db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+	if (rc)
+		goto out;
+	if (full) {
+		bw_rpz_unref(z);
+		z = NULL;
+		rc = bw_rpz_load(st, c, out, err);
+		goto out;
+	}
+	if (apply_rows(z, old, c, rows, nrows, minser)) {
+		rc = bw_err_set(err, BW_ENOMEM, "rpz: out of memory");
+		goto out;
+	}
+	z->serial = c->serial_base + (uint32_t)z->stats.change;
+	rc = make_apex(z, c, err);
+	if (rc)
+		goto out;
+	switch (make_overlay(z, old->full ? old->full : (struct bw_rpz *)old)) {
+	case 0:
+		break;
+	case 1:
+		rc = finish_zone(z, c, 1, err);
+		if (rc)
+			goto out;
+		break;
+	default:
+		rc = bw_err_set(err, BW_ENOMEM, "rpz: out of memory");
+		goto out;
+	}
+	*out = z;
+	z = NULL;
+out:
+	bw_free(rows);
+	bw_rpz_unref(z);
+	return rc;
+}

@@ -1,0 +1,213 @@
+#!/bin/bash
+# dns_bind.sh - the RPZ zone of bulwark serve enforced by a real BIND 9.
+#
+# named (loopback only: it is primary for its own root zone, so it never
+# primes from the real root servers, and for the stand-in zone lab.; the
+# policy applies to those answers with recursive-only no) is a secondary
+# of rpz.bulwark. (response-policy), by AXFR, then IXFR after each NOTIFY,
+# all signed with TSIG (HMAC-SHA256).
+# Actions are written into the store directly with sqlite3, as the
+# disruption code does (the action row and its rpz_change row in one
+# transaction), while the daemon runs: a block gives NXDOMAIN, a sinkhole
+# the sinkhole address (also for subdomains), an rpz-ip trigger rewrites an
+# answer, and a revocation lets the name resolve again.
+# Ports: bulwark 18730, named 18731.
+. "$(dirname "$0")/lib.sh"
+
+command -v named >/dev/null || { echo "1..0 # SKIP no named (bind9)"; exit 0; }
+command -v dig >/dev/null || { echo "1..0 # SKIP no dig"; exit 0; }
+command -v sqlite3 >/dev/null || { echo "1..0 # SKIP no sqlite3"; exit 0; }
+
+BWPORT=18730
+NSPORT=18731
+DB=$T/s.db
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+[ -n "${BW_KEEP:-}" ] && trap "for p in \$PIDS; do kill \$p; done" EXIT
+
+sql() { sqlite3 -cmd ".timeout 5000" "$DB" "$@"; }
+# add_action ID TYPE TARGET KIND [SINKHOLE]: an active action and its
+# journal row, in one transaction
+add_action() {
+	local sink=NULL
+	[ -n "${5:-}" ] && sink="'$5'"
+	sql "BEGIN; INSERT INTO action(id, authz_id, type, target, kind, sinkhole, origin, state,
+	     proposed_by, approved_by, created, updated, expires)
+	     VALUES ($1, 1, $2, '$3', '$4', $sink, 'manual', 'active', 'alice', 'bob',
+	     strftime('%s'), strftime('%s'), strftime('%s') + 86400);
+	     INSERT INTO rpz_change(time, action_id, op) VALUES (strftime('%s'), $1, 'add'); COMMIT;"
+}
+revoke_action() {
+	sql "BEGIN; UPDATE action SET state = 'revoked', updated = strftime('%s') WHERE id = $1;
+	     INSERT INTO rpz_change(time, action_id, op) VALUES (strftime('%s'), $1, 'del'); COMMIT;"
+}
+q() { # NAME [TYPE]: status and answers, one line
+	dig +time=1 +tries=1 @127.0.0.1 -p $NSPORT "$1" "${2:-A}" 2>&1 |
+		awk '/status:/ {sub(",", "", $6); s=$6} /^;; [A-Z]+ SECTION:/ {an = /ANSWER/}
+			an && /^[^;].*\tIN\t/ {a = a " " $NF} END {print s a}'
+}
+# wait_for NAME WANT: polls the resolver every 20 ms for up to 10 s
+wait_for() {
+	local got
+	for _ in $(seq 500); do
+		got=$(q "$1")
+		[ "$got" = "$2" ] && break
+		sleep 0.02
+	done
+	printf '%s' "$got"
+}
+
+# the store, with one authorisation
+"$BULWARK" serve --db "$DB" --listen 127.0.0.1:0 --dns no >/dev/null 2>&1 &
+p=$!
+for _ in $(seq 50); do
+	[ "$(sql 'PRAGMA user_version' 2>/dev/null)" -ge 5 ] 2>/dev/null && break
+	sleep 0.1
+done
+kill $p 2>/dev/null
+wait $p 2>/dev/null
+sql "INSERT INTO authz(id, authority, reference, jurisdiction, scope_kind, scope_value,
+     valid_from, valid_until, created, created_by)
+     VALUES (1, 'Test court', 'T-1', 'DE', 'tag', 'test', 0, 4102444800, 0, 'alice');"
+add_action 1 1 early.lab block
+
+# the stand-in authoritative data
+cat >"$T/lab.zone" <<'EOF'
+$ORIGIN lab.
+$TTL 0
+@ SOA ns.lab. hostmaster.lab. 1 3600 600 86400 0
+@ NS ns.lab.
+ns A 192.0.2.1
+good A 192.0.2.11
+evil A 192.0.2.10
+www.evil A 192.0.2.10
+early A 192.0.2.12
+sink A 192.0.2.13
+www.sink A 192.0.2.13
+ip A 192.0.2.66
+EOF
+
+# transfers need TSIG (HMAC-SHA256): BIND signs its SOA checks and IXFRs
+KEY=$(head -c 32 /dev/urandom | base64)
+"$BULWARK" serve --db "$DB" --listen 127.0.0.1:0 --dns 127.0.0.1:$BWPORT \
+	--rpz-notify 127.0.0.1:$NSPORT --rpz-tsig "xfr-key:$KEY" 2>"$T/bw.log" &
+PIDS="$PIDS $!"
+for _ in $(seq 100); do
+	grep -q event=dns_listening "$T/bw.log" 2>/dev/null && break
+	sleep 0.05
+done
+contains "$(cat "$T/bw.log")" "event=dns_listening addr=127.0.0.1 port=$BWPORT zone=rpz.bulwark." \
+	"bulwark serves rpz.bulwark. on its DNS port"
+
+cat >"$T/root.zone" <<'EOF'
+$TTL 300
+. SOA ns.root. hostmaster.root. 1 3600 600 86400 300
+. NS ns.root.
+ns.root. A 127.0.0.1
+EOF
+cat >"$T/named.conf" <<EOF
+options {
+	directory "$T";
+	pid-file "$T/named.pid";
+	session-keyfile "$T/session.key";
+	managed-keys-directory "$T";
+	listen-on port $NSPORT { 127.0.0.1; };
+	listen-on-v6 { none; };
+	recursion yes;
+	allow-query { 127.0.0.1; };
+	allow-recursion { 127.0.0.1; };
+	dnssec-validation no;
+	notify no;
+	max-cache-ttl 0;
+	max-ncache-ttl 0;
+	response-policy { zone "rpz.bulwark." min-update-interval 0; } recursive-only no qname-wait-recurse no;
+};
+controls { };
+key "xfr-key" { algorithm hmac-sha256; secret "$KEY"; };
+zone "." { type primary; file "$T/root.zone"; };
+zone "lab." { type primary; file "$T/lab.zone"; };
+zone "rpz.bulwark." {
+	type secondary;
+	primaries { 127.0.0.1 port $BWPORT key "xfr-key"; };
+	file "$T/rpz.bulwark.db";
+	allow-notify { 127.0.0.1; };
+	allow-query { 127.0.0.1; };
+};
+EOF
+named-checkconf "$T/named.conf" >/dev/null 2>&1
+ok $? "the BIND configuration is valid"
+# -g: foreground, the log on standard error
+named -g -c "$T/named.conf" -n 1 >"$T/named.out" 2>&1 &
+PIDS="$PIDS $!"
+
+is "$(wait_for good.lab "NOERROR 192.0.2.11")" "NOERROR 192.0.2.11" "BIND answers from the stand-in zone"
+is "$(wait_for early.lab NXDOMAIN)" "NXDOMAIN" "an action active before the start is enforced (AXFR)"
+is "$(q evil.lab)" "NOERROR 192.0.2.10" "evil.lab resolves before its action"
+
+t0=$(date +%s%N)
+add_action 2 1 evil.lab block
+is "$(wait_for evil.lab NXDOMAIN)" "NXDOMAIN" "after the action becomes active: NXDOMAIN"
+echo "# block to NXDOMAIN at BIND: $(( ($(date +%s%N) - t0) / 1000000 )) ms (includes dig polling)"
+is "$(wait_for www.evil.lab NXDOMAIN)" "NXDOMAIN" "and for its subdomains (*. trigger)"
+is "$(q good.lab)" "NOERROR 192.0.2.11" "other names are untouched"
+
+add_action 3 1 sink.lab sinkhole 10.66.66.66
+is "$(wait_for sink.lab "NOERROR 10.66.66.66")" "NOERROR 10.66.66.66" "a sinkhole action answers the sinkhole address"
+is "$(wait_for www.sink.lab "NOERROR 10.66.66.66")" "NOERROR 10.66.66.66" "also for subdomains"
+
+add_action 4 2 192.0.2.66 block
+is "$(wait_for ip.lab NXDOMAIN)" "NXDOMAIN" "an rpz-ip trigger blocks an answer holding the address"
+
+revoke_action 2
+is "$(wait_for evil.lab "NOERROR 192.0.2.10")" "NOERROR 192.0.2.10" "after revocation the name resolves again"
+is "$(q sink.lab)" "NOERROR 10.66.66.66" "the other actions stay"
+
+grep -q "event=dns_xfr type=AXFR client=127.0.0.1" "$T/bw.log"
+ok $? "the first transfer is an AXFR"
+n_ixfr=$(grep -c "event=dns_xfr type=IXFR client=127.0.0.1" "$T/bw.log")
+ok $([ "$n_ixfr" -ge 3 ]; echo $?) "the transfers after it are IXFRs ($n_ixfr)"
+ok $(grep -q "event=dns_notify peer=127.0.0.1 port=$NSPORT" "$T/bw.log"; echo $?) "bulwark sent NOTIFY"
+# BIND's own view of the transfers
+n_ok=$(grep -c "rpz.bulwark.*Transfer status: success" "$T/named.out")
+ok $([ "$n_ok" -ge 4 ]; echo $?) "BIND reports $n_ok successful transfers"
+# named keeps a journal only for the incremental transfers it applied
+ok $([ -s "$T/rpz.bulwark.db.jnl" ]; echo $?) "BIND applied them as IXFR (its zone journal exists)"
+serial=$(dig +short @127.0.0.1 -p $BWPORT rpz.bulwark SOA | awk '{print $3}')
+is "$serial" "$((1 + $(sql 'SELECT max(serial) FROM rpz_change')))" "the serial is the base plus the journal head"
+
+ok $(! grep -q event=dns_tsig_failed "$T/bw.log"; echo $?) "every transfer BIND asked for was signed with the key"
+
+# TSIG (HMAC-SHA256): a second daemon that requires it for transfers; dig
+# (BIND's own TSIG code) checks the signature of every message of a
+# transfer larger than one message
+sql "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 2999)
+     INSERT INTO action(id, authz_id, type, target, kind, origin, state, proposed_by, created,
+       updated, expires)
+     SELECT 100 + i, 1, 1, printf('name%d.tsig-test.example', i), 'block', 'policy', 'active',
+       'policy', 0, 0, 4102444800 FROM c;
+     INSERT INTO rpz_change(time, action_id, op) SELECT 0, id, 'add' FROM action WHERE id >= 100;"
+"$BULWARK" serve --db "$DB" --listen 127.0.0.1:0 --dns 127.0.0.1:18732 --dnsbl=no \
+	--rpz-tsig "xfr-key:$KEY" 2>"$T/bw-tsig.log" &
+PIDS="$PIDS $!"
+for _ in $(seq 100); do
+	grep -q event=dns_listening "$T/bw-tsig.log" 2>/dev/null && break
+	sleep 0.05
+done
+out=$(dig +tcp @127.0.0.1 -p 18732 -y "hmac-sha256:xfr-key:$KEY" rpz.bulwark AXFR 2>&1)
+n_rec=$(printf '%s\n' "$out" | sed -n 's/.*XFR size: \([0-9]*\) records.*/\1/p')
+ok $([ "${n_rec:-0}" -gt 6000 ]; echo $?) "a signed AXFR of over 6,000 records ($n_rec)"
+msgs=$(printf '%s\n' "$out" | sed -n 's/.*(messages \([0-9]*\),.*/\1/p')
+ok $([ "${msgs:-0}" -ge 2 ] && ! printf '%s\n' "$out" | grep -qE "^;; (Couldn't|WARNING)|verify fail|expected a TSIG|Transfer failed"; echo $?) \
+	"in $msgs messages, every TSIG verified by dig"
+out=$(dig +tcp @127.0.0.1 -p 18732 rpz.bulwark AXFR 2>&1)
+contains "$out" "Transfer failed" "an unsigned AXFR is refused"
+out=$(dig +tcp @127.0.0.1 -p 18732 -y "hmac-sha256:xfr-key:$(head -c 32 /dev/urandom | base64)" \
+	rpz.bulwark AXFR 2>&1)
+contains "$out" "BADSIG" "a wrong key gets BADSIG"
+contains "$(cat "$T/bw-tsig.log")" "event=dns_tsig_failed client=127.0.0.1 error=BADSIG" "and is logged"
+done_testing
