@@ -52,6 +52,22 @@ int bw_cmd_stats(int argc, char **argv);
 int bw_cmd_match(int argc, char **argv);
 int bw_cmd_tenant(int argc, char **argv);
 int bw_cmd_serve(int argc, char **argv);
+int bw_cmd_contact(int argc, char **argv);
+int bw_cmd_incident(int argc, char **argv);
+int bw_cmd_outbox(int argc, char **argv);
+/* `bulwark tenant notify` (cmd_outbox.c): argv[0] is "notify" */
+int bw_cmd_tenant_notify(int argc, char **argv);
+int bw_cmd_train(int argc, char **argv);
+int bw_cmd_score(int argc, char **argv);
+int bw_cmd_eval(int argc, char **argv);
+/* The domain-risk model file: --model if given, else $BULWARK_MODEL, else
+ * models/domain.model (cmd_score.c). */
+const char *bw_cli_model_path(const char *opt);
+int bw_cmd_lookalike(int argc, char **argv);
+int bw_cmd_campaigns(int argc, char **argv);
 int bw_cmd_report(int argc, char **argv);
+int bw_cmd_authz(int argc, char **argv);
+int bw_cmd_disrupt(int argc, char **argv);
+int bw_cmd_audit(int argc, char **argv);
 
 #endif

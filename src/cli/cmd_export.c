@@ -12,7 +12,8 @@
 
 static const char usage_text[] =
 	"usage: bulwark export --format stix|misp|csv|plain [--type T] [--since TIME]\n"
-	"                      [--all] [--db PATH]\n";
+	"                      [--all] [--db PATH]\n"
+	"       bulwark export --format rpz|nft|ipset [--db PATH]\n";
 
 int
 bw_cmd_export(int argc, char **argv)

@@ -18,10 +18,15 @@
 #include "cli/cli.h"
 #include "core/mem.h"
 #include "core/timeutil.h"
+#include "intel/geo.h"
 #include "net/api.h"
+#include "net/dns.h"
 #include "net/http.h"
 #include "net/serve_conf.h"
 #include "net/taxii.h"
+#include "net/incident_api.h"
+#include "disrupt/clock.h"
+#include "share/deliver.h"
 #include "share/tenant.h"
 #include "store/store.h"
 
@@ -31,7 +36,17 @@ static const char usage_text[] =
 	"                     [--tls-cert FILE --tls-key FILE]\n"
 	"                     [--insecure-plain-http[=yes|no]] [--trusted-proxies LIST]\n"
 	"                     [--max-connections N] [--connection-timeout SECONDS]\n"
-	"                     [--max-header-bytes N] [--log-requests=yes|no]\n";
+	"                     [--max-header-bytes N] [--log-requests=yes|no]\n"
+	"                     [--taxii-max-content-length N] [--geo-country-db FILE]\n"
+	"                     [--geo-asn-csv FILE[,FILE]] [--eligible-countries LIST]\n"
+	"                     [--dns ADDR:PORT|no] [--rpz-zone NAME] [--rpz-notify ADDR:PORT[,...]]\n"
+	"                     [--rpz-allow-transfer LIST] [--rpz-serial-base N]\n"
+	"                     [--rpz-tsig NAME:BASE64]\n"
+	"                     [--dnsbl=yes|no] [--dnsbl-clients LIST] [--dnsbl-clear=yes|no]\n"
+	"                     [--dnsbl-zone NAME] [--dnsbl-domain-zone NAME]\n"
+	"                     [--smtp HOST:PORT] [--mail-from ADDR] [--public-url URL]\n"
+	"                     [--delivery-attempts N]\n"
+	"                     [--report-dir DIR] [--report-period PERIOD|no]\n";
 
 /* Command-line options that set a configuration key: the key is the
  * option's name with '_' for '-'. */
@@ -44,9 +59,11 @@ log_stderr(void *ctx, const char *line)
 	fprintf(stderr, "%s\n", line);
 }
 
-/* The demo tenants: created if missing, each given a new key, printed. */
+/* The demo tenants: created if missing (when eligible), each given a new
+ * key, printed. */
 static int
-demo_tenants(const char *db, struct bw_err *err)
+demo_tenants(const char *db, const struct bw_tenant_eligible *eligible,
+	     struct bw_err *err)
 {
 	static const struct {
 		const char *cc, *name;
@@ -67,7 +84,8 @@ demo_tenants(const char *db, struct bw_err *err)
 	for (size_t i = 0; i < sizeof(demo) / sizeof(demo[0]); i++) {
 		rc = bw_tenant_get(st, demo[i].cc, &t, err);
 		if (rc == BW_ENOTFOUND)
-			rc = bw_tenant_add(st, demo[i].cc, demo[i].name, bw_time_now(), NULL, err);
+			rc = bw_tenant_add_eligible(st, eligible, demo[i].cc, demo[i].name,
+						    bw_time_now(), NULL, err);
 		if (rc == BW_OK)
 			rc = bw_tenant_key_add(st, demo[i].cc, bw_time_now(), key, NULL, err);
 		if (rc)
@@ -77,6 +95,59 @@ demo_tenants(const char *db, struct bw_err *err)
 	fflush(stdout);
 out:
 	bw_store_close(st);
+	return rc;
+}
+
+/* The DNS server of the RPZ zone (src/net/dns.h).  When the address is
+ * the default one and it is taken (another daemon on the machine), the
+ * daemon goes on without DNS and says so; a configured address must bind. */
+static int
+start_dns(const struct bw_serve_conf *conf, const char *db, struct bw_dns **out,
+	  struct bw_err *err)
+{
+	struct bw_dns_config *dc = bw_calloc(1, sizeof(*dc));
+	struct bw_http_config h;
+	int rc;
+
+	if (dc == NULL)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	bw_dns_config_init(dc);
+	memset(&h, 0, sizeof(h));
+	rc = bw_http_parse_listen(conf->dns, &h, err);
+	if (rc)
+		goto out;
+	memcpy(dc->addr, h.addr, sizeof(dc->addr));
+	dc->port = h.port;
+	dc->db_path = db;
+	snprintf(dc->rpz.zone, sizeof(dc->rpz.zone), "%s", conf->rpz_zone);
+	dc->rpz.serial_base = (uint32_t)conf->rpz_serial_base;
+	memcpy(dc->notify, conf->rpz_notify, sizeof(dc->notify));
+	dc->nnotify = conf->nrpz_notify;
+	memcpy(dc->allow, conf->rpz_allow_transfer, sizeof(dc->allow));
+	dc->nallow = conf->nrpz_allow_transfer;
+	if (conf->rpz_tsig[0]) {
+		rc = bw_dns_parse_tsig(conf->rpz_tsig, dc, err);
+		if (rc)
+			goto out;
+	}
+	dc->dnsbl = conf->dnsbl;
+	dc->dnsbl_conf.include_clear = conf->dnsbl_clear;
+	snprintf(dc->dnsbl_conf.ip_zone, sizeof(dc->dnsbl_conf.ip_zone), "%s", conf->dnsbl_zone);
+	snprintf(dc->dnsbl_conf.name_zone, sizeof(dc->dnsbl_conf.name_zone), "%s",
+		 conf->dnsbl_domain_zone);
+	memcpy(dc->dnsbl_clients, conf->dnsbl_clients, sizeof(dc->dnsbl_clients));
+	dc->ndnsbl_clients = conf->ndnsbl_clients;
+	dc->logger = log_stderr;
+	rc = bw_dns_start(dc, out, err);
+	if (rc == BW_EIO && !conf->dns_given) {
+		char ts[64];
+		fprintf(stderr, "time=%s level=warn event=dns_disabled error=\"%s\"\n",
+			bw_time_format(bw_time_now(), ts), err->msg);
+		rc = BW_OK;
+	}
+out:
+	explicit_bzero(dc, sizeof(*dc));
+	bw_free(dc);
 	return rc;
 }
 
@@ -111,6 +182,27 @@ bw_cmd_serve(int argc, char **argv)
 		{"connection-timeout", required_argument, NULL, O_KEY},
 		{"max-header-bytes", required_argument, NULL, O_KEY},
 		{"log-requests", optional_argument, NULL, O_KEY},
+		{"smtp", required_argument, NULL, O_KEY},
+		{"mail-from", required_argument, NULL, O_KEY},
+		{"public-url", required_argument, NULL, O_KEY},
+		{"delivery-attempts", required_argument, NULL, O_KEY},
+		{"taxii-max-content-length", required_argument, NULL, O_KEY},
+		{"geo-country-db", required_argument, NULL, O_KEY},
+		{"geo-asn-csv", required_argument, NULL, O_KEY},
+		{"eligible-countries", required_argument, NULL, O_KEY},
+		{"dns", required_argument, NULL, O_KEY},
+		{"rpz-zone", required_argument, NULL, O_KEY},
+		{"rpz-notify", required_argument, NULL, O_KEY},
+		{"rpz-allow-transfer", required_argument, NULL, O_KEY},
+		{"rpz-serial-base", required_argument, NULL, O_KEY},
+		{"rpz-tsig", required_argument, NULL, O_KEY},
+		{"dnsbl", optional_argument, NULL, O_KEY},
+		{"dnsbl-clients", required_argument, NULL, O_KEY},
+		{"dnsbl-clear", optional_argument, NULL, O_KEY},
+		{"dnsbl-zone", required_argument, NULL, O_KEY},
+		{"dnsbl-domain-zone", required_argument, NULL, O_KEY},
+		{"report-dir", required_argument, NULL, O_KEY},
+		{"report-period", required_argument, NULL, O_KEY},
 		{NULL, 0, NULL, 0},
 	};
 	struct {
@@ -120,8 +212,13 @@ bw_cmd_serve(int argc, char **argv)
 	struct bw_serve_conf *conf = NULL;
 	struct bw_http_config hc;
 	struct bw_api_config ac;
+	struct bw_taxii_config tc;
+	struct bw_geo *geo = NULL;
 	struct bw_api *api = NULL;
 	struct bw_http *http = NULL;
+	struct bw_dns *dns = NULL;
+	struct bw_deliver *deliver = NULL;
+	struct bw_clock *clock = NULL;
 	struct bw_err err;
 	const char *config = NULL, *db;
 	char *cert = NULL, *key = NULL;
@@ -178,6 +275,11 @@ bw_cmd_serve(int argc, char **argv)
 		bw_cli_error("%s%s%s", config ? config : "", config ? ": " : "", err.msg);
 		goto out;
 	}
+	/* the geo data is read in a check too: a bad file is a bad config */
+	if (bw_serve_conf_geo(conf, &geo, &err)) {
+		bw_cli_error("%s%s%s", config ? config : "", config ? ": " : "", err.msg);
+		goto out;
+	}
 	if (check_only) {
 		printf("bulwark serve: no errors in %s\n", config ? config : "the command line");
 		rc = BW_EXIT_OK;
@@ -197,7 +299,7 @@ bw_cmd_serve(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-	if (demo && demo_tenants(db, &err))
+	if (demo && demo_tenants(db, bw_serve_conf_eligible(conf), &err))
 		goto fail;
 	memset(&ac, 0, sizeof(ac));
 	ac.db_path = db;
@@ -206,6 +308,10 @@ bw_cmd_serve(int argc, char **argv)
 	ac.no_request_log = !conf->log_requests;
 	ac.trusted_proxies = conf->trusted;
 	ac.ntrusted_proxies = conf->ntrusted;
+	memset(&tc, 0, sizeof(tc));
+	tc.max_content_length = conf->taxii_max_content_length;
+	tc.geo = geo;
+	ac.taxii = &tc;
 	if (bw_api_new(&ac, &api, &err))
 		goto fail;
 	hc.allow_plain_remote = conf->insecure_plain_http;
@@ -215,11 +321,13 @@ bw_cmd_serve(int argc, char **argv)
 	hc.max_header_bytes = conf->max_header_bytes;
 	/* TAXII's inbound collection: bodies up to its max_content_length */
 	hc.body_prefix = BW_TAXII_PREFIX;
-	hc.max_body_bytes = BW_TAXII_MAX_CONTENT_LENGTH;
+	hc.max_body_bytes = conf->taxii_max_content_length;
 	hc.body_gate = bw_api_body_gate;
+	hc.refusal = bw_taxii_refusal;
 	hc.tls_cert_pem = cert;
 	hc.tls_key_pem = key;
 	hc.handler = bw_api_handle;
+	hc.empty_post_prefix = BW_INCIDENT_API_PREFIX;
 	hc.logger = log_stderr;
 	hc.ctx = api;
 	if (bw_http_start(&hc, &http, &err))
@@ -232,11 +340,45 @@ bw_cmd_serve(int argc, char **argv)
 	}
 	{
 		char ts[64];
-		fprintf(stderr, "time=%s level=info event=listening addr=%s port=%u tls=%s threads=%u trusted_proxies=%zu indicators=%zu db=%s%s\n",
+		fprintf(stderr, "time=%s level=info event=listening addr=%s port=%u tls=%s threads=%u trusted_proxies=%zu indicators=%zu geo_country=%s geo_asn=%s taxii_max_content_length=%zu db=%s%s\n",
 			bw_time_format(bw_time_now(), ts), hc.addr, (unsigned)bw_http_port(http),
-			tls ? "yes" : "no", conf->threads, conf->ntrusted, bw_api_indicators(api), db,
+			tls ? "yes" : "no", conf->threads, conf->ntrusted, bw_api_indicators(api),
+			geo && bw_geo_has_country(geo) ? "yes" : "no",
+			geo && bw_geo_has_asn(geo) ? "yes" : "no", conf->taxii_max_content_length, db,
 			!tls && conf->insecure_plain_http && !bw_http_is_loopback(hc.addr)
 				? " plain_http_remote=yes" : "");
+	}
+	if (!conf->dns_off && start_dns(conf, db, &dns, &err))
+		goto fail;
+	{
+		/* the outbox: webhooks, mail, incidents (src/share/deliver.h) */
+		struct bw_deliver_config dc;
+		memset(&dc, 0, sizeof(dc));
+		dc.db_path = db;
+		dc.smtp = conf->smtp;
+		dc.mail_from = conf->mail_from;
+		dc.public_url = conf->public_url;
+		dc.policy.max_attempts = (int)conf->delivery_attempts;
+		dc.geo = geo;
+		dc.logger = log_stderr;
+		dc.reports.dir = conf->report_dir;
+		dc.reports.period = conf->report_period;
+		dc.reports.geo = geo;
+		if (bw_deliver_start(&dc, &deliver, &err))
+			goto fail;
+	}
+	{
+		/* the disruption clock: expiry, start of approved actions, and
+		 * the policy over new intelligence (src/disrupt/clock.h) */
+		struct bw_clock_config kc;
+		memset(&kc, 0, sizeof(kc));
+		kc.db_path = db;
+		kc.policy = conf->policy;
+		kc.run_policy = conf->disrupt_auto;
+		kc.interval = conf->disrupt_interval;
+		kc.logger = log_stderr;
+		if (bw_clock_start(&kc, &clock, &err))
+			goto fail;
 	}
 	if (demo) {
 		const char *scheme = tls ? "https" : "http";
@@ -262,8 +404,12 @@ bw_cmd_serve(int argc, char **argv)
 fail:
 	bw_cli_error("%s", err.msg);
 out:
+	bw_clock_stop(clock);
+	bw_deliver_stop(deliver);
+	bw_dns_stop(dns);
 	bw_http_stop(http);
 	bw_api_free(api);
+	bw_geo_free(geo);
 	if (key) {
 		explicit_bzero(key, strlen(key));
 		bw_free(key);

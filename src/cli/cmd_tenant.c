@@ -7,7 +7,8 @@
  *
  * `tenant key add` prints the new key alone on standard output, so that a
  * script can capture it; the reminder that it is shown once goes to
- * standard error.
+ * standard error.  `--gateway` makes a gateway key (check endpoints only,
+ * see share/tenant.h), `--label` names a key for the operator.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -17,25 +18,32 @@
 #include "cli/cli.h"
 #include "core/mem.h"
 #include "core/timeutil.h"
+#include "net/serve_conf.h"
 #include "share/tenant.h"
 #include "share/tenant_scope.h"
 #include "store/store.h"
 
 static const char usage_text[] =
-	"usage: bulwark tenant add --country CC --name NAME [--db PATH]\n"
+	"usage: bulwark tenant add --country CC --name NAME [--config FILE] [--db PATH]\n"
 	"       bulwark tenant list [--json] [--db PATH]\n"
-	"       bulwark tenant key add CC [--db PATH]\n"
+	"       bulwark tenant key add CC [--gateway] [--label TEXT] [--db PATH]\n"
 	"       bulwark tenant key list CC [--json] [--db PATH]\n"
 	"       bulwark tenant key revoke CC KEYID [--db PATH]\n"
 	"       bulwark tenant scope CC [--add|--remove] KIND:VALUE... [--db PATH]\n"
 	"       bulwark tenant scope CC [--list] [--json] [--db PATH]\n"
+	"       bulwark tenant notify CC [--webhook URL|none --secret S] [--digest PERIOD|off]\n"
+	"                     [--ack-deadline PERIOD] [--min-confidence N] [--json] [--db PATH]\n"
 	"  KIND:VALUE is cctld:ee, cidr:192.0.2.0/24, asn:64500, domain:gov.ee or\n"
-	"  brand:err.ee\n";
+	"  brand:err.ee\n"
+	"  --config FILE: the eligible_countries of bulwark.conf(5) (default: the\n"
+	"  built-in list)\n";
 
 struct opts {
-	const char *country, *name, *db;
+	const char *country, *name, *db, *config;
 	int json;
 	int add, remove, list; /* tenant scope */
+	int gateway;           /* tenant key add */
+	const char *label;
 };
 
 static int
@@ -68,6 +76,9 @@ print_tenants_json(struct bw_store *st, const struct bw_tenant *t, size_t n,
 			json_object_set_new(ko, "revoked",
 					    k[j].revoked ? json_string(bw_time_format(k[j].revoked, ts))
 							 : json_null());
+			json_object_set_new(ko, "kind", json_string(bw_key_kind_name(k[j].kind)));
+			json_object_set_new(ko, "label", k[j].label[0] ? json_string(k[j].label)
+								     : json_null());
 			json_array_append_new(keys, ko);
 		}
 		bw_free(k);
@@ -142,6 +153,9 @@ cmd_key_list(struct bw_store *st, const char *cc, const struct opts *o,
 			json_object_set_new(ko, "revoked",
 					    k[i].revoked ? json_string(bw_time_format(k[i].revoked, ts))
 							 : json_null());
+			json_object_set_new(ko, "kind", json_string(bw_key_kind_name(k[i].kind)));
+			json_object_set_new(ko, "label", k[i].label[0] ? json_string(k[i].label)
+								     : json_null());
 			json_array_append_new(arr, ko);
 		}
 		text = arr ? json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
@@ -154,10 +168,11 @@ cmd_key_list(struct bw_store *st, const char *cc, const struct opts *o,
 		}
 	} else {
 		for (size_t i = 0; i < n; i++)
-			printf("%lld  created %s  %s%s\n", (long long)k[i].id,
+			printf("%lld  created %s  %s%s  %s%s%s\n", (long long)k[i].id,
 			       bw_time_format(k[i].created, ts),
 			       k[i].revoked ? "revoked " : "active",
-			       k[i].revoked ? bw_time_format(k[i].revoked, ts2) : "");
+			       k[i].revoked ? bw_time_format(k[i].revoked, ts2) : "",
+			       bw_key_kind_name(k[i].kind), k[i].label[0] ? "  " : "", k[i].label);
 	}
 	bw_free(k);
 	return rc;
@@ -240,6 +255,9 @@ bw_cmd_tenant(int argc, char **argv)
 		{"add", no_argument, NULL, 'A'},
 		{"remove", no_argument, NULL, 'R'},
 		{"list", no_argument, NULL, 'L'},
+		{"config", required_argument, NULL, 'C'},
+		{"gateway", no_argument, NULL, 'G'},
+		{"label", required_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -251,6 +269,9 @@ bw_cmd_tenant(int argc, char **argv)
 	char **args;
 	int c, nargs, rc, status = BW_EXIT_OK;
 
+	/* `tenant notify CC ...` has options of its own (cmd_outbox.c) */
+	if (argc > 1 && strcmp(argv[1], "notify") == 0)
+		return bw_cmd_tenant_notify(argc - 1, argv + 1);
 	memset(&o, 0, sizeof(o));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -262,6 +283,9 @@ bw_cmd_tenant(int argc, char **argv)
 		case 'A': o.add = 1; break;
 		case 'R': o.remove = 1; break;
 		case 'L': o.list = 1; break;
+		case 'C': o.config = optarg; break;
+		case 'G': o.gateway = 1; break;
+		case 'l': o.label = optarg; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return BW_EXIT_OK;
@@ -277,6 +301,10 @@ bw_cmd_tenant(int argc, char **argv)
 	verb = args[0];
 	if ((o.add || o.remove || o.list) && strcmp(verb, "scope") != 0)
 		return bw_cli_usage_error("tenant", "--add, --remove and --list are for tenant scope");
+	if (o.config && strcmp(verb, "add") != 0)
+		return bw_cli_usage_error("tenant", "--config is for tenant add");
+	if ((o.gateway || o.label) && strcmp(verb, "key") != 0)
+		return bw_cli_usage_error("tenant", "--gateway and --label are for key add");
 	if (strcmp(verb, "scope") == 0) {
 		if (nargs < 2)
 			return bw_cli_usage_error("tenant", "tenant scope takes CC");
@@ -313,6 +341,8 @@ bw_cmd_tenant(int argc, char **argv)
 			return bw_cli_usage_error("tenant", "key %s takes CC", sub);
 		if (o.country || o.name)
 			return bw_cli_usage_error("tenant", "--country and --name are for tenant add");
+		if ((o.gateway || o.label) && strcmp(sub, "add") != 0)
+			return bw_cli_usage_error("tenant", "--gateway and --label are for key add");
 		if (o.json && strcmp(sub, "list") != 0)
 			return bw_cli_usage_error("tenant", "--json is for the list commands");
 		if (bw_tenant_country_parse(args[2], cc, &err))
@@ -341,7 +371,18 @@ bw_cmd_tenant(int argc, char **argv)
 	if (rc)
 		goto out;
 	if (strcmp(verb, "add") == 0) {
-		rc = bw_tenant_add(st, cc, o.name, bw_time_now(), NULL, &err);
+		/* the eligible list of the daemon's configuration file */
+		struct bw_serve_conf *conf = bw_calloc(1, sizeof(*conf));
+		if (conf == NULL) {
+			rc = bw_err_set(&err, BW_ENOMEM, "out of memory");
+			goto out;
+		}
+		bw_serve_conf_init(conf);
+		rc = o.config ? bw_serve_conf_load(conf, o.config, &err) : BW_OK;
+		if (rc == BW_OK)
+			rc = bw_tenant_add_eligible(st, bw_serve_conf_eligible(conf), cc, o.name,
+						    bw_time_now(), NULL, &err);
+		bw_free(conf);
 		if (rc == BW_OK)
 			printf("added tenant %s (%s)\n", cc, o.name);
 	} else if (strcmp(verb, "list") == 0) {
@@ -352,12 +393,14 @@ bw_cmd_tenant(int argc, char **argv)
 	} else if (strcmp(sub, "add") == 0) {
 		char key[BW_API_KEY_BUF];
 		int64_t id;
-		rc = bw_tenant_key_add(st, cc, bw_time_now(), key, &id, &err);
+		rc = bw_tenant_key_add_kind(st, cc, o.gateway ? BW_KEY_GATEWAY : BW_KEY_TENANT,
+					    o.label, bw_time_now(), key, &id, &err);
 		if (rc == BW_OK) {
 			printf("%s\n", key);
 			fflush(stdout);
-			fprintf(stderr, "bulwark: key %lld for %s; it is shown only this once\n",
-				(long long)id, cc);
+			fprintf(stderr, "bulwark: %skey %lld for %s%s; it is shown only this once\n",
+				o.gateway ? "gateway " : "", (long long)id, cc,
+				o.gateway ? " (for /v1/check and /v1/gate only)" : "");
 		}
 	} else if (strcmp(sub, "list") == 0) {
 		rc = cmd_key_list(st, cc, &o, &err);

@@ -24,6 +24,17 @@ static const struct {
 	{"tenant", bw_cmd_tenant, "manage the programme's tenants and their API keys"},
 	{"report", bw_cmd_report, "write a tenant's periodic report as HTML, PDF or JSON"},
 	{"serve", bw_cmd_serve, "run the daemon: health, metrics and the real-time check API"},
+	{"contact", bw_cmd_contact, "manage a tenant's points of contact and escalation levels"},
+	{"incident", bw_cmd_incident, "list, show, acknowledge and close incidents"},
+	{"outbox", bw_cmd_outbox, "list, show and replay outgoing notifications"},
+	{"train", bw_cmd_train, "train the domain-risk model on benign and malicious names"},
+	{"score", bw_cmd_score, "score names with the domain-risk model"},
+	{"eval", bw_cmd_eval, "measure the domain-risk model (ROC AUC, TPR at low FPR)"},
+	{"lookalike", bw_cmd_lookalike, "find names that imitate protected brands; tag them in the store"},
+	{"campaigns", bw_cmd_campaigns, "group indicators that share infrastructure or context"},
+	{"authz", bw_cmd_authz, "record and revoke the legal authorisations of disruption"},
+	{"disrupt", bw_cmd_disrupt, "propose, approve, revoke and list disruption actions; run the policy"},
+	{"audit", bw_cmd_audit, "verify, sign and read the tamper-evident audit log"},
 };
 
 static void

@@ -143,36 +143,64 @@ bad_range:
 	return bw_err_set(err, BW_EINVAL, "timestamp out of range");
 }
 
+/* "90s", "15m", "24h", "7d", "2w" or plain seconds into *out; 0 when s is
+ * not such a duration (at most 12 characters). */
+static int
+duration(const char *s, int64_t *out)
+{
+	size_t len = strlen(s), i;
+	int64_t n = 0, mult = 1;
+
+	if (len == 0 || len > 12)
+		return 0;
+	for (i = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		n = n * 10 + (s[i] - '0');
+	if (i == 0 || (i < len && i + 1 != len))
+		return 0;
+	if (i < len) {
+		switch (s[i]) {
+		case 's': mult = 1; break;
+		case 'm': mult = 60; break;
+		case 'h': mult = 3600; break;
+		case 'd': mult = 86400; break;
+		case 'w': mult = 7 * 86400; break;
+		default: return 0;
+		}
+	}
+	*out = n * mult;
+	return 1;
+}
+
 int
 bw_time_parse_since(const char *s, int64_t now, int64_t *out,
 		    struct bw_err *err)
 {
+	int64_t d;
 	size_t len = strlen(s);
-	int64_t n = 0, mult;
 
-	if (len >= 2 && len <= 10) {
-		size_t i;
-		for (i = 0; i + 1 < len; i++) {
-			if (s[i] < '0' || s[i] > '9')
-				break;
-			n = n * 10 + (s[i] - '0');
-		}
-		if (i == len - 1 && i > 0) {
-			switch (s[len - 1]) {
-			case 's': mult = 1; break;
-			case 'm': mult = 60; break;
-			case 'h': mult = 3600; break;
-			case 'd': mult = 86400; break;
-			case 'w': mult = 7 * 86400; break;
-			default: mult = 0; break;
-			}
-			if (mult) {
-				*out = now - n * mult;
-				return BW_OK;
-			}
-		}
+	/* a unit is required here: a bare number is not an age */
+	if (len >= 2 && (s[len - 1] < '0' || s[len - 1] > '9') && duration(s, &d)) {
+		*out = now - d;
+		return BW_OK;
 	}
 	return bw_time_parse(s, len, out, err);
+}
+
+int
+bw_time_parse_period(const char *s, int64_t min, int64_t max, int64_t *out,
+		     struct bw_err *err)
+{
+	int64_t d;
+
+	if (!duration(s, &d))
+		return bw_err_set(err, BW_EINVAL,
+				  "period '%.20s': give 15m, 1h, 1d, 1w or seconds", s);
+	if (d < min || d > max)
+		return bw_err_set(err, BW_EINVAL,
+				  "period '%.20s': from %lld to %lld seconds", s,
+				  (long long)min, (long long)max);
+	*out = d;
+	return BW_OK;
 }
 
 char *

@@ -25,6 +25,11 @@ int bw_time_parse(const char *s, size_t len, int64_t *out, struct bw_err *err);
 int bw_time_parse_since(const char *s, int64_t now, int64_t *out,
 			struct bw_err *err);
 
+/* A duration "90s", "15m", "1h", "1d", "1w" or plain seconds, within
+ * [min, max] seconds, into *out; BW_EINVAL saying what is wrong. */
+int bw_time_parse_period(const char *s, int64_t min, int64_t max, int64_t *out,
+			 struct bw_err *err);
+
 /* "2024-01-02T03:04:05Z" into buf (BW_TIME_TEXT_MAX bytes); returns buf. */
 char *bw_time_format(int64_t t, char *buf);
 /* "2024-01-02T03:04:05.000Z", the STIX timestamp form; returns buf. */

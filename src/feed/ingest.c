@@ -20,6 +20,7 @@
 #include "core/mem.h"
 #include "core/tlp.h"
 #include "core/uuid.h"
+#include "disrupt/audit.h"
 #include "feed/reader.h"
 
 #define MANIFEST_MAX (64L * 1024 * 1024)
@@ -431,6 +432,32 @@ source_from_path(const char *path, char *out, size_t cap)
 		snprintf(out, cap, "unnamed");
 }
 
+/* The audit entry of one ingested file, in its transaction. */
+static int
+audit_batch(struct bw_store *st, const struct bw_ingest_log *log, int64_t now,
+	    struct bw_err *err)
+{
+	char subject[BW_AUDIT_SUBJECT_MAX + 1], *detail;
+	json_t *dj;
+	int rc;
+
+	snprintf(subject, sizeof(subject), "file:%s", log->file);
+	dj = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I}", "file", log->file,
+		       "format", log->format,
+		       "source", log->source ? json_string(log->source) : json_null(),
+		       "records", (json_int_t)log->records, "added", (json_int_t)log->added,
+		       "updated", (json_int_t)log->updated, "unchanged", (json_int_t)log->unchanged,
+		       "rejected", (json_int_t)log->rejected,
+		       "unsupported", (json_int_t)log->unsupported);
+	detail = dj ? json_dumps(dj, JSON_PRESERVE_ORDER | JSON_COMPACT) : NULL;
+	json_decref(dj);
+	if (detail == NULL)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	rc = bw_audit_append(st, now, BW_AUDIT_SYSTEM, "ingest.batch", subject, detail, NULL, err);
+	bw_free(detail);
+	return rc;
+}
+
 int
 bw_ingest_reader(struct bw_store *st, struct bw_reader *in,
 		 const struct bw_ingest_options *o, struct bw_ingest_result *res,
@@ -499,6 +526,8 @@ bw_ingest_reader(struct bw_store *st, struct bw_reader *in,
 			.unsupported = res->unsupported,
 		};
 		rc = bw_store_log_ingest(st, &log, o->now, err);
+		if (rc == BW_OK)
+			rc = audit_batch(st, &log, o->now, err);
 		if (rc == BW_OK)
 			rc = bw_store_commit(st, err);
 		if (rc) {

@@ -261,6 +261,11 @@ read_bulwark_tag(struct scope *sc, const struct mtag *m, bool attribute)
 		scope_add_tag(sc, BW_TAG_KIND_CAMPAIGN, v, vl);
 	} else if (eq(p, pl, "tag")) {
 		scope_add_tag(sc, BW_TAG_KIND_LABEL, v, vl);
+	} else if (eq(p, pl, "event") || eq(p, pl, "report") || eq(p, pl, "lookalike")) {
+		/* what bulwark's own MISP export writes for these kinds */
+		scope_add_tag(sc, eq(p, pl, "event") ? BW_TAG_KIND_EVENT
+				  : eq(p, pl, "report") ? BW_TAG_KIND_REPORT
+							: BW_TAG_KIND_LOOKALIKE, v, vl);
 	} else if (eq(p, pl, "external-id") && attribute && vl > 0 &&
 		   vl <= BW_EXTERNAL_ID_MAX && !memchr(v, '\0', vl)) {
 		/* On an event it would give every attribute the same id. */
@@ -658,6 +663,18 @@ do_event(struct misp *m, json_t *ev, const char *base)
 	scope_reset(&m->ev);
 	read_tags(&m->ev, json_object_get(ev, "Tag"), false);
 	read_galaxies(&m->ev, json_object_get(ev, "Galaxy"));
+	/* the event itself, so that its attributes stay linked in the store
+	 * (campaigns, src/intel/campaign.h); not the event of bulwark's own
+	 * export, whose uuid is derived from the source (export_misp.c) */
+	if (json_is_string(json_object_get(ev, "uuid"))) {
+		const char *u = json_string_value(json_object_get(ev, "uuid"));
+		char derived[BW_UUID_TEXT_LEN + 1];
+
+		if (m->source == NULL ||
+		    strcasecmp(u, bw_uuid5(bw_uuid_ns_bulwark, m->source,
+					    strlen(m->source), derived)) != 0)
+			scope_add_tag(&m->ev, BW_TAG_KIND_EVENT, u, strlen(u));
+	}
 
 	if (attrs && !json_is_array(attrs)) {
 		snprintf(where, sizeof(where), "%s%sAttribute", m->prefix, base);

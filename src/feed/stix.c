@@ -983,6 +983,8 @@ target_kind(const char *id)
 		return BW_TAG_KIND_ACTOR;
 	if (has_prefix(id, "campaign--"))
 		return BW_TAG_KIND_CAMPAIGN;
+	if (has_prefix(id, "report--"))
+		return BW_TAG_KIND_REPORT;
 	return NULL;
 }
 
@@ -1869,14 +1871,37 @@ collect(struct stix *x, const struct iview *v, json_t *o, struct bw_err *err)
 		return BW_OK;
 	if (str_is(type, tn, "identity") || str_is(type, tn, "malware") ||
 	    str_is(type, tn, "threat-actor") || str_is(type, tn, "intrusion-set") ||
-	    str_is(type, tn, "campaign")) {
+	    str_is(type, tn, "campaign") || str_is(type, tn, "report")) {
 		char *copy;
+		json_t *ref;
+		size_t i;
+
 		if (v->name.kind != FK_STRING || v->name.n == 0)
 			return BW_OK;
 		copy = bw_strmap_strdup(x->names, v->name.s, v->name.n);
 		if (copy == NULL)
 			return bw_err_set(err, BW_ENOMEM, "out of memory");
 		rc = bw_strmap_put(x->names, id, idn, copy, err);
+		/* a report's indicators get the report as a tag of kind
+		 * report, like a relationship to it (campaigns,
+		 * src/intel/campaign.h); reports are read by jansson */
+		json_array_foreach(o && rc == BW_OK && str_is(type, tn, "report")
+					   ? json_object_get(o, "object_refs") : NULL, i, ref) {
+			const char *src = json_string_value(ref);
+			struct rel *r;
+			void *head = NULL;
+
+			if (src == NULL || !has_prefix(src, "indicator--"))
+				continue;
+			r = bw_strmap_alloc(x->rels, sizeof(*r));
+			if (r == NULL || (r->target = bw_strmap_strdup(x->rels, id, idn)) == NULL)
+				return bw_err_set(err, BW_ENOMEM, "out of memory");
+			bw_strmap_find(x->rels, src, strlen(src), &head);
+			r->next = head;
+			rc = bw_strmap_put(x->rels, src, strlen(src), r, err);
+			if (rc)
+				break;
+		}
 	} else if (str_is(type, tn, "marking-definition") && o) {
 		int tlp = marking_tlp(o);
 		if (tlp != BW_TLP_UNSET)
@@ -1920,7 +1945,7 @@ pass1_element(void *ctx, const char *json, size_t len, size_t index,
 	if (pk == PK_TYPE && str_is(type, tlen, "indicator"))
 		return BW_OK; /* read in pass 2 */
 	if (pk == PK_TYPE && !str_is(type, tlen, "marking-definition") &&
-	    fast_read(x, json, len, v) == 0)
+	    !str_is(type, tlen, "report") && fast_read(x, json, len, v) == 0)
 		return collect(x, v, NULL, err);
 	j = load_element(json, len, &jerr, &fatal);
 	if (j == NULL) {

@@ -1,26 +1,38 @@
 /*
- * api.c - /healthz, /metrics and /v1/check over the index holder, the
- * tenant keys and the TLP of each record (see api.h for the design).
+ * api.c - /healthz, /metrics, /v1/check and /v1/gate over the index holder
+ * with its attached view and the key table, and the routing of TAXII (see
+ * api.h for the design).
  *
  * Concurrency: the HTTP threads borrow workers from a pool (mutex and
  * condition variable; the pool is as large as the thread count, so a
- * request never waits in practice).  A worker is one store connection with
- * its prepared statements and one index reader handle, used by one thread
- * at a time as store.h and holder.h require.  The refresh thread has its
- * own connection; refreshes are serialised by build_mu.  Request counters
- * are relaxed atomics.
+ * request never waits in practice).  A worker is one index reader handle,
+ * one key table reference, one output buffer and one store connection (for
+ * TAXII only), used by one thread at a time as store.h and holder.h
+ * require.  A check answers from the worker's buffer, so the worker goes
+ * back to the pool only once the server has copied the answer (the
+ * response's done callback).  The refresh thread has its own connection;
+ * refreshes are serialised by build_mu.  Key tables are swapped under
+ * keys_mu, which a request takes only when the generation moved.  Request
+ * counters are relaxed atomics.
+ *
+ * The check's JSON is written straight into the worker's buffer (no
+ * allocation per request once the buffer has grown to the largest
+ * answer); strings are escaped as jansson escapes them.
  *
  * Logs: one logfmt line per request (time, method, path without the query,
- * status, tenant and key id, client, matches, duration) and per event.
- * Neither the Authorization header nor the query string is ever logged:
- * keys are secrets, and what a tenant checks is its own business.
+ * status, tenant and key id, client, duration) and per event.  Neither the
+ * Authorization header nor the query string is ever logged: keys are
+ * secrets, and what a tenant checks is its own business.
  */
 #include "net/api.h"
 #include "net/taxii.h"
+#include "net/incident_api.h"
 
 #include <jansson.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +47,7 @@
 #include "core/tlp.h"
 #include "index/holder.h"
 #include "index/index.h"
+#include "net/view.h"
 #include "share/tenant.h"
 #include "store/store.h"
 
@@ -44,20 +57,37 @@ static const int statuses[] = {200, 204, 400, 401, 403, 404, 405, 500, 503};
 #define NSTATUS (sizeof(statuses) / sizeof(statuses[0]))
 
 /* Rebuild at least this often, so that records whose valid_until passed
- * leave the index even when nothing is written. */
+ * leave the index even when nothing is written; and at most this often
+ * while the store keeps changing (keys are reloaded at every change). */
 #define MAX_SNAPSHOT_AGE 3600
+#define MIN_REBUILD_MS 1000
 #define METRICS_MAX 16384
+/* The largest check answer (130 matches of long URLs with many tags). */
+#define OUT_MAX (8u << 20)
+#define NOT_LISTED "{\"listed\":false,\"matches\":[]}"
+
+/* A key table and the workers and api that use it. */
+struct keyref {
+	struct bw_tenant_keys *k;
+	unsigned refs; /* under keys_mu */
+};
 
 struct worker {
-	struct bw_store *st;
+	struct bw_api *api;
+	struct bw_store *st; /* TAXII's */
 	struct bw_index_reader *rd;
-	sqlite3_stmt *recs, *tags;
+	struct keyref *keys;
+	unsigned long keys_gen;
+	char *out;
+	size_t len, cap;
+	int oom;
 };
 
 struct bw_api {
 	struct bw_api_config cfg;
 	struct bw_index_holder *holder;
 	struct bw_psl *psl; /* for STIX posted to TAXII; read-only, shared */
+	const struct bw_geo *geo;
 
 	struct worker *workers;
 	unsigned nworkers;
@@ -66,8 +96,13 @@ struct bw_api {
 	pthread_cond_t pool_cv;
 
 	struct bw_store *rst; /* the refresh connection, under build_mu */
-	int64_t data_version;
+	int64_t data_version;  /* of the current key table */
+	int64_t index_version; /* of the current snapshot */
 	pthread_mutex_t build_mu;
+
+	pthread_mutex_t keys_mu;
+	struct keyref *keys; /* the current table (one reference is ours) */
+	atomic_ulong keys_gen;
 
 	pthread_t thread;
 	int thread_started;
@@ -116,15 +151,69 @@ log_safe(const char *s, char *buf, size_t cap)
 	return i ? buf : "-";
 }
 
+/* ---- key tables --------------------------------------------------------- */
+
+/* Drops one reference; the caller holds keys_mu. */
+static void
+keyref_drop_locked(struct keyref *r)
+{
+	if (r && --r->refs == 0) {
+		bw_tenant_keys_free(r->k);
+		bw_free(r);
+	}
+}
+
+/* Makes k the current key table (owned from now on, also on failure). */
+static int
+keys_publish(struct bw_api *api, struct bw_tenant_keys *k, struct bw_err *err)
+{
+	struct keyref *r = bw_calloc(1, sizeof(*r));
+
+	if (r == NULL) {
+		bw_tenant_keys_free(k);
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	}
+	r->k = k;
+	r->refs = 1;
+	pthread_mutex_lock(&api->keys_mu);
+	keyref_drop_locked(api->keys);
+	api->keys = r;
+	atomic_fetch_add_explicit(&api->keys_gen, 1, memory_order_release);
+	pthread_mutex_unlock(&api->keys_mu);
+	return BW_OK;
+}
+
+/* The key table for w's request: its own reference, swapped for the
+ * current table when the generation moved (the lock only then). */
+static const struct bw_tenant_keys *
+worker_keys(struct worker *w)
+{
+	struct bw_api *api = w->api;
+	unsigned long gen = atomic_load_explicit(&api->keys_gen, memory_order_acquire);
+
+	if (gen != w->keys_gen || w->keys == NULL) {
+		pthread_mutex_lock(&api->keys_mu);
+		keyref_drop_locked(w->keys);
+		w->keys = api->keys;
+		if (w->keys)
+			w->keys->refs++;
+		w->keys_gen = atomic_load_explicit(&api->keys_gen, memory_order_relaxed);
+		pthread_mutex_unlock(&api->keys_mu);
+	}
+	return w->keys ? w->keys->k : NULL;
+}
+
 /* ---- workers ------------------------------------------------------------ */
 
 static void
-worker_close(struct worker *w)
+worker_close(struct bw_api *api, struct worker *w)
 {
-	sqlite3_finalize(w->recs);
-	sqlite3_finalize(w->tags);
+	pthread_mutex_lock(&api->keys_mu);
+	keyref_drop_locked(w->keys);
+	pthread_mutex_unlock(&api->keys_mu);
 	bw_index_reader_free(w->rd);
 	bw_store_close(w->st);
+	bw_free(w->out);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -133,29 +222,11 @@ worker_open(struct bw_api *api, struct worker *w, struct bw_err *err)
 {
 	int rc;
 
+	w->api = api;
 	rc = bw_store_open(api->cfg.db_path, BW_STORE_NOCREATE, &w->st, err);
 	if (rc)
 		return rc;
-	rc = bw_index_reader_new(api->holder, &w->rd, err);
-	if (rc)
-		return rc;
-	/* The active records of one indicator, with whether country is among
-	 * each record's recipients. */
-	if (sqlite3_prepare_v3(bw_store_db(w->st),
-			       "SELECT r.id, r.tlp, r.confidence,"
-			       " EXISTS (SELECT 1 FROM record_recipient rr"
-			       "         WHERE rr.record_id = r.id AND rr.country = ?2)"
-			       " FROM record r"
-			       " WHERE r.indicator_id = ?1 AND r.revoked = 0 AND r.expired = 0"
-			       "   AND (r.valid_until IS NULL OR r.valid_until >= ?3)",
-			       -1, SQLITE_PREPARE_PERSISTENT, &w->recs, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(bw_store_db(w->st),
-			       "SELECT t.kind, t.name FROM record_tag rt"
-			       " JOIN tag t ON t.id = rt.tag_id WHERE rt.record_id = ?1",
-			       -1, SQLITE_PREPARE_PERSISTENT, &w->tags, NULL) != SQLITE_OK)
-		return bw_err_set(err, BW_ESTORE, "preparing the check queries: %s",
-				  sqlite3_errmsg(bw_store_db(w->st)));
-	return BW_OK;
+	return bw_index_reader_new(api->holder, &w->rd, err);
 }
 
 static struct worker *
@@ -180,6 +251,15 @@ give_back(struct bw_api *api, struct worker *w)
 	pthread_mutex_unlock(&api->pool_mu);
 }
 
+/* The response's done: the answer was copied out of w's buffer. */
+static void
+worker_done(void *ctx)
+{
+	struct worker *w = ctx;
+
+	give_back(w->api, w);
+}
+
 /* ---- snapshots ---------------------------------------------------------- */
 
 static int
@@ -200,14 +280,41 @@ read_data_version(struct bw_store *st, int64_t *out, struct bw_err *err)
 	return rc;
 }
 
-/* Builds and publishes a snapshot; the caller holds build_mu. */
+/* Reloads and publishes the key table; the caller holds build_mu. */
+static int
+reload_keys_locked(struct bw_api *api, struct bw_err *err)
+{
+	struct bw_tenant_keys *k = NULL;
+	int rc;
+
+	rc = bw_tenant_keys_load(api->rst, &k, err);
+	if (rc)
+		return rc;
+	return keys_publish(api, k, err);
+}
+
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (long)((t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+/* Builds the snapshot, its view and the key table from one read
+ * transaction and publishes them; the caller holds build_mu. */
 static int
 rebuild_locked(struct bw_api *api, struct bw_err *err)
 {
+	sqlite3 *db = bw_store_db(api->rst);
 	struct bw_index *ix = NULL;
+	struct bw_view *view = NULL;
+	struct bw_tenant_keys *keys = NULL;
 	struct bw_index_stats s;
-	struct timespec t0, t1;
-	int64_t dv = 0;
+	struct bw_view_stats vs;
+	struct timespec t0;
+	int64_t dv = 0, now = bw_time_now();
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -216,21 +323,40 @@ rebuild_locked(struct bw_api *api, struct bw_err *err)
 	rc = read_data_version(api->rst, &dv, err);
 	if (rc)
 		return rc;
-	rc = bw_index_build(api->rst, bw_time_now(), &ix, err);
-	if (rc)
-		return rc;
-	bw_index_stats(ix, &s);
-	rc = bw_index_holder_publish(api->holder, ix, err);
-	if (rc) {
-		bw_index_free(ix);
-		return rc;
+	if (sqlite3_exec(db, "BEGIN DEFERRED", NULL, NULL, NULL) != SQLITE_OK)
+		return bw_err_set(err, BW_ESTORE, "starting to read the store: %s",
+				  sqlite3_errmsg(db));
+	if ((rc = bw_tenant_keys_load(api->rst, &keys, err)) ||
+	    (rc = bw_index_build(api->rst, now, &ix, err)) ||
+	    (rc = bw_view_build(api->rst, ix, now, api->geo, &view, err))) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		goto fail;
 	}
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	bw_view_stats(view, &vs);
+	bw_index_attach(ix, view, bw_view_free_any);
+	view = NULL;
+	bw_index_stats(ix, &s);
+	rc = keys_publish(api, keys, err);
+	keys = NULL;
+	if (rc)
+		goto fail;
+	rc = bw_index_holder_publish(api->holder, ix, err);
+	if (rc)
+		goto fail;
+	ix = NULL;
 	api->data_version = dv;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	log_line(api, "level=info event=index_published indicators=%zu records=%zu generation=%lu build_ms=%ld",
-		 s.indicators, s.records, bw_index_holder_generation(api->holder),
-		 (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	api->index_version = dv;
+	log_line(api, "level=info event=index_published indicators=%zu records=%zu restricted=%zu national=%zu tenants=%zu keys=%zu generation=%lu build_ms=%ld",
+		 s.indicators, s.records, vs.restricted, vs.national, vs.tenants,
+		 bw_tenant_keys_count(api->keys ? api->keys->k : NULL),
+		 bw_index_holder_generation(api->holder), ms_since(&t0));
 	return BW_OK;
+fail:
+	bw_tenant_keys_free(keys);
+	bw_view_free(view);
+	bw_index_free(ix);
+	return rc;
 }
 
 int
@@ -248,9 +374,10 @@ static void *
 refresh_main(void *arg)
 {
 	struct bw_api *api = arg;
-	unsigned ms = api->cfg.refresh_ms ? api->cfg.refresh_ms : 1000;
-	int64_t last_build = bw_time_now();
+	unsigned ms = api->cfg.refresh_ms ? api->cfg.refresh_ms : 250;
+	struct timespec last_build;
 
+	clock_gettime(CLOCK_MONOTONIC, &last_build);
 	for (;;) {
 		struct timespec until;
 		struct bw_err err;
@@ -273,12 +400,26 @@ refresh_main(void *arg)
 		if (stop)
 			break;
 		pthread_mutex_lock(&api->build_mu);
-		if (read_data_version(api->rst, &dv, &err) == BW_OK &&
-		    (dv != api->data_version || bw_time_now() - last_build >= MAX_SNAPSHOT_AGE)) {
-			if (rebuild_locked(api, &err) == BW_OK)
-				last_build = bw_time_now();
-			else
-				log_line(api, "level=error event=index_rebuild error=\"%s\"", err.msg);
+		if (read_data_version(api->rst, &dv, &err) != BW_OK) {
+			log_line(api, "level=error event=index_rebuild error=\"%s\"", err.msg);
+		} else {
+			/* keys first, at once: a revoked key stops working within
+			 * one interval however long the index takes */
+			if (dv != api->data_version) {
+				if (reload_keys_locked(api, &err) == BW_OK)
+					api->data_version = dv;
+				else
+					log_line(api, "level=error event=keys_reload error=\"%s\"",
+						 err.msg);
+			}
+			if ((dv != api->index_version && ms_since(&last_build) >= MIN_REBUILD_MS) ||
+			    ms_since(&last_build) >= MAX_SNAPSHOT_AGE * 1000L) {
+				if (rebuild_locked(api, &err) == BW_OK)
+					clock_gettime(CLOCK_MONOTONIC, &last_build);
+				else
+					log_line(api, "level=error event=index_rebuild error=\"%s\"",
+						 err.msg);
+			}
 		}
 		bw_index_holder_reclaim(api->holder);
 		pthread_mutex_unlock(&api->build_mu);
@@ -302,11 +443,14 @@ bw_api_new(const struct bw_api_config *cfg, struct bw_api **out,
 	if (api == NULL)
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
 	api->cfg = *cfg;
+	api->geo = cfg->taxii ? cfg->taxii->geo : NULL;
 	pthread_mutex_init(&api->pool_mu, NULL);
 	pthread_cond_init(&api->pool_cv, NULL);
 	pthread_mutex_init(&api->build_mu, NULL);
+	pthread_mutex_init(&api->keys_mu, NULL);
 	pthread_mutex_init(&api->stop_mu, NULL);
 	pthread_cond_init(&api->stop_cv, NULL);
+	atomic_init(&api->keys_gen, 0);
 	for (size_t e = 0; e < EP_N; e++)
 		for (size_t s = 0; s <= NSTATUS; s++)
 			atomic_init(&api->requests[e][s], 0);
@@ -326,6 +470,10 @@ bw_api_new(const struct bw_api_config *cfg, struct bw_api **out,
 	if (api->cfg.db_path == NULL || api->workers == NULL || api->free_stack == NULL ||
 	    (cfg->ntrusted_proxies > 0 && api->cfg.trusted_proxies == NULL)) {
 		rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (sodium_init() < 0) {
+		rc = bw_err_set(err, BW_EIO, "libsodium failed to initialise");
 		goto fail;
 	}
 	/* the refresh connection creates and migrates the store */
@@ -373,13 +521,18 @@ bw_api_free(struct bw_api *api)
 		pthread_join(api->thread, NULL);
 	}
 	for (unsigned i = 0; i < api->nworkers; i++)
-		worker_close(&api->workers[i]);
+		worker_close(api, &api->workers[i]);
+	pthread_mutex_lock(&api->keys_mu);
+	keyref_drop_locked(api->keys);
+	api->keys = NULL;
+	pthread_mutex_unlock(&api->keys_mu);
 	bw_index_holder_free(api->holder);
 	bw_psl_free(api->psl);
 	bw_store_close(api->rst);
 	pthread_mutex_destroy(&api->pool_mu);
 	pthread_cond_destroy(&api->pool_cv);
 	pthread_mutex_destroy(&api->build_mu);
+	pthread_mutex_destroy(&api->keys_mu);
 	pthread_mutex_destroy(&api->stop_mu);
 	pthread_cond_destroy(&api->stop_cv);
 	bw_free(api->workers);
@@ -406,221 +559,256 @@ bw_api_indicators(struct bw_api *api)
 	return n;
 }
 
-/* ---- the check ---------------------------------------------------------- */
+/* ---- the answer --------------------------------------------------------- */
 
+/* Makes room for more bytes (and a NUL) in w's buffer; 0 when it cannot
+ * (the answer is then a 500). */
 static int
-cmp_str(const void *a, const void *b)
+out_room(struct worker *w, size_t more)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	char *p;
+
+	if (w->oom)
+		return 0;
+	if (w->len + more + 1 <= w->cap)
+		return 1;
+	if (w->len + more + 1 > OUT_MAX ||
+	    (p = bw_grow(w->out, &w->cap, w->len + more + 1, 1)) == NULL) {
+		w->oom = 1;
+		return 0;
+	}
+	w->out = p;
+	return 1;
 }
 
-struct tagset {
-	char **v;
-	size_t n, cap;
+static void
+out_put(struct worker *w, const char *s, size_t n)
+{
+	if (!out_room(w, n))
+		return;
+	memcpy(w->out + w->len, s, n);
+	w->len += n;
+	w->out[w->len] = '\0';
+}
+
+#define OUT_LIT(w, s) out_put((w), (s), sizeof(s) - 1)
+
+/* The bytes of s (n of them) as the inside of a JSON string, escaped as
+ * jansson escapes (\" \\ \b \f \n \r \t, \u00XX for other controls). */
+static void
+out_esc(struct worker *w, const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t j = i;
+		unsigned char c;
+
+		while (j < n && (unsigned char)s[j] >= 0x20 && s[j] != '"' && s[j] != '\\')
+			j++;
+		out_put(w, s + i, j - i);
+		if (j == n)
+			break;
+		c = (unsigned char)s[j];
+		switch (c) {
+		case '"': OUT_LIT(w, "\\\""); break;
+		case '\\': OUT_LIT(w, "\\\\"); break;
+		case '\b': OUT_LIT(w, "\\b"); break;
+		case '\f': OUT_LIT(w, "\\f"); break;
+		case '\n': OUT_LIT(w, "\\n"); break;
+		case '\r': OUT_LIT(w, "\\r"); break;
+		case '\t': OUT_LIT(w, "\\t"); break;
+		default: {
+			char u[8];
+			snprintf(u, sizeof(u), "\\u%04x", c);
+			out_put(w, u, 6);
+		}
+		}
+		i = j + 1;
+	}
+}
+
+static void
+out_int(struct worker *w, long v)
+{
+	char b[24];
+	int n = snprintf(b, sizeof(b), "%ld", v);
+
+	if (n > 0)
+		out_put(w, b, (size_t)n);
+}
+
+/* A tag as bulwark match prints it: a plain label bare, others kind:name;
+ * read one byte at a time without building the string. */
+struct tagtext {
+	const char *part[3];
+	int i;
 };
 
 static void
-tagset_free(struct tagset *t)
+tagtext_init(struct tagtext *t, const struct bw_tag *tag)
 {
-	for (size_t i = 0; i < t->n; i++)
-		bw_free(t->v[i]);
-	bw_free(t->v);
-	memset(t, 0, sizeof(*t));
+	int label = strcmp(tag->kind, BW_TAG_KIND_LABEL) == 0;
+
+	t->part[0] = label ? "" : tag->kind;
+	t->part[1] = label ? "" : ":";
+	t->part[2] = tag->name;
+	t->i = 0;
 }
 
 static int
-tagset_add(struct tagset *t, const char *kind, const char *name)
+tagtext_next(struct tagtext *t)
 {
-	char **nv, *s;
-	size_t len;
-
-	if (t->n >= BW_INDEX_TAGS_MAX)
-		return BW_OK; /* as the index does: beyond the cap, dropped */
-	if (t->n == t->cap) {
-		nv = bw_grow(t->v, &t->cap, t->n + 1, sizeof(*t->v));
-		if (nv == NULL)
-			return BW_ENOMEM;
-		t->v = nv;
+	while (t->i < 3) {
+		if (*t->part[t->i])
+			return (unsigned char)*t->part[t->i]++;
+		t->i++;
 	}
-	/* as bulwark match prints them: a plain label bare, others kind:name */
-	len = (size_t)bw_tag_format(kind, name, NULL, 0) + 1;
-	s = bw_malloc(len);
-	if (s)
-		bw_tag_format(kind, name, s, len);
-	if (s == NULL)
-		return BW_ENOMEM;
-	t->v[t->n++] = s;
-	return BW_OK;
+	return -1;
 }
 
-/* What country may see of the store's indicator id: *nvisible records,
- * their maximum confidence (-1 if none states one) and their tags. */
+/* strcmp of the printed forms */
 static int
-visible_part(struct worker *w, int64_t id, const char *country, int64_t now,
-	     long *nvisible, int *confidence, struct tagset *tags,
-	     struct bw_err *err)
+cmp_tag(const void *a, const void *b)
 {
-	int step, rc = BW_OK;
+	struct tagtext x, y;
+	int cx, cy;
 
-	*nvisible = 0;
-	*confidence = -1;
-	sqlite3_reset(w->recs);
-	sqlite3_bind_int64(w->recs, 1, id);
-	sqlite3_bind_text(w->recs, 2, country, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(w->recs, 3, now);
-	while ((step = sqlite3_step(w->recs)) == SQLITE_ROW) {
-		int64_t rid = sqlite3_column_int64(w->recs, 0);
-		int tlp = sqlite3_column_int(w->recs, 1);
-		int recipient = sqlite3_column_int(w->recs, 3);
+	tagtext_init(&x, a);
+	tagtext_init(&y, b);
+	do {
+		cx = tagtext_next(&x);
+		cy = tagtext_next(&y);
+	} while (cx == cy && cx >= 0);
+	return cx < cy ? -1 : cx > cy;
+}
 
-		if (!bw_tenant_may_see(tlp, recipient))
+/* The tags of seen as a sorted JSON array of distinct strings. */
+static void
+out_tags(struct worker *w, struct bw_view_seen *seen)
+{
+	const struct bw_tag *v = seen->tags;
+	size_t n = seen->ntags, printed = 0;
+
+	if (n > 1) {
+		if (v != seen->buf) {
+			memcpy(seen->buf, v, n * sizeof(*v));
+			v = seen->buf;
+		}
+		qsort(seen->buf, n, sizeof(*seen->buf), cmp_tag);
+	}
+	OUT_LIT(w, "[");
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && cmp_tag(&v[i], &v[i - 1]) == 0)
 			continue;
-		(*nvisible)++;
-		if (sqlite3_column_type(w->recs, 2) != SQLITE_NULL &&
-		    sqlite3_column_int(w->recs, 2) > *confidence)
-			*confidence = sqlite3_column_int(w->recs, 2);
-		sqlite3_reset(w->tags);
-		sqlite3_bind_int64(w->tags, 1, rid);
-		while ((step = sqlite3_step(w->tags)) == SQLITE_ROW) {
-			const char *k = (const char *)sqlite3_column_text(w->tags, 0);
-			const char *n = (const char *)sqlite3_column_text(w->tags, 1);
-			if (k && n && tagset_add(tags, k, n) != BW_OK) {
-				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
-				goto out;
-			}
+		if (printed++)
+			OUT_LIT(w, ",");
+		OUT_LIT(w, "\"");
+		if (strcmp(v[i].kind, BW_TAG_KIND_LABEL) != 0) {
+			out_esc(w, v[i].kind, strlen(v[i].kind));
+			OUT_LIT(w, ":");
 		}
-		if (step != SQLITE_DONE) {
-			rc = bw_err_set(err, BW_ESTORE, "reading tags: %s",
-					sqlite3_errmsg(bw_store_db(w->st)));
-			goto out;
-		}
+		out_esc(w, v[i].name, strlen(v[i].name));
+		OUT_LIT(w, "\"");
 	}
-	if (step != SQLITE_DONE)
-		rc = bw_err_set(err, BW_ESTORE, "reading records: %s",
-				sqlite3_errmsg(bw_store_db(w->st)));
-out:
-	sqlite3_reset(w->tags);
-	sqlite3_reset(w->recs);
-	return rc;
+	OUT_LIT(w, "]");
 }
 
-static json_t *
-tags_json(struct tagset *t)
+/* The index matches of value (kind "domain", "ip" or "url"; the address
+ * already parsed for "ip") into m; returns how many. */
+static size_t
+lookup(const struct bw_index *ix, const char *kind, const char *value, size_t len,
+       const struct bw_index_addr *addr, struct bw_index_match *m)
 {
-	json_t *a = json_array();
+	size_t n;
 
-	if (a == NULL)
-		return NULL;
-	if (t->n > 1)
-		qsort(t->v, t->n, sizeof(*t->v), cmp_str);
-	for (size_t i = 0; i < t->n; i++) {
-		if (i > 0 && strcmp(t->v[i], t->v[i - 1]) == 0)
-			continue;
-		if (json_array_append_new(a, json_string(t->v[i])) != 0) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
-}
-
-static char *
-error_json(const char *msg)
-{
-	json_t *o = json_pack("{s:s}", "error", msg);
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-
-	json_decref(o);
-	return s;
-}
-
-static int
-check_with(struct worker *w, const char *country, const char *kind,
-	   const char *value, char **json, int *status, struct bw_err *err)
-{
-	struct bw_index_match m[BW_INDEX_MATCH_MAX];
-	const struct bw_index *ix;
-	struct bw_index_addr addr;
-	json_t *root = NULL, *matches = NULL;
-	size_t n = 0, len = strlen(value);
-	int64_t now = bw_time_now();
-	int rc = BW_OK;
-
-	*json = NULL;
-	if (len == 0 || len > BW_API_VALUE_MAX) {
-		*status = 400;
-		*json = error_json(len ? "the value is longer than 2048 bytes" : "the value is empty");
-		return *json ? BW_OK : bw_err_set(err, BW_ENOMEM, "out of memory");
-	}
-	if (strcmp(kind, "ip") == 0 && !bw_index_parse_addr(value, len, &addr)) {
-		*status = 400;
-		*json = error_json("ip: not an IPv4 or IPv6 address");
-		return *json ? BW_OK : bw_err_set(err, BW_ENOMEM, "out of memory");
-	}
-	ix = bw_index_acquire(w->rd);
-	if (ix == NULL) {
-		bw_index_release(w->rd);
-		*status = 503;
-		*json = error_json("the index is not built yet");
-		return *json ? BW_OK : bw_err_set(err, BW_ENOMEM, "out of memory");
-	}
-	if (strcmp(kind, "domain") == 0)
+	if (kind[0] == 'd')
 		n = bw_index_lookup_domain(ix, value, len, m, BW_INDEX_MATCH_MAX);
-	else if (strcmp(kind, "ip") == 0)
-		n = bw_index_lookup_addr(ix, &addr, m, BW_INDEX_MATCH_MAX);
+	else if (kind[0] == 'i')
+		n = bw_index_lookup_addr(ix, addr, m, BW_INDEX_MATCH_MAX);
 	else
 		n = bw_index_lookup_url(ix, value, len, m, BW_INDEX_MATCH_MAX);
-	if (n > BW_INDEX_MATCH_MAX)
-		n = BW_INDEX_MATCH_MAX;
-	root = json_object();
-	matches = json_array();
-	if (root == NULL || matches == NULL)
-		goto nomem;
-	for (size_t i = 0; i < n; i++) {
-		struct tagset tags = {NULL, 0, 0};
-		long nvis;
-		int conf;
-		json_t *o, *ta;
+	return n > BW_INDEX_MATCH_MAX ? BW_INDEX_MATCH_MAX : n;
+}
 
-		rc = visible_part(w, m[i].store_id, country, now, &nvis, &conf, &tags, err);
-		if (rc) {
-			tagset_free(&tags);
-			goto out;
-		}
-		if (nvis == 0) {
-			tagset_free(&tags);
-			continue; /* nothing of it is this tenant's to see */
-		}
-		ta = tags_json(&tags);
-		tagset_free(&tags);
-		o = json_object();
-		if (ta == NULL || o == NULL) {
-			json_decref(ta);
-			json_decref(o);
-			goto nomem;
-		}
-		json_object_set_new(o, "indicator", json_stringn(m[i].value, m[i].len));
-		json_object_set_new(o, "type", json_string(bw_ioc_type_name(m[i].type)));
-		json_object_set_new(o, "tags", ta);
-		json_object_set_new(o, "confidence", conf >= 0 ? json_integer(conf) : json_null());
-		if (json_array_append_new(matches, o) != 0)
-			goto nomem;
+/* Writes the check's answer into w's buffer (w->len from 0): *status 200
+ * with the verdict, 400 for a bad value, 503 without a snapshot; BW_ENOMEM
+ * if the buffer could not grow. */
+static int
+check_with(struct worker *w, const char *country, const char *kind,
+	   const char *value, int *status, struct bw_err *err)
+{
+	struct bw_index_match m[BW_INDEX_MATCH_MAX];
+	struct bw_view_seen seen;
+	const struct bw_index *ix;
+	const struct bw_view *view;
+	struct bw_index_addr addr;
+	size_t n, len = strlen(value), listed = 0;
+	int slot;
+
+	w->len = 0;
+	w->oom = 0;
+	if (len == 0 || len > BW_API_VALUE_MAX) {
+		*status = 400;
+		if (len)
+			OUT_LIT(w, "{\"error\":\"the value is longer than 2048 bytes\"}");
+		else
+			OUT_LIT(w, "{\"error\":\"the value is empty\"}");
+		goto out;
 	}
-	json_object_set_new(root, "listed", json_boolean(json_array_size(matches) > 0));
-	json_object_set_new(root, "matches", matches);
-	matches = NULL;
-	*json = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (*json == NULL)
-		goto nomem;
-	*status = 200;
-	goto out;
-nomem:
-	rc = bw_err_set(err, BW_ENOMEM, "out of memory");
-out:
+	if (kind[0] == 'i' && !bw_index_parse_addr(value, len, &addr)) {
+		*status = 400;
+		OUT_LIT(w, "{\"error\":\"ip: not an IPv4 or IPv6 address\"}");
+		goto out;
+	}
+	ix = bw_index_acquire(w->rd);
+	view = ix ? bw_index_attachment(ix) : NULL;
+	if (view == NULL) {
+		bw_index_release(w->rd);
+		*status = 503;
+		OUT_LIT(w, "{\"error\":\"the index is not built yet\"}");
+		goto out;
+	}
+	n = lookup(ix, kind, value, len, &addr, m);
+	slot = bw_view_slot(view, country);
+	/* "listed" comes first but depends on the matches: leave room */
+	OUT_LIT(w, "{\"listed\":false,\"matches\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (!bw_view_see(view, slot, &m[i], &seen))
+			continue; /* nothing of it is this tenant's to see */
+		if (listed++)
+			OUT_LIT(w, ",");
+		OUT_LIT(w, "{\"indicator\":\"");
+		out_esc(w, m[i].value, m[i].len);
+		OUT_LIT(w, "\",\"type\":\"");
+		out_esc(w, bw_ioc_type_name(m[i].type), strlen(bw_ioc_type_name(m[i].type)));
+		OUT_LIT(w, "\",\"tags\":");
+		out_tags(w, &seen);
+		OUT_LIT(w, ",\"confidence\":");
+		if (seen.confidence >= 0)
+			out_int(w, seen.confidence);
+		else
+			OUT_LIT(w, "null");
+		if (seen.national)
+			OUT_LIT(w, ",\"national\":true}");
+		else
+			OUT_LIT(w, ",\"national\":false}");
+	}
 	bw_index_release(w->rd);
-	json_decref(matches);
-	json_decref(root);
-	return rc;
+	OUT_LIT(w, "]}");
+	if (listed && !w->oom) {
+		/* "{"listed":false" -> "{"listed":true," then the rest moves
+		 * back one byte */
+		static const char t[] = "{\"listed\":true";
+		memcpy(w->out, t, sizeof(t) - 1);
+		memmove(w->out + sizeof(t) - 1, w->out + sizeof(t), w->len - sizeof(t) + 1);
+		w->len--;
+	}
+	*status = 200;
+out:
+	if (w->oom)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	return BW_OK;
 }
 
 int
@@ -630,16 +818,21 @@ bw_api_check(struct bw_api *api, const char *country, const char *kind,
 	struct worker *w;
 	int rc;
 
+	*json = NULL;
 	if (strcmp(kind, "domain") != 0 && strcmp(kind, "ip") != 0 && strcmp(kind, "url") != 0)
 		return bw_err_set(err, BW_EINVAL, "kind is domain, ip or url");
 	w = borrow(api);
-	rc = check_with(w, country, kind, value, json, status, err);
+	rc = check_with(w, country, kind, value, status, err);
+	if (rc == BW_OK && (*json = bw_strndup(w->out, w->len)) == NULL)
+		rc = bw_err_set(err, BW_ENOMEM, "out of memory");
 	give_back(api, w);
 	return rc;
 }
 
 /* ---- HTTP --------------------------------------------------------------- */
 
+/* A response of static text (string literals only: the server keeps and
+ * reuses it, net/http.h). */
 static void
 set_static(struct bw_http_response *r, int status, const char *type, const char *body)
 {
@@ -648,13 +841,16 @@ set_static(struct bw_http_response *r, int status, const char *type, const char 
 	r->body = body;
 	r->len = strlen(body);
 	r->release = NULL;
+	r->reusable = 1;
 }
 
 static void
-set_json(struct bw_http_response *r, int status, char *body)
+set_401(struct bw_http_response *r)
 {
-	bw_http_set_dumped(r, status, "application/json", body, "application/json",
-			   "{\"error\":\"internal error\"}");
+	set_static(r, 401, "application/json",
+		   "{\"error\":\"a valid API key is required: Authorization: Bearer KEY\"}");
+	r->header_name = "WWW-Authenticate";
+	r->header_value = "Bearer realm=\"bulwark\"";
 }
 
 /* The key of an "Authorization: Bearer KEY" header, or NULL. */
@@ -663,12 +859,17 @@ bearer(const char *h, size_t *len)
 {
 	size_t n;
 
-	if (h == NULL || strlen(h) > BW_API_AUTH_MAX || strncasecmp(h, "Bearer ", 7) != 0)
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	n = strnlen(h, BW_API_AUTH_MAX + 1);
+	if (n > BW_API_AUTH_MAX)
 		return NULL;
 	h += 7;
-	while (*h == ' ')
+	n -= 7;
+	while (*h == ' ') {
 		h++;
-	n = strlen(h);
+		n--;
+	}
 	while (n > 0 && h[n - 1] == ' ')
 		n--;
 	*len = n;
@@ -680,99 +881,123 @@ struct req_info {
 	long long key_id;
 };
 
+/* Authenticates the request's Bearer key against the key table (either
+ * kind); 0 with *ka, else resp is a 401. */
+static int
+check_key(struct worker *w, const struct bw_http_request *req,
+	  struct bw_http_response *resp, struct bw_key_auth *ka,
+	  struct req_info *ri)
+{
+	size_t klen = 0;
+	const char *key = bearer(bw_http_header(req, "Authorization"), &klen);
+
+	if (key == NULL || bw_tenant_keys_check(worker_keys(w), key, klen, ka, NULL) != BW_OK) {
+		set_401(resp);
+		return 1;
+	}
+	memcpy(ri->tenant, ka->country, sizeof(ri->tenant));
+	ri->key_id = (long long)ka->key_id;
+	return 0;
+}
+
+/* The check's arguments, read in one pass: exactly one of domain=, ip=
+ * and url=, once (other arguments are ignored). */
+struct check_args {
+	const char *kind, *value;
+	unsigned given;
+};
+
+static int
+check_arg(void *ctx, const char *name, const char *value)
+{
+	static const char *const kinds[] = {"domain", "ip", "url"};
+	struct check_args *a = ctx;
+
+	for (size_t i = 0; i < 3; i++)
+		if (strcmp(name, kinds[i]) == 0) {
+			a->given++;
+			a->kind = kinds[i];
+			a->value = value ? value : "";
+		}
+	return 0;
+}
+
 static void
 handle_check(struct bw_api *api, const struct bw_http_request *req,
 	     struct bw_http_response *resp, struct req_info *ri)
 {
-	static const char *const kinds[] = {"domain", "ip", "url"};
-	struct bw_tenant t;
+	struct check_args a = {NULL, NULL, 0};
+	struct bw_key_auth ka;
 	struct worker *w;
 	struct bw_err err;
-	const char *key, *value = NULL, *kind = NULL;
-	char *json = NULL;
-	size_t klen = 0;
-	int64_t key_id = 0;
-	int rc, status = 500, given = 0, dup = 0;
+	const char *value, *kind;
+	int status = 500;
 
-	key = bearer(bw_http_header(req, "Authorization"), &klen);
 	w = borrow(api);
-	rc = key ? bw_tenant_authenticate(w->st, key, klen, &t, &key_id, &err)
-		 : bw_err_set(&err, BW_ENOTFOUND, "no API key");
-	if (rc) {
+	if (check_key(w, req, resp, &ka, ri)) {
 		give_back(api, w);
-		if (rc == BW_ENOTFOUND) {
-			set_static(resp, 401, "application/json",
-				   "{\"error\":\"a valid API key is required: Authorization: Bearer KEY\"}");
-			resp->header_name = "WWW-Authenticate";
-			resp->header_value = "Bearer realm=\"bulwark\"";
-		} else {
-			log_line(api, "level=error event=auth error=\"%s\"", err.msg);
-			set_static(resp, 500, "application/json", "{\"error\":\"internal error\"}");
-		}
 		return;
 	}
-	snprintf(ri->tenant, sizeof(ri->tenant), "%s", t.country);
-	ri->key_id = (long long)key_id;
-	for (size_t i = 0; i < 3; i++) {
-		unsigned c = 0;
-		const char *v = bw_http_query(req, kinds[i], &c);
-		if (c > 0) {
-			given++;
-			dup |= c > 1;
-			kind = kinds[i];
-			value = v ? v : "";
-		}
-	}
-	if (given != 1 || dup) {
+	bw_http_query_each(req, check_arg, &a);
+	kind = a.kind;
+	value = a.value;
+	if (a.given != 1) {
 		give_back(api, w);
 		set_static(resp, 400, "application/json",
 			   "{\"error\":\"give exactly one of domain=, ip= or url=\"}");
 		return;
 	}
-	rc = check_with(w, t.country, kind, value, &json, &status, &err);
-	give_back(api, w);
-	if (rc) {
+	if (check_with(w, ka.country, kind, value, &status, &err) != BW_OK) {
+		give_back(api, w);
 		log_line(api, "level=error event=check error=\"%s\"", err.msg);
 		set_static(resp, 500, "application/json", "{\"error\":\"internal error\"}");
 		return;
 	}
-	set_json(resp, status, json);
+	if (status == 200 && w->len == sizeof(NOT_LISTED) - 1 &&
+	    memcmp(w->out, NOT_LISTED, w->len) == 0) {
+		/* the commonest answer: a response the server keeps */
+		give_back(api, w);
+		set_static(resp, 200, "application/json", NOT_LISTED);
+		return;
+	}
+	/* the server copies the answer out of w's buffer, then gives w back */
+	resp->status = status;
+	resp->content_type = "application/json";
+	resp->body = w->out;
+	resp->len = w->len;
+	resp->release = NULL;
+	resp->done = worker_done;
+	resp->done_ctx = w;
 }
 
 /* ---- the gate ----------------------------------------------------------- */
 
-/* Whether country may see an indicator that addr matches: *listed 1 if so.
- * BW_ENOTFOUND without a snapshot. */
+/* Whether country may see an indicator that addr matches: 1 if so, 0 if
+ * not, -1 without a snapshot. */
 static int
-gate_listed(struct worker *w, const char *country, const struct bw_index_addr *addr,
-	    int *listed, struct bw_err *err)
+gate_listed(struct worker *w, const char *country, const struct bw_index_addr *addr)
 {
 	struct bw_index_match m[BW_INDEX_MATCH_MAX];
+	struct bw_view_seen seen;
 	const struct bw_index *ix;
-	int64_t now = bw_time_now();
+	const struct bw_view *view;
 	size_t n;
-	int rc = BW_OK;
+	int listed = 0, slot;
 
-	*listed = 0;
 	ix = bw_index_acquire(w->rd);
-	if (ix == NULL) {
+	view = ix ? bw_index_attachment(ix) : NULL;
+	if (view == NULL) {
 		bw_index_release(w->rd);
-		return bw_err_set(err, BW_ENOTFOUND, "the index is not built yet");
+		return -1;
 	}
 	n = bw_index_lookup_addr(ix, addr, m, BW_INDEX_MATCH_MAX);
 	if (n > BW_INDEX_MATCH_MAX)
 		n = BW_INDEX_MATCH_MAX;
-	for (size_t i = 0; i < n && !*listed && rc == BW_OK; i++) {
-		struct tagset tags = {NULL, 0, 0};
-		long nvis = 0;
-		int conf;
-
-		rc = visible_part(w, m[i].store_id, country, now, &nvis, &conf, &tags, err);
-		tagset_free(&tags);
-		*listed = rc == BW_OK && nvis > 0;
-	}
+	slot = bw_view_slot(view, country);
+	for (size_t i = 0; i < n && !listed; i++)
+		listed = bw_view_see(view, slot, &m[i], &seen);
 	bw_index_release(w->rd);
-	return rc;
+	return listed;
 }
 
 /* GET /v1/gate: 204 if the client may pass, 403 if its address is listed
@@ -783,60 +1008,100 @@ static void
 handle_gate(struct bw_api *api, const struct bw_http_request *req,
 	    struct bw_http_response *resp, struct req_info *ri)
 {
-	struct bw_tenant t;
+	struct bw_key_auth ka;
 	struct bw_index_addr addr;
 	struct worker *w;
-	struct bw_err err;
-	const char *key, *subject;
+	const char *subject;
 	char peer[BW_HTTP_ADDR_MAX];
-	size_t klen = 0;
-	int64_t key_id = 0;
-	int rc, grc = BW_OK, listed = 0;
+	int listed;
 
-	key = bearer(bw_http_header(req, "Authorization"), &klen);
 	w = borrow(api);
-	rc = key ? bw_tenant_authenticate(w->st, key, klen, &t, &key_id, &err)
-		 : bw_err_set(&err, BW_ENOTFOUND, "no API key");
-	if (rc == BW_OK) {
-		snprintf(ri->tenant, sizeof(ri->tenant), "%s", t.country);
-		ri->key_id = (long long)key_id;
-		subject = bw_http_client(req, peer, sizeof(peer));
-		if (api->cfg.ntrusted_proxies > 0 &&
-		    bw_http_prefix_match(api->cfg.trusted_proxies, api->cfg.ntrusted_proxies, peer))
-			subject = bw_http_header(req, "X-Real-IP");
-		if (subject == NULL || !bw_index_parse_addr(subject, strlen(subject), &addr)) {
-			give_back(api, w);
-			set_static(resp, 400, "application/json",
-				   subject ? "{\"error\":\"X-Real-IP is not an IPv4 or IPv6 address\"}"
-					   : "{\"error\":\"a trusted proxy must send X-Real-IP\"}");
-			return;
-		}
-		grc = gate_listed(w, t.country, &addr, &listed, &err);
+	if (check_key(w, req, resp, &ka, ri)) {
+		give_back(api, w);
+		return;
 	}
+	subject = bw_http_client(req, peer, sizeof(peer));
+	if (api->cfg.ntrusted_proxies > 0 &&
+	    bw_http_prefix_match(api->cfg.trusted_proxies, api->cfg.ntrusted_proxies, peer))
+		subject = bw_http_header(req, "X-Real-IP");
+	if (subject == NULL || !bw_index_parse_addr(subject, strlen(subject), &addr)) {
+		give_back(api, w);
+		set_static(resp, 400, "application/json",
+			   subject ? "{\"error\":\"X-Real-IP is not an IPv4 or IPv6 address\"}"
+				   : "{\"error\":\"a trusted proxy must send X-Real-IP\"}");
+		return;
+	}
+	listed = gate_listed(w, ka.country, &addr);
 	give_back(api, w);
-	if (rc == BW_ENOTFOUND) {
-		set_static(resp, 401, "application/json",
-			   "{\"error\":\"a valid API key is required: Authorization: Bearer KEY\"}");
-		resp->header_name = "WWW-Authenticate";
-		resp->header_value = "Bearer realm=\"bulwark\"";
-	} else if (grc == BW_ENOTFOUND) {
+	if (listed < 0)
 		set_static(resp, 503, "application/json", "{\"error\":\"the index is not built yet\"}");
-	} else if (rc || grc) {
-		log_line(api, "level=error event=gate error=\"%s\"", err.msg);
-		set_static(resp, 500, "application/json", "{\"error\":\"internal error\"}");
-	} else if (listed) {
+	else if (listed)
 		set_static(resp, 403, "application/json", "{\"error\":\"the client address is listed\"}");
-	} else {
+	else
 		set_static(resp, 204, NULL, "");
-	}
 }
+
+/* ---- TAXII -------------------------------------------------------------- */
+
+/* 1 if the request carries a valid gateway key (Bearer, or Basic with the
+ * key as password), which TAXII refuses with 403: the key is genuine, but
+ * it was issued for the check endpoints only.  Any other key is left to
+ * TAXII's own authentication (which also refuses gateway keys, as 401,
+ * should this test be bypassed). */
+static int
+gateway_key(struct worker *w, const struct bw_http_request *req)
+{
+	const char *h = bw_http_header(req, "Authorization");
+	struct bw_key_auth ka;
+	char dec[BW_API_AUTH_MAX];
+	const char *key = NULL, *colon;
+	size_t klen = 0, n, dlen = 0;
+	int rc;
+
+	if (h == NULL || strnlen(h, BW_API_AUTH_MAX + 1) > BW_API_AUTH_MAX)
+		return 0;
+	if (strncasecmp(h, "Basic ", 6) == 0) {
+		h += 6;
+		while (*h == ' ')
+			h++;
+		n = strlen(h);
+		while (n > 0 && h[n - 1] == ' ')
+			n--;
+		if (sodium_base642bin((unsigned char *)dec, sizeof(dec) - 1, h, n, NULL, &dlen,
+				      NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+			return 0;
+		dec[dlen] = '\0';
+		colon = memchr(dec, ':', dlen);
+		if (colon == NULL)
+			return 0;
+		key = colon + 1;
+		klen = dlen - (size_t)(key - dec);
+	} else {
+		key = bearer(h, &klen);
+	}
+	rc = key && bw_tenant_keys_check(worker_keys(w), key, klen, &ka, NULL) == BW_OK &&
+	     ka.kind == BW_KEY_GATEWAY;
+	sodium_memzero(dec, sizeof(dec));
+	return rc;
+}
+
+static void
+gateway_refused(struct bw_http_response *resp)
+{
+	bw_taxii_error(resp, 403, "forbidden",
+		       "this is a gateway key: it may only use /v1/check and /v1/gate");
+}
+
+/* ---- metrics ------------------------------------------------------------ */
 
 static void
 handle_metrics(struct bw_api *api, struct bw_http_response *resp)
 {
 	struct worker *w;
 	const struct bw_index *ix;
+	const struct bw_view *view;
 	struct bw_index_stats s;
+	struct bw_view_stats vs;
 	char *buf = bw_malloc(METRICS_MAX);
 	size_t off = 0;
 	int have = 0;
@@ -852,10 +1117,14 @@ handle_metrics(struct bw_api *api, struct bw_http_response *resp)
 		set_static(resp, 500, "text/plain", "out of memory\n");
 		return;
 	}
+	memset(&vs, 0, sizeof(vs));
 	w = borrow(api);
 	ix = bw_index_acquire(w->rd);
 	if (ix) {
 		bw_index_stats(ix, &s);
+		view = bw_index_attachment(ix);
+		if (view)
+			bw_view_stats(view, &vs);
 		have = 1;
 	}
 	bw_index_release(w->rd);
@@ -885,6 +1154,12 @@ handle_metrics(struct bw_api *api, struct bw_http_response *resp)
 	PUT("# HELP bulwark_index_indicators_total Indicators in the current index snapshot.\n"
 	    "# TYPE bulwark_index_indicators_total gauge\n"
 	    "bulwark_index_indicators_total %zu\n", have ? s.indicators : 0);
+	PUT("# HELP bulwark_index_restricted Indicators with an active AMBER+STRICT or RED record.\n"
+	    "# TYPE bulwark_index_restricted gauge\n"
+	    "bulwark_index_restricted %zu\n", vs.restricted);
+	PUT("# HELP bulwark_index_national Pairs of indicator and tenant that are national.\n"
+	    "# TYPE bulwark_index_national gauge\n"
+	    "bulwark_index_national %zu\n", vs.national);
 	PUT("# HELP bulwark_index_age_seconds Seconds since the current snapshot was built.\n"
 	    "# TYPE bulwark_index_age_seconds gauge\n"
 	    "bulwark_index_age_seconds %lld\n",
@@ -911,7 +1186,12 @@ bw_api_body_gate(void *ctx, const struct bw_http_request *req,
 	if (!bw_taxii_path(bw_http_path(req)))
 		return 0; /* the server answers 405 to the rest */
 	w = borrow(api);
-	rc = bw_taxii_post_gate(w->st, req, resp);
+	if (gateway_key(w, req)) {
+		gateway_refused(resp);
+		rc = 1;
+	} else {
+		rc = bw_taxii_post_gate(w->st, req, resp);
+	}
 	give_back(api, w);
 	return rc;
 }
@@ -923,29 +1203,40 @@ bw_api_handle(void *ctx, const struct bw_http_request *req,
 	struct bw_api *api = ctx;
 	struct req_info ri = {"-", 0};
 	const char *path = bw_http_path(req);
-	struct timespec t0, t1;
+	struct timespec t0 = {0, 0}, t1;
 	enum endpoint ep;
 	char pbuf[129], mbuf[16], cbuf[64];
 	size_t si;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (strcmp(path, "/healthz") == 0) {
-		ep = EP_HEALTHZ;
-		set_static(resp, 200, "text/plain; charset=utf-8", "ok\n");
-	} else if (strcmp(path, "/metrics") == 0) {
-		ep = EP_METRICS;
-		handle_metrics(api, resp);
-	} else if (strcmp(path, "/v1/check") == 0) {
+	if (!api->cfg.no_request_log)
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (strcmp(path, "/v1/check") == 0) {
 		ep = EP_CHECK;
 		handle_check(api, req, resp, &ri);
 	} else if (strcmp(path, "/v1/gate") == 0) {
 		ep = EP_GATE;
 		handle_gate(api, req, resp, &ri);
+	} else if (strcmp(path, "/healthz") == 0) {
+		ep = EP_HEALTHZ;
+		set_static(resp, 200, "text/plain; charset=utf-8", "ok\n");
+	} else if (strcmp(path, "/metrics") == 0) {
+		ep = EP_METRICS;
+		handle_metrics(api, resp);
+	} else if (strncmp(path, BW_INCIDENT_API_PREFIX, strlen(BW_INCIDENT_API_PREFIX)) == 0) {
+		/* incident acknowledgement (net/incident_api.c, issue 7) */
+		struct worker *w = borrow(api);
+		ep = EP_OTHER;
+		bw_incident_api_handle(w->st, req, resp, ri.tenant, &ri.key_id);
+		give_back(api, w);
 	} else if (bw_taxii_path(path)) {
 		/* TAXII 2.1 (net/taxii.c): authenticates and answers by itself */
 		struct worker *w = borrow(api);
 		ep = EP_OTHER;
-		bw_taxii_handle(w->st, api->psl, req, resp, ri.tenant, &ri.key_id);
+		if (gateway_key(w, req))
+			gateway_refused(resp);
+		else
+			bw_taxii_handle(w->st, api->psl, api->cfg.taxii, req, resp, ri.tenant,
+					&ri.key_id);
 		give_back(api, w);
 	} else {
 		ep = EP_OTHER;
@@ -954,11 +1245,12 @@ bw_api_handle(void *ctx, const struct bw_http_request *req,
 	for (si = 0; si < NSTATUS && statuses[si] != resp->status; si++)
 		;
 	atomic_fetch_add_explicit(&api->requests[ep][si], 1, memory_order_relaxed);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (!api->cfg.no_request_log)
+	if (!api->cfg.no_request_log) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
 		log_line(api, "level=info event=request method=%s path=%s status=%d tenant=%s key=%lld client=%s duration_us=%ld",
 			 log_safe(bw_http_method(req), mbuf, sizeof(mbuf)),
 			 log_safe(path, pbuf, sizeof(pbuf)), resp->status, ri.tenant, ri.key_id,
 			 bw_http_client(req, cbuf, sizeof(cbuf)),
 			 (long)((t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000));
+	}
 }

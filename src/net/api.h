@@ -1,27 +1,38 @@
 /*
  * api.h - the daemon's HTTP API: /healthz, /metrics and the real-time
- * check GET /v1/check?domain=|ip=|url=, answered from the in-memory index
- * under the TLP rights of the caller's API key, and GET /v1/gate for nginx
- * auth_request (204 allow, 403 deny) about the client address, which is
- * the TCP peer, or the X-Real-IP header when the TCP peer is a configured
- * trusted proxy.
+ * check GET /v1/check?domain=|ip=|url=, answered from memory under the TLP
+ * rights of the caller's API key, and GET /v1/gate for nginx auth_request
+ * (204 allow, 403 deny) about the client address, which is the TCP peer,
+ * or the X-Real-IP header when the TCP peer is a configured trusted proxy.
+ * TAXII (net/taxii.h) is routed here too.
  *
- * The index (src/index) holds merged data: one entry per indicator with the
- * union of the tags of all its active records, whatever their TLP.  So the
- * index is only the fast "is anything listed here" step; for each indicator
- * it matches, the check reads that indicator's active records from the
- * store and keeps those the tenant may see (bw_tenant_may_see: exact TLP
- * levels, recipients from record_recipient).  An indicator with no visible
- * record is not reported, and the tags and confidence reported are those of
- * the visible records only: the check is never a side door around TLP.
+ * The check endpoints never read the store per request.  They use:
+ *   - the index snapshot (src/index), the fast "is anything listed here"
+ *     step, with its view attached (net/view.h): which records of each
+ *     indicator each tenant may see (exact TLP levels, recipients) and
+ *     which indicators are national to each tenant.  An indicator with no
+ *     visible record is not reported, and the tags and confidence reported
+ *     are those of the visible records only: the check is never a side
+ *     door around TLP.  The verdict says per match whether it is national
+ *     to the caller's tenant.
+ *   - the key table (share/tenant.h, bw_tenant_keys): every key's hash,
+ *     kind and revocation in memory.  Tenant keys and gateway keys both
+ *     pass the check endpoints; a gateway key on TAXII gets 403.
  *
- * The snapshot is built from the store at start and rebuilt by a background
- * thread when SQLite's data_version shows another connection committed (or
- * once an hour, for expiries), then published through the holder: requests
- * never wait for a rebuild.
+ * The snapshot and its view are built from one read transaction of the
+ * store at start and rebuilt by a background thread when SQLite's
+ * data_version shows another connection committed (at most once a second,
+ * and at least once an hour, for expiries), then published through the
+ * holder (epoch reclamation): requests never wait for a rebuild.  The key
+ * table is reloaded on every data_version change before the (slower) index
+ * rebuild, so that a new or revoked key takes effect within one refresh
+ * interval (refresh_ms) whatever the size of the index; it is published by
+ * reference counting (each worker keeps a reference to the table it last
+ * used and swaps it when the generation moves).
  *
- * Each request borrows a worker (its own store connection, prepared
- * statements and index reader) from a pool sized to the HTTP threads.
+ * Each request borrows a worker (its index reader and key table reference,
+ * an output buffer, and a store connection for TAXII) from a pool sized to
+ * the HTTP threads.
  */
 #ifndef BW_NET_API_H
 #define BW_NET_API_H
@@ -33,6 +44,7 @@
 #include "net/http.h"
 
 struct bw_api;
+struct bw_taxii_config;
 
 /* Limits on the check's query value. */
 #define BW_API_VALUE_MAX 2048
@@ -42,7 +54,7 @@ struct bw_api;
 struct bw_api_config {
 	const char *db_path;   /* the store (created if missing) */
 	unsigned workers;      /* concurrent requests: the HTTP threads */
-	unsigned refresh_ms;   /* how often data_version is read; 0: 1000 */
+	unsigned refresh_ms;   /* how often data_version is read; 0: 250 */
 	bw_http_logger logger; /* one line per request and event; may be NULL */
 	void *log_ctx;
 	int no_request_log;    /* events only, no line per request */
@@ -50,6 +62,10 @@ struct bw_api_config {
 	 * prefixes (copied by bw_api_new); none: it judges the TCP peer */
 	const struct bw_http_prefix *trusted_proxies;
 	size_t ntrusted_proxies;
+	/* TAXII's limits and geo data (net/taxii.h); kept, not copied, for
+	 * the life of the API; NULL: the defaults.  Its geo also places
+	 * addresses for the check's "national". */
+	const struct bw_taxii_config *taxii;
 };
 
 /* Opens the store connections, builds the first snapshot and starts the
@@ -74,16 +90,18 @@ void bw_api_handle(void *ctx, const struct bw_http_request *req,
 
 /* The check itself, without HTTP, for tests: what country (a tenant's
  * code) may see of the value of kind "domain", "ip" or "url".  *json gets
- * the JSON body, allocated by jansson (free it with jansson's free
- * function: free() unless json_set_alloc_funcs changed it), and *status
- * the HTTP status (200, 400 for a bad value, 503 without a snapshot).
- * Thread-safe. */
+ * the JSON body (free it with bw_free), and *status the HTTP status (200,
+ * 400 for a bad value, 503 without a snapshot).  The body is
+ *   {"listed":BOOL,"matches":[{"indicator":VALUE,"type":TYPE,
+ *    "tags":[...],"confidence":N|null,"national":BOOL},...]}
+ * with the matches in the index's order (the most specific first) and the
+ * tags sorted as strings.  Thread-safe. */
 int bw_api_check(struct bw_api *api, const char *country, const char *kind,
 		 const char *value, char **json, int *status,
 		 struct bw_err *err);
 
-/* Rebuilds and publishes the snapshot now (the refresh thread does this by
- * itself); for tests that wrote to the store. */
+/* Reloads the keys, rebuilds and publishes the snapshot now (the refresh
+ * thread does this by itself); for tests that wrote to the store. */
 int bw_api_refresh(struct bw_api *api, struct bw_err *err);
 
 /* Indicators in the current snapshot. */

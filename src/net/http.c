@@ -2,7 +2,8 @@
  * http.c - the HTTP server on libmicrohttpd.
  *
  * MHD runs its own thread pool (MHD_OPTION_THREAD_POOL_SIZE, each thread
- * with its own epoll loop when available: MHD_USE_AUTO) and calls the
+ * with its own epoll loop when available: MHD_USE_AUTO; with one thread,
+ * MHD's single internal polling thread) and calls the
  * access handler below once per request with the headers read; a request
  * without a body is answered at once.  A POST under body_prefix is first
  * put to the body gate (the key, the path), then its declared
@@ -13,8 +14,8 @@
  * half-way).  Answering on the first call (401, 411, 413, 503) tells MHD
  * not to read the body and to close the connection.  The limits that make
  * a slow or greedy client cheap are MHD's: at most max_connections
- * connections, idle_timeout seconds of silence, and max_header_bytes (32
- * KiB by default) of memory per connection for the request line and
+ * connections, idle_timeout seconds of silence, and max_header_bytes (8
+ * KiB by default, see http.h) of memory per connection for the request line and
  * headers (a request beyond that is answered 431/413 by MHD and closed).
  *
  * TLS is MHD's own (MHD_USE_TLS over GnuTLS) with the certificate and key
@@ -43,6 +44,17 @@
 
 #include "core/mem.h"
 
+/* Reusable responses (bw_http_response.reusable) kept: the static answers
+ * of the API (not listed, 204, 403, 401, ...) are a handful. */
+#define RESP_CACHE 32
+
+struct cached {
+	int status;
+	const char *body, *type, *h1n, *h1v, *h2n, *h2v;
+	size_t len;
+	struct MHD_Response *r;
+};
+
 struct bw_http {
 	struct MHD_Daemon *d;
 	struct bw_http_config cfg;
@@ -54,6 +66,11 @@ struct bw_http {
 	char start_error[256];
 	/* bytes of POST bodies held now, against max_body_total */
 	atomic_size_t body_bytes;
+	/* reusable responses, built once each: an entry is published with a
+	 * release store into a free slot under cache_mu and stays until
+	 * stop, so readers scan without a lock */
+	struct cached *_Atomic cache[RESP_CACHE];
+	pthread_mutex_t cache_mu;
 };
 
 struct bw_http_request {
@@ -238,16 +255,17 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 		h->cfg.logger(h->cfg.ctx, line);
 }
 
-static enum MHD_Result
-send_response(struct MHD_Connection *c, const struct bw_http_response *r)
+/* An MHD response for r: its body copied, or (persistent) pointed to. */
+static struct MHD_Response *
+make_response(const struct bw_http_response *r, int persistent)
 {
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
 
 	resp = MHD_create_response_from_buffer(r->len, (void *)(uintptr_t)r->body,
-					       MHD_RESPMEM_MUST_COPY);
+					       persistent ? MHD_RESPMEM_PERSISTENT
+							  : MHD_RESPMEM_MUST_COPY);
 	if (resp == NULL)
-		return MHD_NO;
+		return NULL;
 	if (r->content_type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -255,9 +273,87 @@ send_response(struct MHD_Connection *c, const struct bw_http_response *r)
 		MHD_add_response_header(resp, r->header_name, r->header_value);
 	if (r->header2_name && r->header2_value)
 		MHD_add_response_header(resp, r->header2_name, r->header2_value);
+	return resp;
+}
+
+static int
+cached_is(const struct cached *e, const struct bw_http_response *r)
+{
+	return e->status == r->status && e->body == r->body && e->len == r->len &&
+	       e->type == r->content_type && e->h1n == r->header_name &&
+	       e->h1v == r->header_value && e->h2n == r->header2_name &&
+	       e->h2v == r->header2_value;
+}
+
+/* The kept response for r (built and kept now if new), or NULL when the
+ * cache is full or memory ran out. */
+static struct MHD_Response *
+cached_response(struct bw_http *h, const struct bw_http_response *r)
+{
+	struct cached *e;
+	size_t i;
+
+	for (i = 0; i < RESP_CACHE; i++) {
+		e = atomic_load_explicit(&h->cache[i], memory_order_acquire);
+		if (e == NULL)
+			break;
+		if (cached_is(e, r))
+			return e->r;
+	}
+	pthread_mutex_lock(&h->cache_mu);
+	for (i = 0; i < RESP_CACHE; i++) {
+		e = atomic_load_explicit(&h->cache[i], memory_order_relaxed);
+		if (e == NULL || cached_is(e, r))
+			break;
+	}
+	if (i < RESP_CACHE && e == NULL && (e = bw_calloc(1, sizeof(*e))) != NULL) {
+		e->status = r->status;
+		e->body = r->body;
+		e->len = r->len;
+		e->type = r->content_type;
+		e->h1n = r->header_name;
+		e->h1v = r->header_value;
+		e->h2n = r->header2_name;
+		e->h2v = r->header2_value;
+		e->r = make_response(r, 1);
+		if (e->r == NULL) {
+			bw_free(e);
+			e = NULL;
+		} else {
+			atomic_store_explicit(&h->cache[i], e, memory_order_release);
+		}
+	}
+	pthread_mutex_unlock(&h->cache_mu);
+	return i < RESP_CACHE && e ? e->r : NULL;
+}
+
+/* Queues r on c: a kept response when r is reusable (and h given), else
+ * one made for this request. */
+static enum MHD_Result
+send_response(struct bw_http *h, struct MHD_Connection *c,
+	      const struct bw_http_response *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (h && r->reusable && r->release == NULL && (resp = cached_response(h, r)) != NULL)
+		return MHD_queue_response(c, (unsigned)r->status, resp);
+	resp = make_response(r, 0);
+	if (resp == NULL)
+		return MHD_NO;
 	ret = MHD_queue_response(c, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/* After a response was queued: its body released, its done called. */
+static void
+finish(struct bw_http_response *r)
+{
+	if (r->release)
+		r->release((void *)(uintptr_t)r->body);
+	if (r->done)
+		r->done(r->done_ctx);
 }
 
 /* Ends an upload: gives its reservation back and frees it. */
@@ -295,7 +391,26 @@ send_plain(struct MHD_Connection *c, int status, const char *json)
 	resp.content_type = "application/json";
 	resp.body = json;
 	resp.len = strlen(json);
-	return send_response(c, &resp);
+	return send_response(NULL, c, &resp);
+}
+
+/* A refusal of a POST under body_prefix, in the words of cfg.refusal
+ * when there is one, else json. */
+static enum MHD_Result
+send_refusal(struct bw_http *h, struct MHD_Connection *c, int status, const char *json)
+{
+	struct bw_http_response resp;
+	enum MHD_Result ret;
+
+	if (h->cfg.refusal == NULL)
+		return send_plain(c, status, json);
+	memset(&resp, 0, sizeof(resp));
+	resp.status = 500;
+	h->cfg.refusal(h->cfg.ctx, status, &resp);
+	ret = send_response(h, c, &resp);
+	if (resp.release)
+		resp.release((void *)(uintptr_t)resp.body);
+	return ret;
 }
 
 /* The Content-Length of c's request; 0 if there is none or it is not a
@@ -331,7 +446,7 @@ upload_start(struct bw_http *h, struct MHD_Connection *c, struct upload **u,
 	*u = NULL;
 	*answered = 1;
 	if (!content_length(c, &n))
-		return send_plain(c, MHD_HTTP_LENGTH_REQUIRED,
+		return send_refusal(h, c, MHD_HTTP_LENGTH_REQUIRED,
 				  "{\"error\":\"a POST needs a Content-Length\"}\n");
 	*u = bw_calloc(1, sizeof(**u));
 	if (*u == NULL)
@@ -348,7 +463,7 @@ upload_start(struct bw_http *h, struct MHD_Connection *c, struct upload **u,
 		upload_free(*u);
 		*u = NULL;
 		*answered = 1;
-		return send_plain(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+		return send_refusal(h, c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				  "{\"error\":\"too many uploads at once, try again later\"}\n");
 	}
 	(*u)->reserved = n;
@@ -391,9 +506,8 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
 			req.url = url;
 			resp.status = 500;
 			if (h->cfg.body_gate(h->cfg.ctx, &req, &resp)) {
-				ret = send_response(c, &resp);
-				if (resp.release)
-					resp.release((void *)(uintptr_t)resp.body);
+				ret = send_response(h, c, &resp);
+				finish(&resp);
 				return ret;
 			}
 		}
@@ -422,7 +536,11 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	memset(&resp, 0, sizeof(resp));
 	if (u == NULL && ((strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
-			   strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) || *upload_data_size != 0)) {
+			   strcmp(method, MHD_HTTP_METHOD_HEAD) != 0 &&
+			   !(strcmp(method, MHD_HTTP_METHOD_POST) == 0 && h->cfg.empty_post_prefix &&
+			     strncmp(url, h->cfg.empty_post_prefix,
+				     strlen(h->cfg.empty_post_prefix)) == 0)) ||
+			  *upload_data_size != 0)) {
 		/* a body is not read: this answer closes the connection */
 		static const char body[] = "{\"error\":\"method not allowed\"}\n";
 		resp.status = MHD_HTTP_METHOD_NOT_ALLOWED;
@@ -431,7 +549,7 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
 		resp.len = sizeof(body) - 1;
 		resp.header_name = MHD_HTTP_HEADER_ALLOW;
 		resp.header_value = "GET, HEAD";
-		return send_response(c, &resp);
+		return send_response(h, c, &resp);
 	}
 	req.c = c;
 	req.method = method;
@@ -441,9 +559,8 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
 	req.body_rc = u && u->too_large ? BW_ELIMIT : BW_OK;
 	resp.status = 500;
 	h->cfg.handler(h->cfg.ctx, &req, &resp);
-	ret = send_response(c, &resp);
-	if (resp.release)
-		resp.release((void *)(uintptr_t)resp.body);
+	ret = send_response(h, c, &resp);
+	finish(&resp);
 	return ret;
 }
 
@@ -457,7 +574,8 @@ bw_http_start(const struct bw_http_config *cfg, struct bw_http **out,
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
-	struct MHD_OptionItem tls[3];
+	struct MHD_OptionItem opt[4]; /* the thread pool and TLS, as needed */
+	size_t nopt = 0;
 	size_t hbytes = cfg->max_header_bytes ? cfg->max_header_bytes : BW_HTTP_HEADER_BYTES_DEFAULT;
 	int use_tls = cfg->tls_cert_pem != NULL || cfg->tls_key_pem != NULL;
 
@@ -494,11 +612,21 @@ bw_http_start(const struct bw_http_config *cfg, struct bw_http **out,
 	if (h == NULL)
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
 	pthread_mutex_init(&h->start_mu, NULL);
+	pthread_mutex_init(&h->cache_mu, NULL);
+	for (size_t i = 0; i < RESP_CACHE; i++)
+		atomic_init(&h->cache[i], NULL);
 	h->cfg = *cfg;
 	h->cfg.tls_cert_pem = h->cfg.tls_key_pem = NULL;
 	atomic_init(&h->body_bytes, 0);
-	memset(tls, 0, sizeof(tls));
-	tls[0].option = MHD_OPTION_END;
+	memset(opt, 0, sizeof(opt));
+	/* one thread is MHD's own polling thread; a "pool" of one is
+	 * refused with a warning */
+	if (cfg->threads > 1) {
+		opt[nopt].option = MHD_OPTION_THREAD_POOL_SIZE;
+		opt[nopt].value = (intptr_t)cfg->threads;
+		opt[nopt].ptr_value = NULL;
+		nopt++;
+	}
 	if (use_tls) {
 		h->cert = bw_strdup(cfg->tls_cert_pem);
 		h->key = bw_strdup(cfg->tls_key_pem);
@@ -507,25 +635,30 @@ bw_http_start(const struct bw_http_config *cfg, struct bw_http **out,
 			return bw_err_set(err, BW_ENOMEM, "out of memory");
 		}
 		flags |= MHD_USE_TLS;
-		tls[0].option = MHD_OPTION_HTTPS_MEM_CERT;
-		tls[0].ptr_value = h->cert;
-		tls[1].option = MHD_OPTION_HTTPS_MEM_KEY;
-		tls[1].ptr_value = h->key;
-		tls[2].option = MHD_OPTION_END;
+		opt[nopt].option = MHD_OPTION_HTTPS_MEM_CERT;
+		opt[nopt].value = 0;
+		opt[nopt].ptr_value = h->cert;
+		nopt++;
+		opt[nopt].option = MHD_OPTION_HTTPS_MEM_KEY;
+		opt[nopt].value = 0;
+		opt[nopt].ptr_value = h->key;
+		nopt++;
 	}
+	opt[nopt].option = MHD_OPTION_END;
+	opt[nopt].value = 0;
+	opt[nopt].ptr_value = NULL;
 	atomic_store(&h->starting, 1);
 	/* the logger first, so that MHD reports even option errors through it */
 	h->d = MHD_start_daemon(flags, cfg->port, NULL, NULL, access_handler, h,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
 				MHD_OPTION_CONNECTION_LIMIT,
 				(unsigned)(cfg->max_connections ? cfg->max_connections : 1024),
 				MHD_OPTION_CONNECTION_TIMEOUT,
 				(unsigned)(cfg->idle_timeout ? cfg->idle_timeout : 30),
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, hbytes,
 				MHD_OPTION_NOTIFY_COMPLETED, request_completed, h,
-				MHD_OPTION_ARRAY, tls,
+				MHD_OPTION_ARRAY, opt,
 				MHD_OPTION_END);
 	atomic_store(&h->starting, 0);
 	if (h->d == NULL) {
@@ -554,6 +687,14 @@ bw_http_stop(struct bw_http *h)
 		return;
 	if (h->d)
 		MHD_stop_daemon(h->d);
+	for (size_t i = 0; i < RESP_CACHE; i++) {
+		struct cached *e = atomic_load(&h->cache[i]);
+		if (e) {
+			MHD_destroy_response(e->r);
+			bw_free(e);
+		}
+	}
+	pthread_mutex_destroy(&h->cache_mu);
 	pthread_mutex_destroy(&h->start_mu);
 	if (h->key)
 		explicit_bzero(h->key, strlen(h->key));

@@ -45,7 +45,12 @@ struct bw_http_request; /* valid only during the handler call */
 /* Memory for one connection's request line and headers (max_header_bytes). */
 #define BW_HTTP_HEADER_BYTES_MIN 4096
 #define BW_HTTP_HEADER_BYTES_MAX (1024 * 1024)
-#define BW_HTTP_HEADER_BYTES_DEFAULT (32 * 1024)
+/* The default is small on purpose: libmicrohttpd 0.9.75 zeroes a
+ * connection's whole memory pool before each request on a kept-alive
+ * connection, so its size is paid per request (32 KiB cost the check API
+ * about 1.5 us, a tenth of its CPU time; bench/check).  8 KiB is nginx's
+ * limit for one header line, far beyond any real API or TAXII request. */
+#define BW_HTTP_HEADER_BYTES_DEFAULT (8 * 1024)
 /* The largest max_body_bytes accepted. */
 #define BW_HTTP_BODY_MAX ((size_t)1 << 30)
 
@@ -63,6 +68,17 @@ struct bw_http_response {
 	/* a second one, or NULL (TAXII's X-TAXII-Date-Added-First/Last);
 	 * header values are copied before release(body) is called */
 	const char *header2_name, *header2_value;
+	/* called with done_ctx once the response is queued (body and
+	 * headers copied), after release; NULL: nothing.  A handler that
+	 * answers from a buffer it borrowed gives the buffer back here. */
+	void (*done)(void *done_ctx);
+	void *done_ctx;
+	/* 1: body, content_type and the headers are static text, valid while
+	 * the server runs, and the same pointers always mean the same
+	 * response (release must be NULL): the server builds such a response
+	 * once and reuses it (a few dozen are kept; beyond that they are
+	 * built per request as usual) */
+	int reusable;
 };
 
 /* Sets resp to a body made by json_dumps (text, which resp then owns and
@@ -88,6 +104,12 @@ typedef void (*bw_http_handler)(void *ctx, const struct bw_http_request *req,
 typedef int (*bw_http_gate)(void *ctx, const struct bw_http_request *req,
 			    struct bw_http_response *resp);
 
+/* Fills resp for an answer the server gives by itself to a POST under
+ * body_prefix: 411 (no Content-Length) or 503 (max_body_total is held by
+ * other uploads), so that it speaks the protocol of that prefix (TAXII's
+ * error object). */
+typedef void (*bw_http_refusal)(void *ctx, int status, struct bw_http_response *resp);
+
 /* One line for the log, without a newline. */
 typedef void (*bw_http_logger)(void *ctx, const char *line);
 
@@ -102,12 +124,17 @@ struct bw_http_config {
 	const char *body_prefix;     /* POST allowed under it; NULL: nowhere
 				      * (kept, not copied: a static string) */
 	size_t max_body_bytes;       /* largest POST body (1..BW_HTTP_BODY_MAX) */
+	/* a POST without a body also reaches the handler under this prefix
+	 * (an action such as an acknowledgement); NULL: nowhere (kept, not
+	 * copied: a static string) */
+	const char *empty_post_prefix;
 	size_t max_body_total;       /* all bodies held at once; 0: 4 x max */
 	/* TLS: both PEM texts (NUL-terminated) or neither; copied by
 	 * bw_http_start, which wipes its copy of the key at stop */
 	const char *tls_cert_pem, *tls_key_pem;
 	bw_http_handler handler;
 	bw_http_gate body_gate;      /* may be NULL */
+	bw_http_refusal refusal;     /* may be NULL: a plain JSON error */
 	bw_http_logger logger;       /* errors of the server itself; may be NULL */
 	void *ctx;                   /* for both */
 };

@@ -15,6 +15,10 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "intel/geo.h"
+#include "net/taxii.h"
+#include "core/timeutil.h"
+#include "share/report_sched.h"
 
 enum key_id {
 	K_LISTEN,
@@ -28,6 +32,35 @@ enum key_id {
 	K_TIMEOUT,
 	K_HEADERS,
 	K_LOGREQ,
+	K_SMTP,
+	K_MAIL_FROM,
+	K_PUBLIC_URL,
+	K_ATTEMPTS,
+	K_TAXII_MAXLEN,
+	K_GEO_COUNTRY,
+	K_GEO_ASN,
+	K_ELIGIBLE,
+	K_DNS,
+	K_RPZ_ZONE,
+	K_RPZ_NOTIFY,
+	K_RPZ_ALLOW,
+	K_RPZ_SERIAL,
+	K_RPZ_TSIG,
+	K_DNSBL,
+	K_DNSBL_CLIENTS,
+	K_DNSBL_CLEAR,
+	K_DNSBL_ZONE,
+	K_DNSBL_DZONE,
+	K_REPORT_DIR,
+	K_REPORT_PERIOD,
+	K_DISRUPT_AUTO,
+	K_DISRUPT_INTERVAL,
+	K_DISRUPT_MIN_CONFIDENCE,
+	K_DISRUPT_MIN_SOURCES,
+	K_DISRUPT_EXPIRY,
+	K_DISRUPT_BLAST_RADIUS,
+	K_DISRUPT_SINKHOLE,
+	K_DISRUPT_GUARD_DIR,
 	K_N
 };
 
@@ -43,6 +76,35 @@ const char *const bw_serve_conf_keys[] = {
 	"connection_timeout",
 	"max_header_bytes",
 	"log_requests",
+	"smtp",
+	"mail_from",
+	"public_url",
+	"delivery_attempts",
+	"taxii_max_content_length",
+	"geo_country_db",
+	"geo_asn_csv",
+	"eligible_countries",
+	"dns",
+	"rpz_zone",
+	"rpz_notify",
+	"rpz_allow_transfer",
+	"rpz_serial_base",
+	"rpz_tsig",
+	"dnsbl",
+	"dnsbl_clients",
+	"dnsbl_clear",
+	"dnsbl_zone",
+	"dnsbl_domain_zone",
+	"report_dir",
+	"report_period",
+	"disrupt_auto",
+	"disrupt_interval",
+	"disrupt_min_confidence",
+	"disrupt_min_sources",
+	"disrupt_expiry",
+	"disrupt_blast_radius",
+	"disrupt_sinkhole",
+	"disrupt_guard_dir",
 	NULL,
 };
 
@@ -56,6 +118,22 @@ bw_serve_conf_init(struct bw_serve_conf *c)
 	c->connection_timeout = BW_SERVE_DEFAULT_TIMEOUT;
 	c->max_header_bytes = BW_HTTP_HEADER_BYTES_DEFAULT;
 	c->log_requests = 1;
+	snprintf(c->mail_from, sizeof(c->mail_from), "%s", BW_SERVE_DEFAULT_MAIL_FROM);
+	c->delivery_attempts = BW_SERVE_DEFAULT_ATTEMPTS;
+	c->taxii_max_content_length = BW_TAXII_MAX_CONTENT_LENGTH;
+	snprintf(c->dns, sizeof(c->dns), "%s", BW_SERVE_DEFAULT_DNS);
+	snprintf(c->rpz_zone, sizeof(c->rpz_zone), "%s", BW_RPZ_DEFAULT_ZONE);
+	c->rpz_serial_base = 1;
+	c->dnsbl = 1;
+	c->dnsbl_clear = 1;
+	snprintf(c->report_dir, sizeof(c->report_dir), "%s", BW_SERVE_DEFAULT_REPORT_DIR);
+	c->report_period = BW_REPORT_PERIOD_DEFAULT;
+	bw_policy_init(&c->policy);
+	c->disrupt_auto = 1;
+	c->disrupt_interval = BW_SERVE_DEFAULT_DISRUPT_INTERVAL;
+	snprintf(c->dnsbl_zone, sizeof(c->dnsbl_zone), "%s", BW_DNSBL_DEFAULT_IP_ZONE);
+	snprintf(c->dnsbl_domain_zone, sizeof(c->dnsbl_domain_zone), "%s",
+		 BW_DNSBL_DEFAULT_NAME_ZONE);
 }
 
 static int
@@ -153,6 +231,171 @@ parse_trusted(const char *key, const char *v, struct bw_serve_conf *c, struct bw
 	return BW_OK;
 }
 
+/* Paths separated by commas (blanks around each are dropped). */
+static int
+parse_paths(const char *key, const char *v, struct bw_serve_conf *c, struct bw_err *err)
+{
+	char p[BW_SERVE_ASN_FILES_MAX][BW_SERVE_CONF_PATH_MAX];
+	size_t n = 0;
+
+	for (;;) {
+		const char *e = strchr(v, ',');
+		size_t len = e ? (size_t)(e - v) : strlen(v);
+
+		while (len > 0 && (*v == ' ' || *v == '\t')) {
+			v++;
+			len--;
+		}
+		while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+			len--;
+		if (len == 0)
+			return bw_err_set(err, BW_EINVAL, "%s: empty path in the list", key);
+		if (n == BW_SERVE_ASN_FILES_MAX)
+			return bw_err_set(err, BW_ELIMIT, "%s: more than %d files", key,
+					  BW_SERVE_ASN_FILES_MAX);
+		if (len >= BW_SERVE_CONF_PATH_MAX)
+			return bw_err_set(err, BW_ELIMIT, "%s: path longer than %d bytes", key,
+					  BW_SERVE_CONF_PATH_MAX - 1);
+		memcpy(p[n], v, len);
+		p[n][len] = '\0';
+		n++;
+		if (e == NULL)
+			break;
+		v = e + 1;
+	}
+	memcpy(c->geo_asn_csv, p, sizeof(p));
+	c->ngeo_asn_csv = n;
+	return BW_OK;
+}
+
+/* The keys of the DNS server (src/net/dns.h). */
+static int
+set_dns_key(struct bw_serve_conf *c, int id, const char *key, const char *v, struct bw_err *err)
+{
+	struct bw_http_config h;
+	uint8_t wire[BW_DNS_NAME_MAX];
+	size_t n = 0;
+	unsigned long u;
+	int rc;
+
+	switch (id) {
+	case K_DNS:
+		if (strcmp(v, "no") == 0 || strcmp(v, "off") == 0) {
+			c->dns_off = 1;
+			c->dns_given = 1;
+			return BW_OK;
+		}
+		memset(&h, 0, sizeof(h));
+		if (strlen(v) >= sizeof(c->dns))
+			return bw_err_set(err, BW_EINVAL, "%s: too long", key);
+		rc = bw_http_parse_listen(v, &h, err);
+		if (rc)
+			return bw_err_prefix(err, "%s", key);
+		snprintf(c->dns, sizeof(c->dns), "%s", v);
+		c->dns_off = 0;
+		c->dns_given = 1;
+		return BW_OK;
+	case K_RPZ_ZONE:
+	case K_DNSBL_ZONE:
+	case K_DNSBL_DZONE: {
+		char *dst = id == K_RPZ_ZONE ? c->rpz_zone : id == K_DNSBL_ZONE ? c->dnsbl_zone
+										 : c->dnsbl_domain_zone;
+		if (strlen(v) >= BW_DNS_NAME_TEXT_MAX ||
+		    bw_dns_name_from_text(v, wire, &n, err) || n < 2)
+			return bw_err_set(err, BW_EINVAL, "%s: '%.40s' is not a zone name", key, v);
+		snprintf(dst, BW_DNS_NAME_TEXT_MAX, "%s", v);
+		return BW_OK;
+	}
+	case K_RPZ_NOTIFY:
+		rc = bw_dns_parse_peers(v, c->rpz_notify, BW_DNS_NOTIFY_MAX, &n, err);
+		if (rc)
+			return bw_err_prefix(err, "%s", key);
+		c->nrpz_notify = n;
+		return BW_OK;
+	case K_RPZ_ALLOW:
+	case K_DNSBL_CLIENTS: {
+		struct bw_http_prefix *dst =
+			id == K_RPZ_ALLOW ? c->rpz_allow_transfer : c->dnsbl_clients;
+		char item[BW_HTTP_ADDR_MAX + 8];
+		while (*v) {
+			size_t len;
+			while (*v == ',' || *v == ' ' || *v == '\t')
+				v++;
+			if (*v == '\0')
+				break;
+			len = strcspn(v, ", \t");
+			if (len >= sizeof(item))
+				return bw_err_set(err, BW_EINVAL, "%s: '%.40s...' is not an address or CIDR",
+						  key, v);
+			if (n == BW_DNS_ALLOW_MAX)
+				return bw_err_set(err, BW_ELIMIT, "%s: more than %d entries", key,
+						  BW_DNS_ALLOW_MAX);
+			memcpy(item, v, len);
+			item[len] = '\0';
+			rc = bw_http_prefix_parse(item, &dst[n], err);
+			if (rc)
+				return bw_err_prefix(err, "%s", key);
+			n++;
+			v += len;
+		}
+		if (n == 0)
+			return bw_err_set(err, BW_EINVAL, "%s: no address given", key);
+		if (id == K_RPZ_ALLOW)
+			c->nrpz_allow_transfer = n;
+		else
+			c->ndnsbl_clients = n;
+		return BW_OK;
+	}
+	case K_RPZ_TSIG: {
+		struct bw_dns_config *dc;
+		if (strlen(v) >= sizeof(c->rpz_tsig))
+			return bw_err_set(err, BW_EINVAL, "%s: too long", key);
+		dc = bw_calloc(1, sizeof(*dc));
+		if (dc == NULL)
+			return bw_err_set(err, BW_ENOMEM, "out of memory");
+		rc = bw_dns_parse_tsig(v, dc, err);
+		explicit_bzero(dc, sizeof(*dc));
+		bw_free(dc);
+		if (rc)
+			return bw_err_prefix(err, "%s", key);
+		snprintf(c->rpz_tsig, sizeof(c->rpz_tsig), "%s", v);
+		return BW_OK;
+	}
+	case K_RPZ_SERIAL:
+		rc = parse_uint(key, v, 0, 4294967295ul, &u, err);
+		if (rc == BW_OK)
+			c->rpz_serial_base = u;
+		return rc;
+	default:
+		return bw_err_set(err, BW_EINVAL, "unknown key '%.40s'", key);
+	}
+}
+
+static int set_notify_key(struct bw_serve_conf *c, const char *key, const char *value,
+			  struct bw_err *err);
+
+/* disrupt_auto, disrupt_interval, and the policy's own keys (policy.h),
+ * whose values the disruption module checks. */
+static int
+set_disrupt_key(struct bw_serve_conf *c, const char *key, const char *value,
+		struct bw_err *err)
+{
+	int rc;
+
+	if (strcmp(key, "disrupt_auto") == 0)
+		return parse_bool(key, value, &c->disrupt_auto, err);
+	if (strcmp(key, "disrupt_interval") == 0) {
+		rc = bw_time_parse_period(value, 1, 86400, &c->disrupt_interval, err);
+		if (rc)
+			bw_err_prefix(err, "%s", key);
+		return rc;
+	}
+	rc = bw_policy_set(&c->policy, key, value, err);
+	if (rc == BW_ENOTFOUND) /* the table above and policy.c disagree */
+		return bw_err_set(err, BW_EINVAL, "unknown key '%.40s'", key);
+	return rc;
+}
+
 int
 bw_serve_conf_set(struct bw_serve_conf *c, const char *key, const char *value,
 		  struct bw_err *err)
@@ -206,9 +449,117 @@ bw_serve_conf_set(struct bw_serve_conf *c, const char *key, const char *value,
 		return rc;
 	case K_LOGREQ:
 		return parse_bool(key, value, &c->log_requests, err);
+	case K_SMTP:
+	case K_MAIL_FROM:
+	case K_PUBLIC_URL:
+	case K_ATTEMPTS:
+		return set_notify_key(c, key, value, err);
+	case K_TAXII_MAXLEN:
+		rc = parse_uint(key, value, BW_TAXII_CONTENT_LENGTH_MIN,
+				BW_TAXII_CONTENT_LENGTH_MAX, &n, err);
+		if (rc == BW_OK)
+			c->taxii_max_content_length = n;
+		return rc;
+	case K_GEO_COUNTRY:
+		return set_path(key, value, c->geo_country_db, sizeof(c->geo_country_db), err);
+	case K_GEO_ASN:
+		return parse_paths(key, value, c, err);
+	case K_DNS:
+	case K_RPZ_ZONE:
+	case K_RPZ_NOTIFY:
+	case K_RPZ_ALLOW:
+	case K_RPZ_SERIAL:
+	case K_RPZ_TSIG:
+	case K_DNSBL_CLIENTS:
+	case K_DNSBL_ZONE:
+	case K_DNSBL_DZONE:
+		return set_dns_key(c, find_key(key), key, value, err);
+	case K_DNSBL:
+		return parse_bool(key, value, &c->dnsbl, err);
+	case K_DNSBL_CLEAR:
+		return parse_bool(key, value, &c->dnsbl_clear, err);
+	case K_DISRUPT_AUTO:
+	case K_DISRUPT_INTERVAL:
+	case K_DISRUPT_MIN_CONFIDENCE:
+	case K_DISRUPT_MIN_SOURCES:
+	case K_DISRUPT_EXPIRY:
+	case K_DISRUPT_BLAST_RADIUS:
+	case K_DISRUPT_SINKHOLE:
+	case K_DISRUPT_GUARD_DIR:
+		return set_disrupt_key(c, key, value, err);
+	case K_REPORT_DIR:
+		if (value[0] == '\0' || strlen(value) >= sizeof(c->report_dir))
+			return bw_err_set(err, BW_EINVAL, "report_dir: empty or too long");
+		snprintf(c->report_dir, sizeof(c->report_dir), "%s", value);
+		return BW_OK;
+	case K_REPORT_PERIOD:
+		/* "no" turns the periodic reports off */
+		if (strcmp(value, "no") == 0) {
+			c->report_period = 0;
+			return BW_OK;
+		}
+		rc = bw_time_parse_period(value, BW_REPORT_PERIOD_MIN, BW_REPORT_PERIOD_MAX,
+					  &c->report_period, err);
+		if (rc)
+			bw_err_prefix(err, "report_period");
+		return rc;
+	case K_ELIGIBLE:
+		rc = bw_tenant_eligible_parse(value, &c->eligible, err);
+		if (rc) {
+			bw_err_prefix(err, "%s", key);
+			return rc;
+		}
+		c->has_eligible = 1;
+		return BW_OK;
 	default:
 		return bw_err_set(err, BW_EINVAL, "unknown key '%.40s'", key);
 	}
+}
+
+/* smtp, mail_from, public_url and delivery_attempts (issue 7). */
+static int
+set_notify_key(struct bw_serve_conf *c, const char *key, const char *value,
+	       struct bw_err *err)
+{
+	unsigned long n;
+	int rc;
+
+	if (strcmp(key, "smtp") == 0) {
+		/* HOST:PORT, a name or an address: the relay need not be local */
+		const char *colon = strrchr(value, ':');
+		size_t pl = colon ? strlen(colon + 1) : 0;
+		if (colon == NULL || colon == value || pl == 0 || pl > 5 ||
+		    strspn(colon + 1, "0123456789") != pl || strtoul(colon + 1, NULL, 10) < 1 ||
+		    strtoul(colon + 1, NULL, 10) > 65535 || strpbrk(value, " \t/@") != NULL ||
+		    strlen(value) >= sizeof(c->smtp))
+			return bw_err_set(err, BW_EINVAL, "smtp: '%.60s' is not HOST:PORT", value);
+		snprintf(c->smtp, sizeof(c->smtp), "%s", value);
+		return BW_OK;
+	}
+	if (strcmp(key, "mail_from") == 0) {
+		if (strlen(value) >= sizeof(c->mail_from) || strchr(value, '@') == NULL ||
+		    strpbrk(value, " \t<>\",;") != NULL)
+			return bw_err_set(err, BW_EINVAL, "mail_from: '%.60s' is not a mail address",
+					  value);
+		snprintf(c->mail_from, sizeof(c->mail_from), "%s", value);
+		return BW_OK;
+	}
+	if (strcmp(key, "public_url") == 0) {
+		size_t len = strlen(value);
+		if ((strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0) ||
+		    len >= sizeof(c->public_url) || strpbrk(value, " \t\"<>?#") != NULL)
+			return bw_err_set(err, BW_EINVAL, "public_url: '%.60s' is not an http(s) URL",
+					  value);
+		/* links are made by appending "/v1/...": no trailing slash */
+		while (len > 8 && value[len - 1] == '/')
+			len--;
+		snprintf(c->public_url, sizeof(c->public_url), "%.*s", (int)len, value);
+		return BW_OK;
+	}
+	rc = parse_uint(key, value, 1, BW_SERVE_ATTEMPTS_MAX, &n, err);
+	if (rc == BW_OK)
+		c->delivery_attempts = (unsigned)n;
+	return rc;
 }
 
 static int
@@ -366,6 +717,42 @@ bw_serve_conf_read_pem(const char *path, const char *what, char **out,
 	}
 	*out = text;
 	return BW_OK;
+}
+
+int
+bw_serve_conf_geo(const struct bw_serve_conf *c, struct bw_geo **out,
+		  struct bw_err *err)
+{
+	struct bw_geo *g = NULL;
+	int rc;
+
+	*out = NULL;
+	if (c->geo_country_db[0] == '\0' && c->ngeo_asn_csv == 0)
+		return BW_OK;
+	rc = bw_geo_new(&g, err);
+	if (rc)
+		return rc;
+	if (c->geo_country_db[0] && (rc = bw_geo_open_mmdb(g, c->geo_country_db, err))) {
+		bw_err_prefix(err, "geo_country_db");
+		goto out;
+	}
+	for (size_t i = 0; i < c->ngeo_asn_csv; i++) {
+		if ((rc = bw_geo_load_asn_csv(g, c->geo_asn_csv[i], err))) {
+			bw_err_prefix(err, "geo_asn_csv");
+			goto out;
+		}
+	}
+	*out = g;
+	g = NULL;
+out:
+	bw_geo_free(g);
+	return rc;
+}
+
+const struct bw_tenant_eligible *
+bw_serve_conf_eligible(const struct bw_serve_conf *c)
+{
+	return c->has_eligible ? &c->eligible : NULL;
 }
 
 int

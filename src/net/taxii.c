@@ -15,12 +15,21 @@
  * match[spec_version]) are applied as rows come, so a page costs the rows
  * up to its end, not the whole collection.
  *
+ * national is that walk with a filter in C per row (the tenant's scope,
+ * loaded once per page, and the observers of the indicator's sightings,
+ * read by the sighting table's primary key), bounded by a scan budget;
+ * actions is its own walk over action, authz and action_event, ordered by
+ * the activation event, with a token of three numbers (event, action,
+ * object) since an action is three STIX objects.
+ *
  * The module keeps no state: each request prepares its statements on the
  * caller's connection.
  */
 #include "net/taxii.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -36,8 +45,10 @@
 #include "core/uuid.h"
 #include "feed/ingest.h"
 #include "feed/reader.h"
+#include "intel/geo.h"
 #include "share/export.h"
 #include "share/tenant.h"
+#include "share/tenant_scope.h"
 
 #define AUTH_MAX 512
 #define ACCEPT_MAX 2048
@@ -48,19 +59,36 @@
 /* date_added of the TLP 2.0 marking definitions (their "created") */
 #define MARKINGS_ADDED 1664582400 /* 2022-10-01T00:00:00Z */
 #define TOKEN_PREFIX "bw1."
+/* the token of the actions collection: activation event, action, object */
+#define ACTION_TOKEN_PREFIX "bw1a."
 
-enum coll { COLL_ALL, COLL_ADDRESSED };
+enum coll {
+	COLL_ALL = BW_TAXII_ALL,
+	COLL_ADDRESSED = BW_TAXII_ADDRESSED,
+	COLL_NATIONAL = BW_TAXII_NATIONAL,
+	COLL_ACTIONS = BW_TAXII_ACTIONS,
+};
 
-static const char *const coll_names[BW_TAXII_COLLECTIONS] = {"all", "addressed"};
+static const char *const coll_names[BW_TAXII_COLLECTIONS] = {
+	"all", "addressed", "national", "actions"};
 static const char *const coll_titles[BW_TAXII_COLLECTIONS] = {
 	"Everything you may see",
 	"Shared with you by name",
+	"National to you",
+	"Active disruption actions",
 };
 static const char *const coll_descr[BW_TAXII_COLLECTIONS] = {
 	"Every indicator with at least one active record your country may see"
 	" under TLP 2.0, carrying the most restrictive marking among those records.",
 	"The indicators with an AMBER+STRICT or RED record that names your country"
 	" among its recipients; only those records count here.",
+	"The indicators of the collection of everything you may see that are in"
+	" your national scope (ccTLD, address ranges and ASNs of your country,"
+	" the domains, prefixes and brands the operator added) or were sighted"
+	" from an address in it.",
+	"The disruption actions in force now: for each, an indicator of its"
+	" target, a course-of-action saying what is done under which legal"
+	" basis, and the relationship between them (TLP:CLEAR).",
 };
 
 char *
@@ -117,7 +145,7 @@ visible_sql(enum coll c, const char *a, char *buf, size_t cap)
 		char *dst;
 		size_t *len;
 
-		if (c == COLL_ALL && bw_tenant_may_see(t, 0)) {
+		if ((c == COLL_ALL || c == COLL_NATIONAL) && bw_tenant_may_see(t, 0)) {
 			dst = pub;
 			len = &np;
 		} else if (bw_tenant_may_see(t, 1) && !bw_tenant_may_see(t, 0)) {
@@ -397,6 +425,310 @@ page_add(struct page *p, json_t *o, int64_t pos, int64_t added, struct bw_err *e
 	return BW_OK;
 }
 
+/* ---- national ----------------------------------------------------------- */
+
+/* What decides whether an indicator is national to the caller: its scope,
+ * the geo data, and the observers of the indicator's sightings. */
+struct national {
+	struct bw_tenant_scope *scope;
+	const struct bw_geo *geo;
+	sqlite3_stmt *obs;
+};
+
+/* 1 if the address text a (an observer) lies in the scope. */
+static bool
+observer_national(const struct national *n, const char *a)
+{
+	unsigned char b[16];
+	char canon[INET6_ADDRSTRLEN];
+	struct bw_scope_match m;
+	struct bw_err ignore;
+	enum bw_ioc_type t;
+
+	if (strlen(a) >= INET6_ADDRSTRLEN)
+		return false;
+	if (inet_pton(AF_INET, a, b) == 1) {
+		t = BW_IOC_IPV4;
+		inet_ntop(AF_INET, b, canon, sizeof(canon));
+	} else if (inet_pton(AF_INET6, a, b) == 1) {
+		/* an IPv4 client as a dual-stack socket names it */
+		if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)(void *)b)) {
+			t = BW_IOC_IPV4;
+			inet_ntop(AF_INET, b + 12, canon, sizeof(canon));
+		} else {
+			t = BW_IOC_IPV6;
+			inet_ntop(AF_INET6, b, canon, sizeof(canon));
+		}
+	} else {
+		return false; /* a host name or a label: not an address */
+	}
+	return bw_tenant_scope_match(n->scope, t, canon, n->geo, &m, &ignore) == BW_OK &&
+	       m.national;
+}
+
+/* *yes: indicator ind (type, value) is in the scope or was sighted from
+ * an address in it. */
+static int
+is_national(const struct national *n, int64_t ind, enum bw_ioc_type type,
+	    const char *value, bool *yes, struct bw_err *err)
+{
+	struct bw_scope_match m;
+	struct bw_err ignore;
+	int step;
+
+	*yes = bw_tenant_scope_match(n->scope, type, value, n->geo, &m, &ignore) == BW_OK &&
+	       m.national;
+	if (*yes)
+		return BW_OK;
+	sqlite3_bind_int64(n->obs, 1, ind);
+	while ((step = sqlite3_step(n->obs)) == SQLITE_ROW) {
+		const char *o = (const char *)sqlite3_column_text(n->obs, 0);
+		if (o && observer_national(n, o)) {
+			*yes = true;
+			break;
+		}
+	}
+	sqlite3_reset(n->obs);
+	if (step != SQLITE_DONE && step != SQLITE_ROW)
+		return bw_err_set(err, BW_ESTORE, "reading sightings: %s",
+				  sqlite3_errmsg(sqlite3_db_handle(n->obs)));
+	return BW_OK;
+}
+
+/* ---- actions ------------------------------------------------------------ */
+
+/* The position of an object of the actions collection: the activation
+ * event, the action, the object in it (0 indicator, 1 course-of-action,
+ * 2 relationship). */
+struct apos {
+	int64_t ev, aid;
+	int k;
+};
+
+static int
+apos_after(const struct apos *a, const struct apos *b)
+{
+	if (a->ev != b->ev)
+		return a->ev > b->ev;
+	if (a->aid != b->aid)
+		return a->aid > b->aid;
+	return a->k > b->k;
+}
+
+/* "bw1a.EV.AID.K" */
+static int
+parse_action_token(const char *t, struct apos *out, struct bw_err *err)
+{
+	long long v[3];
+	char *end;
+
+	t += strlen(ACTION_TOKEN_PREFIX);
+	for (int i = 0; i < 3; i++) {
+		if (*t < '0' || *t > '9')
+			goto bad;
+		v[i] = strtoll(t, &end, 10);
+		if (v[i] == LLONG_MAX || *end != (i < 2 ? '.' : '\0'))
+			goto bad;
+		t = end + (i < 2);
+	}
+	if (v[2] > 2)
+		goto bad;
+	out->ev = v[0];
+	out->aid = v[1];
+	out->k = (int)v[2];
+	return BW_OK;
+bad:
+	return bw_err_set(err, BW_EINVAL, "next: not a token of this server");
+}
+
+/* The id of object part ("indicator", "course-of-action", "relationship")
+ * of action aid into out. */
+static char *
+action_object_id(const char *part, int64_t aid, char *out)
+{
+	char num[24];
+	const char *parts[3] = {"taxii-action", num, part};
+	size_t n = strlen(part);
+
+	snprintf(num, sizeof(num), "%lld", (long long)aid);
+	memcpy(out, part, n);
+	memcpy(out + n, "--", 2);
+	bw_uuid5_parts(bw_uuid_ns_bulwark, parts, 3, out + n + 2);
+	return out;
+}
+
+/* One row of the actions walk. */
+struct action_row {
+	int64_t aid, created, expires, added;
+	enum bw_ioc_type type;
+	const char *target, *kind, *sinkhole, *authority, *reference, *jurisdiction;
+};
+
+/* Object k of action a as STIX 2.1; NULL when it cannot be written (an
+ * unknown type, text that is not UTF-8) or out of memory. */
+static json_t *
+action_json(const struct action_row *a, int k)
+{
+	char ind[BW_TAXII_ID_MAX], coa[BW_TAXII_ID_MAX], rel[BW_TAXII_ID_MAX];
+	char pat[PATTERN_MAX], name[BW_IOC_VALUE_MAX + 64];
+	const char *clear = bw_tlp_stix_id(BW_TLP_CLEAR);
+	int64_t created = a->created < a->added ? a->created : a->added;
+	json_t *o = json_object();
+	bool ok = o != NULL;
+	bool sink = strcmp(a->kind, "sinkhole") == 0;
+
+	action_object_id("indicator", a->aid, ind);
+	action_object_id("course-of-action", a->aid, coa);
+	action_object_id("relationship", a->aid, rel);
+	if (k == 0) {
+		if (bw_export_stix_pattern(a->type, a->target, pat, sizeof(pat)) == NULL) {
+			json_decref(o);
+			return NULL;
+		}
+		set(o, "type", json_string("indicator"), &ok);
+		set(o, "spec_version", json_string("2.1"), &ok);
+		set(o, "id", json_string(ind), &ok);
+		set(o, "created", ts(created), &ok);
+		set(o, "modified", ts(a->added), &ok);
+		set(o, "name", json_string(a->target), &ok);
+		set(o, "indicator_types", json_pack("[s]", "malicious-activity"), &ok);
+		set(o, "pattern", json_string(pat), &ok);
+		set(o, "pattern_type", json_string("stix"), &ok);
+		set(o, "valid_from", ts(a->added), &ok);
+		if (a->expires > a->added)
+			set(o, "valid_until", ts(a->expires), &ok);
+	} else if (k == 1) {
+		snprintf(name, sizeof(name), "%s %s", sink ? "sinkhole" : "block", a->target);
+		set(o, "type", json_string("course-of-action"), &ok);
+		set(o, "spec_version", json_string("2.1"), &ok);
+		set(o, "id", json_string(coa), &ok);
+		set(o, "created", ts(created), &ok);
+		set(o, "modified", ts(a->added), &ok);
+		set(o, "name", json_string(name), &ok);
+		set(o, "description",
+		    json_string(sink ? "Answered with the sinkhole address by the RPZ of the"
+				       " programme while the action is in force."
+				     : a->type == BW_IOC_DOMAIN
+				       ? "Answered NXDOMAIN by the RPZ of the programme while"
+					 " the action is in force."
+				       : "Blocked by the RPZ and block lists of the programme"
+					 " while the action is in force."),
+		    &ok);
+		set(o, "x_bulwark_action_kind", json_string(a->kind), &ok);
+		if (sink && a->sinkhole)
+			set(o, "x_bulwark_sinkhole", json_string(a->sinkhole), &ok);
+		set(o, "x_bulwark_expires", ts(a->expires), &ok);
+		set(o, "x_bulwark_authority", json_string(a->authority), &ok);
+		set(o, "x_bulwark_reference", json_string(a->reference), &ok);
+		set(o, "x_bulwark_jurisdiction", json_string(a->jurisdiction), &ok);
+	} else {
+		set(o, "type", json_string("relationship"), &ok);
+		set(o, "spec_version", json_string("2.1"), &ok);
+		set(o, "id", json_string(rel), &ok);
+		set(o, "created", ts(created), &ok);
+		set(o, "modified", ts(a->added), &ok);
+		set(o, "relationship_type", json_string("mitigates"), &ok);
+		set(o, "source_ref", json_string(coa), &ok);
+		set(o, "target_ref", json_string(ind), &ok);
+	}
+	if (o)
+		set(o, "object_marking_refs", json_pack("[s]", clear), &ok);
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static const char *const action_types[3] = {"indicator", "course-of-action", "relationship"};
+
+/* The actions part of a page: the objects of the actions in force after
+ * position from, filtered by q. */
+static int
+actions_page(struct bw_store *st, const struct bw_taxii_query *q, int64_t now,
+	     const struct apos *from, struct page *p, struct apos *last,
+	     struct bw_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	bool want[3];
+	int rc = BW_OK, step;
+
+	for (int k = 0; k < 3; k++)
+		want[k] = in_list(q->match_type, action_types[k]) &&
+			  in_list(q->match_spec_version, "2.1");
+	if (!want[0] && !want[1] && !want[2])
+		return BW_OK;
+	rc = prepare(st,
+		     "SELECT a.id, a.type, a.target, a.kind, a.sinkhole, a.created, a.expires,"
+		     " coalesce(e.id, 0) AS ev, coalesce(e.time, a.updated),"
+		     " z.authority, z.reference, z.jurisdiction"
+		     " FROM action a JOIN authz z ON z.id = a.authz_id"
+		     " LEFT JOIN action_event e ON e.id = (SELECT max(x.id) FROM action_event x"
+		     "  WHERE x.action_id = a.id AND x.to_state = 'active')"
+		     " WHERE a.state = 'active' AND a.expires > :now"
+		     " AND z.revoked IS NULL AND z.valid_from <= :now AND z.valid_until > :now"
+		     " AND (coalesce(e.id, 0), a.id) >= (:ev, :aid)"
+		     " AND coalesce(e.time, a.updated) > :after"
+		     " ORDER BY ev, a.id",
+		     &s, err);
+	if (rc)
+		return rc;
+	bind_common(s, NULL, now);
+	sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":ev"), from->ev);
+	sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":aid"), from->aid);
+	sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":after"), q->added_after);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		struct action_row a;
+		struct apos at;
+		const char *tx[6];
+
+		for (int i = 0; i < 6; i++)
+			tx[i] = (const char *)sqlite3_column_text(s, i < 3 ? i + 2 : i + 6);
+		a.aid = sqlite3_column_int64(s, 0);
+		a.type = (enum bw_ioc_type)sqlite3_column_int(s, 1);
+		a.target = tx[0];
+		a.kind = tx[1];
+		a.sinkhole = tx[2];
+		a.created = sqlite3_column_int64(s, 5);
+		a.expires = sqlite3_column_int64(s, 6);
+		a.added = sqlite3_column_int64(s, 8);
+		a.authority = tx[3];
+		a.reference = tx[4];
+		a.jurisdiction = tx[5];
+		if (a.target == NULL || a.kind == NULL || a.authority == NULL ||
+		    a.reference == NULL || a.jurisdiction == NULL)
+			continue;
+		at.ev = sqlite3_column_int64(s, 7);
+		at.aid = a.aid;
+		for (at.k = 0; at.k < 3; at.k++) {
+			char id[BW_TAXII_ID_MAX];
+			json_t *o;
+
+			if (!apos_after(&at, from) || !want[at.k])
+				continue;
+			if (q->match_id &&
+			    !in_list(q->match_id, action_object_id(action_types[at.k], a.aid, id)))
+				continue;
+			if (p->n == p->limit) {
+				p->more = 1;
+				goto done;
+			}
+			o = action_json(&a, at.k);
+			if (o == NULL)
+				break; /* not representable: the action is left out */
+			if ((rc = page_add(p, o, 0, a.added, err)))
+				goto done;
+			*last = at;
+		}
+	}
+	if (step != SQLITE_DONE)
+		rc = bw_err_set(err, BW_ESTORE, "reading actions: %s",
+				sqlite3_errmsg(bw_store_db(st)));
+done:
+	sqlite3_finalize(s);
+	return rc;
+}
+
 int
 bw_taxii_objects(struct bw_store *st, const char *country,
 		 const struct bw_taxii_query *q, int64_t now,
@@ -406,10 +738,13 @@ bw_taxii_objects(struct bw_store *st, const char *country,
 	char vis_r[SQL_MAX / 4], vis_r2[SQL_MAX / 4], sql[SQL_MAX];
 	sqlite3_stmt *walk = NULL, *recs = NULL, *labels = NULL;
 	struct page p = {NULL, 0, 0, 0, 0, 0, 0, BW_TAXII_OBJECTS};
+	struct national nat = {NULL, NULL, NULL};
+	struct apos afrom = {0, 0, -1}, alast = {0, 0, -1};
 	json_t *env = NULL;
 	int64_t pos = INT64_MIN;
+	size_t scanned = 0;
 	int ci, rc = BW_OK, step;
-	bool want_ind, want_mark;
+	bool want_ind, want_mark, budget;
 
 	*envelope = NULL;
 	*first = *last = 0;
@@ -418,8 +753,16 @@ bw_taxii_objects(struct bw_store *st, const char *country,
 		return bw_err_set(err, BW_ENOTFOUND, "no such collection");
 	if (q->limit > BW_TAXII_LIMIT_MAX)
 		return bw_err_set(err, BW_EINVAL, "limit: at most %d", BW_TAXII_LIMIT_MAX);
-	if (q->next && (rc = parse_token(q->next, &pos, err)))
+	if (q->next && ci == COLL_ACTIONS &&
+	    strncmp(q->next, ACTION_TOKEN_PREFIX, strlen(ACTION_TOKEN_PREFIX)) == 0) {
+		if ((rc = parse_action_token(q->next, &afrom, err)))
+			return rc;
+		pos = -1; /* past the markings */
+	} else if (q->next && (rc = parse_token(q->next, &pos, err))) {
 		return rc;
+	} else if (q->next && ci == COLL_ACTIONS && pos >= 0) {
+		return bw_err_set(err, BW_EINVAL, "next: not a token of this collection");
+	}
 	p.limit = q->limit ? q->limit : BW_TAXII_LIMIT_MAX;
 	if (q->kind != BW_TAXII_OBJECTS && q->kind != BW_TAXII_MANIFEST &&
 	    q->kind != BW_TAXII_VERSIONS)
@@ -428,9 +771,22 @@ bw_taxii_objects(struct bw_store *st, const char *country,
 	p.objects = json_array();
 	if (p.objects == NULL)
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
-	want_ind = in_list(q->match_type, "indicator") && in_list(q->match_spec_version, "2.1");
+	want_ind = ci != COLL_ACTIONS && in_list(q->match_type, "indicator") &&
+		   in_list(q->match_spec_version, "2.1");
 	want_mark = in_list(q->match_type, "marking-definition") &&
 		    in_list(q->match_spec_version, "2.1");
+	/* a national page looks at a bounded number of rows, unless it is
+	 * asked for given objects (one object's 404 needs a full answer) */
+	budget = ci == COLL_NATIONAL && q->match_id == NULL;
+	if (ci == COLL_NATIONAL && want_ind) {
+		rc = bw_tenant_scope_load(st, country, &nat.scope, err);
+		if (rc == BW_OK)
+			rc = prepare(st, "SELECT DISTINCT observer FROM sighting"
+				     " WHERE indicator_id = ?", &nat.obs, err);
+		if (rc)
+			goto out;
+		nat.geo = q->geo;
+	}
 
 	/* 1: the marking definitions, positions -5..-1, in every collection
 	 * (its objects refer to them) */
@@ -444,6 +800,12 @@ bw_taxii_objects(struct bw_store *st, const char *country,
 			goto out;
 		if (p.more)
 			break;
+	}
+
+	/* 2: the active disruption actions in order of activation */
+	if (ci == COLL_ACTIONS && !p.more) {
+		if ((rc = actions_page(st, q, now, &afrom, &p, &alast, err)))
+			goto out;
 	}
 
 	/* 2: the indicators in order of their oldest visible record */
@@ -494,21 +856,39 @@ bw_taxii_objects(struct bw_store *st, const char *country,
 			char id[BW_TAXII_ID_MAX];
 			json_t *o;
 
+			if (budget && scanned++ == BW_TAXII_SCAN_MAX) {
+				/* ends early: the next page goes on after the last
+				 * row looked at */
+				p.more = 1;
+				break;
+			}
 			if (value == NULL)
-				continue;
+				goto skipped;
 			if (q->match_id && !in_list(q->match_id, bw_taxii_indicator_id(type, value, id)))
-				continue;
+				goto skipped;
 			if (p.n == p.limit) {
 				p.more = 1;
 				break;
 			}
+			if (nat.scope) {
+				bool yes;
+				if ((rc = is_national(&nat, ind, type, value, &yes, err)))
+					goto out;
+				if (!yes)
+					goto skipped;
+			}
 			rc = indicator_json(recs, labels, ind, type, value, &o, err);
 			if (rc == BW_EINVAL)
-				continue; /* not representable: left out, not fatal */
+				goto skipped; /* not representable: left out, not fatal */
 			if (rc)
 				goto out;
 			if ((rc = page_add(&p, o, rpos, added, err)))
 				goto out;
+			continue;
+skipped:
+			/* national: a page may end on a row it left out */
+			if (budget)
+				p.last_pos = rpos;
 		}
 		if (step != SQLITE_DONE && step != SQLITE_ROW) {
 			rc = bw_err_set(err, BW_ESTORE, "reading the collection: %s",
@@ -522,8 +902,12 @@ bw_taxii_objects(struct bw_store *st, const char *country,
 	if (env == NULL || json_object_set_new(env, "more", json_boolean(p.more)) != 0)
 		goto nomem;
 	if (p.more) {
-		char tok[48];
-		snprintf(tok, sizeof(tok), TOKEN_PREFIX "%lld", (long long)p.last_pos);
+		char tok[80];
+		if (ci == COLL_ACTIONS && alast.k >= 0)
+			snprintf(tok, sizeof(tok), ACTION_TOKEN_PREFIX "%lld.%lld.%d",
+				 (long long)alast.ev, (long long)alast.aid, alast.k);
+		else
+			snprintf(tok, sizeof(tok), TOKEN_PREFIX "%lld", (long long)p.last_pos);
 		if (json_object_set_new(env, "next", json_string(tok)) != 0)
 			goto nomem;
 	}
@@ -543,6 +927,8 @@ out:
 	sqlite3_finalize(walk);
 	sqlite3_finalize(recs);
 	sqlite3_finalize(labels);
+	sqlite3_finalize(nat.obs);
+	bw_tenant_scope_free(nat.scope);
 	json_decref(p.objects);
 	json_decref(env);
 	return rc;
@@ -580,7 +966,7 @@ status_json(const char *id, int64_t time, long long records, long long failed)
 
 int
 bw_taxii_post(struct bw_store *st, const struct bw_psl *psl, const char *country,
-	      const char *body, size_t len, int64_t now, json_t **status,
+	      const char *body, size_t len, size_t max, int64_t now, json_t **status,
 	      struct bw_err *err)
 {
 	char id[40], name[64], source[sizeof(SOURCE_PREFIX) + 3];
@@ -590,9 +976,10 @@ bw_taxii_post(struct bw_store *st, const struct bw_psl *psl, const char *country
 	int rc;
 
 	*status = NULL;
-	if (len > BW_TAXII_MAX_CONTENT_LENGTH)
-		return bw_err_set(err, BW_ELIMIT, "a bundle of more than %d bytes",
-				  BW_TAXII_MAX_CONTENT_LENGTH);
+	if (max == 0)
+		max = BW_TAXII_MAX_CONTENT_LENGTH;
+	if (len > max)
+		return bw_err_set(err, BW_ELIMIT, "a bundle of more than %zu bytes", max);
 	if (body == NULL || len == 0)
 		return bw_err_set(err, BW_EFORMAT, "an empty body is not a STIX bundle");
 	uuid4(id);
@@ -733,6 +1120,33 @@ send_error(struct bw_http_response *r, int status, const char *title,
 		  description ? json_pack("{s:s, s:s, s:s}", "title", title,
 					  "description", description, "http_status", code)
 			      : json_pack("{s:s, s:s}", "title", title, "http_status", code));
+}
+
+void
+bw_taxii_error(struct bw_http_response *resp, int status, const char *title,
+	       const char *description)
+{
+	send_error(resp, status, title, description);
+}
+
+void
+bw_taxii_refusal(void *ctx, int status, struct bw_http_response *resp)
+{
+	(void)ctx;
+	switch (status) {
+	case 411:
+		send_error(resp, 411, "length required",
+			   "a POST needs a Content-Length header (chunked bodies are not taken)");
+		break;
+	case 503:
+		send_error(resp, 503, "service unavailable",
+			   "too many uploads at once; try again shortly");
+		resp->header_name = "Retry-After";
+		resp->header_value = "1";
+		break;
+	default:
+		send_error(resp, status, "request refused", NULL);
+	}
 }
 
 /* The API key of an Authorization header (Bearer KEY, or Basic with the
@@ -931,7 +1345,8 @@ refuse_unknown_args(const struct bw_http_request *req, struct bw_http_response *
 /* objects/, manifest/, objects/{obj}/ and objects/{obj}/versions/ of
  * collection coll: kind says which listing, obj the object id or NULL. */
 static void
-handle_objects(struct bw_store *st, const struct bw_http_request *req,
+handle_objects(struct bw_store *st, const struct bw_taxii_config *cfg,
+	       const struct bw_http_request *req,
 	       struct bw_http_response *resp, const char *country,
 	       const char *coll, unsigned acc, enum bw_taxii_kind kind,
 	       const char *obj)
@@ -939,7 +1354,7 @@ handle_objects(struct bw_store *st, const struct bw_http_request *req,
 	const char *const *params = obj == NULL ? params_objects
 				    : kind == BW_TAXII_VERSIONS ? params_versions
 				    : params_object;
-	struct bw_taxii_query q = {coll, INT64_MIN, NULL, 0, NULL, NULL, NULL, kind};
+	struct bw_taxii_query q = {coll, INT64_MIN, NULL, 0, NULL, NULL, NULL, kind, NULL};
 	const char *v, *ver;
 	char msg[BW_ERR_MSG_MAX + 32];
 	struct bw_err err;
@@ -982,6 +1397,7 @@ handle_objects(struct bw_store *st, const struct bw_http_request *req,
 	q.match_type = bw_http_query(req, "match[type]", NULL);
 	q.match_id = obj ? obj : bw_http_query(req, "match[id]", NULL);
 	q.match_spec_version = bw_http_query(req, "match[spec_version]", NULL);
+	q.geo = cfg->geo;
 	rc = bw_taxii_objects(st, country, &q, bw_time_now(), &env, &first, &last, &err);
 	if (rc == BW_ENOTFOUND) {
 		send_error(resp, 404, "collection not found", NULL);
@@ -1028,7 +1444,7 @@ static int
 post_precheck(const struct bw_http_request *req, struct bw_http_response *resp)
 {
 	char in[BW_TAXII_ID_MAX], want[BW_TAXII_ID_MAX + 64];
-	const char *path = bw_http_path(req);
+	const char *path = bw_http_path(req), *cl;
 	size_t n;
 
 	n = (size_t)snprintf(want, sizeof(want), BW_TAXII_ROOT "collections/%s/objects/",
@@ -1049,6 +1465,14 @@ post_precheck(const struct bw_http_request *req, struct bw_http_response *resp)
 	if (!stix_content_type(bw_http_header(req, "Content-Type"))) {
 		send_error(resp, 415, "unsupported media type",
 			   "post a STIX bundle as " BW_STIX_MEDIA);
+		return 1;
+	}
+	/* the server reserves memory by the declared length: a body must
+	 * have one (a chunked upload has none) */
+	cl = bw_http_header(req, "Content-Length");
+	if (cl == NULL || *cl == '\0' || strlen(cl) > 19 || strspn(cl, "0123456789") != strlen(cl)) {
+		send_error(resp, 411, "length required",
+			   "a POST needs a Content-Length header (chunked bodies are not taken)");
 		return 1;
 	}
 	return 0;
@@ -1096,7 +1520,7 @@ bw_taxii_post_gate(struct bw_store *st, const struct bw_http_request *req,
 
 /* POST to the inbound collection's objects/: a STIX bundle of country. */
 static void
-handle_post(struct bw_store *st, const struct bw_psl *psl,
+handle_post(struct bw_store *st, const struct bw_psl *psl, size_t max,
 	    const struct bw_http_request *req, struct bw_http_response *resp,
 	    const char *country)
 {
@@ -1108,12 +1532,11 @@ handle_post(struct bw_store *st, const struct bw_psl *psl,
 	int rc;
 
 	if (bw_http_body(req, &body, &len) != BW_OK) {
-		snprintf(msg, sizeof(msg), "the body exceeds max_content_length (%d bytes)",
-			 BW_TAXII_MAX_CONTENT_LENGTH);
+		snprintf(msg, sizeof(msg), "the body exceeds max_content_length (%zu bytes)", max);
 		send_error(resp, 413, "request too large", msg);
 		return;
 	}
-	rc = bw_taxii_post(st, psl, country, body, len, bw_time_now(), &status, &err);
+	rc = bw_taxii_post(st, psl, country, body, len, max, bw_time_now(), &status, &err);
 	if (rc == BW_OK) {
 		send_json(resp, 202, BW_TAXII_MEDIA, status);
 		return;
@@ -1145,9 +1568,14 @@ stix_id_ok(const char *s, size_t n)
 
 void
 bw_taxii_handle(struct bw_store *st, const struct bw_psl *psl,
+		const struct bw_taxii_config *cfg_in,
 		const struct bw_http_request *req,
 		struct bw_http_response *resp, char tenant[3], long long *key_id)
 {
+	static const struct bw_taxii_config defaults = {0, NULL};
+	const struct bw_taxii_config *cfg = cfg_in ? cfg_in : &defaults;
+	const size_t maxlen = cfg->max_content_length ? cfg->max_content_length
+						      : BW_TAXII_MAX_CONTENT_LENGTH;
 	const char *path = bw_http_path(req);
 	const char *rest;
 	char base[HOST_MAX + 16], cid[BW_TAXII_ID_MAX];
@@ -1169,7 +1597,7 @@ bw_taxii_handle(struct bw_store *st, const struct bw_psl *psl,
 	if (post) {
 		if (post_precheck(req, resp))
 			return;
-		handle_post(st, psl, req, resp, t.country);
+		handle_post(st, psl, maxlen, req, resp, t.country);
 		return;
 	}
 	if (strcmp(path, "/taxii2") == 0 || strcmp(path, BW_TAXII_PREFIX) == 0) {
@@ -1205,7 +1633,7 @@ bw_taxii_handle(struct bw_store *st, const struct bw_psl *psl,
 				    "title", "bulwark",
 				    "description", "Indicators by TLP 2.0 and recipient",
 				    "versions", BW_TAXII_MEDIA,
-				    "max_content_length", (json_int_t)BW_TAXII_MAX_CONTENT_LENGTH));
+				    "max_content_length", (json_int_t)maxlen));
 		return;
 	}
 	if (strcmp(rest, "/collections") == 0 || strcmp(rest, "/collections/") == 0) {
@@ -1304,13 +1732,13 @@ bw_taxii_handle(struct bw_store *st, const struct bw_psl *psl,
 		if (strcmp(slash, "/objects/") == 0 || strcmp(slash, "/objects") == 0) {
 			if (acc == 0)
 				goto not_acceptable;
-			handle_objects(st, req, resp, t.country, id, acc, BW_TAXII_OBJECTS, NULL);
+			handle_objects(st, cfg, req, resp, t.country, id, acc, BW_TAXII_OBJECTS, NULL);
 			return;
 		}
 		if (strcmp(slash, "/manifest/") == 0 || strcmp(slash, "/manifest") == 0) {
 			if (!(acc & 1))
 				goto not_acceptable;
-			handle_objects(st, req, resp, t.country, id, acc, BW_TAXII_MANIFEST, NULL);
+			handle_objects(st, cfg, req, resp, t.country, id, acc, BW_TAXII_MANIFEST, NULL);
 			return;
 		}
 		if (strncmp(slash, "/objects/", 9) == 0) {
@@ -1333,7 +1761,7 @@ bw_taxii_handle(struct bw_store *st, const struct bw_psl *psl,
 				goto not_acceptable;
 			memcpy(oid, o, ol);
 			oid[ol] = '\0';
-			handle_objects(st, req, resp, t.country, id, acc, kind, oid);
+			handle_objects(st, cfg, req, resp, t.country, id, acc, kind, oid);
 			return;
 		}
 	}

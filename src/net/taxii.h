@@ -16,9 +16,29 @@
  *   addressed  the indicators with an AMBER+STRICT or RED record that
  *              names the tenant among its recipients (only those records
  *              count there)
+ *   national   the indicators of "all" (the same TLP rule) that are
+ *              national to the tenant: in its scope (share/tenant_scope.h:
+ *              ccTLD, extra CIDRs, ASNs and domains, brands, minus
+ *              exclusions; addresses located in its country or announced
+ *              by one of its ASNs through the geo data of the
+ *              configuration), or sighted from it: a row of the sighting
+ *              table whose observer is an IP address that lies in the
+ *              scope (an observer that is not an address never counts)
+ *   actions    the active disruption actions (table action, state
+ *              'active' and not past expires), the same for every tenant:
+ *              they are enforced in public DNS (RPZ) anyway, so they are
+ *              marked TLP:CLEAR.  Each action is three STIX objects: an
+ *              indicator of its target (its own id, derived from the
+ *              action's, not the id of the target in "all"), a
+ *              course-of-action saying what is done (x_bulwark_action_kind
+ *              "block" or "sinkhole", x_bulwark_sinkhole, the legal basis
+ *              as x_bulwark_authority, x_bulwark_reference,
+ *              x_bulwark_jurisdiction, and x_bulwark_expires), and a
+ *              relationship "mitigates" from the course-of-action to the
+ *              indicator.  Operator names and reasons are not shared.
  *   inbound    write-only: a STIX bundle POSTed to its objects/ is
  *              ingested as the caller's own (below)
- * ("national" is not served yet.)  all and addressed are read-only.
+ * All but inbound are read-only.
  *
  * Under each collection: objects/ (an envelope), manifest/ (the same page
  * as manifest records), objects/{id}/ (the object as an envelope, 404 if
@@ -46,6 +66,15 @@
  * record's position and may be seen again; one whose older record becomes
  * visible (a changed TLP or recipient) moves back and is seen by the next
  * poll only with added_after of before that record.
+ *
+ * national is the walk of "all" with the indicators that are not national
+ * left out; so that a page of a sparse national collection does not cost
+ * the whole store, a page looks at most BW_TAXII_SCAN_MAX rows and may
+ * then end early, even empty, with "more" and a next token (the TAXII
+ * client follows it as any other).  actions are ordered by the id of the
+ * action_event that made each action active (its date_added is that
+ * event's time; an action without such an event comes first, dated by
+ * its "updated"), so an action activated again comes again.
  *
  * Inbound: every tenant may POST to its inbound collection.  The tenants
  * are the vetted national teams of the programme, and sharing both ways is
@@ -88,17 +117,27 @@
 /* Objects per page: the default and the most a client may ask for. */
 #define BW_TAXII_LIMIT_MAX 1000
 /* Advertised in the API root: the largest body a POST may have (the
- * server refuses a larger one with 413 before reading it). */
+ * server refuses a larger one with 413 before reading it); the default,
+ * and the range of taxii_max_content_length in bulwark.conf(5). */
 #define BW_TAXII_MAX_CONTENT_LENGTH (10 * 1024 * 1024)
+#define BW_TAXII_CONTENT_LENGTH_MIN 1024
+#define BW_TAXII_CONTENT_LENGTH_MAX (256 * 1024 * 1024)
+/* Rows a page of the national collection looks at before it ends early. */
+#define BW_TAXII_SCAN_MAX 20000
 /* Longest match[...] or next value looked at. */
 #define BW_TAXII_PARAM_MAX 4096
 /* "indicator--" + 36 + NUL, with room */
 #define BW_TAXII_ID_MAX 64
 
-/* Readable collections per tenant; their ids are UUIDv5 of
- * "taxii-collection" and the name ("all", "addressed", "inbound") in
+/* Readable collections per tenant, numbered 0 all, 1 addressed, 2
+ * national, 3 actions; their ids are UUIDv5 of "taxii-collection" and the
+ * name ("all", "addressed", "national", "actions", "inbound") in
  * bulwark's namespace. */
-#define BW_TAXII_COLLECTIONS 2
+#define BW_TAXII_COLLECTIONS 4
+#define BW_TAXII_ALL 0
+#define BW_TAXII_ADDRESSED 1
+#define BW_TAXII_NATIONAL 2
+#define BW_TAXII_ACTIONS 3
 /* Where a TAXII post is logged: ingest_log.file is this and the status id. */
 #define BW_TAXII_STATUS_FILE "taxii-status/"
 
@@ -106,24 +145,49 @@
 int bw_taxii_path(const char *path);
 
 struct bw_psl;
+struct bw_geo;
+
+/* What the daemon's configuration says to TAXII (kept by the caller for
+ * as long as requests run; read-only, shared by all threads). */
+struct bw_taxii_config {
+	/* the largest POST body, advertised in the API root; 0: the default
+	 * BW_TAXII_MAX_CONTENT_LENGTH */
+	size_t max_content_length;
+	/* country and ASN data for the national collection; NULL (or a geo
+	 * with neither database): scope entries and sightings only */
+	const struct bw_geo *geo;
+};
 
 /* Answers one TAXII request: authenticates the key on st (a connection the
  * calling thread owns for the call; a post writes through it, with psl
  * for registrable domains), fills resp (the body is allocated by
  * jansson and released through resp->release), and puts the tenant's
  * country into tenant (3 bytes, "-" if none) and the key id into *key_id
- * for the caller's log. */
+ * for the caller's log.  cfg may be NULL (the defaults). */
 void bw_taxii_handle(struct bw_store *st, const struct bw_psl *psl,
+		     const struct bw_taxii_config *cfg,
 		     const struct bw_http_request *req,
 		     struct bw_http_response *resp, char tenant[3],
 		     long long *key_id);
+
+/* The bw_http_refusal of the daemon (ctx unused): the answers the HTTP
+ * server gives by itself to a POST under /taxii2/ (411, 503, anything
+ * else as its status) as TAXII error objects of the TAXII media type; a
+ * 503 says Retry-After. */
+void bw_taxii_refusal(void *ctx, int status, struct bw_http_response *resp);
+
+/* A TAXII error object of status with title and description (NULL: none)
+ * into resp, as application/taxii+json (for other modules answering
+ * under /taxii2/). */
+void bw_taxii_error(struct bw_http_response *resp, int status,
+		    const char *title, const char *description);
 
 /* The STIX id of the indicator (type, canonical value) into out
  * (BW_TAXII_ID_MAX bytes); returns out. */
 char *bw_taxii_indicator_id(enum bw_ioc_type type, const char *value, char *out);
 
-/* The id of collection number i (0: all, 1: addressed) into out
- * (BW_TAXII_ID_MAX bytes); NULL if i is out of range. */
+/* The id of collection number i (BW_TAXII_ALL ... BW_TAXII_ACTIONS) into
+ * out (BW_TAXII_ID_MAX bytes); NULL if i is out of range. */
 char *bw_taxii_collection_id(unsigned i, char *out);
 
 /* What a page lists: the objects themselves, their manifest records
@@ -132,8 +196,9 @@ char *bw_taxii_collection_id(unsigned i, char *out);
 enum bw_taxii_kind { BW_TAXII_OBJECTS, BW_TAXII_MANIFEST, BW_TAXII_VERSIONS };
 
 /* Checks a POST before its body is read (net/http.h's body_gate): the
- * key, the path, Accept, arguments and Content-Type.  0 if the body may be
- * read; else resp is filled (401, 405, 406, 400, 415) and 1 returned. */
+ * key, the path, Accept, arguments, Content-Type and a Content-Length
+ * (411 without one, e.g. a chunked body).  0 if the body may be read;
+ * else resp is filled (401, 405, 406, 400, 415, 411) and 1 returned. */
 int bw_taxii_post_gate(struct bw_store *st, const struct bw_http_request *req,
 		       struct bw_http_response *resp);
 
@@ -141,15 +206,15 @@ int bw_taxii_post_gate(struct bw_store *st, const struct bw_http_request *req,
 char *bw_taxii_inbound_id(char *out);
 
 /*
- * Ingests the STIX bundle body (len bytes, at most
- * BW_TAXII_MAX_CONTENT_LENGTH) posted by tenant country at time now, as one
- * transaction under source "tenant:CC".  BW_OK: *status gets the new
+ * Ingests the STIX bundle body (len bytes, at most max, 0 meaning
+ * BW_TAXII_MAX_CONTENT_LENGTH) posted by tenant country at time now, as
+ * one transaction under source "tenant:CC".  BW_OK: *status gets the new
  * status resource.  BW_EFORMAT: not a STIX bundle or broken (err says
  * why), nothing kept.  BW_ELIMIT: too large.  BW_ESTORE, BW_ENOMEM: the
  * store or memory failed, nothing kept.
  */
 int bw_taxii_post(struct bw_store *st, const struct bw_psl *psl,
-		  const char *country, const char *body, size_t len,
+		  const char *country, const char *body, size_t len, size_t max,
 		  int64_t now, json_t **status, struct bw_err *err);
 
 /* The status resource id as tenant country posted it: *status gets it;
@@ -167,6 +232,7 @@ struct bw_taxii_query {
 	const char *match_id;
 	const char *match_spec_version;
 	enum bw_taxii_kind kind; /* 0: the objects */
+	const struct bw_geo *geo; /* for national; NULL: no geo data */
 };
 
 /*
@@ -175,9 +241,11 @@ struct bw_taxii_query {
  * "next" when more, "objects" unless empty}; for BW_TAXII_MANIFEST the
  * objects are manifest records, for BW_TAXII_VERSIONS a "versions" list
  * of timestamps takes their place), *first and *last the
- * date_added of its first and last object (0 when empty).  BW_ENOTFOUND
- * for an unknown collection, BW_EINVAL for a bad token or filter (err says
- * which), BW_ESTORE on a store error.
+ * date_added of its first and last object (0 when empty).  For national,
+ * q->geo gives the country and ASN data (NULL: none).  BW_ENOTFOUND for an
+ * unknown collection (and for national when country has no tenant),
+ * BW_EINVAL for a bad token or filter (err says which), BW_ESTORE on a
+ * store error.
  */
 int bw_taxii_objects(struct bw_store *st, const char *country,
 		     const struct bw_taxii_query *q, int64_t now,

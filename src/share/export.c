@@ -8,6 +8,7 @@
 #include "core/ioc.h"
 #include "core/timeutil.h"
 #include "core/tlp.h"
+#include "disrupt/enforce.h"
 
 int
 bw_export_format_from_name(const char *name, enum bw_export_format *f)
@@ -20,6 +21,9 @@ bw_export_format_from_name(const char *name, enum bw_export_format *f)
 		{"csv", BW_EXPORT_CSV},
 		{"stix", BW_EXPORT_STIX},
 		{"misp", BW_EXPORT_MISP},
+		{"rpz", BW_EXPORT_RPZ},
+		{"nft", BW_EXPORT_NFT},
+		{"ipset", BW_EXPORT_IPSET},
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -160,6 +164,9 @@ bw_export(struct bw_store *st, const struct bw_export_options *o, FILE *out,
 	case BW_EXPORT_CSV: rc = export_csv(st, o, out, err); break;
 	case BW_EXPORT_STIX: rc = bw_export_stix(st, o, out, err); break;
 	case BW_EXPORT_MISP: rc = bw_export_misp(st, o, out, err); break;
+	case BW_EXPORT_RPZ: rc = bw_enforce_export(st, BW_ENFORCE_RPZ, o->now, out, err); break;
+	case BW_EXPORT_NFT: rc = bw_enforce_export(st, BW_ENFORCE_NFT, o->now, out, err); break;
+	case BW_EXPORT_IPSET: rc = bw_enforce_export(st, BW_ENFORCE_IPSET, o->now, out, err); break;
 	default: return bw_err_set(err, BW_EINVAL, "unknown export format");
 	}
 	if (rc == BW_OK && (fflush(out) != 0 || ferror(out)))

@@ -23,6 +23,11 @@ enum bw_export_format {
 	BW_EXPORT_CSV,
 	BW_EXPORT_STIX,
 	BW_EXPORT_MISP,
+	/* the active disruption actions (src/disrupt/enforce.h); the record
+	 * filter does not apply */
+	BW_EXPORT_RPZ,
+	BW_EXPORT_NFT,
+	BW_EXPORT_IPSET,
 };
 
 struct bw_export_options {
@@ -36,7 +41,8 @@ struct bw_export_options {
 	"type,value,source,confidence,tlp,first_seen,last_seen,valid_from,"    \
 	"valid_until,tags,recipients,external_id,revoked"
 
-/* Returns 0 and sets *f for "plain", "csv", "stix", "misp". */
+/* Returns 0 and sets *f for "plain", "csv", "stix", "misp", "rpz", "nft",
+ * "ipset". */
 int bw_export_format_from_name(const char *name, enum bw_export_format *f);
 
 int bw_export(struct bw_store *st, const struct bw_export_options *o,

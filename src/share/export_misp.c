@@ -191,6 +191,12 @@ add_tags(json_t *tags, const struct bw_record_out *r, const char *uuid_ext)
 			fail |= add_machine_tag(tags, "misp-galaxy:malpedia", name);
 		else if (strcmp(kind, BW_TAG_KIND_CAMPAIGN) == 0)
 			fail |= add_machine_tag(tags, "bulwark:campaign", name);
+		else if (strcmp(kind, BW_TAG_KIND_EVENT) == 0)
+			fail |= add_machine_tag(tags, "bulwark:event", name);
+		else if (strcmp(kind, BW_TAG_KIND_REPORT) == 0)
+			fail |= add_machine_tag(tags, "bulwark:report", name);
+		else if (strcmp(kind, BW_TAG_KIND_LOOKALIKE) == 0)
+			fail |= add_machine_tag(tags, "bulwark:lookalike", name);
 		else if (strchr(name, ':'))
 			fail |= add_machine_tag(tags, "bulwark:tag", name);
 		else

@@ -36,6 +36,9 @@
  *   custom property x_bulwark_recipients (ISO country codes)
  *   tags of kind actor become threat-actor objects (an intrusion set read
  *   from STIX comes back as a threat actor)
+ *   tags of kind report become report objects whose object_refs list
+ *   their indicators (published: the earliest first_seen), as the STIX
+ *   parser reads a report's membership
  * Identities and SDOs span the records that refer to them: created is the
  * earliest first_seen, modified the latest modified.  Text that is not
  * valid UTF-8 (feeds are not always clean) has U+FFFD for each bad byte.
@@ -68,6 +71,7 @@ struct entity {
 	const char *name;
 	int64_t created, modified;
 	char id[STIX_ID_MAX];
+	json_t *refs; /* a report's object_refs (its indicators), owned */
 };
 
 struct xs {
@@ -104,6 +108,8 @@ sdo_type(const char *kind)
 		return "malware";
 	if (strcmp(kind, BW_TAG_KIND_ACTOR) == 0)
 		return "threat-actor";
+	if (strcmp(kind, BW_TAG_KIND_REPORT) == 0)
+		return "report";
 	return "campaign";
 }
 
@@ -422,6 +428,8 @@ write_record(struct xs *x, const struct bw_record_out *r, struct bw_err *err)
 			kind = BW_TAG_KIND_ACTOR;
 		else if (strcmp(kind, BW_TAG_KIND_CAMPAIGN) == 0)
 			kind = BW_TAG_KIND_CAMPAIGN;
+		else if (strcmp(kind, BW_TAG_KIND_REPORT) == 0)
+			kind = BW_TAG_KIND_REPORT;
 		else
 			continue;
 		n = snprintf(x->key, sizeof(x->key), "%s\x1f%s", kind, name);
@@ -431,6 +439,14 @@ write_record(struct xs *x, const struct bw_record_out *r, struct bw_err *err)
 			    modified, &e, err);
 		if (rc)
 			return rc;
+		/* a report lists its indicators instead of a relationship */
+		if (strcmp(kind, BW_TAG_KIND_REPORT) == 0) {
+			if (e->refs == NULL && (e->refs = json_array()) == NULL)
+				return bw_err_set(err, BW_ENOMEM, "out of memory");
+			if (json_array_append_new(e->refs, json_string(ind_id)))
+				return bw_err_set(err, BW_ENOMEM, "out of memory");
+			continue;
+		}
 		rel_parts[0] = "relationship";
 		rel_parts[1] = ind_id;
 		rel_parts[2] = e->id;
@@ -479,6 +495,10 @@ write_entities(struct xs *x, struct bw_strmap *map, struct bw_err *err)
 			set(o, "name", jstr(e->name), &ok);
 			if (e->kind && strcmp(e->kind, BW_TAG_KIND_MALWARE) == 0)
 				set(o, "is_family", json_true(), &ok);
+			if (e->kind && strcmp(e->kind, BW_TAG_KIND_REPORT) == 0) {
+				set(o, "published", time_ms(e->created), &ok);
+				set(o, "object_refs", json_incref(e->refs), &ok);
+			}
 		}
 		if (!ok) {
 			json_decref(o);
@@ -570,6 +590,12 @@ bw_export_stix(struct bw_store *st, const struct bw_export_options *o, FILE *out
 out:
 	bw_store_cursor_free(c);
 	bw_strmap_free(x->sources);
+	if (x->sdos) {
+		size_t pos = 0;
+		void *v;
+		while (bw_strmap_next(x->sdos, &pos, NULL, NULL, &v))
+			json_decref(((struct entity *)v)->refs);
+	}
 	bw_strmap_free(x->sdos);
 	bw_free(x);
 	return rc;

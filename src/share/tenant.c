@@ -3,15 +3,24 @@
  * (store schema 3).
  *
  * The eligible countries are one sorted table of codes, searched with
- * bsearch.  A key is created in one transaction: the row first (for its
+ * bsearch; a configured list (struct bw_tenant_eligible) is kept sorted
+ * the same way.  A key is created in one transaction: the row first (for its
  * id, which is part of the key text), then its hash; the random bytes and
  * the key text are wiped from memory here once hashed (the caller owns the
  * one copy it prints).  Statements are prepared per call: these are
- * administrative operations, and authentication on the request path costs
- * one indexed row read.
+ * administrative operations, and authentication through the store costs
+ * one indexed row read (TAXII).  The check endpoints authenticate against
+ * the key table instead (bw_tenant_keys_*): a sorted array of the keys,
+ * searched by id, so that they never touch SQLite per request.
+ *
+ * Key kinds (store schema 5): 'tenant' or 'gateway'.  A gateway key only
+ * passes bw_tenant_keys_check; bw_tenant_authenticate refuses it like a
+ * wrong key, so that an endpoint that forgets to care about kinds fails
+ * closed.
  */
 #include "share/tenant.h"
 
+#include <jansson.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -20,6 +29,7 @@
 
 #include "core/mem.h"
 #include "core/tlp.h"
+#include "disrupt/audit.h"
 
 /* ISO 3166-1 alpha-2, sorted.  EU members (27; Greece is GR, not the EU's
  * EL), EU candidates (AL BA GE MD ME MK RS TR UA, as of the enlargement
@@ -106,6 +116,131 @@ bw_tenant_eligible_list(void)
 }
 
 static int
+eligible_insert(struct bw_tenant_eligible *e, const char *cc, struct bw_err *err)
+{
+	size_t i = 0;
+
+	while (i < e->n && memcmp(e->cc[i], cc, 2) < 0)
+		i++;
+	if (i < e->n && memcmp(e->cc[i], cc, 2) == 0)
+		return BW_OK;
+	if (e->n == BW_TENANT_ELIGIBLE_MAX)
+		return bw_err_set(err, BW_ELIMIT, "more than %d countries",
+				  BW_TENANT_ELIGIBLE_MAX);
+	memmove(e->cc[i + 1], e->cc[i], (e->n - i) * sizeof(e->cc[0]));
+	memcpy(e->cc[i], cc, 3);
+	e->n++;
+	return BW_OK;
+}
+
+int
+bw_tenant_eligible_parse(const char *text, struct bw_tenant_eligible *out,
+			 struct bw_err *err)
+{
+	struct bw_tenant_eligible e;
+	char item[16], cc[3];
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	while (*text) {
+		size_t len;
+
+		while (*text == ',' || *text == ' ' || *text == '\t')
+			text++;
+		if (*text == '\0')
+			break;
+		len = strcspn(text, ", \t");
+		if (len >= sizeof(item))
+			return bw_err_set(err, BW_EINVAL, "'%.16s...' is not a country code", text);
+		memcpy(item, text, len);
+		item[len] = '\0';
+		text += len;
+		if (strcmp(item, "default") == 0) {
+			for (size_t i = 0; i < NELIGIBLE; i++)
+				if ((rc = eligible_insert(&e, eligible[i], err)))
+					return rc;
+			continue;
+		}
+		if (bw_tenant_country_parse(item, cc, NULL) != BW_OK)
+			return bw_err_set(err, BW_EINVAL,
+					  "'%s' is not an ISO 3166-1 alpha-2 code such as DE", item);
+		if (strcmp(cc, "UK") == 0)
+			return bw_err_set(err, BW_EINVAL, "'%s' is not an ISO 3166-1 code:"
+					  " the United Kingdom is GB", item);
+		if (strcmp(cc, "EL") == 0)
+			return bw_err_set(err, BW_EINVAL, "'%s' is not an ISO 3166-1 code:"
+					  " Greece is GR", item);
+		if ((rc = eligible_insert(&e, cc, err)))
+			return rc;
+	}
+	if (e.n == 0)
+		return bw_err_set(err, BW_EINVAL, "no country given");
+	*out = e;
+	return BW_OK;
+}
+
+int
+bw_tenant_eligible_has(const struct bw_tenant_eligible *e, const char *cc)
+{
+	if (e == NULL)
+		return bw_tenant_country_eligible(cc);
+	if (cc == NULL || strlen(cc) != 2)
+		return 0;
+	return bsearch(cc, e->cc, e->n, sizeof(e->cc[0]), cmp_cc) != NULL;
+}
+
+const char *
+bw_tenant_eligible_text(const struct bw_tenant_eligible *e, char *buf, size_t cap)
+{
+	size_t off = 0;
+
+	if (cap == 0)
+		return buf;
+	buf[0] = '\0';
+	if (e == NULL) {
+		snprintf(buf, cap, "%s", eligible_text);
+		return buf;
+	}
+	/* each code takes 3 bytes with its blank or the final NUL */
+	for (size_t i = 0; i < e->n && off + 3 <= cap; i++) {
+		if (i > 0)
+			buf[off - 1] = ' ';
+		memcpy(buf + off, e->cc[i], 2);
+		buf[off + 2] = '\0';
+		off += 3;
+	}
+	return buf;
+}
+
+const char *
+bw_key_kind_name(enum bw_key_kind kind)
+{
+	return kind == BW_KEY_GATEWAY ? "gateway" : "tenant";
+}
+
+static enum bw_key_kind
+kind_of(const unsigned char *text)
+{
+	return text && strcmp((const char *)text, "gateway") == 0 ? BW_KEY_GATEWAY
+								  : BW_KEY_TENANT;
+}
+
+static int
+check_label(const char *label, struct bw_err *err)
+{
+	size_t n = strlen(label);
+
+	if (n > BW_KEY_LABEL_MAX)
+		return bw_err_set(err, BW_EINVAL, "a key label has at most %d bytes",
+				  BW_KEY_LABEL_MAX);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)label[i] < 0x20 || label[i] == 0x7f)
+			return bw_err_set(err, BW_EINVAL,
+					  "a key label has no control characters");
+	return BW_OK;
+}
+
+static int
 check_name(const char *name, struct bw_err *err)
 {
 	size_t n = strlen(name);
@@ -137,6 +272,25 @@ fill_tenant(sqlite3_stmt *s, int col, struct bw_tenant *t)
 	"t.id, t.country, t.name, t.created,"                                \
 	" (SELECT count(*) FROM api_key k WHERE k.tenant_id = t.id AND k.revoked IS NULL)," \
 	" (SELECT count(*) FROM api_key k WHERE k.tenant_id = t.id AND k.revoked IS NOT NULL)"
+
+/* The audit entry of a tenant or key change, in its transaction (takes
+ * detail). */
+static int
+audit_tenant(struct bw_store *st, int64_t now, const char *kind, const char *cc,
+	     json_t *detail, struct bw_err *err)
+{
+	char subject[16], *text = detail ? json_dumps(detail, JSON_PRESERVE_ORDER | JSON_COMPACT)
+					: NULL;
+	int rc;
+
+	json_decref(detail);
+	if (text == NULL)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	snprintf(subject, sizeof(subject), "tenant:%s", cc);
+	rc = bw_audit_append(st, now, BW_AUDIT_SYSTEM, kind, subject, text, NULL, err);
+	bw_free(text);
+	return rc;
+}
 
 int
 bw_tenant_get(struct bw_store *st, const char *country, struct bw_tenant *out,
@@ -174,6 +328,14 @@ int
 bw_tenant_add(struct bw_store *st, const char *country, const char *name,
 	      int64_t now, int64_t *id, struct bw_err *err)
 {
+	return bw_tenant_add_eligible(st, NULL, country, name, now, id, err);
+}
+
+int
+bw_tenant_add_eligible(struct bw_store *st, const struct bw_tenant_eligible *e,
+		       const char *country, const char *name, int64_t now,
+		       int64_t *id, struct bw_err *err)
+{
 	sqlite3_stmt *s = NULL;
 	struct bw_tenant t;
 	char cc[3];
@@ -182,10 +344,13 @@ bw_tenant_add(struct bw_store *st, const char *country, const char *name,
 	rc = bw_tenant_country_parse(country, cc, err);
 	if (rc)
 		return rc;
-	if (!bw_tenant_country_eligible(cc))
+	if (!bw_tenant_eligible_has(e, cc)) {
+		char list[BW_TENANT_ELIGIBLE_MAX * 3];
 		return bw_err_set(err, BW_EINVAL,
-				  "%s is not eligible for the programme (eligible: %s)",
-				  cc, eligible_text);
+				  "%s is not eligible for the programme (eligible%s: %.900s)",
+				  cc, e ? " by the configuration" : "",
+				  bw_tenant_eligible_text(e, list, sizeof(list)));
+	}
 	rc = check_name(name, err);
 	if (rc)
 		return rc;
@@ -213,7 +378,10 @@ bw_tenant_add(struct bw_store *st, const char *country, const char *name,
 	}
 	if (id)
 		*id = sqlite3_last_insert_rowid(bw_store_db(st));
-	rc = bw_store_commit(st, err);
+	rc = audit_tenant(st, now, "tenant.add", cc,
+			  json_pack("{s:s, s:s}", "country", cc, "name", name), err);
+	if (rc == BW_OK)
+		rc = bw_store_commit(st, err);
 out:
 	sqlite3_finalize(s);
 	if (rc)
@@ -277,8 +445,8 @@ bw_tenant_key_list(struct bw_store *st, const char *country,
 	rc = bw_tenant_get(st, country, &t, err);
 	if (rc)
 		return rc;
-	rc = prep(st, "SELECT id, created, revoked FROM api_key WHERE tenant_id = ?"
-		      " ORDER BY id", &s, err);
+	rc = prep(st, "SELECT id, created, revoked, kind, label FROM api_key"
+		      " WHERE tenant_id = ? ORDER BY id", &s, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(s, 1, t.id);
@@ -294,6 +462,9 @@ bw_tenant_key_list(struct bw_store *st, const char *country,
 		v[len].id = sqlite3_column_int64(s, 0);
 		v[len].created = sqlite3_column_int64(s, 1);
 		v[len].revoked = sqlite3_column_int64(s, 2);
+		v[len].kind = kind_of(sqlite3_column_text(s, 3));
+		snprintf(v[len].label, sizeof(v[len].label), "%s",
+			 sqlite3_column_text(s, 4) ? (const char *)sqlite3_column_text(s, 4) : "");
 		len++;
 	}
 	if (step != SQLITE_DONE) {
@@ -354,6 +525,16 @@ int
 bw_tenant_key_add(struct bw_store *st, const char *country, int64_t now,
 		  char key[BW_API_KEY_BUF], int64_t *key_id, struct bw_err *err)
 {
+	return bw_tenant_key_add_kind(st, country, BW_KEY_TENANT, NULL, now, key,
+				      key_id, err);
+}
+
+int
+bw_tenant_key_add_kind(struct bw_store *st, const char *country,
+		       enum bw_key_kind kind, const char *label, int64_t now,
+		       char key[BW_API_KEY_BUF], int64_t *key_id,
+		       struct bw_err *err)
+{
 	sqlite3_stmt *s = NULL;
 	struct bw_tenant t;
 	unsigned char secret[KEY_SECRET_BYTES], hash[BW_API_KEY_HASH_LEN];
@@ -362,6 +543,10 @@ bw_tenant_key_add(struct bw_store *st, const char *country, int64_t now,
 	int rc, n;
 
 	key[0] = '\0';
+	if (kind != BW_KEY_TENANT && kind != BW_KEY_GATEWAY)
+		return bw_err_set(err, BW_EINVAL, "unknown key kind");
+	if (label && (rc = check_label(label, err)) != BW_OK)
+		return rc;
 	if (sodium_init() < 0)
 		return bw_err_set(err, BW_EIO, "libsodium failed to initialise");
 	rc = bw_store_begin(st, err);
@@ -377,12 +562,17 @@ bw_tenant_key_add(struct bw_store *st, const char *country, int64_t now,
 	}
 	/* The row first, for the id that is part of the key; its hash column
 	 * holds no valid hash until the update below, in the same transaction. */
-	rc = prep(st, "INSERT INTO api_key (tenant_id, hash, created) VALUES (?, zeroblob(0), ?)",
-		  &s, err);
+	rc = prep(st, "INSERT INTO api_key (tenant_id, hash, created, kind, label)"
+		      " VALUES (?, zeroblob(0), ?, ?, ?)", &s, err);
 	if (rc)
 		goto out;
 	sqlite3_bind_int64(s, 1, t.id);
 	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_text(s, 3, bw_key_kind_name(kind), -1, SQLITE_STATIC);
+	if (label && label[0])
+		sqlite3_bind_text(s, 4, label, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 4);
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		rc = db_err(st, err, "adding a key");
 		goto out;
@@ -409,6 +599,13 @@ bw_tenant_key_add(struct bw_store *st, const char *country, int64_t now,
 		rc = db_err(st, err, "storing a key hash");
 		goto out;
 	}
+	rc = audit_tenant(st, now, "tenant.key.add", t.country,
+			  json_pack("{s:I, s:s, s:o}", "key", (json_int_t)id,
+				    "kind", bw_key_kind_name(kind),
+				    "label", label && label[0] ? json_string(label) : json_null()),
+			  err);
+	if (rc)
+		goto out;
 	rc = bw_store_commit(st, err);
 	if (rc == BW_OK && key_id)
 		*key_id = id;
@@ -453,6 +650,10 @@ bw_tenant_key_revoke(struct bw_store *st, const char *country, int64_t key_id,
 				(long long)key_id);
 		goto out;
 	}
+	rc = audit_tenant(st, now, "tenant.key.revoke", t.country,
+			  json_pack("{s:I}", "key", (json_int_t)key_id), err);
+	if (rc)
+		goto out;
 	rc = bw_store_commit(st, err);
 out:
 	sqlite3_finalize(s);
@@ -472,8 +673,8 @@ bw_tenant_authenticate(struct bw_store *st, const char *key, size_t len,
 
 	if (bw_api_key_hash(key, len, &id, hash, NULL))
 		return bw_err_set(err, BW_ENOTFOUND, "invalid API key");
-	rc = prep(st, "SELECT t.id, t.country, t.name, t.created, k.hash, k.revoked"
-		      " FROM api_key k JOIN tenant t ON t.id = k.tenant_id"
+	rc = prep(st, "SELECT t.id, t.country, t.name, t.created, k.hash, k.revoked,"
+		      " k.kind FROM api_key k JOIN tenant t ON t.id = k.tenant_id"
 		      " WHERE k.id = ?", &s, err);
 	if (rc)
 		goto out;
@@ -485,7 +686,9 @@ bw_tenant_authenticate(struct bw_store *st, const char *key, size_t len,
 		/* the comparison runs whatever the revocation state */
 		int same = stored != NULL && slen == BW_API_KEY_HASH_LEN &&
 			   sodium_memcmp(stored, hash, BW_API_KEY_HASH_LEN) == 0;
-		if (!same || sqlite3_column_type(s, 5) != SQLITE_NULL) {
+		/* a gateway key is only for the check endpoints */
+		if (!same || sqlite3_column_type(s, 5) != SQLITE_NULL ||
+		    kind_of(sqlite3_column_text(s, 6)) != BW_KEY_TENANT) {
 			rc = bw_err_set(err, BW_ENOTFOUND, "invalid API key");
 			goto out;
 		}
@@ -502,6 +705,131 @@ out:
 	sqlite3_finalize(s);
 	sodium_memzero(hash, sizeof(hash));
 	return rc;
+}
+
+/* ---- the key table ------------------------------------------------------ */
+
+struct key_entry {
+	int64_t id;
+	unsigned char hash[BW_API_KEY_HASH_LEN];
+	char country[3];
+	unsigned char kind;    /* enum bw_key_kind */
+	unsigned char revoked;
+};
+
+struct bw_tenant_keys {
+	struct key_entry *v; /* by id */
+	size_t n;
+};
+
+void
+bw_tenant_keys_free(struct bw_tenant_keys *k)
+{
+	if (k == NULL)
+		return;
+	if (k->v)
+		sodium_memzero(k->v, k->n * sizeof(*k->v));
+	bw_free(k->v);
+	bw_free(k);
+}
+
+size_t
+bw_tenant_keys_count(const struct bw_tenant_keys *k)
+{
+	return k ? k->n : 0;
+}
+
+int
+bw_tenant_keys_load(struct bw_store *st, struct bw_tenant_keys **out,
+		    struct bw_err *err)
+{
+	struct bw_tenant_keys *k;
+	struct key_entry *nv;
+	sqlite3_stmt *s = NULL;
+	size_t cap = 0;
+	int rc, step;
+
+	*out = NULL;
+	k = bw_calloc(1, sizeof(*k));
+	if (k == NULL)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	rc = prep(st, "SELECT k.id, k.hash, k.kind, k.revoked, t.country"
+		      " FROM api_key k JOIN tenant t ON t.id = k.tenant_id ORDER BY k.id",
+		  &s, err);
+	if (rc)
+		goto out;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		struct key_entry *e;
+		const void *h = sqlite3_column_blob(s, 1);
+		const unsigned char *cc = sqlite3_column_text(s, 4);
+
+		if (k->n == cap) {
+			nv = bw_grow(k->v, &cap, k->n + 1, sizeof(*k->v));
+			if (nv == NULL) {
+				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+				goto out;
+			}
+			k->v = nv;
+		}
+		e = &k->v[k->n];
+		memset(e, 0, sizeof(*e));
+		e->id = sqlite3_column_int64(s, 0);
+		/* a hash of another length (a row being written) never matches:
+		 * it stays all zero and is marked revoked */
+		if (h && sqlite3_column_bytes(s, 1) == BW_API_KEY_HASH_LEN)
+			memcpy(e->hash, h, BW_API_KEY_HASH_LEN);
+		else
+			e->revoked = 1;
+		e->kind = (unsigned char)kind_of(sqlite3_column_text(s, 2));
+		if (sqlite3_column_type(s, 3) != SQLITE_NULL)
+			e->revoked = 1;
+		snprintf(e->country, sizeof(e->country), "%s", cc ? (const char *)cc : "");
+		k->n++;
+	}
+	if (step != SQLITE_DONE) {
+		rc = db_err(st, err, "reading the keys");
+		goto out;
+	}
+	*out = k;
+	k = NULL;
+out:
+	sqlite3_finalize(s);
+	bw_tenant_keys_free(k);
+	return rc;
+}
+
+int
+bw_tenant_keys_check(const struct bw_tenant_keys *k, const char *key,
+		     size_t len, struct bw_key_auth *out, struct bw_err *err)
+{
+	unsigned char hash[BW_API_KEY_HASH_LEN];
+	const struct key_entry *e = NULL;
+	size_t lo = 0, hi;
+	int64_t id;
+	int same;
+
+	if (k == NULL || bw_api_key_hash(key, len, &id, hash, NULL))
+		return bw_err_set(err, BW_ENOTFOUND, "invalid API key");
+	hi = k->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (k->v[mid].id < id) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	if (lo < k->n && k->v[lo].id == id)
+		e = &k->v[lo];
+	/* the comparison runs whatever the revocation state */
+	same = e != NULL && sodium_memcmp(e->hash, hash, BW_API_KEY_HASH_LEN) == 0;
+	sodium_memzero(hash, sizeof(hash));
+	if (!same || e->revoked)
+		return bw_err_set(err, BW_ENOTFOUND, "invalid API key");
+	out->key_id = e->id;
+	memcpy(out->country, e->country, sizeof(out->country));
+	out->kind = (enum bw_key_kind)e->kind;
+	return BW_OK;
 }
 
 int

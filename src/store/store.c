@@ -2,7 +2,8 @@
  * store.c - schema, migrations and the provenance model on SQLite.
  *
  * Schema (version 1, 2 adding sighting, 3 adding tenant and api_key, 4
- * adding tenant_scope, 5 adding disruption, audit and outbox):
+ * adding tenant_scope, 5 adding disruption, audit and outbox, 6 adding
+ * contacts and incidents, 7 adding the report log):
  *   source(id, name)                     who reported something
  *   indicator(id, type, value, registrable, created)
  *                                        one row per canonical (type, value)
@@ -21,8 +22,13 @@
  *   tenant_scope(tenant_id, kind, value, included, added)
  *                                        national scope entries of a tenant
  *   (5) authz, authz_item, action, action_event, guard_entry, rpz_change,
- *       audit, outbox                    disruption, audit chain, outbox;
+ *       audit, outbox, abuse_contact
+ *                                        disruption, audit chain, outbox;
  *                                        api_key gains kind and label
+ *   (6) notify_target, digest_item, contact, incident, incident_event,
+ *       sighting_queue, secret; outbox gains claimed
+ *                                        notifications and incidents
+ *   (7) report_log                       the daemon's periodic reports
  *
  * Migrations are SQL scripts applied in order inside one transaction, keyed
  * by PRAGMA user_version; a store from a newer build is refused, never
@@ -44,6 +50,7 @@
 #include "core/tlp.h"
 
 #define TAG_CACHE_SLOTS 256
+#define SQUEUE_SLOTS 1024
 
 struct tag_slot {
 	char *key; /* "kind\x1fname", owned */
@@ -59,13 +66,22 @@ struct bw_store {
 	sqlite3_stmt *rec_get, *rec_ins, *rec_upd, *rec_touch, *rec_mark;
 	sqlite3_stmt *tag_get, *tag_ins, *rtag_ins, *rcpt_ins;
 	sqlite3_stmt *log_ins;
-	sqlite3_stmt *sight_ups;
+	sqlite3_stmt *sight_ups, *sight_q;
 	char *last_source;
 	int64_t last_source_id;
 	/* How often recent upserts met a new indicator (0..64): feeds come in
 	 * runs of new data or of known data, and each is cheaper probed its own
 	 * way (see find_or_add_indicator). */
 	int new_score;
+	/* Whether sightings of an indicator go to sighting_queue (schema 6),
+	 * remembered within one transaction (cleared at its start): a flush
+	 * of sightings meets the same indicators again and again.  ok: 0 not
+	 * known, 1 queued, 2 not queued. */
+	struct {
+		int64_t id;
+		int8_t ok;
+	} squeue[SQUEUE_SLOTS];
+	sqlite3_stmt *sight_hot;
 	struct tag_slot tags[TAG_CACHE_SLOTS];
 };
 
@@ -211,6 +227,13 @@ static const char *const migrations[] = {
 	"  expires INTEGER NOT NULL);"
 	"CREATE INDEX action_by_state ON action(state, expires);"
 	"CREATE INDEX action_by_target ON action(type, target);"
+	"CREATE INDEX action_by_authz ON action(authz_id);"
+	/* the address halves of MISP domain|ip pairs (external id X|ip),
+	 * found from the domain's record (source, X): the store's
+	 * resolutions, for blast radius and takedown notices.  Partial, so
+	 * the other records cost nothing. */
+	"CREATE INDEX record_ip_pair ON record(source_id, external_id)"
+	"  WHERE external_id LIKE '%|ip';"
 	"CREATE TABLE action_event ("
 	"  id INTEGER PRIMARY KEY,"
 	"  action_id INTEGER NOT NULL REFERENCES action(id),"
@@ -259,7 +282,114 @@ static const char *const migrations[] = {
 	"  last_error TEXT,"
 	"  delivered INTEGER);"
 	"CREATE INDEX outbox_due ON outbox(state, priority DESC, next_attempt)"
-	"  WHERE state = 'pending';",
+	"  WHERE state = 'pending';"
+	/* the operator's directory of abuse contacts for takedown notices
+	 * (src/disrupt/notice.h), replaced whole by each load */
+	"CREATE TABLE abuse_contact ("
+	"  id INTEGER PRIMARY KEY,"
+	"  role TEXT NOT NULL CHECK (role IN ('reporter', 'registrar', 'hosting')),"
+	"  match TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  email TEXT NOT NULL,"
+	"  added INTEGER NOT NULL);"
+	"CREATE INDEX abuse_contact_by_role ON abuse_contact(role, match);",
+	/* 6: notifications, points of contact and incidents (issue 7).
+	 * notify_target: where a tenant's notifications go (a webhook signed
+	 * with its secret), whether they are batched into one digest per
+	 * digest_period seconds (0: one message per item), and how long an
+	 * incident waits for an acknowledgement before it escalates.
+	 * digest_item: items waiting for the next digest of their tenant.
+	 * contact rows are never deleted (an incident timeline names them);
+	 * removal sets removed.  At most one incident per tenant and indicator
+	 * is not closed (incident_live).  sighting_queue is filled by
+	 * bw_store_record_sighting, in the transaction of whichever process
+	 * records the sighting, and drained by `bulwark serve`; only sightings
+	 * of an indicator with an active record at or above the lowest
+	 * incident threshold of any tenant (80 unless a tenant set less) are
+	 * queued.  (Not a trigger: a trigger on sighting, even one that never
+	 * fires, made `match --record` twice as slow, as every upsert then
+	 * needs a statement journal.)  secret holds the server's
+	 * own keys (the one that signs acknowledgement links).  outbox.claimed
+	 * is when a deliverer took the row (NULL when nobody holds it), so
+	 * that a restarted daemon can take back what a killed one held. */
+	"ALTER TABLE outbox ADD COLUMN claimed INTEGER;"
+	"CREATE TABLE notify_target ("
+	"  tenant_id INTEGER PRIMARY KEY REFERENCES tenant(id),"
+	"  webhook TEXT,"
+	"  secret TEXT,"
+	"  digest_period INTEGER NOT NULL DEFAULT 0 CHECK (digest_period >= 0),"
+	"  ack_deadline INTEGER NOT NULL DEFAULT 900 CHECK (ack_deadline > 0),"
+	"  min_confidence INTEGER NOT NULL DEFAULT 80"
+	"    CHECK (min_confidence BETWEEN 0 AND 100),"
+	"  last_digest INTEGER NOT NULL DEFAULT 0,"
+	"  updated INTEGER NOT NULL);"
+	"CREATE TABLE digest_item ("
+	"  id INTEGER PRIMARY KEY,"
+	"  tenant_id INTEGER NOT NULL REFERENCES tenant(id),"
+	"  created INTEGER NOT NULL,"
+	"  priority INTEGER NOT NULL,"
+	"  body TEXT NOT NULL);"
+	"CREATE INDEX digest_item_by_tenant ON digest_item(tenant_id, id);"
+	"CREATE TABLE contact ("
+	"  id INTEGER PRIMARY KEY,"
+	"  tenant_id INTEGER NOT NULL REFERENCES tenant(id),"
+	"  role TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  email TEXT NOT NULL,"
+	"  phone TEXT,"
+	"  level INTEGER NOT NULL CHECK (level BETWEEN 1 AND 9),"
+	"  created INTEGER NOT NULL,"
+	"  removed INTEGER);"
+	"CREATE INDEX contact_by_tenant ON contact(tenant_id, level);"
+	"CREATE TABLE incident ("
+	"  id INTEGER PRIMARY KEY,"
+	"  tenant_id INTEGER NOT NULL REFERENCES tenant(id),"
+	"  indicator_id INTEGER NOT NULL REFERENCES indicator(id),"
+	"  state TEXT NOT NULL CHECK (state IN ('open', 'acknowledged', 'closed')),"
+	"  priority INTEGER NOT NULL,"
+	"  level INTEGER NOT NULL,"
+	"  sightings INTEGER NOT NULL,"
+	"  opened INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL,"
+	"  escalate_at INTEGER,"
+	"  acked INTEGER,"
+	"  acked_by TEXT,"
+	"  closed INTEGER,"
+	"  closed_by TEXT);"
+	"CREATE UNIQUE INDEX incident_live ON incident(tenant_id, indicator_id)"
+	"  WHERE state != 'closed';"
+	"CREATE INDEX incident_escalation ON incident(escalate_at)"
+	"  WHERE state = 'open';"
+	"CREATE TABLE incident_event ("
+	"  id INTEGER PRIMARY KEY,"
+	"  incident_id INTEGER NOT NULL REFERENCES incident(id),"
+	"  time INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  detail TEXT);"
+	"CREATE INDEX incident_event_by_incident ON incident_event(incident_id);"
+	"CREATE TABLE sighting_queue ("
+	"  id INTEGER PRIMARY KEY,"
+	"  indicator_id INTEGER NOT NULL,"
+	"  observer TEXT NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL);"
+	"CREATE TABLE secret ("
+	"  name TEXT PRIMARY KEY,"
+	"  value BLOB NOT NULL,"
+	"  created INTEGER NOT NULL) WITHOUT ROWID;",
+	/* 7: the periodic reports the daemon made (src/share/report_sched.c),
+	 * one row per tenant and period end, written in the transaction that
+	 * queues the report's notifications: a crash before it makes the
+	 * report again, never twice */
+	"CREATE TABLE report_log ("
+	"  tenant_id INTEGER NOT NULL REFERENCES tenant(id),"
+	"  period_from INTEGER NOT NULL,"
+	"  period_to INTEGER NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  html TEXT NOT NULL,"
+	"  pdf TEXT NOT NULL,"
+	"  PRIMARY KEY (tenant_id, period_to)) WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -428,23 +558,32 @@ fail:
 	return rc;
 }
 
-void
-bw_store_close(struct bw_store *st)
+/* The prepared statements of st; a function of its own so that
+ * bw_store_close takes the members' addresses only after its NULL check
+ * (&st->x of a NULL st is undefined behaviour even when never read). */
+static void
+finalize_statements(struct bw_store *st)
 {
 	sqlite3_stmt **stmts[] = {
 		&st->ind_get, &st->ind_ins, &st->src_get, &st->src_ins,
 		&st->rec_get, &st->rec_ins, &st->rec_upd, &st->rec_touch,
 		&st->rec_mark,
 		&st->tag_get, &st->tag_ins, &st->rtag_ins, &st->rcpt_ins,
-		&st->log_ins, &st->sight_ups,
+		&st->log_ins, &st->sight_ups, &st->sight_q, &st->sight_hot,
 	};
 
+	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)
+		sqlite3_finalize(*stmts[i]);
+}
+
+void
+bw_store_close(struct bw_store *st)
+{
 	if (st == NULL)
 		return;
 	if (st->in_txn)
 		bw_store_rollback(st);
-	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)
-		sqlite3_finalize(*stmts[i]);
+	finalize_statements(st);
 	for (int i = 0; i < TAG_CACHE_SLOTS; i++)
 		bw_free(st->tags[i].key);
 	sqlite3_close(st->db);
@@ -466,6 +605,7 @@ bw_store_begin(struct bw_store *st, struct bw_err *err)
 
 	if (rc == BW_OK)
 		st->in_txn = true;
+	memset(st->squeue, 0, sizeof(st->squeue));
 	return rc;
 }
 
@@ -504,7 +644,10 @@ bw_tag_kind_valid(const char *kind)
 	return strcmp(kind, BW_TAG_KIND_LABEL) == 0 ||
 	       strcmp(kind, BW_TAG_KIND_MALWARE) == 0 ||
 	       strcmp(kind, BW_TAG_KIND_ACTOR) == 0 ||
-	       strcmp(kind, BW_TAG_KIND_CAMPAIGN) == 0;
+	       strcmp(kind, BW_TAG_KIND_CAMPAIGN) == 0 ||
+	       strcmp(kind, BW_TAG_KIND_LOOKALIKE) == 0 ||
+	       strcmp(kind, BW_TAG_KIND_EVENT) == 0 ||
+	       strcmp(kind, BW_TAG_KIND_REPORT) == 0;
 }
 
 int
@@ -1096,8 +1239,8 @@ bw_store_record_sighting(struct bw_store *st, const struct bw_sighting_in *s,
 {
 	sqlite3_stmt *q;
 	int64_t hour;
-	size_t olen = s->observer ? strlen(s->observer) : 0;
-	int rc;
+	size_t olen = s->observer ? strlen(s->observer) : 0, slot;
+	int rc, hot;
 
 	if (s->indicator_id <= 0 || s->count < 1 || s->first > s->last)
 		return bw_err_set(err, BW_EINVAL,
@@ -1129,6 +1272,45 @@ bw_store_record_sighting(struct bw_store *st, const struct bw_sighting_in *s,
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE)
 		return db_err(st, err, "recording a sighting");
+	/* the incident queue of schema 6 (src/share/incident.h), for
+	 * indicators confident enough to open an incident for some tenant */
+	slot = (size_t)((uint64_t)s->indicator_id * 0x9e3779b97f4a7c15ULL >> 54) % SQUEUE_SLOTS;
+	/* outside a transaction nothing is remembered: records may change */
+	if (!st->in_txn || st->squeue[slot].ok == 0 || st->squeue[slot].id != s->indicator_id) {
+		if (!st->sight_hot &&
+		    (rc = prepare(st, &st->sight_hot,
+				  "SELECT EXISTS (SELECT 1 FROM record r"
+				  " WHERE r.indicator_id = ?1 AND r.revoked = 0 AND r.expired = 0"
+				  " AND coalesce(r.confidence, 50) >="
+				  " min(80, coalesce((SELECT min(min_confidence) FROM notify_target), 80)))",
+				  err)))
+			return rc;
+		q = st->sight_hot;
+		sqlite3_bind_int64(q, 1, s->indicator_id);
+		rc = sqlite3_step(q);
+		hot = rc == SQLITE_ROW && sqlite3_column_int(q, 0);
+		sqlite3_reset(q);
+		if (rc != SQLITE_ROW)
+			return db_err(st, err, "reading an indicator's confidence");
+		st->squeue[slot].id = s->indicator_id;
+		st->squeue[slot].ok = hot ? 1 : 2;
+	}
+	if (st->squeue[slot].ok != 1)
+		return BW_OK;
+	if (!st->sight_q &&
+	    (rc = prepare(st, &st->sight_q,
+			  "INSERT INTO sighting_queue (indicator_id, observer, count, last_seen)"
+			  " VALUES (?1, ?2, ?3, ?4)", err)))
+		return rc;
+	q = st->sight_q;
+	sqlite3_bind_int64(q, 1, s->indicator_id);
+	sqlite3_bind_text(q, 2, s->observer ? s->observer : "", (int)olen, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, s->count);
+	sqlite3_bind_int64(q, 4, s->last);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "queueing a sighting");
 	return BW_OK;
 }
 

@@ -24,7 +24,7 @@ struct bw_store;
 struct sqlite3;
 
 /* The schema version this build writes. */
-#define BW_STORE_SCHEMA_VERSION 5
+#define BW_STORE_SCHEMA_VERSION 7
 
 enum bw_store_flags {
 	BW_STORE_NOCREATE = 1 << 0, /* fail if the database does not exist */
@@ -59,6 +59,12 @@ struct bw_tag {
 #define BW_TAG_KIND_MALWARE "malware"
 #define BW_TAG_KIND_ACTOR "actor"
 #define BW_TAG_KIND_CAMPAIGN "campaign"
+/* Written by bulwark itself: a name that imitates a tenant's protected brand
+ * (name "CC:brand", src/intel/lookalike.h), and the MISP event or STIX report
+ * a record came in (name: the event uuid or report id, src/intel/campaign.h). */
+#define BW_TAG_KIND_LOOKALIKE "lookalike"
+#define BW_TAG_KIND_EVENT "event"
+#define BW_TAG_KIND_REPORT "report"
 /* Returns 1 if kind is one of the above. */
 int bw_tag_kind_valid(const char *kind);
 /* Splits "kind:name" (known kind) or "name" (a plain label) into tag,
@@ -154,6 +160,9 @@ bw_sighting_hour(int64_t t)
  * snapshot of this store).  BW_EINVAL for a count below 1, first after
  * last, first and last in different hours, or an observer over
  * BW_SIGHTING_OBSERVER_MAX bytes.
+ * The sighting is also queued (table sighting_queue, schema 6) for the
+ * incidents of `bulwark serve` (src/share/incident.h) when the indicator
+ * has an active record at or above the lowest incident threshold.
  */
 int bw_store_record_sighting(struct bw_store *st, const struct bw_sighting_in *s,
 			     struct bw_err *err);

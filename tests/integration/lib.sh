@@ -57,5 +57,5 @@ done_testing() {
 # json_field JSON KEY: the value of a top-level scalar key of a one-line
 # JSON object (enough for bulwark's summaries).
 json_field() {
-	printf '%s\n' "$1" | sed -n "s/.*\"$2\":\(\"[^\"]*\"\|[0-9-]*\|true\|false\).*/\1/p" | head -1
+	printf '%s\n' "$1" | sed -n "s/.*\"$2\":\(\"[^\"]*\"\|true\|false\|-\{0,1\}[0-9][0-9]*\).*/\1/p" | head -1
 }

@@ -5,7 +5,9 @@
 # one 200 from the upstream.  Loopback has all of 127.0.0.0/8, so curl
 # --interface 127.0.0.N plays clients with different addresses.  Also: the
 # gate believes X-Real-IP only from a trusted proxy, needs a key, and
-# denies only what the key's tenant may see under TLP.
+# denies only what the key's tenant may see under TLP.  DE's nginx uses a
+# gateway key (tenant key add --gateway), as an operator would configure
+# it; FR's a tenant key.
 . "$(dirname "$0")/lib.sh"
 
 command -v curl >/dev/null || { echo "1..0 # SKIP no curl"; exit 0; }
@@ -22,6 +24,8 @@ printf '%s\n' $LISTED >"$T/clear.txt"
 printf '%s\n' $REDDE >"$T/red.txt"
 B ingest --db "$DB" --source public --tlp CLEAR --tag actor:TestBear "$T/clear.txt" >/dev/null
 B ingest --db "$DB" --source partner --tlp RED --share-with DE "$T/red.txt" >/dev/null
+B tenant add --country DE --name "Demo CERT Germany" --db "$DB" >/dev/null
+KGW=$(B tenant key add DE --gateway --label "nginx of the gate test" --db "$DB" 2>/dev/null)
 
 # free loopback ports for nginx (the kernel's choice, released at once)
 read -r P1 P2 UP <<<"$(python3 -c '
@@ -87,7 +91,7 @@ http {
     uwsgi_temp_path $T/nginx/uwsgi;
     scgi_temp_path $T/nginx/scgi;
 $(gate_server "$P1" "$KFR")
-$(gate_server "$P2" "$KDE")
+$(gate_server "$P2" "$KGW")
     server {
         listen 127.0.0.1:$UP;
         location / { return 200 "upstream ok\n"; }
@@ -112,9 +116,9 @@ is "$(cat "$T/body")" "upstream ok" "and reaches the upstream"
 is "$(via "$P1" 127.0.0.1)" 200 "so does 127.0.0.1"
 is "$(via "$P1" $LISTED)" 403 "a listed client is refused by nginx with 403"
 ok $([ "$(cat "$T/body")" != "upstream ok" ]; echo $?) "and never reaches the upstream"
-is "$(via "$P2" $LISTED)" 403 "refused with DE's key too (CLEAR)"
+is "$(via "$P2" $LISTED)" 403 "refused with DE's gateway key too (CLEAR)"
 is "$(via "$P1" $REDDE)" 200 "RED shared with DE only: passes for FR's key"
-is "$(via "$P2" $REDDE)" 403 "and is refused for DE's key"
+is "$(via "$P2" $REDDE)" 403 "and is refused for DE's gateway key"
 
 # the gate directly (no proxy): the TCP peer is judged, X-Real-IP ignored
 # unless the peer is trusted
@@ -135,7 +139,7 @@ is "$(gate -H "Authorization: Bearer $KFR" -H "X-Real-IP: 127.0.0.2, 10.0.0.1" "
 m=$(curl -s "http://127.0.0.1:$PORT/metrics")
 contains "$m" 'bulwark_http_requests_total{endpoint="gate",status="403"}' "metrics count the gate's 403s"
 contains "$m" 'bulwark_http_requests_total{endpoint="gate",status="204"}' "and its 204s"
-ok $(! grep -q -e "${KDE##*_}" -e "${KFR##*_}" "$T/log"; echo $?) "no API key in bulwark's log"
+ok $(! grep -q -e "${KDE##*_}" -e "${KFR##*_}" -e "${KGW##*_}" "$T/log"; echo $?) "no API key in bulwark's log"
 
 kill -QUIT "$NPID"
 wait "$NPID"

@@ -48,7 +48,7 @@ KDE=$(awk '$1 == "DE" {print $2}' "$T/out")
 is "$(get --cacert "$T/cert.pem" "$U/healthz")" 200 "https /healthz with --cacert: 200"
 is "$(cat "$T/body")" ok "and says ok"
 is "$(curl -s --cacert "$T/cert.pem" -H "Authorization: Bearer $KDE" "$U/v1/check?ip=198.51.100.9")" \
-	'{"listed":true,"matches":[{"indicator":"198.51.100.0/24","type":"cidr","tags":["malware:Emotet"],"confidence":null}]}' \
+	'{"listed":true,"matches":[{"indicator":"198.51.100.0/24","type":"cidr","tags":["malware:Emotet"],"confidence":null,"national":false}]}' \
 	"https /v1/check answers a listed address"
 is "$(get --cacert "$T/cert.pem" "$U/v1/check?ip=198.51.100.9")" 401 "https /v1/check without a key: 401"
 get --cacert "$T/cert.pem" "https://localhost:$PORT/healthz" >/dev/null

@@ -81,10 +81,13 @@ is "$(get "$KDE" "$U/taxii2/bulwark/" -H "Accept: $TX")" 200 "the API root is 20
 is "$(py 'print(d["versions"][0], d["max_content_length"] > 0)')" "$TX True" "versions and max_content_length"
 is "$(get "$KDE" "$U/taxii2/nothere/")" 404 "an unknown API root is 404"
 is "$(get "$KDE" "$U/taxii2/bulwark/collections/" -H "Accept: $TX")" 200 "collections is 200"
-is "$(py 'print(len(d["collections"]))')" 3 "three collections"
-is "$(py 'print(all(c["can_read"] and not c["can_write"] for c in d["collections"][:2]))')" True "two readable, not writable"
-is "$(py 'c = d["collections"][2]; print(c["title"], c["can_read"], c["can_write"])')" "Inbound False True" "and the inbound one, writable only"
-INB=$(py 'print(d["collections"][2]["id"])')
+is "$(py 'print(len(d["collections"]))')" 5 "five collections"
+is "$(py 'print(all(c["can_read"] and not c["can_write"] for c in d["collections"][:4]))')" True "four readable, not writable"
+is "$(py 'print(" / ".join(c["title"] for c in d["collections"][:4]))')" \
+	"Everything you may see / Shared with you by name / National to you / Active disruption actions" \
+	"all, addressed, national and actions (tests/integration/taxii_national.sh)"
+is "$(py 'c = d["collections"][4]; print(c["title"], c["can_read"], c["can_write"])')" "Inbound False True" "and the inbound one, writable only"
+INB=$(py 'print(d["collections"][4]["id"])')
 ALL=$(py 'print(d["collections"][0]["id"])')
 ADDR=$(py 'print(d["collections"][1]["id"])')
 is "$(get "$KDE" "$U/taxii2/bulwark/collections/$ALL/")" 200 "one collection is 200"

@@ -109,4 +109,25 @@ B tenant list --list --db "$DB" 2>/dev/null
 is $? 2 "--list is for scope"
 B tenant scope FR --db "$DB" 2>/dev/null
 is $? 1 "no tenant, no scope"
+
+# gateway keys: kind and label, shown by key list; options only for key add
+g=$(B tenant key add EE --gateway --label "nginx at the portal" --db "$DB" 2>"$T/err")
+is $? 0 "key add --gateway exits 0"
+ok $([[ $g =~ ^bwk_[0-9]+_[0-9a-f]{64}$ ]]; echo $?) "and prints a key of the same form"
+contains "$(cat "$T/err")" "gateway key" "saying it is a gateway key"
+gid=${g#bwk_}; gid=${gid%%_*}
+contains "$(B tenant key list EE --db "$DB")" "$gid  created" "key list shows it"
+contains "$(B tenant key list EE --db "$DB" | grep "^$gid ")" "active  gateway  nginx at the portal" "with kind and label"
+contains "$(B tenant key list EE --db "$DB" | head -1)" "  tenant" "a tenant key says tenant"
+if command -v jq >/dev/null; then
+	is "$(B tenant key list EE --json --db "$DB" | jq -r '.[-1] | .kind + "|" + .label')" \
+		"gateway|nginx at the portal" "key list --json has kind and label"
+	is "$(B tenant key list EE --json --db "$DB" | jq -r '.[0].label')" null "no label: null"
+fi
+B tenant key add EE --label "$(head -c 200 /dev/zero | tr '\0' x)" --db "$DB" >/dev/null 2>&1
+is $? 1 "a label over 128 bytes is refused"
+B tenant list --gateway --db "$DB" 2>/dev/null
+is $? 2 "--gateway is for key add"
+B tenant key list EE --label x --db "$DB" 2>/dev/null
+is $? 2 "--label is for key add"
 done_testing

@@ -4,17 +4,26 @@
  * levels, recipient sets, tags and confidences, checked for every tenant
  * against an oracle written from the rule (listed or not, tags and
  * confidence of the visible records only); plus bad values, revoked
- * records and a rebuild after a write.
+ * records and a rebuild after a write; and "national" per tenant (ccTLD,
+ * scope CIDR and domain, an ASN through geo data, sightings from an
+ * address in the scope but not from a name), never beyond TLP; and checks
+ * from several threads while snapshots are rebuilt under them.
  */
 #include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/ioc.h"
+#include "core/mem.h"
 #include "core/tlp.h"
+#include "intel/geo.h"
 #include "net/api.h"
+#include "net/taxii.h"
 #include "share/tenant.h"
+#include "share/tenant_scope.h"
 #include "store/store.h"
 #include "tap.h"
 
@@ -177,8 +186,8 @@ expect(int i, int c)
 			json_array_append_new(tags, json_string(t));
 		}
 	snprintf(t, sizeof(t), "d%d.example", i);
-	o = json_pack("{s:s,s:s,s:o,s:o}", "indicator", t, "type", "domain", "tags", tags,
-		      "confidence", conf >= 0 ? json_integer(conf) : json_null());
+	o = json_pack("{s:s,s:s,s:o,s:o,s:b}", "indicator", t, "type", "domain", "tags", tags,
+		      "confidence", conf >= 0 ? json_integer(conf) : json_null(), "national", 0);
 	return o;
 }
 
@@ -214,7 +223,7 @@ test_property(void)
 				continue;
 			}
 			got = json_loads(text, 0, NULL);
-			free(text);
+			bw_free(text);
 			m = json_array_get(json_object_get(got, "matches"), 0);
 			if (status != 200 || got == NULL ||
 			    json_is_true(json_object_get(got, "listed")) != (want != NULL) ||
@@ -282,20 +291,20 @@ test_values(void)
 	CHECK_INT(bw_api_check(api, "DE", "ip", "not-an-ip", &text, &status, &err), BW_OK);
 	CHECK_INT(status, 400);
 	CHECK_STR(text, "{\"error\":\"ip: not an IPv4 or IPv6 address\"}");
-	free(text);
+	bw_free(text);
 	CHECK_INT(bw_api_check(api, "DE", "domain", "", &text, &status, &err), BW_OK);
 	CHECK_INT(status, 400);
-	free(text);
+	bw_free(text);
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	CHECK_INT(bw_api_check(api, "DE", "url", big, &text, &status, &err), BW_OK);
 	CHECK_INT(status, 400);
-	free(text);
+	bw_free(text);
 	CHECK_INT(bw_api_check(api, "DE", "email", "a@b.example", &text, &status, &err), BW_EINVAL);
 	CHECK_INT(bw_api_check(api, "DE", "ip", "192.0.2.1", &text, &status, &err), BW_OK);
 	CHECK_INT(status, 200);
 	CHECK_STR(text, "{\"listed\":false,\"matches\":[]}");
-	free(text);
+	bw_free(text);
 
 	/* a new CLEAR indicator and a new RED one for FR, after a rebuild */
 	CHECK_INT(bw_store_open(db, BW_STORE_NOCREATE, &st, &err), BW_OK);
@@ -325,18 +334,284 @@ test_values(void)
 	CHECK_INT(bw_api_refresh(api, &err), BW_OK);
 	CHECK_INT(bw_api_indicators(api), active + 2);
 	CHECK_INT(bw_api_check(api, "DE", "ip", "192.0.2.1", &text, &status, &err), BW_OK);
-	CHECK_STR(text, "{\"listed\":true,\"matches\":[{\"indicator\":\"192.0.2.0/24\",\"type\":\"cidr\",\"tags\":[],\"confidence\":55}]}");
-	free(text);
+	CHECK_STR(text, "{\"listed\":true,\"matches\":[{\"indicator\":\"192.0.2.0/24\",\"type\":\"cidr\",\"tags\":[],\"confidence\":55,\"national\":false}]}");
+	bw_free(text);
 	CHECK_INT(bw_api_check(api, "DE", "ip", "198.51.100.7", &text, &status, &err), BW_OK);
 	CHECK_STR(text, "{\"listed\":false,\"matches\":[]}");
-	free(text);
+	bw_free(text);
 	CHECK_INT(bw_api_check(api, "FR", "ip", "198.51.100.7", &text, &status, &err), BW_OK);
-	CHECK_STR(text, "{\"listed\":true,\"matches\":[{\"indicator\":\"198.51.100.7\",\"type\":\"ipv4\",\"tags\":[],\"confidence\":55}]}");
-	free(text);
+	CHECK_STR(text, "{\"listed\":true,\"matches\":[{\"indicator\":\"198.51.100.7\",\"type\":\"ipv4\",\"tags\":[],\"confidence\":55,\"national\":false}]}");
+	bw_free(text);
 	/* the URL check finds the host's listed network */
 	CHECK_INT(bw_api_check(api, "EE", "url", "http://192.0.2.9/x", &text, &status, &err), BW_OK);
 	CHECK(text && strstr(text, "\"indicator\":\"192.0.2.0/24\"") != NULL);
-	free(text);
+	bw_free(text);
+	bw_api_free(api);
+}
+
+/* Adds a record of source src (tlp, recipients rc) for text. */
+static int
+add(struct bw_store *st, const char *text, const char *src, int tlp, const char *rc,
+    const char *tag)
+{
+	struct bw_ioc ioc;
+	struct bw_record_in in;
+	struct bw_tag t;
+	const char *r[1] = {rc};
+	enum bw_upsert_result res;
+
+	if (bw_ioc_parse(text, strlen(text), BW_IOC_ANY, &ioc, NULL))
+		return -1;
+	memset(&in, 0, sizeof(in));
+	in.ioc = &ioc;
+	in.source = src;
+	in.confidence = -1;
+	in.tlp = tlp;
+	in.recipients = r;
+	in.nrecipients = rc ? 1 : 0;
+	if (tag) {
+		t.kind = BW_TAG_KIND_ACTOR;
+		t.name = tag;
+		in.tags = &t;
+		in.ntags = 1;
+	}
+	return bw_store_upsert(st, &in, 1000, &res, NULL);
+}
+
+/* A sighting of the store indicator of value from observer. */
+static int
+sight(struct bw_store *st, const char *value, const char *observer)
+{
+	sqlite3_stmt *s = NULL;
+	struct bw_sighting_in in;
+	int64_t id = 0;
+
+	if (sqlite3_prepare_v2(bw_store_db(st), "SELECT id FROM indicator WHERE value = ?", -1,
+			       &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, value, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		id = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	memset(&in, 0, sizeof(in));
+	in.indicator_id = id;
+	in.observer = observer;
+	in.first = in.last = 7200;
+	in.count = 3;
+	return id ? bw_store_record_sighting(st, &in, NULL) : -1;
+}
+
+/* What country sees of value (kind): the answer, to be freed. */
+static char *
+ask(struct bw_api *api, const char *cc, const char *kind, const char *value)
+{
+	char *text = NULL;
+	int status = 0;
+
+	if (bw_api_check(api, cc, kind, value, &text, &status, NULL) != BW_OK || status != 200) {
+		bw_free(text);
+		return NULL;
+	}
+	return text;
+}
+
+#define ASK(cc, kind, value, want)                                             \
+	do {                                                                   \
+		char *t_ = ask(api, cc, kind, value);                          \
+		CHECK_STR(t_, want);                                           \
+		bw_free(t_);                                                   \
+	} while (0)
+
+/* "national" per tenant: its ccTLD, a CIDR of its scope, a sighting from
+ * an address in its scope (not from a name), under TLP as always. */
+static void
+test_national(void)
+{
+	char ndb[300];
+	struct bw_api_config cfg;
+	struct bw_api *api = NULL;
+	struct bw_store *st = NULL;
+	struct bw_err err;
+
+	snprintf(ndb, sizeof(ndb), "%s/national.db", dir);
+	CHECK_INT(bw_store_open(ndb, 0, &st, &err), BW_OK);
+	if (st == NULL)
+		return;
+	CHECK_INT(bw_tenant_add(st, "DE", "CERT DE", 1000, NULL, &err), BW_OK);
+	CHECK_INT(bw_tenant_add(st, "EE", "CERT EE", 1000, NULL, &err), BW_OK);
+	CHECK_INT(bw_tenant_scope_add(st, "DE", "cidr:203.0.113.0/24", 1000, &err), BW_OK);
+	CHECK_INT(bw_store_begin(st, &err), BW_OK);
+	CHECK_INT(add(st, "evil.ee", "a", BW_TLP_CLEAR, NULL, NULL), BW_OK);
+	CHECK_INT(add(st, "bad.example", "a", BW_TLP_GREEN, NULL, NULL), BW_OK);
+	CHECK_INT(add(st, "other.example", "a", BW_TLP_GREEN, NULL, NULL), BW_OK);
+	CHECK_INT(add(st, "203.0.113.77", "a", BW_TLP_AMBER, NULL, NULL), BW_OK);
+	CHECK_INT(add(st, "198.51.100.0/24", "a", BW_TLP_CLEAR, NULL, NULL), BW_OK);
+	/* RED for DE only, though national to EE: EE must not learn of it */
+	CHECK_INT(add(st, "red.ee", "b", BW_TLP_RED, "DE", "Secret"), BW_OK);
+	/* public for all, plus an AMBER+STRICT record for EE with a tag */
+	CHECK_INT(add(st, "mixed.example", "a", BW_TLP_CLEAR, NULL, "Open"), BW_OK);
+	CHECK_INT(add(st, "mixed.example", "b", BW_TLP_AMBER_STRICT, "EE", "Strict"), BW_OK);
+	CHECK_INT(sight(st, "bad.example", "203.0.113.5"), BW_OK);
+	CHECK_INT(sight(st, "other.example", "host-a.example"), BW_OK);
+	CHECK_INT(bw_store_commit(st, &err), BW_OK);
+	bw_store_close(st);
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.db_path = ndb;
+	cfg.workers = 2;
+	CHECK_INT(bw_api_new(&cfg, &api, &err), BW_OK);
+	if (api == NULL)
+		return;
+	ASK("EE", "domain", "www.evil.ee",
+	    "{\"listed\":true,\"matches\":[{\"indicator\":\"evil.ee\",\"type\":\"domain\",\"tags\":[],\"confidence\":null,\"national\":true}]}");
+	ASK("DE", "domain", "www.evil.ee",
+	    "{\"listed\":true,\"matches\":[{\"indicator\":\"evil.ee\",\"type\":\"domain\",\"tags\":[],\"confidence\":null,\"national\":false}]}");
+	/* a tenant-less country sees it, national to nobody */
+	ASK("FR", "domain", "evil.ee",
+	    "{\"listed\":true,\"matches\":[{\"indicator\":\"evil.ee\",\"type\":\"domain\",\"tags\":[],\"confidence\":null,\"national\":false}]}");
+	ASK("DE", "domain", "bad.example",
+	    "{\"listed\":true,\"matches\":[{\"indicator\":\"bad.example\",\"type\":\"domain\",\"tags\":[],\"confidence\":null,\"national\":true}]}");
+	ASK("EE", "domain", "bad.example",
+	    "{\"listed\":true,\"matches\":[{\"indicator\":\"bad.example\",\"type\":\"domain\",\"tags\":[],\"confidence\":null,\"national\":false}]}");
+	ASK("DE", "domain", "other.example",
+	    "{\"listed\":true,\"matches\":[{\"indicator\":\"other.example\",\"type\":\"domain\",\"tags\":[],\"confidence\":null,\"national\":false}]}");
+	ASK("DE", "ip", "203.0.113.77",
+	    "{\"listed\":true,\"matches\":[{\"indicator\":\"203.0.113.77\",\"type\":\"ipv4\",\"tags\":[],\"confidence\":null,\"national\":true}]}");
+	ASK("EE", "ip", "203.0.113.77",
+	    "{\"listed\":true,\"matches\":[{\"indicator\":\"203.0.113.77\",\"type\":\"ipv4\",\"tags\":[],\"confidence\":null,\"national\":false}]}");
+	ASK("DE", "ip", "198.51.100.9",
+	    "{\"listed\":true,\"matches\":[{\"indicator\":\"198.51.100.0/24\",\"type\":\"cidr\",\"tags\":[],\"confidence\":null,\"national\":false}]}");
+	ASK("EE", "domain", "red.ee", "{\"listed\":false,\"matches\":[]}");
+	ASK("FR", "domain", "red.ee", "{\"listed\":false,\"matches\":[]}");
+	ASK("DE", "domain", "red.ee",
+	    "{\"listed\":true,\"matches\":[{\"indicator\":\"red.ee\",\"type\":\"domain\",\"tags\":[\"actor:Secret\"],\"confidence\":null,\"national\":false}]}");
+	ASK("EE", "domain", "mixed.example",
+	    "{\"listed\":true,\"matches\":[{\"indicator\":\"mixed.example\",\"type\":\"domain\",\"tags\":[\"actor:Open\",\"actor:Strict\"],\"confidence\":null,\"national\":false}]}");
+	ASK("DE", "domain", "mixed.example",
+	    "{\"listed\":true,\"matches\":[{\"indicator\":\"mixed.example\",\"type\":\"domain\",\"tags\":[\"actor:Open\"],\"confidence\":null,\"national\":false}]}");
+
+	/* a new tenant and a scope change reach the answer after a rebuild */
+	CHECK_INT(bw_store_open(ndb, BW_STORE_NOCREATE, &st, &err), BW_OK);
+	if (st) {
+		CHECK_INT(bw_tenant_add(st, "FR", "CERT FR", 1000, NULL, &err), BW_OK);
+		CHECK_INT(bw_tenant_scope_add(st, "FR", "domain:other.example", 1000, &err), BW_OK);
+		bw_store_close(st);
+	}
+	CHECK_INT(bw_api_refresh(api, &err), BW_OK);
+	ASK("FR", "domain", "x.other.example",
+	    "{\"listed\":true,\"matches\":[{\"indicator\":\"other.example\",\"type\":\"domain\",\"tags\":[],\"confidence\":null,\"national\":true}]}");
+	bw_api_free(api);
+	api = NULL;
+
+	/* with geo data (the ASN fixture: 46.131.0.0/17 is AS3249): an
+	 * address, and a sighting from an address, of an ASN in the scope */
+	{
+		struct bw_taxii_config tc;
+		struct bw_geo *geo = NULL;
+		char asn[300];
+		const char *d = getenv("BW_TEST_DATA");
+
+		snprintf(asn, sizeof(asn), "%s/geo/asn-ipv4.csv", d ? d : "tests/data");
+		CHECK_INT(bw_geo_new(&geo, &err), BW_OK);
+		CHECK_INT(bw_geo_load_asn_csv(geo, asn, &err), BW_OK);
+		CHECK_INT(bw_store_open(ndb, BW_STORE_NOCREATE, &st, &err), BW_OK);
+		if (st) {
+			CHECK_INT(bw_tenant_scope_add(st, "EE", "asn:3249", 1000, &err), BW_OK);
+			CHECK_INT(bw_store_begin(st, &err), BW_OK);
+			CHECK_INT(add(st, "46.131.12.1", "a", BW_TLP_CLEAR, NULL, NULL), BW_OK);
+			CHECK_INT(add(st, "seen.example", "a", BW_TLP_CLEAR, NULL, NULL), BW_OK);
+			CHECK_INT(sight(st, "seen.example", "46.131.12.7"), BW_OK);
+			CHECK_INT(bw_store_commit(st, &err), BW_OK);
+			bw_store_close(st);
+		}
+		memset(&tc, 0, sizeof(tc));
+		tc.geo = geo;
+		cfg.taxii = &tc;
+		CHECK_INT(bw_api_new(&cfg, &api, &err), BW_OK);
+		if (api) {
+			ASK("EE", "ip", "46.131.12.1",
+			    "{\"listed\":true,\"matches\":[{\"indicator\":\"46.131.12.1\",\"type\":\"ipv4\",\"tags\":[],\"confidence\":null,\"national\":true}]}");
+			ASK("DE", "ip", "46.131.12.1",
+			    "{\"listed\":true,\"matches\":[{\"indicator\":\"46.131.12.1\",\"type\":\"ipv4\",\"tags\":[],\"confidence\":null,\"national\":false}]}");
+			ASK("EE", "domain", "seen.example",
+			    "{\"listed\":true,\"matches\":[{\"indicator\":\"seen.example\",\"type\":\"domain\",\"tags\":[],\"confidence\":null,\"national\":true}]}");
+			ASK("DE", "domain", "seen.example",
+			    "{\"listed\":true,\"matches\":[{\"indicator\":\"seen.example\",\"type\":\"domain\",\"tags\":[],\"confidence\":null,\"national\":false}]}");
+			bw_api_free(api);
+		}
+		bw_geo_free(geo);
+	}
+}
+
+/* Checks from several threads while snapshots (with their views) are
+ * rebuilt and swapped under them: every answer complete and right for the
+ * indicators that do not change (run under ASan, a view freed too early
+ * would show). */
+struct racer {
+	struct bw_api *api;
+	long bad, done;
+};
+
+static void *
+race(void *arg)
+{
+	struct racer *r = arg;
+
+	for (int i = 0; i < 3000; i++) {
+		char *t = NULL, name[64];
+		int status = 0, n = i % NIND;
+		json_t *want = expect(n, 0), *got, *m;
+
+		snprintf(name, sizeof(name), "d%d.example", n);
+		if (bw_api_check(r->api, countries[0], "domain", name, &t, &status, NULL) != BW_OK ||
+		    status != 200) {
+			r->bad++;
+			json_decref(want);
+			bw_free(t);
+			continue;
+		}
+		got = json_loads(t, 0, NULL);
+		m = json_array_get(json_object_get(got, "matches"), 0);
+		if (got == NULL || (want ? !json_equal(m, want) : m != NULL))
+			r->bad++;
+		json_decref(got);
+		json_decref(want);
+		bw_free(t);
+		r->done++;
+	}
+	return NULL;
+}
+
+static void
+test_concurrent(void)
+{
+	struct bw_api_config cfg;
+	struct bw_api *api = NULL;
+	struct bw_err err;
+	struct racer r[3];
+	pthread_t th[3];
+	int refreshes = 0;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.db_path = db;
+	cfg.workers = 3;
+	cfg.refresh_ms = 5;
+	CHECK_INT(bw_api_new(&cfg, &api, &err), BW_OK);
+	if (api == NULL)
+		return;
+	for (int i = 0; i < 3; i++) {
+		r[i].api = api;
+		r[i].bad = r[i].done = 0;
+		CHECK(pthread_create(&th[i], NULL, race, &r[i]) == 0);
+	}
+	for (int i = 0; i < 20; i++)
+		refreshes += bw_api_refresh(api, &err) == BW_OK;
+	for (int i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_INT(r[i].bad, 0);
+		CHECK_INT(r[i].done, 3000);
+	}
+	CHECK_INT(refreshes, 20);
 	bw_api_free(api);
 }
 
@@ -350,7 +625,9 @@ main(void)
 	snprintf(db, sizeof(db), "%s/api.db", dir);
 	TAP_RUN(test_rule);
 	TAP_RUN(test_property);
+	TAP_RUN(test_concurrent);
 	TAP_RUN(test_values);
+	TAP_RUN(test_national);
 	{
 		char cmd[300];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

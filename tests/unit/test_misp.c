@@ -280,7 +280,7 @@ test_feed_event_file(void)
 		   BW_TLP_CLEAR);
 	if (g.n == 3) {
 		/* only machine tags (circl:, ms-caro-malware:, ...): no labels */
-		CHECK_STR(g.recs[0].tags, "");
+		CHECK_STR(g.recs[0].tags, "event:57c4445b-c548-4654-af0b-4be3950d210f");
 		CHECK_INT(g.recs[0].confidence, -1);
 		CHECK_INT(g.recs[0].first_seen, 0);
 		CHECK_INT(g.recs[0].revoked, 0);
@@ -348,7 +348,8 @@ test_existing_event(void)
 			  "malware:JHUHUGIT|malware:X-Tunnel|malware:XTunnel|"
 			  "malware:ADVSTORESHELL|malware:EVILTOSS|malware:USBStealer|"
 			  "malware:X-Agent|malware:XAgentOSX|malware:CHOPSTICK|"
-			  "malware:DealersChoice|malware:Downdelph");
+			  "malware:DealersChoice|malware:Downdelph|"
+			  "event:5a3c2fcd-8328-42bb-a95e-4f4402de0b81");
 		CHECK_STR(r->where, "Object[44].Attribute[1]");
 	}
 	CHECK(listed(g.unsupported, g.nunsupported, "Attribute[0]", "link"));
@@ -371,7 +372,8 @@ test_objects_and_sightings(void)
 		   "484bf645-2a7e-4663-b740-117f1528e0d5", "CIRCL", BW_TLP_CLEAR);
 	r = find(&g, "sha256", "9b23bfc35b18ed80104c496b2aa722b3e56ff9ceb9dae60d1aff7230321c1d12");
 	if (CHECK(r != NULL))
-		CHECK_STR(r->tags, "malware:SamSam|malware:Samas-Samsam");
+		CHECK_STR(r->tags, "malware:SamSam|malware:Samas-Samsam|"
+			  "event:5c066053-0e94-46eb-9746-4b7d950d210f");
 	CHECK(listed(g.unsupported, g.nunsupported, "Event.Object[0].Attribute[0]", ""));
 	got_free(&g);
 
@@ -386,7 +388,8 @@ test_objects_and_sightings(void)
 	r = find(&g, "domain", "ooiasjdnqjwbeasdasd.com");
 	if (CHECK(r != NULL)) {
 		/* "PasteBin: MALWAREMESSIAGH" is no machine tag: a label */
-		CHECK_STR(r->tags, "tag:PasteBin: MALWAREMESSIAGH|malware:Gozi");
+		CHECK_STR(r->tags, "tag:PasteBin: MALWAREMESSIAGH|malware:Gozi|"
+			  "event:5b646415-7b48-40d5-86b4-c0070acd0835");
 		CHECK_STR(r->ext, "5b6464ca-e73c-4707-9b8a-d0350acd0835");
 	}
 	got_free(&g);
@@ -411,7 +414,8 @@ test_handmade_types(void)
 		CHECK_INT(r->tlp, BW_TLP_GREEN);
 		CHECK_INT(r->confidence, 75);
 		CHECK_STR(r->recipients, "DE");
-		CHECK_STR(r->tags, "tag:Phishing wave|actor:APT28");
+		CHECK_STR(r->tags, "tag:Phishing wave|actor:APT28|"
+			  "event:6f1d2c3b-0a4e-4b5c-9d8e-7f6a5b4c3d2e");
 		CHECK_STR(r->where, "Event.Attribute[0]");
 	}
 	expect_rec(&g, "domain", "c2.evil-example.com", "Event.Attribute[1]",
@@ -470,7 +474,8 @@ test_handmade_types(void)
 		CHECK_INT(r->valid_until, 1893456000); /* 2030-01-01 */
 		CHECK_STR(r->recipients, "FR|DE");
 		CHECK_STR(r->tags, "campaign:Operation X|tag:ns:label|malware:LockBit|"
-				   "tag:Phishing wave|actor:APT28");
+				   "tag:Phishing wave|actor:APT28|"
+				   "event:6f1d2c3b-0a4e-4b5c-9d8e-7f6a5b4c3d2e");
 	}
 	/* domain|ip with a bad address: the domain half is kept */
 	expect_rec(&g, "domain", "half.example.net", "Event.Attribute[20]",

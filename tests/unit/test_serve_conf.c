@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/mem.h"
+#include "intel/geo.h"
 #include "net/serve_conf.h"
 #include "tap.h"
 
@@ -36,10 +37,25 @@ test_defaults(void)
 	CHECK_INT(c.threads, 4);
 	CHECK_INT(c.max_connections, 1024);
 	CHECK_INT(c.connection_timeout, 30);
-	CHECK_INT(c.max_header_bytes, 32768);
+	CHECK_INT(c.max_header_bytes, 8192);
 	CHECK_INT(c.log_requests, 1);
 	CHECK_INT(c.insecure_plain_http, 0);
 	CHECK_INT(c.ntrusted, 0);
+	CHECK_INT(c.taxii_max_content_length, 10 * 1024 * 1024);
+	CHECK_STR(c.geo_country_db, "");
+	CHECK_INT(c.ngeo_asn_csv, 0);
+	CHECK_STR(c.report_dir, "var/reports");
+	CHECK(c.report_period == 7 * 86400);
+	CHECK_INT(c.disrupt_auto, 1);
+	CHECK(c.disrupt_interval == 10);
+	CHECK_INT(c.policy.min_confidence, 80);
+	CHECK_INT(c.policy.min_sources, 2);
+	CHECK(bw_serve_conf_eligible(&c) == NULL);
+	{
+		struct bw_geo *g = (struct bw_geo *)&c; /* overwritten */
+		CHECK_INT(bw_serve_conf_geo(&c, &g, &err), BW_OK);
+		CHECK(g == NULL);
+	}
 	memset(&h, 0, sizeof(h));
 	CHECK_INT(bw_serve_conf_check(&c, &h, &err), BW_OK);
 	CHECK_STR(h.addr, "127.0.0.1");
@@ -64,8 +80,37 @@ test_every_key(void)
 		"trusted_proxies = 127.0.0.1, 10.0.0.0/8 2001:db8::/32,::1\n"
 		"max_connections = 100\n"
 		"connection_timeout = 5\n"
-		"max_header_bytes = 8192\n"
-		"log_requests = off\n";
+		"max_header_bytes = 16384\n"
+		"log_requests = off\n"
+		"smtp = mail.example:2525\n"
+		"mail_from = bulwark@cert.example\n"
+		"public_url = https://bulwark.example/\n"
+		"delivery_attempts = 5\n"
+		"taxii_max_content_length = 65536\n"
+		"geo_country_db = /var/geo/c.mmdb\n"
+		"geo_asn_csv = /var/geo/a4.csv , /var/geo/a6.csv\n"
+		"eligible_countries = de,FR  ee, de\n"
+		"dns = 127.0.0.1:5354\n"
+		"rpz_zone = rpz.cert.example.\n"
+		"rpz_notify = 127.0.0.1:53, [::1]:5300\n"
+		"rpz_allow_transfer = 192.0.2.0/24\n"
+		"rpz_serial_base = 4000000000\n"
+		"rpz_tsig = xfr-key:a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=\n"
+		"dnsbl = no\n"
+		"dnsbl_clients = 10.0.0.0/8, 127.0.0.1\n"
+		"dnsbl_clear = no\n"
+		"dnsbl_zone = bl.cert.example\n"
+		"dnsbl_domain_zone = dbl.cert.example\n"
+		"report_dir = /var/lib/bulwark/reports\n"
+		"report_period = 1d\n"
+		"disrupt_auto = no\n"
+		"disrupt_interval = 30s\n"
+		"disrupt_min_confidence = 90\n"
+		"disrupt_min_sources = 3\n"
+		"disrupt_expiry = 2w\n"
+		"disrupt_blast_radius = 50\n"
+		"disrupt_sinkhole = 192.0.2.53\n"
+		"disrupt_guard_dir = /usr/share/bulwark/guard\n";
 	struct bw_serve_conf c;
 	struct bw_err err;
 	size_t nkeys = 0;
@@ -83,8 +128,63 @@ test_every_key(void)
 	CHECK_INT(c.trusted[3].bits, 128);
 	CHECK_INT(c.max_connections, 100);
 	CHECK_INT(c.connection_timeout, 5);
-	CHECK_INT(c.max_header_bytes, 8192);
+	CHECK_INT(c.max_header_bytes, 16384);
 	CHECK_INT(c.log_requests, 0);
+	CHECK_STR(c.smtp, "mail.example:2525");
+	CHECK_STR(c.mail_from, "bulwark@cert.example");
+	CHECK_STR(c.public_url, "https://bulwark.example"); /* no trailing slash */
+	CHECK_INT(c.delivery_attempts, 5);
+	CHECK_INT(c.taxii_max_content_length, 65536);
+	CHECK_STR(c.geo_country_db, "/var/geo/c.mmdb");
+	CHECK_INT(c.ngeo_asn_csv, 2);
+	CHECK_STR(c.geo_asn_csv[0], "/var/geo/a4.csv");
+	CHECK_STR(c.geo_asn_csv[1], "/var/geo/a6.csv");
+	/* sorted, without the repeated DE */
+	CHECK_INT(c.has_eligible, 1);
+	CHECK_INT(c.eligible.n, 3);
+	CHECK_STR(c.eligible.cc[0], "DE");
+	CHECK_STR(c.eligible.cc[1], "EE");
+	CHECK_STR(c.eligible.cc[2], "FR");
+	CHECK(bw_serve_conf_eligible(&c) == &c.eligible);
+	CHECK_STR(c.dns, "127.0.0.1:5354");
+	CHECK(c.dns_given && !c.dns_off);
+	CHECK_STR(c.rpz_zone, "rpz.cert.example.");
+	CHECK_INT(c.nrpz_notify, 2);
+	CHECK_STR(c.rpz_notify[1].addr, "::1");
+	CHECK_INT(c.rpz_notify[1].port, 5300);
+	CHECK_INT(c.nrpz_allow_transfer, 1);
+	CHECK_INT(c.rpz_allow_transfer[0].bits, 24);
+	CHECK(c.rpz_serial_base == 4000000000ul);
+	CHECK_STR(c.rpz_tsig, "xfr-key:a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=");
+	CHECK_INT(bw_serve_conf_set(&c, "rpz_tsig", "xfr-key:not base64!", &err), BW_EINVAL);
+	CHECK_INT(bw_serve_conf_set(&c, "rpz_tsig", "no-secret", &err), BW_EINVAL);
+	CHECK_INT(c.dnsbl, 0);
+	CHECK_INT(c.ndnsbl_clients, 2);
+	CHECK_INT(c.dnsbl_clear, 0);
+	CHECK_STR(c.dnsbl_zone, "bl.cert.example");
+	CHECK_STR(c.dnsbl_domain_zone, "dbl.cert.example");
+	CHECK_STR(c.report_dir, "/var/lib/bulwark/reports");
+	CHECK(c.report_period == 86400);
+	CHECK_INT(bw_serve_conf_set(&c, "report_period", "no", &err), BW_OK);
+	CHECK(c.report_period == 0);
+	CHECK_INT(bw_serve_conf_set(&c, "report_period", "5m", &err), BW_EINVAL);
+	CHECK(strstr(err.msg, "report_period") != NULL);
+	CHECK_INT(bw_serve_conf_set(&c, "report_period", "1x", &err), BW_EINVAL);
+	CHECK_INT(bw_serve_conf_set(&c, "report_dir", "", &err), BW_EINVAL);
+	CHECK_INT(c.disrupt_auto, 0);
+	CHECK(c.disrupt_interval == 30);
+	CHECK_INT(c.policy.min_confidence, 90);
+	CHECK_INT(c.policy.min_sources, 3);
+	CHECK(c.policy.ttl == 14 * 86400);
+	CHECK_INT(c.policy.blast_radius, 50);
+	CHECK_STR(c.policy.sinkhole, "192.0.2.53");
+	CHECK_STR(c.policy.guard_dir, "/usr/share/bulwark/guard");
+	CHECK_INT(bw_serve_conf_set(&c, "disrupt_min_sources", "0", &err), BW_EINVAL);
+	CHECK_INT(bw_serve_conf_set(&c, "disrupt_interval", "2d", &err), BW_EINVAL);
+	CHECK_INT(bw_serve_conf_set(&c, "rpz_notify", "127.0.0.1:0", &err), BW_EINVAL);
+	CHECK_INT(bw_serve_conf_set(&c, "rpz_zone", "a..b", &err), BW_EINVAL);
+	CHECK_INT(bw_serve_conf_set(&c, "dns", "no", &err), BW_OK);
+	CHECK_INT(c.dns_off, 1);
 	/* the table of keys is what the file above used, no more */
 	for (size_t i = 0; bw_serve_conf_keys[i]; i++) {
 		char needle[64];
@@ -92,7 +192,7 @@ test_every_key(void)
 		CHECK(strstr(text, needle) != NULL);
 		nkeys++;
 	}
-	CHECK_INT(nkeys, 11);
+	CHECK_INT(nkeys, 40);
 	/* the command line overrides the file */
 	CHECK_INT(bw_serve_conf_set(&c, "threads", "2", &err), BW_OK);
 	CHECK_INT(c.threads, 2);
@@ -127,6 +227,16 @@ test_errors(void)
 	BAD("\n\nthreads = 4\n# x\nthreads = 5\n", BW_EINVAL,
 	    "t.conf:5: threads: given twice (first on line 3)");
 	BAD("threads 4\n", BW_EFORMAT, "t.conf:1: 'key = value' expected");
+	/* notifications (issue 7) */
+	BAD("smtp = mail.example\n", BW_EINVAL, "t.conf:1: smtp: 'mail.example' is not HOST:PORT");
+	BAD("smtp = mail.example:0\n", BW_EINVAL, "smtp: 'mail.example:0' is not HOST:PORT");
+	BAD("smtp = mail.example:65536\n", BW_EINVAL, "is not HOST:PORT");
+	BAD("smtp = a@b:25\n", BW_EINVAL, "is not HOST:PORT");
+	BAD("mail_from = nobody\n", BW_EINVAL, "mail_from: 'nobody' is not a mail address");
+	BAD("mail_from = <a@b.example>\n", BW_EINVAL, "is not a mail address");
+	BAD("public_url = ftp://x.example\n", BW_EINVAL, "public_url: 'ftp://x.example' is not an http(s) URL");
+	BAD("delivery_attempts = 0\n", BW_EINVAL, "delivery_attempts: '0' is not a number from 1 to 100");
+	BAD("delivery_attempts = 101\n", BW_EINVAL, "delivery_attempts: '101'");
 	BAD(" = 4\n", BW_EFORMAT, "t.conf:1: no key before '='");
 	BAD("db =\n", BW_EINVAL, "t.conf:1: db: no value");
 	BAD("threads = 0\n", BW_EINVAL, "t.conf:1: threads: '0' is not a number from 1 to 256");
@@ -138,6 +248,17 @@ test_errors(void)
 	BAD("max_header_bytes = 100\n", BW_EINVAL, "max_header_bytes: '100' is not a number from 4096");
 	BAD("connection_timeout = 3601\n", BW_EINVAL, "connection_timeout:");
 	BAD("max_connections = 65537\n", BW_EINVAL, "max_connections:");
+	BAD("taxii_max_content_length = 1023\n", BW_EINVAL,
+	    "t.conf:1: taxii_max_content_length: '1023' is not a number from 1024 to 268435456");
+	BAD("taxii_max_content_length = 268435457\n", BW_EINVAL, "taxii_max_content_length:");
+	BAD("geo_asn_csv = a.csv,,b.csv\n", BW_EINVAL, "geo_asn_csv: empty path in the list");
+	BAD("geo_asn_csv = a,b,c,d,e\n", BW_ELIMIT, "geo_asn_csv: more than 4 files");
+	BAD("eligible_countries = DE, DEU\n", BW_EINVAL,
+	    "t.conf:1: eligible_countries: 'DEU' is not an ISO 3166-1 alpha-2 code");
+	BAD("eligible_countries = uk\n", BW_EINVAL, "'uk' is not an ISO 3166-1 code: the United Kingdom is GB");
+	BAD("eligible_countries = EL\n", BW_EINVAL, "Greece is GR");
+	BAD("eligible_countries = D1\n", BW_EINVAL, "'D1' is not");
+	BAD("eligible_countries = , ,\n", BW_EINVAL, "eligible_countries: no country given");
 	BAD("log_requests = maybe\n", BW_EINVAL, "t.conf:1: log_requests: 'maybe' is not yes or no");
 	BAD("insecure_plain_http = YES\n", BW_EINVAL, "insecure_plain_http: 'YES'");
 	BAD("listen = example.org:80\n", BW_EINVAL, "t.conf:1: listen: listen address: 'example.org'");
@@ -340,6 +461,46 @@ test_check(void)
 	CHECK(strstr(err.msg, "tls_cert") != NULL);
 }
 
+/* geo_asn_csv and geo_country_db load through bw_serve_conf_geo */
+static void
+test_geo_files(void)
+{
+	const char *data = getenv("BW_TEST_DATA");
+	struct bw_serve_conf c;
+	struct bw_geo *g = NULL;
+	struct bw_geo_asn a;
+	struct bw_err err;
+	char v[2048];
+
+	if (data == NULL) {
+		CHECK(!"BW_TEST_DATA is set");
+		return;
+	}
+	bw_serve_conf_init(&c);
+	snprintf(v, sizeof(v), "%s/geo/asn-ipv4.csv,%s/geo/asn-ipv6.csv", data, data);
+	CHECK_INT(bw_serve_conf_set(&c, "geo_asn_csv", v, &err), BW_OK);
+	CHECK_INT(bw_serve_conf_geo(&c, &g, &err), BW_OK);
+	if (CHECK(g != NULL)) {
+		CHECK(bw_geo_has_asn(g));
+		CHECK(!bw_geo_has_country(g));
+		/* the first line of asn-ipv4.csv: 1.0.0.0-1.0.0.255 AS13335 */
+		CHECK_INT(bw_geo_asn(g, "1.0.0.7", &a, &err), BW_OK);
+		CHECK_INT((int)a.asn, 13335);
+	}
+	bw_geo_free(g);
+	g = NULL;
+	snprintf(v, sizeof(v), "%s/geo/bad-addr.csv", data);
+	CHECK_INT(bw_serve_conf_set(&c, "geo_asn_csv", v, &err), BW_OK);
+	CHECK(bw_serve_conf_geo(&c, &g, &err) != BW_OK);
+	CHECK(g == NULL);
+	CHECK(strncmp(err.msg, "geo_asn_csv: ", 13) == 0);
+	bw_serve_conf_init(&c);
+	CHECK_INT(bw_serve_conf_set(&c, "geo_country_db", "/nonexistent/c.mmdb", &err), BW_OK);
+	CHECK(bw_serve_conf_geo(&c, &g, &err) != BW_OK);
+	CHECK(strncmp(err.msg, "geo_country_db: ", 16) == 0);
+	CHECK(g == NULL);
+}
+
 int
 main(void)
 {
@@ -350,5 +511,6 @@ main(void)
 	TAP_RUN(test_hostile);
 	TAP_RUN(test_prefixes);
 	TAP_RUN(test_check);
+	TAP_RUN(test_geo_files);
 	return tap_done();
 }

@@ -67,12 +67,12 @@ test_migration(void)
 	struct bw_err err;
 	sqlite3 *db;
 
-	/* make a schema-1 store: a new store with what schemas 2 to 5 added
+	/* make a schema-1 store: a new store with what schemas 2 to 6 added
 	 * removed */
 	CHECK_INT(bw_store_open(db_path("v1.db"), 0, &st, &err), BW_OK);
 	bw_store_close(st);
 	sqlite3_open(db_path("v1.db"), &db);
-	CHECK_INT(sqlite3_exec(db, SCHEMA_DROP_V5 " DROP TABLE sighting; DROP TABLE tenant_scope;"
+	CHECK_INT(sqlite3_exec(db, SCHEMA_DROP_AFTER_V4 " DROP TABLE sighting; DROP TABLE tenant_scope;"
 			       " DROP TABLE api_key; DROP TABLE tenant;"
 			       " PRAGMA user_version = 1",
 			       NULL, NULL, NULL), SQLITE_OK);
@@ -82,6 +82,7 @@ test_migration(void)
 	CHECK_INT(count(st, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"), 1);
 	CHECK_INT(count(st, "SELECT count(*) FROM sqlite_master WHERE name = 'sighting'"), 1);
 	CHECK_INT(count(st, "SELECT count(*) FROM sqlite_master WHERE name = 'sighting_by_hour'"), 1);
+	CHECK_INT(count(st, "SELECT count(*) FROM sqlite_master WHERE name = 'sighting_queue'"), 1);
 	bw_store_close(st);
 }
 

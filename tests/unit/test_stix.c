@@ -272,7 +272,9 @@ test_apt1(void)
 		r = find(&g, "cidr", cidrs[i]);
 		if (!CHECK(r != NULL))
 			continue;
-		CHECK_STR(r->tags, "malware:HUC Packet Transmit Tool (HTRAN)");
+		/* the report lists every indicator: a tag of kind report */
+		CHECK_STR(r->tags, "malware:HUC Packet Transmit Tool (HTRAN)"
+				   "|report:APT1: Exposing One of China's Cyber Espionage Units");
 		CHECK_INT(r->first_seen, ts("2015-05-15T09:12:16Z"));
 		CHECK_INT(r->valid_from, ts("2015-05-15T09:12:16Z"));
 	}
@@ -282,12 +284,12 @@ test_apt1(void)
 	for (int i = 0; i < 3; i++) {
 		r = find(&g, "domain", domains[i]);
 		if (CHECK(r != NULL))
-			CHECK_STR(r->tags, "actor:Ugly Gorilla");
+			CHECK_STR(r->tags, "actor:Ugly Gorilla|report:APT1: Exposing One of China's Cyber Espionage Units");
 	}
 	for (int i = 0; i < 3; i++) {
 		r = find(&g, "md5", md5s[i]);
 		if (CHECK(r != NULL))
-			CHECK_STR(r->tags, "");
+			CHECK_STR(r->tags, "report:APT1: Exposing One of China's Cyber Espionage Units");
 	}
 	got_free(&g);
 }

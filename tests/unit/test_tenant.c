@@ -245,6 +245,106 @@ test_keys(void)
 	bw_store_close(st);
 }
 
+/* Gateway keys (kind and label), and the key table of the check path:
+ * the same verdicts as bw_tenant_authenticate, both kinds accepted, while
+ * bw_tenant_authenticate (TAXII's) refuses a gateway key. */
+static void
+test_key_table(void)
+{
+	struct bw_store *st = NULL;
+	struct bw_tenant t;
+	struct bw_tenant_key *keys = NULL;
+	struct bw_tenant_keys *kt = NULL, *kt2 = NULL;
+	struct bw_key_auth ka;
+	struct bw_err err;
+	char kt_de[BW_API_KEY_BUF], kg_de[BW_API_KEY_BUF], kg_fr[BW_API_KEY_BUF];
+	char bad[BW_API_KEY_BUF], label[BW_KEY_LABEL_MAX + 2];
+	int64_t it = 0, ig = 0, igf = 0;
+	size_t n = 0;
+
+	CHECK_INT(bw_store_open(db_path("t.db"), BW_STORE_NOCREATE, &st, &err), BW_OK);
+	CHECK_INT(bw_tenant_key_add_kind(st, "DE", BW_KEY_TENANT, NULL, 4000, kt_de, &it, &err), BW_OK);
+	CHECK_INT(bw_tenant_key_add_kind(st, "de", BW_KEY_GATEWAY, "nginx in front of the chatbot",
+					 4001, kg_de, &ig, &err), BW_OK);
+	CHECK_INT(bw_tenant_key_add_kind(st, "FR", BW_KEY_GATEWAY, "", 4002, kg_fr, &igf, &err), BW_OK);
+	/* labels: bounded, no control characters */
+	memset(label, 'x', sizeof(label) - 1);
+	label[sizeof(label) - 1] = '\0';
+	CHECK_INT(bw_tenant_key_add_kind(st, "DE", BW_KEY_GATEWAY, label, 4003, bad, NULL, &err),
+		  BW_EINVAL);
+	CHECK_INT(bw_tenant_key_add_kind(st, "DE", BW_KEY_GATEWAY, "a\nb", 4003, bad, NULL, &err),
+		  BW_EINVAL);
+	CHECK_INT(bw_tenant_key_add_kind(st, "DE", (enum bw_key_kind)7, NULL, 4003, bad, NULL, &err),
+		  BW_EINVAL);
+	CHECK_INT(count(st, "SELECT count(*) FROM api_key WHERE kind = 'gateway'"), 2);
+	CHECK_INT(count(st, "SELECT count(*) FROM api_key WHERE label IS NOT NULL"), 1);
+
+	/* TAXII's authentication: the tenant key yes, a gateway key no */
+	CHECK_INT(bw_tenant_authenticate(st, kt_de, strlen(kt_de), &t, NULL, &err), BW_OK);
+	CHECK_INT(bw_tenant_authenticate(st, kg_de, strlen(kg_de), &t, NULL, &err), BW_ENOTFOUND);
+	CHECK_INT(bw_tenant_authenticate(st, kg_fr, strlen(kg_fr), &t, NULL, &err), BW_ENOTFOUND);
+
+	/* the listing shows kind and label */
+	CHECK_INT(bw_tenant_key_list(st, "DE", &keys, &n, &err), BW_OK);
+	CHECK_INT(n, 4);
+	if (n == 4) {
+		CHECK_INT(keys[2].id, it);
+		CHECK_INT(keys[2].kind, BW_KEY_TENANT);
+		CHECK_STR(keys[2].label, "");
+		CHECK_INT(keys[3].id, ig);
+		CHECK_INT(keys[3].kind, BW_KEY_GATEWAY);
+		CHECK_STR(keys[3].label, "nginx in front of the chatbot");
+	}
+	bw_free(keys);
+	CHECK_STR(bw_key_kind_name(BW_KEY_GATEWAY), "gateway");
+	CHECK_STR(bw_key_kind_name(BW_KEY_TENANT), "tenant");
+
+	/* the key table: every key of the store (test_keys made 3) */
+	CHECK_INT(bw_tenant_keys_load(st, &kt, &err), BW_OK);
+	CHECK_INT(bw_tenant_keys_count(kt), 6);
+	CHECK_INT(bw_tenant_keys_check(kt, kt_de, strlen(kt_de), &ka, &err), BW_OK);
+	CHECK_INT(ka.key_id, it);
+	CHECK_STR(ka.country, "DE");
+	CHECK_INT(ka.kind, BW_KEY_TENANT);
+	CHECK_INT(bw_tenant_keys_check(kt, kg_de, strlen(kg_de), &ka, &err), BW_OK);
+	CHECK_INT(ka.key_id, ig);
+	CHECK_STR(ka.country, "DE");
+	CHECK_INT(ka.kind, BW_KEY_GATEWAY);
+	CHECK_INT(bw_tenant_keys_check(kt, kg_fr, strlen(kg_fr), &ka, &err), BW_OK);
+	CHECK_STR(ka.country, "FR");
+	/* wrong secret, foreign secret under an id, unknown id, malformed */
+	memcpy(bad, kg_de, sizeof(bad));
+	bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == '0' ? '1' : '0';
+	CHECK_INT(bw_tenant_keys_check(kt, bad, strlen(bad), &ka, &err), BW_ENOTFOUND);
+	CHECK_STR(err.msg, "invalid API key");
+	snprintf(bad, sizeof(bad), "bwk_%lld_%s", (long long)ig, strchr(kg_fr + 4, '_') + 1);
+	CHECK_INT(bw_tenant_keys_check(kt, bad, strlen(bad), &ka, &err), BW_ENOTFOUND);
+	snprintf(bad, sizeof(bad), "bwk_99999_%s", strchr(kg_fr + 4, '_') + 1);
+	CHECK_INT(bw_tenant_keys_check(kt, bad, strlen(bad), &ka, &err), BW_ENOTFOUND);
+	CHECK_INT(bw_tenant_keys_check(kt, kg_de, strlen(kg_de) - 1, &ka, &err), BW_ENOTFOUND);
+	CHECK_INT(bw_tenant_keys_check(kt, "", 0, &ka, &err), BW_ENOTFOUND);
+	CHECK_INT(bw_tenant_keys_check(NULL, kg_de, strlen(kg_de), &ka, &err), BW_ENOTFOUND);
+	/* the key revoked by test_keys is refused from the table too */
+	{
+		struct bw_tenant_key *dk = NULL;
+		size_t dn = 0;
+		CHECK_INT(bw_tenant_key_list(st, "DE", &dk, &dn, &err), BW_OK);
+		CHECK(dn > 0 && dk[0].revoked != 0);
+		bw_free(dk);
+	}
+
+	/* a table is a snapshot: a revocation shows in the next one only */
+	CHECK_INT(bw_tenant_key_revoke(st, "DE", ig, 5000, &err), BW_OK);
+	CHECK_INT(bw_tenant_keys_check(kt, kg_de, strlen(kg_de), &ka, &err), BW_OK);
+	CHECK_INT(bw_tenant_keys_load(st, &kt2, &err), BW_OK);
+	CHECK_INT(bw_tenant_keys_check(kt2, kg_de, strlen(kg_de), &ka, &err), BW_ENOTFOUND);
+	CHECK_INT(bw_tenant_keys_check(kt2, kt_de, strlen(kt_de), &ka, &err), BW_OK);
+	bw_tenant_keys_free(kt);
+	bw_tenant_keys_free(kt2);
+	bw_tenant_keys_free(NULL);
+	bw_store_close(st);
+}
+
 /* A store of schema 2 (before tenants) gets the tenant tables on open. */
 static void
 test_migration(void)
@@ -256,7 +356,7 @@ test_migration(void)
 	CHECK_INT(bw_store_open(db_path("old.db"), 0, &st, &err), BW_OK);
 	bw_store_close(st);
 	CHECK(sqlite3_open(db_path("old.db"), &db) == SQLITE_OK);
-	CHECK(sqlite3_exec(db, SCHEMA_DROP_V5 " DROP TABLE tenant_scope; DROP TABLE api_key;"
+	CHECK(sqlite3_exec(db, SCHEMA_DROP_AFTER_V4 " DROP TABLE tenant_scope; DROP TABLE api_key;"
 			       " DROP TABLE tenant; PRAGMA user_version = 2;",
 			       NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
@@ -264,6 +364,54 @@ test_migration(void)
 	CHECK_INT(count(st, "PRAGMA user_version"), BW_STORE_SCHEMA_VERSION);
 	CHECK_INT(bw_tenant_add(st, "EE", "Estonia", 1, NULL, &err), BW_OK);
 	CHECK_INT(count(st, "SELECT count(*) FROM tenant"), 1);
+	bw_store_close(st);
+}
+
+/* A configured eligible list: parsing, "default", refusals, look-up,
+ * the text in messages, and tenant add under it. */
+static void
+test_eligible_config(void)
+{
+	struct bw_tenant_eligible e;
+	struct bw_store *st = NULL;
+	struct bw_err err;
+	char buf[BW_TENANT_ELIGIBLE_MAX * 3], path[300];
+
+	CHECK_INT(bw_tenant_eligible_parse(" no,is  li,CH ,no", &e, &err), BW_OK);
+	CHECK_INT(e.n, 4);
+	CHECK_STR(bw_tenant_eligible_text(&e, buf, sizeof(buf)), "CH IS LI NO");
+	CHECK(bw_tenant_eligible_has(&e, "NO"));
+	CHECK(!bw_tenant_eligible_has(&e, "DE"));
+	CHECK(bw_tenant_eligible_has(NULL, "DE"));
+	CHECK(!bw_tenant_eligible_has(NULL, "US"));
+	CHECK_STR(bw_tenant_eligible_text(NULL, buf, sizeof(buf)), bw_tenant_eligible_list());
+	/* a short buffer holds whole codes only */
+	CHECK_STR(bw_tenant_eligible_text(&e, buf, 7), "CH IS");
+	CHECK_INT(bw_tenant_eligible_parse("default, us", &e, &err), BW_OK);
+	CHECK_INT(e.n, 44);
+	CHECK(bw_tenant_eligible_has(&e, "US"));
+	CHECK(bw_tenant_eligible_has(&e, "VA"));
+	CHECK(strstr(bw_tenant_eligible_text(&e, buf, sizeof(buf)), "UA US VA") != NULL);
+	CHECK_INT(bw_tenant_eligible_parse("DE UK", &e, &err), BW_EINVAL);
+	CHECK(strstr(err.msg, "the United Kingdom is GB") != NULL);
+	CHECK_INT(bw_tenant_eligible_parse("el", &e, &err), BW_EINVAL);
+	CHECK(strstr(err.msg, "Greece is GR") != NULL);
+	CHECK_INT(bw_tenant_eligible_parse("DE,D3", &e, &err), BW_EINVAL);
+	CHECK(strstr(err.msg, "'D3' is not an ISO 3166-1 alpha-2 code") != NULL);
+	CHECK_INT(bw_tenant_eligible_parse("DEU", &e, &err), BW_EINVAL);
+	CHECK_INT(bw_tenant_eligible_parse(" , ", &e, &err), BW_EINVAL);
+	CHECK(strstr(err.msg, "no country given") != NULL);
+	CHECK_INT(bw_tenant_eligible_parse("abcdefghijklmnopqrstuvwxyz", &e, &err), BW_EINVAL);
+	/* tenant add under a list */
+	snprintf(path, sizeof(path), "%s/eligible.db", dir);
+	if (!CHECK(bw_store_open(path, 0, &st, &err) == BW_OK))
+		return;
+	CHECK_INT(bw_tenant_eligible_parse("NO IS", &e, &err), BW_OK);
+	CHECK_INT(bw_tenant_add_eligible(st, &e, "no", "Norway", 1, NULL, &err), BW_OK);
+	CHECK_INT(bw_tenant_add_eligible(st, &e, "DE", "Germany", 1, NULL, &err), BW_EINVAL);
+	CHECK(strstr(err.msg, "DE is not eligible for the programme"
+		     " (eligible by the configuration: IS NO)") != NULL);
+	CHECK_INT(bw_tenant_add_eligible(st, NULL, "DE", "Germany", 1, NULL, &err), BW_OK);
 	bw_store_close(st);
 }
 
@@ -277,7 +425,9 @@ main(void)
 	TAP_RUN(test_countries);
 	TAP_RUN(test_tenants);
 	TAP_RUN(test_keys);
+	TAP_RUN(test_key_table);
 	TAP_RUN(test_migration);
+	TAP_RUN(test_eligible_config);
 	{
 		char cmd[300];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
