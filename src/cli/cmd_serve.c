@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/mem.h"
@@ -26,6 +27,7 @@
 #include "net/taxii.h"
 #include "net/incident_api.h"
 #include "disrupt/clock.h"
+#include "intel/model.h"
 #include "share/deliver.h"
 #include "share/tenant.h"
 #include "store/store.h"
@@ -219,6 +221,7 @@ bw_cmd_serve(int argc, char **argv)
 	struct bw_dns *dns = NULL;
 	struct bw_deliver *deliver = NULL;
 	struct bw_clock *clock = NULL;
+	struct bw_model *model = NULL;
 	struct bw_err err;
 	const char *config = NULL, *db;
 	char *cert = NULL, *key = NULL;
@@ -353,6 +356,18 @@ bw_cmd_serve(int argc, char **argv)
 	{
 		/* the outbox: webhooks, mail, incidents (src/share/deliver.h) */
 		struct bw_deliver_config dc;
+		const char *mpath = bw_cli_model_path(NULL);
+		struct bw_err merr;
+		char mts[64];
+
+		/* the risk model is evidence for incident priority, not a
+		 * requirement: without it the priority counts a neutral 0.5 */
+		if (access(mpath, R_OK) == 0 && bw_model_load(mpath, &model, &merr))
+			fprintf(stderr, "time=%s level=warn event=model_unusable path=%s error=\"%s\"\n",
+				bw_time_format(bw_time_now(), mts), mpath, merr.msg);
+		else if (model)
+			fprintf(stderr, "time=%s level=info event=model_loaded path=%s\n",
+				bw_time_format(bw_time_now(), mts), mpath);
 		memset(&dc, 0, sizeof(dc));
 		dc.db_path = db;
 		dc.smtp = conf->smtp;
@@ -364,6 +379,7 @@ bw_cmd_serve(int argc, char **argv)
 		dc.reports.dir = conf->report_dir;
 		dc.reports.period = conf->report_period;
 		dc.reports.geo = geo;
+		dc.model = model;
 		if (bw_deliver_start(&dc, &deliver, &err))
 			goto fail;
 	}
@@ -406,6 +422,7 @@ fail:
 out:
 	bw_clock_stop(clock);
 	bw_deliver_stop(deliver);
+	bw_model_free(model);
 	bw_dns_stop(dns);
 	bw_http_stop(http);
 	bw_api_free(api);

@@ -35,6 +35,7 @@ struct bw_deliver {
 	const struct bw_geo *geo;
 	struct bw_outbox_policy policy;
 	struct bw_report_sched reports; /* .dir owned */
+	const struct bw_model *model;
 	int64_t next_report_check;
 	unsigned poll_ms;
 	long timeout;
@@ -129,6 +130,7 @@ bw_deliver_new(const struct bw_deliver_config *cfg, struct bw_deliver **out,
 	d->mail_from = dup_or_null(cfg->mail_from ? cfg->mail_from : "bulwark@localhost", &oom);
 	d->public_url = dup_or_null(cfg->public_url, &oom);
 	d->reports = cfg->reports;
+	d->model = cfg->model;
 	d->reports.dir = dup_or_null(cfg->reports.dir ? cfg->reports.dir : "var/reports", &oom);
 	d->policy = cfg->policy;
 	d->geo = cfg->geo;
@@ -399,6 +401,20 @@ bw_deliver_item(struct bw_deliver *d, struct bw_store *st, const struct bw_outbo
 	return bw_err_set(err, BW_EINVAL, "unknown channel %s", it->channel);
 }
 
+/* The model's score of a domain or URL (the model reads names); anything
+ * else, or a name it refuses, has none (-1). */
+static double
+model_score(void *ctx, enum bw_ioc_type type, const char *value)
+{
+	double score;
+
+	if (type != BW_IOC_DOMAIN && type != BW_IOC_URL)
+		return -1;
+	if (bw_model_score(ctx, value, strlen(value), &score, NULL, NULL) != BW_OK)
+		return -1;
+	return score;
+}
+
 int
 bw_deliver_round(struct bw_deliver *d, struct bw_store *st, int64_t now, long *sent,
 		 long *failed, struct bw_err *err)
@@ -411,6 +427,10 @@ bw_deliver_round(struct bw_deliver *d, struct bw_store *st, int64_t now, long *s
 	memset(&ic, 0, sizeof(ic));
 	ic.public_url = d->public_url;
 	ic.geo = d->geo;
+	if (d->model) {
+		ic.model_score = model_score;
+		ic.model_ctx = (void *)d->model;
+	}
 	rc = bw_incident_step(st, &ic, now, &is, err);
 	if (rc)
 		goto out;

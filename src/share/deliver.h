@@ -43,6 +43,7 @@
 #include "intel/geo.h"
 #include "share/outbox.h"
 #include "share/report_sched.h"
+#include "intel/model.h"
 #include "store/store.h"
 
 #define BW_DELIVER_SIG_BUF 72 /* "sha256=" + 64 hex + NUL */
@@ -70,6 +71,9 @@ struct bw_deliver_config {
 	/* periodic reports, checked once a minute (period 0: none); dir is
 	 * copied */
 	struct bw_report_sched reports;
+	/* the domain-risk model whose score enters incident priority; NULL:
+	 * none (the priority then counts 0.5); must outlive the deliverer */
+	const struct bw_model *model;
 };
 
 struct bw_deliver;

@@ -485,25 +485,26 @@ bump(struct bw_strmap *m, const char *name, struct bw_err *err)
 	return BW_OK;
 }
 
-/* Pass 4: malware and actor tags of the known national indicators, each
- * counted once per indicator; and the tag text of the listed items. */
+/* Pass 4: malware, actor, campaign and report tags of the known national
+ * indicators, each counted once per indicator. */
 static int
 scan_tags(struct ctx *c)
 {
 	struct bw_report *r = c->r;
-	struct bw_strmap *fam = NULL, *act = NULL, *la_act = NULL;
+	struct bw_strmap *fam = NULL, *act = NULL, *camp = NULL, *la_act = NULL;
 	sqlite3_stmt *s = NULL;
 	int64_t last_ind = -1, last_tag = -1;
 	int rc, step;
 
 	if ((rc = bw_strmap_new(MAX_TAGS, &fam, c->err)) ||
 	    (rc = bw_strmap_new(MAX_TAGS, &act, c->err)) ||
+	    (rc = bw_strmap_new(MAX_TAGS, &camp, c->err)) ||
 	    (rc = bw_strmap_new(MAX_TAGS, &la_act, c->err)))
 		goto out;
 	rc = prep(c, "SELECT r.indicator_id, t.id, t.kind, t.name FROM record r"
 		  " JOIN record_tag rt ON rt.record_id = r.id"
 		  " JOIN tag t ON t.id = rt.tag_id"
-		  " WHERE t.kind IN ('malware', 'actor') AND " VISIBLE_RECORD
+		  " WHERE t.kind IN ('malware', 'actor', 'campaign', 'report') AND " VISIBLE_RECORD
 		  " ORDER BY r.indicator_id, t.id", &s);
 	if (rc)
 		goto out;
@@ -522,7 +523,8 @@ scan_tags(struct ctx *c)
 		v = find_visible(c, ind);
 		if (!v || !(v->flags & NAT_KNOWN) || !kind || !name)
 			continue;
-		rc = bump(strcmp(kind, "actor") == 0 ? act : fam, name, c->err);
+		rc = bump(strcmp(kind, "actor") == 0 ? act : strcmp(kind, "malware") == 0 ? fam : camp,
+			  name, c->err);
 		if (rc)
 			goto out;
 		if (v->flags & NAT_LOOKALIKE) {
@@ -538,12 +540,14 @@ scan_tags(struct ctx *c)
 	}
 	if (counts_from_map(fam, &r->families, &r->nfamilies) ||
 	    counts_from_map(act, &r->actors, &r->nactors) ||
+	    counts_from_map(camp, &r->campaigns, &r->ncampaigns) ||
 	    counts_from_map(la_act, &r->lookalike_actors, &r->nlookalike_actors))
 		rc = bw_err_set(c->err, BW_ENOMEM, "report: out of memory");
 out:
 	sqlite3_finalize(s);
 	bw_strmap_free(fam);
 	bw_strmap_free(act);
+	bw_strmap_free(camp);
 	bw_strmap_free(la_act);
 	return rc;
 }
@@ -796,6 +800,7 @@ bw_report_free(struct bw_report *r)
 	bw_free(r->daily_sightings);
 	counts_free(r->families, r->nfamilies);
 	counts_free(r->actors, r->nactors);
+	counts_free(r->campaigns, r->ncampaigns);
 	counts_free(r->lookalike_actors, r->nlookalike_actors);
 	for (size_t i = 0; i < r->ntop_new; i++)
 		item_free(&r->top_new[i]);

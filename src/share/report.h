@@ -14,8 +14,11 @@
  *               whose observer address is in the scope);
  *   known       national and first added (the earliest visible record)
  *               before `to`: the threats in scope at the end of the period,
- *               broken down by type, malware family and actor (tags of
- *               kind "malware" and "actor" on the visible records);
+ *               broken down by type, malware family, actor and campaign
+ *               (tags of kind "malware", "actor", and "campaign" or
+ *               "report" - a STIX report's name - on the visible records;
+ *               campaigns correlated by `bulwark campaigns` are not used,
+ *               since they link through records the tenant may not see);
  *   new         known and first added in [from, to);
  *   sightings   the counts of sighting rows whose hour is in [from, to),
  *               whose observer is in the scope and whose indicator is
@@ -83,14 +86,14 @@ struct bw_report {
 	size_t ndays;
 	long *daily_sightings; /* ndays entries, day i starts at from + i*86400 */
 
-	struct bw_report_count *families, *actors; /* by count, then name */
-	size_t nfamilies, nactors;
+	struct bw_report_count *families, *actors, *campaigns; /* by count, then name */
+	size_t nfamilies, nactors, ncampaigns;
 	struct bw_report_item *top_new; /* up to BW_REPORT_TOP, by confidence */
 	size_t ntop_new;
 	long lookalikes_total;
 	struct bw_report_item *lookalikes; /* the first 500, by indicator id */
 	size_t nlookalikes;
-	struct bw_report_count *lookalike_actors; /* tags on lookalikes */
+	struct bw_report_count *lookalike_actors; /* "kind:name" tags on them */
 	size_t nlookalike_actors;
 	struct bw_report_action *actions;
 	size_t nactions;

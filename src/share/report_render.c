@@ -431,6 +431,7 @@ bw_report_write_html(const struct bw_report *r, FILE *f, struct bw_err *err)
 	fputs("<h2>Campaigns and actors active against ", f);
 	html_text(f, r->tenant_name);
 	fputs("</h2>\n", f);
+	html_counts(f, r->campaigns, r->ncampaigns, "Campaign or report", "campaigns");
 	html_counts(f, r->actors, r->nactors, "Actor", "actors");
 	html_counts(f, r->families, r->nfamilies, "Malware family", "families");
 
@@ -505,7 +506,7 @@ bw_report_write_json(const struct bw_report *r, FILE *f, struct bw_err *err)
 			"target", r->actions[i].target, "kind", r->actions[i].kind,
 			"state", r->actions[i].state));
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I,"
-		      " s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o}",
+		      " s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o}",
 		      "country", r->country, "tenant", r->tenant_name,
 		      "from", bw_time_format(r->from, a), "to", bw_time_format(r->to, b),
 		      "generated", bw_time_format(r->generated, g),
@@ -517,6 +518,7 @@ bw_report_write_json(const struct bw_report *r, FILE *f, struct bw_err *err)
 		      "observers", (json_int_t)r->observers, "daily_sightings", daily,
 		      "families", counts_json(r->families, r->nfamilies),
 		      "actors", counts_json(r->actors, r->nactors),
+		      "campaigns", counts_json(r->campaigns, r->ncampaigns),
 		      "top_new", items_json(r->top_new, r->ntop_new),
 		      "lookalikes_total", (json_int_t)r->lookalikes_total,
 		      "lookalikes", items_json(r->lookalikes, r->nlookalikes),
@@ -710,6 +712,7 @@ pdf_body(struct pdf *p, const struct bw_report *r)
 
 	snprintf(buf, sizeof(buf), "Campaigns and actors active against %s", r->tenant_name);
 	pdf_heading(p, buf);
+	pdf_counts(p, r->campaigns, r->ncampaigns, "Campaign or report");
 	pdf_counts(p, r->actors, r->nactors, "Actor");
 	pdf_counts(p, r->families, r->nfamilies, "Malware family");
 

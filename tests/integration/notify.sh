@@ -89,6 +89,8 @@ pids="$pids $!"
 wait_for 10 curl -s -o /dev/null "http://127.0.0.1:$HOOK/" || true
 wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SMTP" || true
 
+# the risk model's score enters incident priority
+BULWARK_MODEL=$BW_SRCDIR/models/domain.model \
 "$BULWARK" serve --db "$DB" --listen 127.0.0.1:$HTTP --dns no --smtp 127.0.0.1:$SMTP \
 	--public-url "http://127.0.0.1:$HTTP/" --mail-from bulwark@cert.example \
 	--log-requests=no 2>"$T/serve.log" &
@@ -96,6 +98,7 @@ SPID=$!
 pids="$pids $SPID"
 wait_for 10 curl -sf -o /dev/null "http://127.0.0.1:$HTTP/healthz"
 ok $? "serve is up"
+contains "$(cat "$T/serve.log")" "event=model_loaded" "the daemon loads the risk model for priorities"
 
 # sightings recorded by another process while the daemon runs
 cat >"$T/q.log" <<LOG

@@ -26,7 +26,9 @@ printf 'red-secret.ee\n' >"$T/red.txt"
 printf 'red-shared.ee\n' >"$T/shared.txt"
 B ingest --db "$DB" --source ee-feed --confidence 90 --tag malware:Lumma "$T/ee.txt" >/dev/null
 B ingest --db "$DB" --source world-feed --confidence 40 --tag actor:APT-X "$T/world.txt" >/dev/null
-B ingest --db "$DB" --source red-feed --tlp RED "$T/red.txt" >/dev/null
+B ingest --db "$DB" --source red-feed --tlp RED --tag campaign:Secret-Op "$T/red.txt" >/dev/null
+printf 'err-ee-login.example\n' >"$T/doppel.txt"
+B ingest --db "$DB" --source influence-feed --tag campaign:Doppelganger "$T/doppel.txt" >/dev/null
 B ingest --db "$DB" --source shared-feed --tlp RED --share-with EE "$T/shared.txt" >/dev/null
 B tenant add --db "$DB" --country EE --name Estonia >/dev/null
 B tenant add --db "$DB" --country FI --name Finland >/dev/null
@@ -98,7 +100,9 @@ is "$(R '.families')" '[{"name":"Lumma","count":5}]' "families: Lumma on the fiv
 is "$(R '.actors')" '[{"name":"APT-X","count":1}]' "actors: APT-X on the one sighted foreign name"
 is "$(R '.lookalikes_total')" 2 "lookalikes: two impersonations of err.ee, not www.err.ee itself"
 is "$(jq -r '[.lookalikes[].value] | sort | join(" ")' "$T/r.json")" "err-ee-login.example err.ee.verify.example" "lookalike names"
-is "$(R '.lookalike_actors')" '[{"name":"malware:Lumma","count":2}]' "who is behind the lookalikes"
+is "$(R '.campaigns')" '[{"name":"Doppelganger","count":1}]' "campaigns: Doppelganger, not the RED one EE may not see"
+is "$(R '.lookalike_actors')" '[{"name":"malware:Lumma","count":2},{"name":"campaign:Doppelganger","count":1}]' \
+	"who is behind the lookalikes"
 is "$(jq -r '[.actions[].target] | join(" ")' "$T/r.json")" "a.bad.ee evil.example" "actions on national targets (evil.example is sighted from EE)"
 
 # FI sees neither the RED records nor anything national: its ccTLD is .fi
