@@ -6,9 +6,8 @@
 # policy applies to those answers with recursive-only no) is a secondary
 # of rpz.bulwark. (response-policy), by AXFR, then IXFR after each NOTIFY,
 # all signed with TSIG (HMAC-SHA256).
-# Actions are written into the store directly with sqlite3, as the
-# disruption code does (the action row and its rpz_change row in one
-# transaction), while the daemon runs: a block gives NXDOMAIN, a sinkhole
+# Actions are proposed and approved with bulwark disrupt (two operators)
+# while the daemon runs: a block gives NXDOMAIN, a sinkhole
 # the sinkhole address (also for subdomains), an rpz-ip trigger rewrites an
 # answer, and a revocation lets the name resolve again.
 # Ports: bulwark 18730, named 18731.
@@ -21,60 +20,13 @@ command -v sqlite3 >/dev/null || { echo "1..0 # SKIP no sqlite3"; exit 0; }
 BWPORT=18730
 NSPORT=18731
 DB=$T/s.db
-PIDS=""
-cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-[ -n "${BW_KEEP:-}" ] && trap "for p in \$PIDS; do kill \$p; done" EXIT
-
-sql() { sqlite3 -cmd ".timeout 5000" "$DB" "$@"; }
-# add_action ID TYPE TARGET KIND [SINKHOLE]: an active action and its
-# journal row, in one transaction
-add_action() {
-	local sink=NULL
-	[ -n "${5:-}" ] && sink="'$5'"
-	sql "BEGIN; INSERT INTO action(id, authz_id, type, target, kind, sinkhole, origin, state,
-	     proposed_by, approved_by, created, updated, expires)
-	     VALUES ($1, 1, $2, '$3', '$4', $sink, 'manual', 'active', 'alice', 'bob',
-	     strftime('%s'), strftime('%s'), strftime('%s') + 86400);
-	     INSERT INTO rpz_change(time, action_id, op) VALUES (strftime('%s'), $1, 'add'); COMMIT;"
-}
-revoke_action() {
-	sql "BEGIN; UPDATE action SET state = 'revoked', updated = strftime('%s') WHERE id = $1;
-	     INSERT INTO rpz_change(time, action_id, op) VALUES (strftime('%s'), $1, 'del'); COMMIT;"
-}
-q() { # NAME [TYPE]: status and answers, one line
-	dig +time=1 +tries=1 @127.0.0.1 -p $NSPORT "$1" "${2:-A}" 2>&1 |
-		awk '/status:/ {sub(",", "", $6); s=$6} /^;; [A-Z]+ SECTION:/ {an = /ANSWER/}
-			an && /^[^;].*\tIN\t/ {a = a " " $NF} END {print s a}'
-}
-# wait_for NAME WANT: polls the resolver every 20 ms for up to 10 s
-wait_for() {
-	local got
-	for _ in $(seq 500); do
-		got=$(q "$1")
-		[ "$got" = "$2" ] && break
-		sleep 0.02
-	done
-	printf '%s' "$got"
-}
+RESOLVER_PORT=$NSPORT
+. "$(dirname "$0")/dns_lib.sh"
 
 # the store, with one authorisation
-"$BULWARK" serve --db "$DB" --listen 127.0.0.1:0 --dns no >/dev/null 2>&1 &
-p=$!
-for _ in $(seq 50); do
-	[ "$(sql 'PRAGMA user_version' 2>/dev/null)" -ge 5 ] 2>/dev/null && break
-	sleep 0.1
-done
-kill $p 2>/dev/null
-wait $p 2>/dev/null
-sql "INSERT INTO authz(id, authority, reference, jurisdiction, scope_kind, scope_value,
-     valid_from, valid_until, created, created_by)
-     VALUES (1, 'Test court', 'T-1', 'DE', 'tag', 'test', 0, 4102444800, 0, 'alice');"
+make_store
 add_action 1 1 early.lab block
+ok $? "action 1 on early.lab proposed by one operator and approved by another"
 
 # the stand-in authoritative data
 cat >"$T/lab.zone" <<'EOF'
@@ -151,19 +103,23 @@ is "$(q evil.lab)" "NOERROR 192.0.2.10" "evil.lab resolves before its action"
 
 t0=$(date +%s%N)
 add_action 2 1 evil.lab block
+ok $? "action 2 on evil.lab proposed by one operator and approved by another"
 is "$(wait_for evil.lab NXDOMAIN)" "NXDOMAIN" "after the action becomes active: NXDOMAIN"
 echo "# block to NXDOMAIN at BIND: $(( ($(date +%s%N) - t0) / 1000000 )) ms (includes dig polling)"
 is "$(wait_for www.evil.lab NXDOMAIN)" "NXDOMAIN" "and for its subdomains (*. trigger)"
 is "$(q good.lab)" "NOERROR 192.0.2.11" "other names are untouched"
 
 add_action 3 1 sink.lab sinkhole 10.66.66.66
+ok $? "action 3 on sink.lab proposed by one operator and approved by another"
 is "$(wait_for sink.lab "NOERROR 10.66.66.66")" "NOERROR 10.66.66.66" "a sinkhole action answers the sinkhole address"
 is "$(wait_for www.sink.lab "NOERROR 10.66.66.66")" "NOERROR 10.66.66.66" "also for subdomains"
 
 add_action 4 2 192.0.2.66 block
+ok $? "action 4 on 192.0.2.66 proposed by one operator and approved by another"
 is "$(wait_for ip.lab NXDOMAIN)" "NXDOMAIN" "an rpz-ip trigger blocks an answer holding the address"
 
 revoke_action 2
+ok $? "action 2 revoked by a third operator"
 is "$(wait_for evil.lab "NOERROR 192.0.2.10")" "NOERROR 192.0.2.10" "after revocation the name resolves again"
 is "$(q sink.lab)" "NOERROR 10.66.66.66" "the other actions stay"
 
