@@ -29,6 +29,7 @@
 #include "disrupt/clock.h"
 #include "intel/model.h"
 #include "share/deliver.h"
+#include "share/report_sched.h"
 #include "share/tenant.h"
 #include "store/store.h"
 
@@ -221,6 +222,7 @@ bw_cmd_serve(int argc, char **argv)
 	struct bw_dns *dns = NULL;
 	struct bw_deliver *deliver = NULL;
 	struct bw_clock *clock = NULL;
+	struct bw_report_runner *reports = NULL;
 	struct bw_model *model = NULL;
 	struct bw_err err;
 	const char *config = NULL, *db;
@@ -376,9 +378,6 @@ bw_cmd_serve(int argc, char **argv)
 		dc.policy.max_attempts = (int)conf->delivery_attempts;
 		dc.geo = geo;
 		dc.logger = log_stderr;
-		dc.reports.dir = conf->report_dir;
-		dc.reports.period = conf->report_period;
-		dc.reports.geo = geo;
 		dc.model = model;
 		if (bw_deliver_start(&dc, &deliver, &err))
 			goto fail;
@@ -394,6 +393,14 @@ bw_cmd_serve(int argc, char **argv)
 		kc.interval = conf->disrupt_interval;
 		kc.logger = log_stderr;
 		if (bw_clock_start(&kc, &clock, &err))
+			goto fail;
+	}
+	if (conf->report_period > 0) {
+		/* periodic reports, in a thread of their own: rendering takes
+		 * seconds and must not hold up deliveries */
+		struct bw_report_sched rs = {.dir = conf->report_dir,
+					     .period = conf->report_period, .geo = geo};
+		if (bw_report_runner_start(db, &rs, log_stderr, NULL, &reports, &err))
 			goto fail;
 	}
 	if (demo) {
@@ -420,6 +427,7 @@ bw_cmd_serve(int argc, char **argv)
 fail:
 	bw_cli_error("%s", err.msg);
 out:
+	bw_report_runner_stop(reports);
 	bw_clock_stop(clock);
 	bw_deliver_stop(deliver);
 	bw_model_free(model);

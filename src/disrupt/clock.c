@@ -1,14 +1,12 @@
 /*
- * clock.c - the disruption clock thread of the daemon (see clock.h).
+ * clock.c - the disruption clock of the daemon (see clock.h).
  */
 #include "disrupt/clock.h"
 
-#include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/mem.h"
 #include "core/timeutil.h"
@@ -18,17 +16,13 @@
 #define DEFAULT_INTERVAL 10
 
 struct bw_clock {
-	char *db_path;
 	struct bw_policy policy;
 	int run_policy;
 	int64_t interval;
-	bw_clock_logger logger;
+	bw_log_fn logger;
 	void *log_ctx;
-
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int stop;
+	int64_t seen, last_policy; /* data_version seen, time of the last run */
+	struct bw_periodic *job;
 };
 
 static void
@@ -83,72 +77,49 @@ run_policy(struct bw_clock *c, struct bw_store *st, int64_t now)
 	bw_guard_free(guard);
 }
 
-static void *
-run(void *arg)
+/* One second of the clock. */
+static void
+step(void *ctx, struct bw_store *st, int64_t now)
 {
-	struct bw_clock *c = arg;
-	struct bw_store *st = NULL;
+	struct bw_clock *c = ctx;
+	int64_t v = data_version(st);
 	struct bw_err err;
-	int64_t seen = -2, last_policy = 0;
+	long changed = 0;
 
-	if (bw_store_open(c->db_path, 0, &st, &err)) {
-		logf_(c, "level=error event=clock_stopped error=\"%s\"", err.msg);
-		return NULL;
+	if (c->run_policy && v != c->seen && now - c->last_policy >= c->interval) {
+		c->last_policy = now;
+		run_policy(c, st, now); /* ticks the clock first */
+		c->seen = data_version(st);
+	} else if (bw_action_tick(st, now, &changed, &err)) {
+		logf_(c, "level=error event=action_tick error=\"%s\"", err.msg);
+	} else if (changed) {
+		logf_(c, "level=info event=action_tick changed=%ld", changed);
+		if (v == c->seen)
+			c->seen = data_version(st);
 	}
-	for (;;) {
-		struct timespec ts;
-		int64_t now = bw_time_now(), v = data_version(st);
-		long changed = 0;
-		int stop;
-
-		if (c->run_policy && v != seen && now - last_policy >= c->interval) {
-			last_policy = now;
-			run_policy(c, st, now); /* ticks the clock first */
-			seen = data_version(st);
-		} else if (bw_action_tick(st, now, &changed, &err)) {
-			logf_(c, "level=error event=action_tick error=\"%s\"", err.msg);
-		} else if (changed) {
-			logf_(c, "level=info event=action_tick changed=%ld", changed);
-			if (v == seen)
-				seen = data_version(st);
-		}
-		pthread_mutex_lock(&c->mu);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		if (!c->stop)
-			pthread_cond_timedwait(&c->cv, &c->mu, &ts);
-		stop = c->stop;
-		pthread_mutex_unlock(&c->mu);
-		if (stop)
-			break;
-	}
-	bw_store_close(st);
-	return NULL;
 }
 
 int
 bw_clock_start(const struct bw_clock_config *cfg, struct bw_clock **out, struct bw_err *err)
 {
 	struct bw_clock *c = bw_calloc(1, sizeof(*c));
+	struct bw_periodic_config pc = {.db_path = cfg->db_path, .interval_ms = 1000, .fn = step};
+	int rc;
 
 	*out = NULL;
-	if (!c || !(c->db_path = bw_strdup(cfg->db_path))) {
-		bw_free(c);
+	if (!c)
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
-	}
 	c->policy = cfg->policy;
 	c->run_policy = cfg->run_policy;
 	c->interval = cfg->interval > 0 ? cfg->interval : DEFAULT_INTERVAL;
 	c->logger = cfg->logger;
 	c->log_ctx = cfg->log_ctx;
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
-	if (pthread_create(&c->thread, NULL, run, c) != 0) {
-		pthread_mutex_destroy(&c->mu);
-		pthread_cond_destroy(&c->cv);
-		bw_free(c->db_path);
+	c->seen = -2;
+	pc.ctx = c;
+	rc = bw_periodic_start(&pc, &c->job, err);
+	if (rc) {
 		bw_free(c);
-		return bw_err_set(err, BW_EIO, "cannot start the disruption clock thread");
+		return rc;
 	}
 	*out = c;
 	return BW_OK;
@@ -159,13 +130,6 @@ bw_clock_stop(struct bw_clock *c)
 {
 	if (!c)
 		return;
-	pthread_mutex_lock(&c->mu);
-	c->stop = 1;
-	pthread_cond_signal(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-	pthread_join(c->thread, NULL);
-	pthread_mutex_destroy(&c->mu);
-	pthread_cond_destroy(&c->cv);
-	bw_free(c->db_path);
+	bw_periodic_stop(c->job);
 	bw_free(c);
 }

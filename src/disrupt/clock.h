@@ -2,14 +2,14 @@
  * clock.h - the daemon's disruption clock: what `bulwark serve` does for
  * the actions without anyone typing a command.
  *
- * One thread with its own store connection:
- *   - every second it runs bw_action_tick(), so approved actions start
- *     when their authorisation does and actions leave the zone when they
- *     expire (within a second, not at the next command);
+ * A periodic job (store/periodic.h) that every second
+ *   - runs bw_action_tick(), so approved actions start when their
+ *     authorisation does and actions leave the zone when they expire
+ *     (within a second, not at the next command);
  *   - when the store has changed (PRAGMA data_version, which sees commits
  *     of other processes such as `bulwark ingest`), and at most once per
- *     interval, it runs the disruption policy (policy.h) with freshly
- *     loaded guard lists, so newly ingested intelligence that a valid
+ *     interval, runs the disruption policy (policy.h) with freshly loaded
+ *     guard lists, so newly ingested intelligence that a valid
  *     authorisation covers becomes an action in seconds.
  * Its own commits also move data_version; they are not counted as changes.
  */
@@ -20,15 +20,14 @@
 
 #include "core/err.h"
 #include "disrupt/policy.h"
-
-typedef void (*bw_clock_logger)(void *ctx, const char *line);
+#include "store/periodic.h"
 
 struct bw_clock_config {
 	const char *db_path;
 	struct bw_policy policy; /* copied */
 	int run_policy;          /* 0: only the clock */
 	int64_t interval;        /* seconds between policy runs; 0: 10 */
-	bw_clock_logger logger;  /* may be NULL */
+	bw_log_fn logger;        /* may be NULL */
 	void *log_ctx;
 };
 

@@ -34,9 +34,7 @@ struct bw_deliver {
 	char *db_path, *smtp_url, *mail_from, *public_url;
 	const struct bw_geo *geo;
 	struct bw_outbox_policy policy;
-	struct bw_report_sched reports; /* .dir owned */
 	const struct bw_model *model;
-	int64_t next_report_check;
 	unsigned poll_ms;
 	long timeout;
 	bw_deliver_logger logger;
@@ -129,9 +127,7 @@ bw_deliver_new(const struct bw_deliver_config *cfg, struct bw_deliver **out,
 	}
 	d->mail_from = dup_or_null(cfg->mail_from ? cfg->mail_from : "bulwark@localhost", &oom);
 	d->public_url = dup_or_null(cfg->public_url, &oom);
-	d->reports = cfg->reports;
 	d->model = cfg->model;
-	d->reports.dir = dup_or_null(cfg->reports.dir ? cfg->reports.dir : "var/reports", &oom);
 	d->policy = cfg->policy;
 	d->geo = cfg->geo;
 	d->poll_ms = cfg->poll_ms ? cfg->poll_ms : 200;
@@ -163,7 +159,6 @@ bw_deliver_free(struct bw_deliver *d)
 	bw_free(d->smtp_url);
 	bw_free(d->mail_from);
 	bw_free(d->public_url);
-	bw_free((char *)d->reports.dir);
 	bw_free(d);
 }
 
@@ -440,18 +435,6 @@ bw_deliver_round(struct bw_deliver *d, struct bw_store *st, int64_t now, long *s
 	rc = bw_notify_flush_digests(st, now, &digests, err);
 	if (rc)
 		goto out;
-	if (d->reports.period > 0 && now >= d->next_report_check) {
-		long made = 0;
-		struct bw_err re;
-
-		/* a failed report is logged and tried again at the next check;
-		 * it must not hold up deliveries */
-		d->next_report_check = now + 60;
-		if (bw_report_sched_run(st, &d->reports, now, &made, &re))
-			logf_(d, "level=error event=report error=\"%s\"", re.msg);
-		if (made)
-			logf_(d, "level=info event=reports made=%ld dir=%s", made, d->reports.dir);
-	}
 	while (ok + bad < ROUND_MAX) {
 		struct bw_outbox_item *items = NULL;
 		size_t n = 0;

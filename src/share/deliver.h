@@ -42,7 +42,6 @@
 #include "core/err.h"
 #include "intel/geo.h"
 #include "share/outbox.h"
-#include "share/report_sched.h"
 #include "intel/model.h"
 #include "store/store.h"
 
@@ -68,9 +67,6 @@ struct bw_deliver_config {
 	long timeout;            /* seconds per delivery; 0: 30 */
 	bw_deliver_logger logger;
 	void *log_ctx;
-	/* periodic reports, checked once a minute (period 0: none); dir is
-	 * copied */
-	struct bw_report_sched reports;
 	/* the domain-risk model whose score enters incident priority; NULL:
 	 * none (the priority then counts 0.5); must outlive the deliverer */
 	const struct bw_model *model;

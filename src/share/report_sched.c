@@ -358,3 +358,72 @@ bw_report_sched_run(struct bw_store *st, const struct bw_report_sched *c, int64_
 	bw_free(tenants);
 	return first;
 }
+
+struct bw_report_runner {
+	struct bw_report_sched sched; /* .dir owned */
+	bw_log_fn logger;
+	void *log_ctx;
+	struct bw_periodic *job;
+};
+
+static void
+runner_step(void *ctx, struct bw_store *st, int64_t now)
+{
+	struct bw_report_runner *r = ctx;
+	char line[BW_ERR_MSG_MAX + 128], ts[BW_TIME_TEXT_MAX];
+	struct bw_err err;
+	long made = 0;
+	int rc = bw_report_sched_run(st, &r->sched, now, &made, &err);
+
+	if (!r->logger || (!rc && !made))
+		return;
+	bw_time_format(now, ts);
+	if (rc)
+		snprintf(line, sizeof(line), "time=%s level=error event=report error=\"%s\"", ts,
+			 err.msg);
+	else
+		snprintf(line, sizeof(line), "time=%s level=info event=reports made=%ld dir=%s", ts,
+			 made, r->sched.dir);
+	r->logger(r->log_ctx, line);
+}
+
+int
+bw_report_runner_start(const char *db_path, const struct bw_report_sched *c,
+		       bw_log_fn logger, void *log_ctx, struct bw_report_runner **out,
+		       struct bw_err *err)
+{
+	struct bw_report_runner *r = bw_calloc(1, sizeof(*r));
+	struct bw_periodic_config pc = {.db_path = db_path, .interval_ms = 60000,
+					.fn = runner_step};
+	char *dir = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!r || !(dir = bw_strdup(c->dir))) {
+		bw_free(r);
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	}
+	r->sched = *c;
+	r->sched.dir = dir;
+	r->logger = logger;
+	r->log_ctx = log_ctx;
+	pc.ctx = r;
+	rc = bw_periodic_start(&pc, &r->job, err);
+	if (rc) {
+		bw_free(dir);
+		bw_free(r);
+		return rc;
+	}
+	*out = r;
+	return BW_OK;
+}
+
+void
+bw_report_runner_stop(struct bw_report_runner *r)
+{
+	if (!r)
+		return;
+	bw_periodic_stop(r->job);
+	bw_free((char *)r->sched.dir);
+	bw_free(r);
+}

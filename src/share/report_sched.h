@@ -17,6 +17,9 @@
  * files, replaced); after it, the row says the report exists and nothing
  * is sent twice (the outbox keys are per tenant and period as well).
  *
+ * In the daemon the schedule runs in a thread of its own (the runner
+ * below), checked once a minute.
+ *
  * Telling the tenant: every active contact at the tenant's first
  * escalation level (usually 1) gets a mail with a
  * short summary, the HTML report and the PDF attached (MIME multipart,
@@ -30,6 +33,7 @@
 
 #include "core/err.h"
 #include "intel/geo.h"
+#include "store/periodic.h"
 #include "store/store.h"
 
 /* Shortest and longest period (seconds). */
@@ -54,5 +58,15 @@ int64_t bw_report_period_end(int64_t period, int64_t now);
  */
 int bw_report_sched_run(struct bw_store *st, const struct bw_report_sched *c,
 			int64_t now, long *made, struct bw_err *err);
+
+/* The daemon's report thread (store/periodic.h): bw_report_sched_run at
+ * start and then once a minute, on its own connection, so that rendering
+ * never holds up deliveries.  c->dir is copied; c->geo must outlive it. */
+struct bw_report_runner;
+int bw_report_runner_start(const char *db_path, const struct bw_report_sched *c,
+			   bw_log_fn logger, void *log_ctx,
+			   struct bw_report_runner **out, struct bw_err *err);
+/* Stops and frees; NULL is a no-op. */
+void bw_report_runner_stop(struct bw_report_runner *r);
 
 #endif

@@ -98,7 +98,8 @@ SPID=$!
 pids="$pids $SPID"
 wait_for 10 curl -sf -o /dev/null "http://127.0.0.1:$HTTP/healthz"
 ok $? "serve is up"
-contains "$(cat "$T/serve.log")" "event=model_loaded" "the daemon loads the risk model for priorities"
+wait_for 10 grep -q event=model_loaded "$T/serve.log"
+ok $? "the daemon loads the risk model for priorities"
 
 # sightings recorded by another process while the daemon runs
 cat >"$T/q.log" <<LOG
