@@ -33,13 +33,6 @@ static const char *const state_names[BW_ACTION_NSTATES] = {
 	"id, authz_id, type, target, kind, sinkhole, origin, state, reason,"  \
 	" proposed_by, approved_by, created, updated, expires"
 
-static int
-db_err(struct bw_store *st, struct bw_err *err, const char *what)
-{
-	return bw_err_set(err, BW_ESTORE, "%s: %s", what,
-			  sqlite3_errmsg(bw_store_db(st)));
-}
-
 const char *
 bw_action_state_name(enum bw_action_state s)
 {
@@ -103,7 +96,7 @@ bw_action_get(struct bw_store *st, int64_t id, struct bw_action *out,
 
 	if (sqlite3_prepare_v3(bw_store_db(st), "SELECT " ACTION_COLS " FROM action WHERE id = ?1",
 			       -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "reading an action");
+		return bw_store_fail(st, err, "reading an action");
 	sqlite3_bind_int64(s, 1, id);
 	step = sqlite3_step(s);
 	if (step == SQLITE_ROW) {
@@ -112,7 +105,7 @@ bw_action_get(struct bw_store *st, int64_t id, struct bw_action *out,
 	} else if (step == SQLITE_DONE) {
 		rc = bw_err_set(err, BW_ENOTFOUND, "no action %lld", (long long)id);
 	} else {
-		rc = db_err(st, err, "reading an action");
+		rc = bw_store_fail(st, err, "reading an action");
 	}
 	sqlite3_finalize(s);
 	return rc;
@@ -132,7 +125,7 @@ bw_action_list(struct bw_store *st, int state, struct bw_action **out,
 	if (sqlite3_prepare_v2(bw_store_db(st), "SELECT " ACTION_COLS " FROM action"
 			       " WHERE ?1 IS NULL OR state = ?1 ORDER BY id", -1, &s,
 			       NULL) != SQLITE_OK)
-		return db_err(st, err, "listing actions");
+		return bw_store_fail(st, err, "listing actions");
 	if (state >= 0)
 		sqlite3_bind_text(s, 1, bw_action_state_name((enum bw_action_state)state), -1,
 				  SQLITE_STATIC);
@@ -153,7 +146,7 @@ bw_action_list(struct bw_store *st, int state, struct bw_action **out,
 		fill(s, &v[len++]);
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "listing actions");
+		rc = bw_store_fail(st, err, "listing actions");
 		goto out;
 	}
 	*out = v;
@@ -179,7 +172,7 @@ bw_action_events(struct bw_store *st, int64_t id, struct bw_action_event **out,
 	if (sqlite3_prepare_v2(bw_store_db(st), "SELECT id, time, operator, from_state,"
 			       " to_state, reason FROM action_event WHERE action_id = ?1"
 			       " ORDER BY id", -1, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "reading action events");
+		return bw_store_fail(st, err, "reading action events");
 	sqlite3_bind_int64(s, 1, id);
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		if (len == cap) {
@@ -199,7 +192,7 @@ bw_action_events(struct bw_store *st, int64_t id, struct bw_action_event **out,
 		len++;
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "reading action events");
+		rc = bw_store_fail(st, err, "reading action events");
 		goto out;
 	}
 	*out = v;
@@ -223,7 +216,7 @@ bw_action_find_live(struct bw_store *st, enum bw_ioc_type type,
 			       " AND target = ?2 AND state IN ('review', 'proposed',"
 			       " 'approved', 'active', 'held') LIMIT 1", -1,
 			       SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "looking up actions");
+		return bw_store_fail(st, err, "looking up actions");
 	sqlite3_bind_int(s, 1, type);
 	sqlite3_bind_text(s, 2, target, -1, SQLITE_STATIC);
 	step = sqlite3_step(s);
@@ -231,7 +224,7 @@ bw_action_find_live(struct bw_store *st, enum bw_ioc_type type,
 		*id = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return db_err(st, err, "looking up actions");
+		return bw_store_fail(st, err, "looking up actions");
 	return BW_OK;
 }
 
@@ -245,13 +238,13 @@ rpz_change(struct bw_store *st, int64_t action_id, const char *op, int64_t now,
 	if (sqlite3_prepare_v3(bw_store_db(st), "INSERT INTO rpz_change(time, action_id, op)"
 			       " VALUES (?1, ?2, ?3)", -1, SQLITE_PREPARE_PERSISTENT, &s,
 			       NULL) != SQLITE_OK)
-		return db_err(st, err, "recording a zone change");
+		return bw_store_fail(st, err, "recording a zone change");
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_int64(s, 2, action_id);
 	sqlite3_bind_text(s, 3, op, -1, SQLITE_STATIC);
 	step = sqlite3_step(s);
 	sqlite3_finalize(s);
-	return step == SQLITE_DONE ? BW_OK : db_err(st, err, "recording a zone change");
+	return step == SQLITE_DONE ? BW_OK : bw_store_fail(st, err, "recording a zone change");
 }
 
 static int
@@ -268,7 +261,7 @@ add_event(struct bw_store *st, const struct bw_action *a, const char *from,
 			       " operator, from_state, to_state, reason)"
 			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1,
 			       SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "recording an action event");
+		return bw_store_fail(st, err, "recording an action event");
 	sqlite3_bind_int64(s, 1, a->id);
 	sqlite3_bind_int64(s, 2, now);
 	sqlite3_bind_text(s, 3, op, -1, SQLITE_STATIC);
@@ -280,7 +273,7 @@ add_event(struct bw_store *st, const struct bw_action *a, const char *from,
 	step = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (step != SQLITE_DONE)
-		return db_err(st, err, "recording an action event");
+		return bw_store_fail(st, err, "recording an action event");
 	snprintf(subject, sizeof(subject), "action:%lld", (long long)a->id);
 	snprintf(kind, sizeof(kind), "action.%s", bw_action_state_name(to));
 	dj = json_pack("{s:o, s:s, s:s, s:s, s:s, s:I, s:I, s:o}",
@@ -316,7 +309,7 @@ transition(struct bw_store *st, struct bw_action *a, enum bw_action_state to,
 			       " proposed_by = coalesce(?5, proposed_by)"
 			       " WHERE id = ?6 AND state = ?7", -1,
 			       SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "changing an action");
+		return bw_store_fail(st, err, "changing an action");
 	sqlite3_bind_text(s, 1, bw_action_state_name(to), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, now);
 	if (reason)
@@ -330,7 +323,7 @@ transition(struct bw_store *st, struct bw_action *a, enum bw_action_state to,
 	step = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (step != SQLITE_DONE)
-		return db_err(st, err, "changing an action");
+		return bw_store_fail(st, err, "changing an action");
 	if (sqlite3_changes(bw_store_db(st)) != 1)
 		return bw_err_set(err, BW_EINVAL, "action %lld changed meanwhile; try again",
 				  (long long)a->id);
@@ -440,7 +433,7 @@ insert_action(struct bw_store *st, struct bw_action *a, const char *origin,
 			       " approved_by, created, updated, expires)"
 			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)",
 			       -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "adding an action");
+		return bw_store_fail(st, err, "adding an action");
 	sqlite3_bind_int64(s, 1, a->authz_id);
 	sqlite3_bind_int(s, 2, a->type);
 	sqlite3_bind_text(s, 3, a->target, -1, SQLITE_STATIC);
@@ -459,7 +452,7 @@ insert_action(struct bw_store *st, struct bw_action *a, const char *origin,
 	step = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (step != SQLITE_DONE)
-		return db_err(st, err, "adding an action");
+		return bw_store_fail(st, err, "adding an action");
 	a->id = sqlite3_last_insert_rowid(bw_store_db(st));
 	a->state = state;
 	snprintf(a->origin, sizeof(a->origin), "%s", origin);
@@ -498,7 +491,7 @@ bw_action_propose(struct bw_store *st, const struct bw_action_in *in,
 	/* the legal basis must cover the target */
 	if (sqlite3_prepare_v2(bw_store_db(st), "SELECT id FROM indicator WHERE type = ?1"
 			       " AND value = ?2", -1, &s, NULL) != SQLITE_OK) {
-		rc = db_err(st, err, "looking up the target");
+		rc = bw_store_fail(st, err, "looking up the target");
 		goto out;
 	}
 	sqlite3_bind_int(s, 1, ioc.type);
@@ -736,7 +729,7 @@ due_ids(struct bw_store *st, int64_t now, int64_t **ids, size_t *n,
 			       "  OR (x.state = 'approved' AND z.valid_from <= ?1))"
 			       " ORDER BY x.id LIMIT 100000", -1, SQLITE_PREPARE_PERSISTENT, &s,
 			       NULL) != SQLITE_OK)
-		return db_err(st, err, "finding due actions");
+		return bw_store_fail(st, err, "finding due actions");
 	sqlite3_bind_int64(s, 1, now);
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		if (len == cap) {
@@ -750,7 +743,7 @@ due_ids(struct bw_store *st, int64_t now, int64_t **ids, size_t *n,
 		v[len++] = sqlite3_column_int64(s, 0);
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "finding due actions");
+		rc = bw_store_fail(st, err, "finding due actions");
 		goto out;
 	}
 	*ids = v;
@@ -828,7 +821,7 @@ bw_action_end_for_authz(struct bw_store *st, int64_t authz_id, const char *op,
 	if (sqlite3_prepare_v2(bw_store_db(st), "SELECT id FROM action WHERE authz_id = ?1"
 			       " AND state IN ('review', 'proposed', 'approved', 'active', 'held')"
 			       " ORDER BY id", -1, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "finding the actions of an authorisation");
+		return bw_store_fail(st, err, "finding the actions of an authorisation");
 	sqlite3_bind_int64(s, 1, authz_id);
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		if (len == cap) {
@@ -842,7 +835,7 @@ bw_action_end_for_authz(struct bw_store *st, int64_t authz_id, const char *op,
 		ids[len++] = sqlite3_column_int64(s, 0);
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "finding the actions of an authorisation");
+		rc = bw_store_fail(st, err, "finding the actions of an authorisation");
 		goto out;
 	}
 	for (size_t i = 0; i < len; i++) {

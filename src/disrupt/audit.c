@@ -30,13 +30,6 @@
 /* A log with more rows than this is refused by verify (a map entry per row). */
 #define AUDIT_VERIFY_MAX 50000000
 
-static int
-db_err(struct bw_store *st, struct bw_err *err, const char *what)
-{
-	return bw_err_set(err, BW_ESTORE, "%s: %s", what,
-			  sqlite3_errmsg(bw_store_db(st)));
-}
-
 char *
 bw_audit_hex(const unsigned char *in, size_t n, char *out)
 {
@@ -158,7 +151,7 @@ bw_audit_append(struct bw_store *st, int64_t now, const char *op,
 		return rc;
 	if (sqlite3_prepare_v3(db, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
 			       -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "reading the audit head");
+		return bw_store_fail(st, err, "reading the audit head");
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		last = sqlite3_column_int64(s, 0);
@@ -166,7 +159,7 @@ bw_audit_append(struct bw_store *st, int64_t now, const char *op,
 			memcpy(prev, sqlite3_column_blob(s, 1), BW_AUDIT_HASH_LEN);
 	} else if (rc != SQLITE_DONE) {
 		sqlite3_finalize(s);
-		return db_err(st, err, "reading the audit head");
+		return bw_store_fail(st, err, "reading the audit head");
 	}
 	sqlite3_finalize(s);
 	s = NULL;
@@ -174,7 +167,7 @@ bw_audit_append(struct bw_store *st, int64_t now, const char *op,
 	if (sqlite3_prepare_v3(db, "INSERT INTO audit(id, time, operator, kind, subject,"
 			       " detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 			       -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "appending to the audit log");
+		return bw_store_fail(st, err, "appending to the audit log");
 	sqlite3_bind_int64(s, 1, last + 1);
 	sqlite3_bind_int64(s, 2, now);
 	sqlite3_bind_text(s, 3, op, -1, SQLITE_STATIC);
@@ -186,7 +179,7 @@ bw_audit_append(struct bw_store *st, int64_t now, const char *op,
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
-		return db_err(st, err, "appending to the audit log");
+		return bw_store_fail(st, err, "appending to the audit log");
 	if (id)
 		*id = last + 1;
 	return BW_OK;
@@ -242,9 +235,9 @@ bw_audit_verify(struct bw_store *st, struct bw_audit_report *out,
 	memset(out, 0, sizeof(*out));
 	/* One read transaction, so that both passes see the same rows. */
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-		return db_err(st, err, "verifying the audit log");
+		return bw_store_fail(st, err, "verifying the audit log");
 	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM audit", -1, &s, NULL) != SQLITE_OK) {
-		rc = db_err(st, err, "verifying the audit log");
+		rc = bw_store_fail(st, err, "verifying the audit log");
 		goto out;
 	}
 	if (sqlite3_step(s) == SQLITE_ROW)
@@ -261,7 +254,7 @@ bw_audit_verify(struct bw_store *st, struct bw_audit_report *out,
 		goto out;
 	if (sqlite3_prepare_v2(db, "SELECT id, hash FROM audit ORDER BY id", -1, &s,
 			       NULL) != SQLITE_OK) {
-		rc = db_err(st, err, "verifying the audit log");
+		rc = bw_store_fail(st, err, "verifying the audit log");
 		goto out;
 	}
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -279,13 +272,13 @@ bw_audit_verify(struct bw_store *st, struct bw_audit_report *out,
 	sqlite3_finalize(s);
 	s = NULL;
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "verifying the audit log");
+		rc = bw_store_fail(st, err, "verifying the audit log");
 		goto out;
 	}
 	if (sqlite3_prepare_v2(db, "SELECT id, time, operator, kind, subject, detail,"
 			       " prev_hash, hash FROM audit ORDER BY id", -1, &s,
 			       NULL) != SQLITE_OK) {
-		rc = db_err(st, err, "verifying the audit log");
+		rc = bw_store_fail(st, err, "verifying the audit log");
 		goto out;
 	}
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -333,7 +326,7 @@ bw_audit_verify(struct bw_store *st, struct bw_audit_report *out,
 		prev_id = id;
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "verifying the audit log");
+		rc = bw_store_fail(st, err, "verifying the audit log");
 		goto out;
 	}
 	if (out->fault == BW_AUDIT_INTACT)
@@ -359,7 +352,7 @@ bw_audit_list(struct bw_store *st, int64_t after, long limit,
 			       "SELECT id, time, operator, kind, subject, detail, prev_hash,"
 			       " hash FROM audit WHERE id > ?1 AND (?2 IS NULL OR subject = ?2)"
 			       " ORDER BY id LIMIT ?3", -1, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "reading the audit log");
+		return bw_store_fail(st, err, "reading the audit log");
 	sqlite3_bind_int64(s, 1, after);
 	if (subject)
 		sqlite3_bind_text(s, 2, subject, -1, SQLITE_STATIC);
@@ -382,7 +375,7 @@ bw_audit_list(struct bw_store *st, int64_t after, long limit,
 			break;
 	}
 	if (rc == BW_OK && step != SQLITE_DONE)
-		rc = db_err(st, err, "reading the audit log");
+		rc = bw_store_fail(st, err, "reading the audit log");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -489,7 +482,7 @@ bw_audit_sign_head(struct bw_store *st, const unsigned char sk[BW_AUDIT_SK_LEN],
 	if (sqlite3_prepare_v2(bw_store_db(st),
 			       "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", -1, &s,
 			       NULL) != SQLITE_OK)
-		return db_err(st, err, "reading the audit head");
+		return bw_store_fail(st, err, "reading the audit head");
 	step = sqlite3_step(s);
 	if (step == SQLITE_ROW && sqlite3_column_bytes(s, 1) == BW_AUDIT_HASH_LEN) {
 		out->id = sqlite3_column_int64(s, 0);
@@ -499,7 +492,7 @@ bw_audit_sign_head(struct bw_store *st, const unsigned char sk[BW_AUDIT_SK_LEN],
 	if (step == SQLITE_DONE)
 		return bw_err_set(err, BW_ENOTFOUND, "the audit log is empty");
 	if (out->id == 0)
-		return db_err(st, err, "reading the audit head");
+		return bw_store_fail(st, err, "reading the audit head");
 	out->signed_at = now;
 	crypto_sign_ed25519_sk_to_pk(out->pk, sk);
 	mlen = head_message(out, msg, sizeof(msg));
@@ -592,7 +585,7 @@ bw_audit_check_signature(struct bw_store *st, const struct bw_audit_signature *s
 	}
 	if (sqlite3_prepare_v2(bw_store_db(st), "SELECT hash FROM audit WHERE id = ?1", -1,
 			       &q, NULL) != SQLITE_OK)
-		return db_err(st, err, "reading the audit log");
+		return bw_store_fail(st, err, "reading the audit log");
 	sqlite3_bind_int64(q, 1, s->id);
 	step = sqlite3_step(q);
 	if (step == SQLITE_ROW)
@@ -600,7 +593,7 @@ bw_audit_check_signature(struct bw_store *st, const struct bw_audit_signature *s
 		       memcmp(sqlite3_column_blob(q, 0), s->hash, BW_AUDIT_HASH_LEN) == 0;
 	sqlite3_finalize(q);
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return db_err(st, err, "reading the audit log");
+		return bw_store_fail(st, err, "reading the audit log");
 	if (step == SQLITE_DONE)
 		fault(r, BW_AUDIT_SIGNATURE, s->id,
 		      "the signed head, entry %lld, is missing (the log was truncated)",

@@ -33,13 +33,6 @@ struct bw_authz_cover {
 	size_t nranges;
 };
 
-static int
-db_err(struct bw_store *st, struct bw_err *err, const char *what)
-{
-	return bw_err_set(err, BW_ESTORE, "%s: %s", what,
-			  sqlite3_errmsg(bw_store_db(st)));
-}
-
 const char *
 bw_authz_scope_name(enum bw_authz_scope s)
 {
@@ -255,7 +248,7 @@ bw_authz_add(struct bw_store *st, const struct bw_authz_in *in, const char *op,
 			       " document_sha256, created, created_by)"
 			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", -1, &s,
 			       NULL) != SQLITE_OK) {
-		rc = db_err(st, err, "adding an authorisation");
+		rc = bw_store_fail(st, err, "adding an authorisation");
 		goto out;
 	}
 	sqlite3_bind_text(s, 1, in->authority, -1, SQLITE_STATIC);
@@ -270,7 +263,7 @@ bw_authz_add(struct bw_store *st, const struct bw_authz_in *in, const char *op,
 	sqlite3_bind_int64(s, 9, now);
 	sqlite3_bind_text(s, 10, op, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) != SQLITE_DONE) {
-		rc = db_err(st, err, "adding an authorisation");
+		rc = bw_store_fail(st, err, "adding an authorisation");
 		goto out;
 	}
 	aid = sqlite3_last_insert_rowid(db);
@@ -279,7 +272,7 @@ bw_authz_add(struct bw_store *st, const struct bw_authz_in *in, const char *op,
 	if (in->nitems) {
 		if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO authz_item(authz_id, type, value)"
 				       " VALUES (?1, ?2, ?3)", -1, &s, NULL) != SQLITE_OK) {
-			rc = db_err(st, err, "adding scope entries");
+			rc = bw_store_fail(st, err, "adding scope entries");
 			goto out;
 		}
 		for (size_t i = 0; i < in->nitems; i++) {
@@ -287,7 +280,7 @@ bw_authz_add(struct bw_store *st, const struct bw_authz_in *in, const char *op,
 			sqlite3_bind_int(s, 2, in->items[i].type);
 			sqlite3_bind_text(s, 3, in->items[i].value, -1, SQLITE_STATIC);
 			if (sqlite3_step(s) != SQLITE_DONE) {
-				rc = db_err(st, err, "adding scope entries");
+				rc = bw_store_fail(st, err, "adding scope entries");
 				goto out;
 			}
 			sqlite3_reset(s);
@@ -383,7 +376,7 @@ get(struct bw_store *st, int64_t id, int counts, struct bw_authz *out,
 			       counts ? "SELECT " AUTHZ_COLS " FROM authz a WHERE a.id = ?1"
 				      : "SELECT " AUTHZ_COLS_BASIC " FROM authz a WHERE a.id = ?1",
 			       -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "reading an authorisation");
+		return bw_store_fail(st, err, "reading an authorisation");
 	sqlite3_bind_int64(s, 1, id);
 	step = sqlite3_step(s);
 	if (step == SQLITE_ROW) {
@@ -392,7 +385,7 @@ get(struct bw_store *st, int64_t id, int counts, struct bw_authz *out,
 	} else if (step == SQLITE_DONE) {
 		rc = bw_err_set(err, BW_ENOTFOUND, "no authorisation %lld", (long long)id);
 	} else {
-		rc = db_err(st, err, "reading an authorisation");
+		rc = bw_store_fail(st, err, "reading an authorisation");
 	}
 	sqlite3_finalize(s);
 	return rc;
@@ -425,7 +418,7 @@ bw_authz_list(struct bw_store *st, struct bw_authz **out, size_t *n,
 	*n = 0;
 	if (sqlite3_prepare_v2(bw_store_db(st), "SELECT " AUTHZ_COLS " FROM authz a ORDER BY a.id",
 			       -1, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "listing authorisations");
+		return bw_store_fail(st, err, "listing authorisations");
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		if (len == cap) {
 			struct bw_authz *nv = bw_grow(v, &cap, len + 1, sizeof(*v));
@@ -438,7 +431,7 @@ bw_authz_list(struct bw_store *st, struct bw_authz **out, size_t *n,
 		fill(s, &v[len++]);
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "listing authorisations");
+		rc = bw_store_fail(st, err, "listing authorisations");
 		goto out;
 	}
 	*out = v;
@@ -483,7 +476,7 @@ bw_authz_revoke(struct bw_store *st, int64_t id, const char *op,
 	}
 	if (sqlite3_prepare_v2(bw_store_db(st), "UPDATE authz SET revoked = ?1, revoked_by = ?2,"
 			       " revoke_reason = ?3 WHERE id = ?4", -1, &s, NULL) != SQLITE_OK) {
-		rc = db_err(st, err, "revoking an authorisation");
+		rc = bw_store_fail(st, err, "revoking an authorisation");
 		goto out;
 	}
 	sqlite3_bind_int64(s, 1, now);
@@ -491,7 +484,7 @@ bw_authz_revoke(struct bw_store *st, int64_t id, const char *op,
 	sqlite3_bind_text(s, 3, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, id);
 	if (sqlite3_step(s) != SQLITE_DONE) {
-		rc = db_err(st, err, "revoking an authorisation");
+		rc = bw_store_fail(st, err, "revoking an authorisation");
 		goto out;
 	}
 	snprintf(subject, sizeof(subject), "authz:%lld", (long long)id);
@@ -560,7 +553,7 @@ load_ids(struct bw_store *st, struct bw_authz_cover *c, const struct bw_authz *a
 	if (rc)
 		return rc;
 	if (sqlite3_prepare_v2(bw_store_db(st), sql[a->scope], -1, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "loading a scope");
+		return bw_store_fail(st, err, "loading a scope");
 	sqlite3_bind_text(s, 1, a->scope_value, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(s, 0);
@@ -568,7 +561,7 @@ load_ids(struct bw_store *st, struct bw_authz_cover *c, const struct bw_authz *a
 		if (rc)
 			goto out;
 	}
-	rc = step == SQLITE_DONE ? BW_OK : db_err(st, err, "loading a scope");
+	rc = step == SQLITE_DONE ? BW_OK : bw_store_fail(st, err, "loading a scope");
 out:
 	sqlite3_finalize(s);
 	return rc;
@@ -587,7 +580,7 @@ load_items(struct bw_store *st, struct bw_authz_cover *c, const struct bw_authz 
 		return rc;
 	if (sqlite3_prepare_v2(bw_store_db(st), "SELECT type, value FROM authz_item"
 			       " WHERE authz_id = ?1", -1, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "loading a scope");
+		return bw_store_fail(st, err, "loading a scope");
 	sqlite3_bind_int64(s, 1, a->id);
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		int type = sqlite3_column_int(s, 0);
@@ -612,7 +605,7 @@ load_items(struct bw_store *st, struct bw_authz_cover *c, const struct bw_authz 
 		if (bw_iprange_parse(v, &c->ranges[c->nranges]) == 0)
 			c->nranges++;
 	}
-	rc = step == SQLITE_DONE ? BW_OK : db_err(st, err, "loading a scope");
+	rc = step == SQLITE_DONE ? BW_OK : bw_store_fail(st, err, "loading a scope");
 out:
 	sqlite3_finalize(s);
 	return rc;

@@ -18,13 +18,6 @@
 #define ENFORCE_TRIGGERS_MAX 20000000
 
 static int
-db_err(struct bw_store *st, struct bw_err *err, const char *what)
-{
-	return bw_err_set(err, BW_ESTORE, "%s: %s", what,
-			  sqlite3_errmsg(bw_store_db(st)));
-}
-
-static int
 write_rpz(struct bw_store *st, int64_t now, FILE *out, struct bw_err *err)
 {
 	sqlite3 *db = bw_store_db(st);
@@ -40,7 +33,7 @@ write_rpz(struct bw_store *st, int64_t now, FILE *out, struct bw_err *err)
 		return rc;
 	if (sqlite3_prepare_v2(db, "SELECT coalesce(max(serial), 0) FROM rpz_change", -1, &s,
 			       NULL) != SQLITE_OK) {
-		rc = db_err(st, err, "reading the zone serial");
+		rc = bw_store_fail(st, err, "reading the zone serial");
 		goto out;
 	}
 	if (sqlite3_step(s) == SQLITE_ROW)
@@ -56,7 +49,7 @@ write_rpz(struct bw_store *st, int64_t now, FILE *out, struct bw_err *err)
 	if (sqlite3_prepare_v2(db, "SELECT id, type, target, kind, sinkhole FROM action"
 			       " WHERE state = 'active' ORDER BY type, target, id", -1, &s,
 			       NULL) != SQLITE_OK) {
-		rc = db_err(st, err, "reading active actions");
+		rc = bw_store_fail(st, err, "reading active actions");
 		goto out;
 	}
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -94,13 +87,13 @@ write_rpz(struct bw_store *st, int64_t now, FILE *out, struct bw_err *err)
 	sqlite3_finalize(s);
 	s = NULL;
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "reading active actions");
+		rc = bw_store_fail(st, err, "reading active actions");
 		goto out;
 	}
 	/* the operator's exceptions */
 	if (sqlite3_prepare_v2(db, "SELECT DISTINCT type, value FROM guard_entry"
 			       " ORDER BY type, value", -1, &s, NULL) != SQLITE_OK) {
-		rc = db_err(st, err, "reading guard entries");
+		rc = bw_store_fail(st, err, "reading guard entries");
 		goto out;
 	}
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -115,7 +108,7 @@ write_rpz(struct bw_store *st, int64_t now, FILE *out, struct bw_err *err)
 			fprintf(out, "*.%s IN CNAME rpz-passthru.\n", owner);
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "reading guard entries");
+		rc = bw_store_fail(st, err, "reading guard entries");
 		goto out;
 	}
 	fprintf(out, "; %ld active action%s", n, n == 1 ? "" : "s");
@@ -144,7 +137,7 @@ each_address(struct bw_store *st, FILE *out, int family,
 	if (sqlite3_prepare_v2(bw_store_db(st), "SELECT type, target FROM action"
 			       " WHERE state = 'active' AND type IN (?1, ?2, ?3)"
 			       " ORDER BY type, target", -1, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "reading active actions");
+		return bw_store_fail(st, err, "reading active actions");
 	sqlite3_bind_int(s, 1, BW_IOC_IPV4);
 	sqlite3_bind_int(s, 2, BW_IOC_IPV6);
 	sqlite3_bind_int(s, 3, BW_IOC_CIDR);
@@ -156,7 +149,7 @@ each_address(struct bw_store *st, FILE *out, int family,
 	}
 	sqlite3_finalize(s);
 	*count = i;
-	return step == SQLITE_DONE ? BW_OK : db_err(st, err, "reading active actions");
+	return step == SQLITE_DONE ? BW_OK : bw_store_fail(st, err, "reading active actions");
 }
 
 static void
@@ -198,7 +191,7 @@ bw_enforce_export(struct bw_store *st, enum bw_enforce_format f, int64_t now,
 		return rc;
 	/* one read transaction: a consistent snapshot */
 	if (sqlite3_exec(bw_store_db(st), "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-		return db_err(st, err, "starting the export");
+		return bw_store_fail(st, err, "starting the export");
 	switch (f) {
 	case BW_ENFORCE_RPZ:
 		rc = write_rpz(st, now, out, err);

@@ -45,13 +45,6 @@ struct bw_guard {
 	size_t count;
 };
 
-static int
-db_err(struct bw_store *st, struct bw_err *err, const char *what)
-{
-	return bw_err_set(err, BW_ESTORE, "%s: %s", what,
-			  sqlite3_errmsg(bw_store_db(st)));
-}
-
 void
 bw_guard_free(struct bw_guard *g)
 {
@@ -255,7 +248,7 @@ load_store(struct bw_guard *g, struct bw_store *st, struct bw_err *err)
 			       " JOIN tenant t ON t.id = s.tenant_id WHERE s.kind = 'brand'"
 			       " AND s.included = 1 ORDER BY t.country, s.value", -1, &s,
 			       NULL) != SQLITE_OK)
-		return db_err(st, err, "reading protected brands");
+		return bw_store_fail(st, err, "reading protected brands");
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		char list[16];
 		const char *in;
@@ -272,10 +265,10 @@ load_store(struct bw_guard *g, struct bw_store *st, struct bw_err *err)
 	sqlite3_finalize(s);
 	s = NULL;
 	if (step != SQLITE_DONE)
-		return db_err(st, err, "reading protected brands");
+		return bw_store_fail(st, err, "reading protected brands");
 	if (sqlite3_prepare_v2(bw_store_db(st), "SELECT list, type, value FROM guard_entry"
 			       " ORDER BY list, type, value", -1, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "reading guard entries");
+		return bw_store_fail(st, err, "reading guard entries");
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *in = intern(g, (const char *)sqlite3_column_text(s, 0), err);
 		if (in == NULL) {
@@ -288,7 +281,7 @@ load_store(struct bw_guard *g, struct bw_store *st, struct bw_err *err)
 			goto out;
 	}
 	if (step != SQLITE_DONE)
-		rc = db_err(st, err, "reading guard entries");
+		rc = bw_store_fail(st, err, "reading guard entries");
 out:
 	sqlite3_finalize(s);
 	return rc;
@@ -449,7 +442,7 @@ guard_change(struct bw_store *st, int add, const char *list, const char *value,
 				     " VALUES (?1, ?2, ?3, ?4, ?5)"
 				   : "DELETE FROM guard_entry WHERE list = ?1 AND type = ?2 AND value = ?3",
 			       -1, &s, NULL) != SQLITE_OK) {
-		rc = db_err(st, err, "changing a guard list");
+		rc = bw_store_fail(st, err, "changing a guard list");
 		goto out;
 	}
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_STATIC);
@@ -461,7 +454,7 @@ guard_change(struct bw_store *st, int add, const char *list, const char *value,
 		sqlite3_bind_int64(s, 5, now);
 	}
 	if (sqlite3_step(s) != SQLITE_DONE) {
-		rc = db_err(st, err, "changing a guard list");
+		rc = bw_store_fail(st, err, "changing a guard list");
 		goto out;
 	}
 	if (!add && sqlite3_changes(bw_store_db(st)) == 0) {
@@ -517,7 +510,7 @@ bw_guard_entries(struct bw_store *st, struct bw_guard_entry **out, size_t *n,
 	if (sqlite3_prepare_v2(bw_store_db(st), "SELECT list, type, value, reason, added"
 			       " FROM guard_entry ORDER BY type, value, list", -1, &s,
 			       NULL) != SQLITE_OK)
-		return db_err(st, err, "reading guard entries");
+		return bw_store_fail(st, err, "reading guard entries");
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *r = (const char *)sqlite3_column_text(s, 3);
 		if (len == cap) {
@@ -536,7 +529,7 @@ bw_guard_entries(struct bw_store *st, struct bw_guard_entry **out, size_t *n,
 		len++;
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "reading guard entries");
+		rc = bw_store_fail(st, err, "reading guard entries");
 		goto out;
 	}
 	*out = v;

@@ -72,13 +72,6 @@ bprintf(struct buf *b, const char *fmt, ...)
 	}
 }
 
-static int
-db_err(struct bw_store *st, struct bw_err *err, const char *what)
-{
-	return bw_err_set(err, BW_ESTORE, "%s: %s", what,
-			  sqlite3_errmsg(bw_store_db(st)));
-}
-
 /* ---- directory ------------------------------------------------------------ */
 
 static int
@@ -184,7 +177,7 @@ bw_contacts_load(struct bw_store *st, const char *path, const char *op,
 	if (sqlite3_exec(db, "DELETE FROM abuse_contact", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT INTO abuse_contact(role, match, name, email, added)"
 			       " VALUES (?1, ?2, ?3, ?4, ?5)", -1, &s, NULL) != SQLITE_OK) {
-		rc = db_err(st, err, "loading contacts");
+		rc = bw_store_fail(st, err, "loading contacts");
 		goto out;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -247,7 +240,7 @@ bw_contacts_load(struct bw_store *st, const char *path, const char *op,
 		sqlite3_bind_text(s, 4, fld[3], -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 5, now);
 		if (sqlite3_step(s) != SQLITE_DONE) {
-			rc = db_err(st, err, "loading contacts");
+			rc = bw_store_fail(st, err, "loading contacts");
 			goto out;
 		}
 		sqlite3_reset(s);
@@ -306,7 +299,7 @@ bw_contacts_list(struct bw_store *st, struct bw_contact **out, size_t *n,
 	*n = 0;
 	if (sqlite3_prepare_v2(bw_store_db(st), "SELECT role, match, name, email"
 			       " FROM abuse_contact ORDER BY id", -1, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "listing contacts");
+		return bw_store_fail(st, err, "listing contacts");
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		if (len == cap) {
 			struct bw_contact *nv = bw_grow(v, &cap, len + 1, sizeof(*v));
@@ -323,7 +316,7 @@ bw_contacts_list(struct bw_store *st, struct bw_contact **out, size_t *n,
 		len++;
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "listing contacts");
+		rc = bw_store_fail(st, err, "listing contacts");
 		goto out;
 	}
 	*out = v;
@@ -336,7 +329,6 @@ out:
 }
 
 /* ---- notices --------------------------------------------------------------- */
-
 
 struct pick {
 	struct bw_contact c[NOTICE_CONTACTS_MAX];
@@ -370,13 +362,13 @@ resolutions(struct bw_store *st, const char *domain, json_t *ips,
 			       " JOIN indicator i2 ON i2.id = r2.indicator_id"
 			       " WHERE i.type = ?1 AND i.value = ?2 AND r.external_id IS NOT NULL"
 			       " ORDER BY i2.value LIMIT 64", -1, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "reading resolutions");
+		return bw_store_fail(st, err, "reading resolutions");
 	sqlite3_bind_int(s, 1, BW_IOC_DOMAIN);
 	sqlite3_bind_text(s, 2, domain, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(s)) == SQLITE_ROW)
 		json_array_append_new(ips, json_string((const char *)sqlite3_column_text(s, 0)));
 	sqlite3_finalize(s);
-	return step == SQLITE_DONE ? BW_OK : db_err(st, err, "reading resolutions");
+	return step == SQLITE_DONE ? BW_OK : bw_store_fail(st, err, "reading resolutions");
 }
 
 static void
@@ -402,7 +394,7 @@ longest_domain(struct bw_store *st, const char *role, const char *domain,
 			       " WHERE role = ?1 AND match LIKE 'domain:%'"
 			       " AND (?2 = substr(match, 8) OR substr(?2, -length(match) + 6) = '.' || substr(match, 8))"
 			       " ORDER BY length(match) DESC, id LIMIT 1", -1, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "choosing contacts");
+		return bw_store_fail(st, err, "choosing contacts");
 	sqlite3_bind_text(s, 1, role, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, domain, -1, SQLITE_STATIC);
 	step = sqlite3_step(s);
@@ -412,7 +404,7 @@ longest_domain(struct bw_store *st, const char *role, const char *domain,
 		pick_add(p, &c);
 	}
 	sqlite3_finalize(s);
-	return step == SQLITE_ROW || step == SQLITE_DONE ? BW_OK : db_err(st, err, "choosing contacts");
+	return step == SQLITE_ROW || step == SQLITE_DONE ? BW_OK : bw_store_fail(st, err, "choosing contacts");
 }
 
 /* The reporter, the registrar and the hosts of domain (which resolves to
@@ -428,7 +420,7 @@ choose(struct bw_store *st, const char *domain, json_t *ips,
 	*have_reporter = 0;
 	if (sqlite3_prepare_v2(bw_store_db(st), "SELECT role, match, name, email FROM abuse_contact"
 			       " WHERE role = 'reporter' LIMIT 1", -1, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "choosing contacts");
+		return bw_store_fail(st, err, "choosing contacts");
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		fill_contact(s, reporter);
 		*have_reporter = 1;
@@ -445,7 +437,7 @@ choose(struct bw_store *st, const char *domain, json_t *ips,
 	if (sqlite3_prepare_v2(bw_store_db(st), "SELECT role, match, name, email FROM abuse_contact"
 			       " WHERE role = 'hosting' AND match LIKE 'cidr:%' ORDER BY id", -1, &s,
 			       NULL) != SQLITE_OK)
-		return db_err(st, err, "choosing contacts");
+		return bw_store_fail(st, err, "choosing contacts");
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		struct bw_contact c;
 		struct bw_iprange net, a;
@@ -460,7 +452,7 @@ choose(struct bw_store *st, const char *domain, json_t *ips,
 			}
 	}
 	sqlite3_finalize(s);
-	return step == SQLITE_DONE ? BW_OK : db_err(st, err, "choosing contacts");
+	return step == SQLITE_DONE ? BW_OK : bw_store_fail(st, err, "choosing contacts");
 }
 
 /* Evidence about the target: its records (source, confidence, first and
@@ -483,7 +475,7 @@ evidence(struct bw_store *st, const struct bw_action *a, json_t *ev,
 			       " JOIN record r ON r.indicator_id = i.id JOIN source s ON s.id = r.source_id"
 			       " WHERE i.type = ?1 AND i.value = ?2 AND r.revoked = 0 ORDER BY s.name",
 			       -1, &s, NULL) != SQLITE_OK) {
-		rc = db_err(st, err, "reading evidence");
+		rc = bw_store_fail(st, err, "reading evidence");
 		goto out;
 	}
 	sqlite3_bind_int(s, 1, a->type);
@@ -509,7 +501,7 @@ evidence(struct bw_store *st, const struct bw_action *a, json_t *ev,
 	sqlite3_finalize(s);
 	s = NULL;
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "reading evidence");
+		rc = bw_store_fail(st, err, "reading evidence");
 		goto out;
 	}
 	if (sqlite3_prepare_v2(bw_store_db(st),
@@ -518,7 +510,7 @@ evidence(struct bw_store *st, const struct bw_action *a, json_t *ev,
 			       " JOIN record_tag rt ON rt.record_id = r.id JOIN tag t ON t.id = rt.tag_id"
 			       " WHERE i.type = ?1 AND i.value = ?2 ORDER BY t.kind, t.name LIMIT 64",
 			       -1, &s, NULL) != SQLITE_OK) {
-		rc = db_err(st, err, "reading evidence");
+		rc = bw_store_fail(st, err, "reading evidence");
 		goto out;
 	}
 	sqlite3_bind_int(s, 1, a->type);
@@ -535,7 +527,7 @@ evidence(struct bw_store *st, const struct bw_action *a, json_t *ev,
 			       "SELECT coalesce(sum(g.count), 0) FROM indicator i"
 			       " JOIN sighting g ON g.indicator_id = i.id WHERE i.type = ?1 AND i.value = ?2",
 			       -1, &s, NULL) != SQLITE_OK) {
-		rc = db_err(st, err, "reading evidence");
+		rc = bw_store_fail(st, err, "reading evidence");
 		goto out;
 	}
 	sqlite3_bind_int(s, 1, a->type);
@@ -586,7 +578,7 @@ insert_outbox(struct bw_store *st, const char *email, const char *idem,
 			       " idem_key, subject, content_type, body, next_attempt)"
 			       " VALUES (?1, 'smtp', ?2, ?3, ?4, ?5, ?6, ?7, ?1)", -1, &s,
 			       NULL) != SQLITE_OK)
-		return db_err(st, err, "queueing a notice");
+		return bw_store_fail(st, err, "queueing a notice");
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_text(s, 2, email, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 3, NOTICE_PRIORITY);
@@ -597,7 +589,7 @@ insert_outbox(struct bw_store *st, const char *email, const char *idem,
 	step = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (step != SQLITE_DONE)
-		return db_err(st, err, "queueing a notice");
+		return bw_store_fail(st, err, "queueing a notice");
 	if (sqlite3_changes(bw_store_db(st)) == 1)
 		(*queued)++;
 	return BW_OK;

@@ -30,13 +30,6 @@
 #define POLICY_AUTHZ_MAX 10000
 #define BLAST_MAP_MAX 10000000
 
-static int
-db_err(struct bw_store *st, struct bw_err *err, const char *what)
-{
-	return bw_err_set(err, BW_ESTORE, "%s: %s", what,
-			  sqlite3_errmsg(bw_store_db(st)));
-}
-
 void
 bw_policy_init(struct bw_policy *p)
 {
@@ -207,7 +200,7 @@ blast_map(struct bw_store *st, struct bw_strmap **out, struct bw_err *err)
 			       " WHERE r2.external_id LIKE '%|ip' AND i.type = ?1"
 			       " AND r.revoked = 0 AND r2.revoked = 0"
 			       " GROUP BY i2.id", -1, &s, NULL) != SQLITE_OK) {
-		rc = db_err(st, err, "reading resolutions");
+		rc = bw_store_fail(st, err, "reading resolutions");
 		goto out;
 	}
 	sqlite3_bind_int(s, 1, BW_IOC_DOMAIN);
@@ -219,7 +212,7 @@ blast_map(struct bw_store *st, struct bw_strmap **out, struct bw_err *err)
 			goto out;
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "reading resolutions");
+		rc = bw_store_fail(st, err, "reading resolutions");
 		goto out;
 	}
 	*out = m;
@@ -240,13 +233,13 @@ has_action(struct bw_store *st, sqlite3_stmt **s, int type, const char *value,
 	    sqlite3_prepare_v2(bw_store_db(st), "SELECT 1 FROM action WHERE type = ?1"
 			       " AND target = ?2 AND state <> 'expired' LIMIT 1", -1, s,
 			       NULL) != SQLITE_OK)
-		return db_err(st, err, "looking up actions");
+		return bw_store_fail(st, err, "looking up actions");
 	sqlite3_bind_int(*s, 1, type);
 	sqlite3_bind_text(*s, 2, value, -1, SQLITE_STATIC);
 	step = sqlite3_step(*s);
 	sqlite3_reset(*s);
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return db_err(st, err, "looking up actions");
+		return bw_store_fail(st, err, "looking up actions");
 	*found = step == SQLITE_ROW;
 	return BW_OK;
 }
@@ -336,7 +329,7 @@ bw_policy_run(struct bw_store *st, const struct bw_policy *p,
 			       " GROUP BY i.id"
 			       " HAVING count(DISTINCT r.source_id) >= ?5 AND max(r.confidence) >= ?6"
 			       " ORDER BY i.type, i.value", -1, &s, NULL) != SQLITE_OK) {
-		rc = db_err(st, err, "reading candidates");
+		rc = bw_store_fail(st, err, "reading candidates");
 		goto out;
 	}
 	sqlite3_bind_int(s, 1, BW_IOC_DOMAIN);
@@ -390,7 +383,7 @@ bw_policy_run(struct bw_store *st, const struct bw_policy *p,
 			res->activated++;
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "reading candidates");
+		rc = bw_store_fail(st, err, "reading candidates");
 		goto out;
 	}
 commit:

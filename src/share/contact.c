@@ -11,21 +11,6 @@
 #include "core/mem.h"
 #include "share/tenant.h"
 
-static int
-db_err(struct bw_store *st, struct bw_err *err, const char *what)
-{
-	return bw_err_set(err, BW_ESTORE, "contact: %s: %s", what,
-			  sqlite3_errmsg(bw_store_db(st)));
-}
-
-static int
-prep(struct bw_store *st, const char *sql, sqlite3_stmt **s, struct bw_err *err)
-{
-	if (sqlite3_prepare_v2(bw_store_db(st), sql, -1, s, NULL) != SQLITE_OK)
-		return db_err(st, err, "preparing a query");
-	return BW_OK;
-}
-
 int
 bw_contact_email_check(const char *email, struct bw_err *err)
 {
@@ -85,12 +70,12 @@ bw_contact_add(struct bw_store *st, const char *country, const struct bw_contact
 	rc = bw_store_begin(st, err);
 	if (rc)
 		return rc;
-	rc = prep(st, "SELECT count(*) FROM contact WHERE tenant_id = ?1 AND removed IS NULL", &s, err);
+	rc = bw_store_prepare(st, "SELECT count(*) FROM contact WHERE tenant_id = ?1 AND removed IS NULL", &s, err);
 	if (rc)
 		goto fail;
 	sqlite3_bind_int64(s, 1, t.id);
 	if (sqlite3_step(s) != SQLITE_ROW) {
-		rc = db_err(st, err, "counting contacts");
+		rc = bw_store_fail(st, err, "counting contacts");
 		goto fail;
 	}
 	if (sqlite3_column_int(s, 0) >= BW_CONTACTS_MAX) {
@@ -99,7 +84,7 @@ bw_contact_add(struct bw_store *st, const char *country, const struct bw_contact
 		goto fail;
 	}
 	sqlite3_finalize(s);
-	rc = prep(st, "INSERT INTO contact (tenant_id, role, name, email, phone, level, created)"
+	rc = bw_store_prepare(st, "INSERT INTO contact (tenant_id, role, name, email, phone, level, created)"
 		      " VALUES (?1, ?2, ?3, ?4, nullif(?5, ''), ?6, ?7)", &s, err);
 	if (rc)
 		goto fail;
@@ -111,7 +96,7 @@ bw_contact_add(struct bw_store *st, const char *country, const struct bw_contact
 	sqlite3_bind_int(s, 6, c->level);
 	sqlite3_bind_int64(s, 7, now);
 	if (sqlite3_step(s) != SQLITE_DONE) {
-		rc = db_err(st, err, "adding a contact");
+		rc = bw_store_fail(st, err, "adding a contact");
 		goto fail;
 	}
 	if (id)
@@ -159,7 +144,7 @@ read_contacts(struct bw_store *st, sqlite3_stmt *s, struct bw_contact **out,
 	}
 	if (step != SQLITE_DONE) {
 		bw_free(a);
-		return db_err(st, err, "reading contacts");
+		return bw_store_fail(st, err, "reading contacts");
 	}
 	*out = a;
 	*n = k;
@@ -181,7 +166,7 @@ bw_contact_list(struct bw_store *st, const char *country, int all,
 		if (rc)
 			return rc;
 	}
-	rc = prep(st, "SELECT " CONTACT_COLS " FROM contact c JOIN tenant t ON t.id = c.tenant_id"
+	rc = bw_store_prepare(st, "SELECT " CONTACT_COLS " FROM contact c JOIN tenant t ON t.id = c.tenant_id"
 		      " WHERE (?1 IS NULL OR t.country = ?1) AND (?2 OR c.removed IS NULL)"
 		      " ORDER BY t.country, c.level, c.id", &s, err);
 	if (rc)
@@ -203,7 +188,7 @@ bw_contact_at_level(struct bw_store *st, int64_t tenant_id, int level,
 
 	*out = NULL;
 	*n = 0;
-	rc = prep(st, "SELECT " CONTACT_COLS " FROM contact c JOIN tenant t ON t.id = c.tenant_id"
+	rc = bw_store_prepare(st, "SELECT " CONTACT_COLS " FROM contact c JOIN tenant t ON t.id = c.tenant_id"
 		      " WHERE c.tenant_id = ?1 AND c.level = ?2 AND c.removed IS NULL ORDER BY c.id",
 		  &s, err);
 	if (rc)
@@ -223,7 +208,7 @@ bw_contact_next_level(struct bw_store *st, int64_t tenant_id, int above, int *le
 	int rc;
 
 	*level = 0;
-	rc = prep(st, "SELECT coalesce(min(level), 0) FROM contact"
+	rc = bw_store_prepare(st, "SELECT coalesce(min(level), 0) FROM contact"
 		      " WHERE tenant_id = ?1 AND level > ?2 AND removed IS NULL", &s, err);
 	if (rc)
 		return rc;
@@ -232,7 +217,7 @@ bw_contact_next_level(struct bw_store *st, int64_t tenant_id, int above, int *le
 	if (sqlite3_step(s) == SQLITE_ROW)
 		*level = sqlite3_column_int(s, 0);
 	else
-		rc = db_err(st, err, "finding the next level");
+		rc = bw_store_fail(st, err, "finding the next level");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -243,13 +228,13 @@ bw_contact_remove(struct bw_store *st, int64_t id, int64_t now, struct bw_err *e
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	rc = prep(st, "UPDATE contact SET removed = ?2 WHERE id = ?1 AND removed IS NULL", &s, err);
+	rc = bw_store_prepare(st, "UPDATE contact SET removed = ?2 WHERE id = ?1 AND removed IS NULL", &s, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, now);
 	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = db_err(st, err, "removing a contact");
+		rc = bw_store_fail(st, err, "removing a contact");
 	else if (sqlite3_changes(bw_store_db(st)) == 0)
 		rc = bw_err_set(err, BW_ENOTFOUND, "no contact %lld (or it was removed)", (long long)id);
 	sqlite3_finalize(s);

@@ -31,21 +31,6 @@
 
 #define MAIL_MAX 8192
 
-static int
-db_err(struct bw_store *st, struct bw_err *err, const char *what)
-{
-	return bw_err_set(err, BW_ESTORE, "incident: %s: %s", what,
-			  sqlite3_errmsg(bw_store_db(st)));
-}
-
-static int
-prep(struct bw_store *st, const char *sql, sqlite3_stmt **s, struct bw_err *err)
-{
-	if (sqlite3_prepare_v2(bw_store_db(st), sql, -1, s, NULL) != SQLITE_OK)
-		return db_err(st, err, "preparing a query");
-	return BW_OK;
-}
-
 /* ---- the server secret and tokens ----------------------------------------- */
 
 static int
@@ -59,25 +44,25 @@ ack_secret(struct bw_store *st, unsigned char key[32], struct bw_err *err)
 		return bw_err_set(err, BW_EIO, "incident: libsodium cannot start");
 	randombytes_buf(fresh, sizeof(fresh));
 	/* the first caller's random bytes win; later ones read them */
-	rc = prep(st, "INSERT INTO secret (name, value, created) VALUES ('incident-ack', ?1, ?2)"
+	rc = bw_store_prepare(st, "INSERT INTO secret (name, value, created) VALUES ('incident-ack', ?1, ?2)"
 		      " ON CONFLICT (name) DO NOTHING", &s, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_blob(s, 1, fresh, sizeof(fresh), SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, bw_time_now());
 	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = db_err(st, err, "making the server secret");
+		rc = bw_store_fail(st, err, "making the server secret");
 	sqlite3_finalize(s);
 	sodium_memzero(fresh, sizeof(fresh));
 	if (rc)
 		return rc;
-	rc = prep(st, "SELECT value FROM secret WHERE name = 'incident-ack'", &s, err);
+	rc = bw_store_prepare(st, "SELECT value FROM secret WHERE name = 'incident-ack'", &s, err);
 	if (rc)
 		return rc;
 	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 32)
 		memcpy(key, sqlite3_column_blob(s, 0), 32);
 	else
-		rc = db_err(st, err, "reading the server secret");
+		rc = bw_store_fail(st, err, "reading the server secret");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -161,7 +146,7 @@ bw_incident_get(struct bw_store *st, int64_t id, struct bw_incident *out, struct
 	sqlite3_stmt *s = NULL;
 	int rc, step;
 
-	rc = prep(st, "SELECT " INC_COLS INC_FROM " WHERE i.id = ?1", &s, err);
+	rc = bw_store_prepare(st, "SELECT " INC_COLS INC_FROM " WHERE i.id = ?1", &s, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(s, 1, id);
@@ -171,7 +156,7 @@ bw_incident_get(struct bw_store *st, int64_t id, struct bw_incident *out, struct
 	else if (step == SQLITE_DONE)
 		rc = bw_err_set(err, BW_ENOTFOUND, "no incident %lld", (long long)id);
 	else
-		rc = db_err(st, err, "reading an incident");
+		rc = bw_store_fail(st, err, "reading an incident");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -192,7 +177,7 @@ bw_incident_list(struct bw_store *st, const char *country, const char *state, lo
 	if (state && strcmp(state, "open") != 0 && strcmp(state, "acknowledged") != 0 &&
 	    strcmp(state, "closed") != 0)
 		return bw_err_set(err, BW_EINVAL, "incident: state is open, acknowledged or closed");
-	rc = prep(st, "SELECT " INC_COLS INC_FROM " WHERE (?1 IS NULL OR t.country = ?1)"
+	rc = bw_store_prepare(st, "SELECT " INC_COLS INC_FROM " WHERE (?1 IS NULL OR t.country = ?1)"
 		      " AND (?2 IS NULL OR i.state = ?2) ORDER BY i.id DESC LIMIT ?3", &s, err);
 	if (rc)
 		return rc;
@@ -211,7 +196,7 @@ bw_incident_list(struct bw_store *st, const char *country, const char *state, lo
 		read_incident(s, &a[k++]);
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "listing incidents");
+		rc = bw_store_fail(st, err, "listing incidents");
 		goto fail;
 	}
 	sqlite3_finalize(s);
@@ -235,7 +220,7 @@ bw_incident_events(struct bw_store *st, int64_t id, struct bw_incident_event **o
 
 	*out = NULL;
 	*n = 0;
-	rc = prep(st, "SELECT id, time, kind, actor, coalesce(detail, '') FROM incident_event"
+	rc = bw_store_prepare(st, "SELECT id, time, kind, actor, coalesce(detail, '') FROM incident_event"
 		      " WHERE incident_id = ?1 ORDER BY id", &s, err);
 	if (rc)
 		return rc;
@@ -256,7 +241,7 @@ bw_incident_events(struct bw_store *st, int64_t id, struct bw_incident_event **o
 		snprintf(e->detail, sizeof(e->detail), "%s", (const char *)sqlite3_column_text(s, 4));
 	}
 	if (step != SQLITE_DONE)
-		rc = db_err(st, err, "reading a timeline");
+		rc = bw_store_fail(st, err, "reading a timeline");
 	sqlite3_finalize(s);
 	if (rc) {
 		bw_free(a);
@@ -276,7 +261,7 @@ add_event(struct bw_store *st, int64_t id, int64_t now, const char *kind, const 
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	rc = prep(st, "INSERT INTO incident_event (incident_id, time, kind, actor, detail)"
+	rc = bw_store_prepare(st, "INSERT INTO incident_event (incident_id, time, kind, actor, detail)"
 		      " VALUES (?1, ?2, ?3, ?4, ?5)", &s, err);
 	if (rc)
 		return rc;
@@ -286,7 +271,7 @@ add_event(struct bw_store *st, int64_t id, int64_t now, const char *kind, const 
 	sqlite3_bind_text(s, 4, actor, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 5, detail, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = db_err(st, err, "adding to a timeline");
+		rc = bw_store_fail(st, err, "adding to a timeline");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -480,7 +465,7 @@ tell_next_level(struct bw_store *st, const struct bw_incident_config *c, struct 
 	} else {
 		x->escalate_at = 0;
 	}
-	rc = prep(st, "UPDATE incident SET level = ?2, escalate_at = nullif(?3, 0), updated = ?4"
+	rc = bw_store_prepare(st, "UPDATE incident SET level = ?2, escalate_at = nullif(?3, 0), updated = ?4"
 		      " WHERE id = ?1", &s, err);
 	if (rc)
 		return rc;
@@ -489,7 +474,7 @@ tell_next_level(struct bw_store *st, const struct bw_incident_config *c, struct 
 	sqlite3_bind_int64(s, 3, x->escalate_at);
 	sqlite3_bind_int64(s, 4, now);
 	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = db_err(st, err, "escalating an incident");
+		rc = bw_store_fail(st, err, "escalating an incident");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -519,7 +504,7 @@ visible_confidence(struct bw_store *st, int64_t indicator_id, const char *countr
 	int rc, step;
 
 	*conf = -2;
-	rc = prep(st, "SELECT coalesce(r.confidence, 50), r.tlp,"
+	rc = bw_store_prepare(st, "SELECT coalesce(r.confidence, 50), r.tlp,"
 		      " EXISTS (SELECT 1 FROM record_recipient p WHERE p.record_id = r.id AND p.country = ?2)"
 		      " FROM record r WHERE r.indicator_id = ?1 AND r.revoked = 0 AND r.expired = 0",
 		  &s, err);
@@ -533,7 +518,7 @@ visible_confidence(struct bw_store *st, int64_t indicator_id, const char *countr
 			*conf = cf;
 	}
 	if (step != SQLITE_DONE)
-		rc = db_err(st, err, "reading records");
+		rc = bw_store_fail(st, err, "reading records");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -546,7 +531,7 @@ load_indicator(struct bw_store *st, int64_t id, struct indicator_info *out, int 
 	int rc, step, actor = 0, malware = 0, active = 0;
 
 	*found = 0;
-	rc = prep(st, "SELECT d.type, d.value,"
+	rc = bw_store_prepare(st, "SELECT d.type, d.value,"
 		      " EXISTS (SELECT 1 FROM record r WHERE r.indicator_id = d.id AND r.revoked = 0"
 		      "   AND r.expired = 0),"
 		      " EXISTS (SELECT 1 FROM record r JOIN record_tag rt ON rt.record_id = r.id"
@@ -569,7 +554,7 @@ load_indicator(struct bw_store *st, int64_t id, struct indicator_info *out, int 
 		out->severity = bw_priority_severity(actor, malware, active);
 		*found = active;
 	} else if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "reading an indicator");
+		rc = bw_store_fail(st, err, "reading an indicator");
 	}
 	sqlite3_finalize(s);
 	return rc;
@@ -587,7 +572,7 @@ open_or_add(struct bw_store *st, const struct bw_incident_config *c, const struc
 	int64_t id = 0;
 	int rc, step, found;
 
-	rc = prep(st, "SELECT id FROM incident WHERE tenant_id = ?1 AND indicator_id = ?2"
+	rc = bw_store_prepare(st, "SELECT id FROM incident WHERE tenant_id = ?1 AND indicator_id = ?2"
 		      " AND state != 'closed'", &s, err);
 	if (rc)
 		return rc;
@@ -597,7 +582,7 @@ open_or_add(struct bw_store *st, const struct bw_incident_config *c, const struc
 	if (step == SQLITE_ROW)
 		id = sqlite3_column_int64(s, 0);
 	else if (step != SQLITE_DONE)
-		rc = db_err(st, err, "finding an incident");
+		rc = bw_store_fail(st, err, "finding an incident");
 	sqlite3_finalize(s);
 	s = NULL;
 	if (rc)
@@ -605,7 +590,7 @@ open_or_add(struct bw_store *st, const struct bw_incident_config *c, const struc
 	snprintf(detail, sizeof(detail), "%ld sighting%s by %.200s; %s", count, count == 1 ? "" : "s",
 		 observer[0] ? observer : "(unknown observer)", why);
 	if (id) {
-		rc = prep(st, "UPDATE incident SET sightings = sightings + ?2, updated = ?3,"
+		rc = bw_store_prepare(st, "UPDATE incident SET sightings = sightings + ?2, updated = ?3,"
 			      " priority = max(priority, ?4) WHERE id = ?1", &s, err);
 		if (rc)
 			return rc;
@@ -614,7 +599,7 @@ open_or_add(struct bw_store *st, const struct bw_incident_config *c, const struc
 		sqlite3_bind_int64(s, 3, now);
 		sqlite3_bind_int(s, 4, prio);
 		if (sqlite3_step(s) != SQLITE_DONE)
-			rc = db_err(st, err, "adding to an incident");
+			rc = bw_store_fail(st, err, "adding to an incident");
 		sqlite3_finalize(s);
 		if (rc == BW_OK)
 			rc = add_event(st, id, now, "sighting", "bulwark", detail, err);
@@ -622,7 +607,7 @@ open_or_add(struct bw_store *st, const struct bw_incident_config *c, const struc
 			stats->added++;
 		return rc;
 	}
-	rc = prep(st, "INSERT INTO incident (tenant_id, indicator_id, state, priority, level,"
+	rc = bw_store_prepare(st, "INSERT INTO incident (tenant_id, indicator_id, state, priority, level,"
 		      " sightings, opened, updated) VALUES (?1, ?2, 'open', ?3, 0, ?4, ?5, ?5)", &s, err);
 	if (rc)
 		return rc;
@@ -632,7 +617,7 @@ open_or_add(struct bw_store *st, const struct bw_incident_config *c, const struc
 	sqlite3_bind_int64(s, 4, count);
 	sqlite3_bind_int64(s, 5, now);
 	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = db_err(st, err, "opening an incident");
+		rc = bw_store_fail(st, err, "opening an incident");
 	id = sqlite3_last_insert_rowid(bw_store_db(st));
 	sqlite3_finalize(s);
 	if (rc)
@@ -780,7 +765,7 @@ drain_batch(struct bw_store *st, const struct bw_incident_config *c, struct tena
 	rc = bw_store_begin(st, err);
 	if (rc)
 		return rc;
-	rc = prep(st, "SELECT id, indicator_id, observer, count, last_seen FROM sighting_queue"
+	rc = bw_store_prepare(st, "SELECT id, indicator_id, observer, count, last_seen FROM sighting_queue"
 		      " ORDER BY id LIMIT ?1", &s, err);
 	if (rc)
 		goto fail;
@@ -801,18 +786,18 @@ drain_batch(struct bw_store *st, const struct bw_incident_config *c, struct tena
 			goto fail;
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "reading queued sightings");
+		rc = bw_store_fail(st, err, "reading queued sightings");
 		goto fail;
 	}
 	sqlite3_finalize(s);
 	s = NULL;
 	if (rows) {
-		rc = prep(st, "DELETE FROM sighting_queue WHERE id <= ?1", &s, err);
+		rc = bw_store_prepare(st, "DELETE FROM sighting_queue WHERE id <= ?1", &s, err);
 		if (rc)
 			goto fail;
 		sqlite3_bind_int64(s, 1, maxid);
 		if (sqlite3_step(s) != SQLITE_DONE) {
-			rc = db_err(st, err, "removing queued sightings");
+			rc = bw_store_fail(st, err, "removing queued sightings");
 			goto fail;
 		}
 		sqlite3_finalize(s);
@@ -835,7 +820,7 @@ escalate_due(struct bw_store *st, const struct bw_incident_config *c, int64_t no
 	size_t k = 0;
 	int rc, step;
 
-	rc = prep(st, "SELECT id FROM incident WHERE state = 'open' AND escalate_at <= ?1"
+	rc = bw_store_prepare(st, "SELECT id FROM incident WHERE state = 'open' AND escalate_at <= ?1"
 		      " ORDER BY escalate_at LIMIT 64", &s, err);
 	if (rc)
 		return rc;
@@ -843,7 +828,7 @@ escalate_due(struct bw_store *st, const struct bw_incident_config *c, int64_t no
 	while ((step = sqlite3_step(s)) == SQLITE_ROW)
 		ids[k++] = sqlite3_column_int64(s, 0);
 	if (step != SQLITE_DONE)
-		rc = db_err(st, err, "finding due escalations");
+		rc = bw_store_fail(st, err, "finding due escalations");
 	sqlite3_finalize(s);
 	for (size_t i = 0; rc == BW_OK && i < k; i++) {
 		struct bw_incident x;
@@ -899,7 +884,7 @@ bw_incident_step(struct bw_store *st, const struct bw_incident_config *c, int64_
 
 	if (stats)
 		memset(stats, 0, sizeof(*stats));
-	rc = prep(st, "SELECT EXISTS (SELECT 1 FROM sighting_queue)", &s, err);
+	rc = bw_store_prepare(st, "SELECT EXISTS (SELECT 1 FROM sighting_queue)", &s, err);
 	if (rc)
 		return rc;
 	if (sqlite3_step(s) == SQLITE_ROW)
@@ -951,7 +936,7 @@ set_state(struct bw_store *st, int64_t id, int64_t tenant_id, const char *to,
 		bw_store_rollback(st);
 		return BW_OK;
 	}
-	rc = prep(st, ack ? "UPDATE incident SET state = 'acknowledged', acked = ?2, acked_by = ?3,"
+	rc = bw_store_prepare(st, ack ? "UPDATE incident SET state = 'acknowledged', acked = ?2, acked_by = ?3,"
 			    " escalate_at = NULL, updated = ?2 WHERE id = ?1"
 			  : "UPDATE incident SET state = 'closed', closed = ?2, closed_by = ?3,"
 			    " escalate_at = NULL, updated = ?2 WHERE id = ?1", &s, err);
@@ -961,7 +946,7 @@ set_state(struct bw_store *st, int64_t id, int64_t tenant_id, const char *to,
 	sqlite3_bind_int64(s, 2, now);
 	sqlite3_bind_text(s, 3, actor, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) != SQLITE_DONE) {
-		rc = db_err(st, err, "changing an incident");
+		rc = bw_store_fail(st, err, "changing an incident");
 		goto fail;
 	}
 	sqlite3_finalize(s);

@@ -14,21 +14,6 @@
 #include "share/outbox.h"
 #include "share/tenant.h"
 
-static int
-db_err(struct bw_store *st, struct bw_err *err, const char *what)
-{
-	return bw_err_set(err, BW_ESTORE, "notify: %s: %s", what,
-			  sqlite3_errmsg(bw_store_db(st)));
-}
-
-static int
-prep(struct bw_store *st, const char *sql, sqlite3_stmt **s, struct bw_err *err)
-{
-	if (sqlite3_prepare_v2(bw_store_db(st), sql, -1, s, NULL) != SQLITE_OK)
-		return db_err(st, err, "preparing a query");
-	return BW_OK;
-}
-
 int
 bw_notify_url_check(const char *url, struct bw_err *err)
 {
@@ -74,7 +59,7 @@ bw_notify_get(struct bw_store *st, int64_t tenant_id, struct bw_notify_target *o
 	int rc, step;
 
 	defaults(out, tenant_id);
-	rc = prep(st, "SELECT t.country, n.webhook, n.secret, n.digest_period, n.ack_deadline,"
+	rc = bw_store_prepare(st, "SELECT t.country, n.webhook, n.secret, n.digest_period, n.ack_deadline,"
 		      " n.min_confidence, n.last_digest, n.updated, n.tenant_id IS NOT NULL"
 		      " FROM tenant t LEFT JOIN notify_target n ON n.tenant_id = t.id"
 		      " WHERE t.id = ?1", &s, err);
@@ -99,7 +84,7 @@ bw_notify_get(struct bw_store *st, int64_t tenant_id, struct bw_notify_target *o
 	} else if (step == SQLITE_DONE) {
 		rc = bw_err_set(err, BW_ENOTFOUND, "no tenant %lld", (long long)tenant_id);
 	} else {
-		rc = db_err(st, err, "reading a notification target");
+		rc = bw_store_fail(st, err, "reading a notification target");
 	}
 	sqlite3_finalize(s);
 	return rc;
@@ -160,7 +145,7 @@ bw_notify_set(struct bw_store *st, const char *country, const struct bw_notify_c
 		rc = bw_err_set(err, BW_EINVAL, "a webhook needs --secret: its messages are signed");
 		goto fail;
 	}
-	rc = prep(st, "INSERT INTO notify_target (tenant_id, webhook, secret, digest_period,"
+	rc = bw_store_prepare(st, "INSERT INTO notify_target (tenant_id, webhook, secret, digest_period,"
 		      " ack_deadline, min_confidence, last_digest, updated)"
 		      " VALUES (?1, nullif(?2, ''), nullif(?3, ''), ?4, ?5, ?6, ?7, ?7)"
 		      " ON CONFLICT (tenant_id) DO UPDATE SET webhook = excluded.webhook,"
@@ -178,7 +163,7 @@ bw_notify_set(struct bw_store *st, const char *country, const struct bw_notify_c
 	sqlite3_bind_int(s, 6, cur.min_confidence);
 	sqlite3_bind_int64(s, 7, now);
 	if (sqlite3_step(s) != SQLITE_DONE) {
-		rc = db_err(st, err, "setting a notification target");
+		rc = bw_store_fail(st, err, "setting a notification target");
 		goto fail;
 	}
 	sqlite3_finalize(s);
@@ -204,7 +189,7 @@ bw_notify_tenant(struct bw_store *st, int64_t tenant_id, int priority, const cha
 	if (rc || t.webhook[0] == '\0')
 		return rc;
 	if (t.digest_period > 0) {
-		rc = prep(st, "INSERT INTO digest_item (tenant_id, created, priority, body)"
+		rc = bw_store_prepare(st, "INSERT INTO digest_item (tenant_id, created, priority, body)"
 			      " VALUES (?1, ?2, ?3, ?4)", &s, err);
 		if (rc)
 			return rc;
@@ -213,7 +198,7 @@ bw_notify_tenant(struct bw_store *st, int64_t tenant_id, int priority, const cha
 		sqlite3_bind_int(s, 3, priority);
 		sqlite3_bind_text(s, 4, json, -1, SQLITE_STATIC);
 		if (sqlite3_step(s) != SQLITE_DONE)
-			rc = db_err(st, err, "adding a digest item");
+			rc = bw_store_fail(st, err, "adding a digest item");
 		sqlite3_finalize(s);
 		if (rc == BW_OK && routed)
 			*routed = "digest";
@@ -279,7 +264,7 @@ flush_one(struct bw_store *st, int64_t tenant_id, int64_t now, int *made,
 	rc = bw_notify_get(st, tenant_id, &t, err);
 	if (rc)
 		goto fail;
-	rc = prep(st, "SELECT id, priority, body FROM (SELECT id, priority, body FROM digest_item"
+	rc = bw_store_prepare(st, "SELECT id, priority, body FROM (SELECT id, priority, body FROM digest_item"
 		      " WHERE tenant_id = ?1 ORDER BY id LIMIT ?2) ORDER BY priority DESC, id", &s, err);
 	if (rc)
 		goto fail;
@@ -302,7 +287,7 @@ flush_one(struct bw_store *st, int64_t tenant_id, int64_t now, int *made,
 		count++;
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "reading digest items");
+		rc = bw_store_fail(st, err, "reading digest items");
 		goto fail;
 	}
 	sqlite3_finalize(s);
@@ -342,25 +327,25 @@ flush_one(struct bw_store *st, int64_t tenant_id, int64_t now, int *made,
 	rc = bw_outbox_enqueue(st, &m, now, NULL, err);
 	if (rc)
 		goto fail;
-	rc = prep(st, "DELETE FROM digest_item WHERE tenant_id = ?1 AND id BETWEEN ?2 AND ?3", &s, err);
+	rc = bw_store_prepare(st, "DELETE FROM digest_item WHERE tenant_id = ?1 AND id BETWEEN ?2 AND ?3", &s, err);
 	if (rc)
 		goto fail;
 	sqlite3_bind_int64(s, 1, tenant_id);
 	sqlite3_bind_int64(s, 2, lo);
 	sqlite3_bind_int64(s, 3, hi);
 	if (sqlite3_step(s) != SQLITE_DONE) {
-		rc = db_err(st, err, "removing digest items");
+		rc = bw_store_fail(st, err, "removing digest items");
 		goto fail;
 	}
 	sqlite3_finalize(s);
 	s = NULL;
-	rc = prep(st, "UPDATE notify_target SET last_digest = ?2 WHERE tenant_id = ?1", &s, err);
+	rc = bw_store_prepare(st, "UPDATE notify_target SET last_digest = ?2 WHERE tenant_id = ?1", &s, err);
 	if (rc)
 		goto fail;
 	sqlite3_bind_int64(s, 1, tenant_id);
 	sqlite3_bind_int64(s, 2, now);
 	if (sqlite3_step(s) != SQLITE_DONE) {
-		rc = db_err(st, err, "recording a digest");
+		rc = bw_store_fail(st, err, "recording a digest");
 		goto fail;
 	}
 	sqlite3_finalize(s);
@@ -385,7 +370,7 @@ bw_notify_flush_digests(struct bw_store *st, int64_t now, long *n, struct bw_err
 
 	if (n)
 		*n = 0;
-	rc = prep(st, "SELECT n.tenant_id FROM notify_target n"
+	rc = bw_store_prepare(st, "SELECT n.tenant_id FROM notify_target n"
 		      " WHERE n.digest_period > 0 AND n.webhook IS NOT NULL"
 		      " AND n.last_digest + n.digest_period <= ?1"
 		      " AND EXISTS (SELECT 1 FROM digest_item d WHERE d.tenant_id = n.tenant_id)"
@@ -396,7 +381,7 @@ bw_notify_flush_digests(struct bw_store *st, int64_t now, long *n, struct bw_err
 	while ((step = sqlite3_step(s)) == SQLITE_ROW)
 		ids[k++] = sqlite3_column_int64(s, 0);
 	if (step != SQLITE_DONE)
-		rc = db_err(st, err, "finding due digests");
+		rc = bw_store_fail(st, err, "finding due digests");
 	sqlite3_finalize(s);
 	for (size_t i = 0; rc == BW_OK && i < k; i++) {
 		int one = 0;

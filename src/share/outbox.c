@@ -16,21 +16,6 @@
 
 #include "core/mem.h"
 
-static int
-db_err(struct bw_store *st, struct bw_err *err, const char *what)
-{
-	return bw_err_set(err, BW_ESTORE, "outbox: %s: %s", what,
-			  sqlite3_errmsg(bw_store_db(st)));
-}
-
-static int
-prep(struct bw_store *st, const char *sql, sqlite3_stmt **s, struct bw_err *err)
-{
-	if (sqlite3_prepare_v2(bw_store_db(st), sql, -1, s, NULL) != SQLITE_OK)
-		return db_err(st, err, "preparing a query");
-	return BW_OK;
-}
-
 static void
 policy_defaults(const struct bw_outbox_policy *p, struct bw_outbox_policy *out)
 {
@@ -112,7 +97,7 @@ bw_outbox_enqueue(struct bw_store *st, const struct bw_outbox_msg *m,
 		if (key[0] == '\0')
 			return bw_err_set(err, BW_EIO, "outbox: libsodium cannot start");
 	}
-	rc = prep(st, "INSERT INTO outbox (created, channel, tenant_id, destination, priority,"
+	rc = bw_store_prepare(st, "INSERT INTO outbox (created, channel, tenant_id, destination, priority,"
 		      " idem_key, subject, content_type, body, next_attempt)"
 		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?1)"
 		      " ON CONFLICT (idem_key) DO NOTHING", &s, err);
@@ -130,18 +115,18 @@ bw_outbox_enqueue(struct bw_store *st, const struct bw_outbox_msg *m,
 	sqlite3_bind_text(s, 8, m->content_type, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 9, m->len ? m->body : "", (int)m->len, SQLITE_STATIC);
 	if (sqlite3_step(s) != SQLITE_DONE) {
-		rc = db_err(st, err, "adding a message");
+		rc = bw_store_fail(st, err, "adding a message");
 		goto out;
 	}
 	sqlite3_finalize(s);
 	s = NULL;
 	if (id) {
-		rc = prep(st, "SELECT id FROM outbox WHERE idem_key = ?1", &s, err);
+		rc = bw_store_prepare(st, "SELECT id FROM outbox WHERE idem_key = ?1", &s, err);
 		if (rc)
 			return rc;
 		sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 		if (sqlite3_step(s) != SQLITE_ROW) {
-			rc = db_err(st, err, "reading a message's id");
+			rc = bw_store_fail(st, err, "reading a message's id");
 			goto out;
 		}
 		*id = sqlite3_column_int64(s, 0);
@@ -249,7 +234,7 @@ read_items(struct bw_store *st, sqlite3_stmt *s, size_t max,
 			goto fail;
 	}
 	if (k < max && step != SQLITE_DONE) {
-		rc = db_err(st, err, "reading messages");
+		rc = bw_store_fail(st, err, "reading messages");
 		goto fail;
 	}
 	*items = a;
@@ -279,7 +264,7 @@ bw_outbox_claim(struct bw_store *st, const struct bw_outbox_policy *pol,
 	rc = bw_store_begin(st, err);
 	if (rc)
 		return rc;
-	rc = prep(st, "SELECT " ITEM_COLS " FROM outbox"
+	rc = bw_store_prepare(st, "SELECT " ITEM_COLS " FROM outbox"
 		      " WHERE state = 'pending' AND next_attempt <= ?1"
 		      " AND (?3 IS NULL OR channel = ?3)"
 		      " ORDER BY priority DESC, next_attempt, id LIMIT ?2", &s, err);
@@ -292,7 +277,7 @@ bw_outbox_claim(struct bw_store *st, const struct bw_outbox_policy *pol,
 	rc = read_items(st, s, max, &a, &k, err);
 	if (rc)
 		goto fail;
-	rc = prep(st, "UPDATE outbox SET claimed = ?2, next_attempt = ?3 WHERE id = ?1", &u, err);
+	rc = bw_store_prepare(st, "UPDATE outbox SET claimed = ?2, next_attempt = ?3 WHERE id = ?1", &u, err);
 	if (rc)
 		goto fail;
 	for (size_t i = 0; i < k; i++) {
@@ -301,7 +286,7 @@ bw_outbox_claim(struct bw_store *st, const struct bw_outbox_policy *pol,
 		sqlite3_bind_int64(u, 2, now);
 		sqlite3_bind_int64(u, 3, now + p.lease);
 		if (sqlite3_step(u) != SQLITE_DONE) {
-			rc = db_err(st, err, "claiming a message");
+			rc = bw_store_fail(st, err, "claiming a message");
 			goto fail;
 		}
 	}
@@ -331,14 +316,14 @@ update3(struct bw_store *st, const char *sql, int64_t a, int64_t b, int64_t c,
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	rc = prep(st, sql, &s, err);
+	rc = bw_store_prepare(st, sql, &s, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(s, 1, a);
 	sqlite3_bind_int64(s, 2, b);
 	sqlite3_bind_int64(s, 3, c);
 	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = db_err(st, err, what);
+		rc = bw_store_fail(st, err, what);
 	else if (changes)
 		*changes = sqlite3_changes(bw_store_db(st));
 	sqlite3_finalize(s);
@@ -397,7 +382,7 @@ bw_outbox_failed(struct bw_store *st, int64_t id, const struct bw_outbox_policy 
 	policy_defaults(pol, &p);
 	if (dead)
 		*dead = 0;
-	rc = prep(st, "SELECT attempts FROM outbox WHERE id = ?1 AND state = 'pending'", &s, err);
+	rc = bw_store_prepare(st, "SELECT attempts FROM outbox WHERE id = ?1 AND state = 'pending'", &s, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(s, 1, id);
@@ -410,7 +395,7 @@ bw_outbox_failed(struct bw_store *st, int64_t id, const struct bw_outbox_policy 
 	s = NULL;
 	is_dead = attempts >= p.max_attempts;
 	r = sodium_init() < 0 ? 0.5 : (double)randombytes_uniform(1000000) / 1000000.0;
-	rc = prep(st, "UPDATE outbox SET attempts = ?2, claimed = NULL, last_error = substr(?3, 1, 500),"
+	rc = bw_store_prepare(st, "UPDATE outbox SET attempts = ?2, claimed = NULL, last_error = substr(?3, 1, 500),"
 		      " state = CASE WHEN ?4 THEN 'dead' ELSE 'pending' END, next_attempt = ?5"
 		      " WHERE id = ?1", &s, err);
 	if (rc)
@@ -421,7 +406,7 @@ bw_outbox_failed(struct bw_store *st, int64_t id, const struct bw_outbox_policy 
 	sqlite3_bind_int(s, 4, is_dead);
 	sqlite3_bind_int64(s, 5, is_dead ? now : now + bw_outbox_backoff(&p, attempts, r));
 	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = db_err(st, err, "recording a failed delivery");
+		rc = bw_store_fail(st, err, "recording a failed delivery");
 	sqlite3_finalize(s);
 	if (rc == BW_OK && dead)
 		*dead = is_dead;
@@ -462,7 +447,7 @@ bw_outbox_list(struct bw_store *st, const char *state, long limit,
 	if (state && strcmp(state, "pending") != 0 && strcmp(state, "delivered") != 0 &&
 	    strcmp(state, "dead") != 0)
 		return bw_err_set(err, BW_EINVAL, "outbox: state is pending, delivered or dead");
-	rc = prep(st, "SELECT " ITEM_COLS " FROM outbox WHERE ?1 IS NULL OR state = ?1"
+	rc = bw_store_prepare(st, "SELECT " ITEM_COLS " FROM outbox WHERE ?1 IS NULL OR state = ?1"
 		      " ORDER BY id DESC LIMIT ?2", &s, err);
 	if (rc)
 		return rc;
@@ -483,7 +468,7 @@ bw_outbox_get(struct bw_store *st, int64_t id, struct bw_outbox_item *out,
 	size_t n = 0;
 	int rc;
 
-	rc = prep(st, "SELECT " ITEM_COLS " FROM outbox WHERE id = ?1", &s, err);
+	rc = bw_store_prepare(st, "SELECT " ITEM_COLS " FROM outbox WHERE id = ?1", &s, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(s, 1, id);
@@ -507,7 +492,7 @@ bw_outbox_count(struct bw_store *st, struct bw_outbox_counts *c, struct bw_err *
 	int rc, step;
 
 	memset(c, 0, sizeof(*c));
-	rc = prep(st, "SELECT state, count(*) FROM outbox GROUP BY state", &s, err);
+	rc = bw_store_prepare(st, "SELECT state, count(*) FROM outbox GROUP BY state", &s, err);
 	if (rc)
 		return rc;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -521,7 +506,7 @@ bw_outbox_count(struct bw_store *st, struct bw_outbox_counts *c, struct bw_err *
 			c->dead = v;
 	}
 	if (step != SQLITE_DONE)
-		rc = db_err(st, err, "counting messages");
+		rc = bw_store_fail(st, err, "counting messages");
 	sqlite3_finalize(s);
 	return rc;
 }

@@ -51,24 +51,6 @@ static const char eligible_text[] =
 #define KEY_SECRET_BYTES 32
 #define KEY_ID_DIGITS_MAX 18
 
-static int
-db_err(struct bw_store *st, struct bw_err *err, const char *what)
-{
-	return bw_err_set(err, BW_ESTORE, "%s: %s", what,
-			  sqlite3_errmsg(bw_store_db(st)));
-}
-
-static int
-prep(struct bw_store *st, const char *sql, sqlite3_stmt **s,
-     struct bw_err *err)
-{
-	if (sqlite3_prepare_v2(bw_store_db(st), sql, -1, s, NULL) != SQLITE_OK) {
-		*s = NULL;
-		return db_err(st, err, "preparing a tenant query");
-	}
-	return BW_OK;
-}
-
 int
 bw_tenant_country_parse(const char *text, char out[3], struct bw_err *err)
 {
@@ -303,7 +285,7 @@ bw_tenant_get(struct bw_store *st, const char *country, struct bw_tenant *out,
 	rc = bw_tenant_country_parse(country, cc, err);
 	if (rc)
 		return rc;
-	rc = prep(st, "SELECT " TENANT_COLS " FROM tenant t WHERE t.country = ?", &s, err);
+	rc = bw_store_prepare(st, "SELECT " TENANT_COLS " FROM tenant t WHERE t.country = ?", &s, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(s, 1, cc, 2, SQLITE_STATIC);
@@ -318,7 +300,7 @@ bw_tenant_get(struct bw_store *st, const char *country, struct bw_tenant *out,
 		rc = bw_err_set(err, BW_ENOTFOUND, "no tenant for %s", cc);
 		break;
 	default:
-		rc = db_err(st, err, "reading a tenant");
+		rc = bw_store_fail(st, err, "reading a tenant");
 	}
 	sqlite3_finalize(s);
 	return rc;
@@ -365,7 +347,7 @@ bw_tenant_add_eligible(struct bw_store *st, const struct bw_tenant_eligible *e,
 	}
 	if (rc != BW_ENOTFOUND)
 		goto out;
-	rc = prep(st, "INSERT INTO tenant (country, name, created) VALUES (?, ?, ?)",
+	rc = bw_store_prepare(st, "INSERT INTO tenant (country, name, created) VALUES (?, ?, ?)",
 		  &s, err);
 	if (rc)
 		goto out;
@@ -373,7 +355,7 @@ bw_tenant_add_eligible(struct bw_store *st, const struct bw_tenant_eligible *e,
 	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, now);
 	if (sqlite3_step(s) != SQLITE_DONE) {
-		rc = db_err(st, err, "adding a tenant");
+		rc = bw_store_fail(st, err, "adding a tenant");
 		goto out;
 	}
 	if (id)
@@ -400,7 +382,7 @@ bw_tenant_list(struct bw_store *st, struct bw_tenant **out, size_t *n,
 
 	*out = NULL;
 	*n = 0;
-	rc = prep(st, "SELECT " TENANT_COLS " FROM tenant t ORDER BY t.country", &s, err);
+	rc = bw_store_prepare(st, "SELECT " TENANT_COLS " FROM tenant t ORDER BY t.country", &s, err);
 	if (rc)
 		return rc;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -418,7 +400,7 @@ bw_tenant_list(struct bw_store *st, struct bw_tenant **out, size_t *n,
 		len++;
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "listing tenants");
+		rc = bw_store_fail(st, err, "listing tenants");
 		goto out;
 	}
 	*out = v;
@@ -445,7 +427,7 @@ bw_tenant_key_list(struct bw_store *st, const char *country,
 	rc = bw_tenant_get(st, country, &t, err);
 	if (rc)
 		return rc;
-	rc = prep(st, "SELECT id, created, revoked, kind, label FROM api_key"
+	rc = bw_store_prepare(st, "SELECT id, created, revoked, kind, label FROM api_key"
 		      " WHERE tenant_id = ? ORDER BY id", &s, err);
 	if (rc)
 		return rc;
@@ -468,7 +450,7 @@ bw_tenant_key_list(struct bw_store *st, const char *country,
 		len++;
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "listing keys");
+		rc = bw_store_fail(st, err, "listing keys");
 		goto out;
 	}
 	*out = v;
@@ -562,7 +544,7 @@ bw_tenant_key_add_kind(struct bw_store *st, const char *country,
 	}
 	/* The row first, for the id that is part of the key; its hash column
 	 * holds no valid hash until the update below, in the same transaction. */
-	rc = prep(st, "INSERT INTO api_key (tenant_id, hash, created, kind, label)"
+	rc = bw_store_prepare(st, "INSERT INTO api_key (tenant_id, hash, created, kind, label)"
 		      " VALUES (?, zeroblob(0), ?, ?, ?)", &s, err);
 	if (rc)
 		goto out;
@@ -574,7 +556,7 @@ bw_tenant_key_add_kind(struct bw_store *st, const char *country,
 	else
 		sqlite3_bind_null(s, 4);
 	if (sqlite3_step(s) != SQLITE_DONE) {
-		rc = db_err(st, err, "adding a key");
+		rc = bw_store_fail(st, err, "adding a key");
 		goto out;
 	}
 	sqlite3_finalize(s);
@@ -590,13 +572,13 @@ bw_tenant_key_add_kind(struct bw_store *st, const char *country,
 	rc = bw_api_key_hash(key, (size_t)n, &parsed_id, hash, err);
 	if (rc)
 		goto out;
-	rc = prep(st, "UPDATE api_key SET hash = ? WHERE id = ?", &s, err);
+	rc = bw_store_prepare(st, "UPDATE api_key SET hash = ? WHERE id = ?", &s, err);
 	if (rc)
 		goto out;
 	sqlite3_bind_blob(s, 1, hash, sizeof(hash), SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, id);
 	if (sqlite3_step(s) != SQLITE_DONE) {
-		rc = db_err(st, err, "storing a key hash");
+		rc = bw_store_fail(st, err, "storing a key hash");
 		goto out;
 	}
 	rc = audit_tenant(st, now, "tenant.key.add", t.country,
@@ -634,7 +616,7 @@ bw_tenant_key_revoke(struct bw_store *st, const char *country, int64_t key_id,
 	rc = bw_tenant_get(st, country, &t, err);
 	if (rc)
 		goto out;
-	rc = prep(st, "UPDATE api_key SET revoked = coalesce(revoked, ?)"
+	rc = bw_store_prepare(st, "UPDATE api_key SET revoked = coalesce(revoked, ?)"
 		      " WHERE id = ? AND tenant_id = ?", &s, err);
 	if (rc)
 		goto out;
@@ -642,7 +624,7 @@ bw_tenant_key_revoke(struct bw_store *st, const char *country, int64_t key_id,
 	sqlite3_bind_int64(s, 2, key_id);
 	sqlite3_bind_int64(s, 3, t.id);
 	if (sqlite3_step(s) != SQLITE_DONE) {
-		rc = db_err(st, err, "revoking a key");
+		rc = bw_store_fail(st, err, "revoking a key");
 		goto out;
 	}
 	if (sqlite3_changes(bw_store_db(st)) == 0) {
@@ -673,7 +655,7 @@ bw_tenant_authenticate(struct bw_store *st, const char *key, size_t len,
 
 	if (bw_api_key_hash(key, len, &id, hash, NULL))
 		return bw_err_set(err, BW_ENOTFOUND, "invalid API key");
-	rc = prep(st, "SELECT t.id, t.country, t.name, t.created, k.hash, k.revoked,"
+	rc = bw_store_prepare(st, "SELECT t.id, t.country, t.name, t.created, k.hash, k.revoked,"
 		      " k.kind FROM api_key k JOIN tenant t ON t.id = k.tenant_id"
 		      " WHERE k.id = ?", &s, err);
 	if (rc)
@@ -699,7 +681,7 @@ bw_tenant_authenticate(struct bw_store *st, const char *key, size_t len,
 	} else if (step == SQLITE_DONE) {
 		rc = bw_err_set(err, BW_ENOTFOUND, "invalid API key");
 	} else {
-		rc = db_err(st, err, "reading a key");
+		rc = bw_store_fail(st, err, "reading a key");
 	}
 out:
 	sqlite3_finalize(s);
@@ -753,7 +735,7 @@ bw_tenant_keys_load(struct bw_store *st, struct bw_tenant_keys **out,
 	k = bw_calloc(1, sizeof(*k));
 	if (k == NULL)
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
-	rc = prep(st, "SELECT k.id, k.hash, k.kind, k.revoked, t.country"
+	rc = bw_store_prepare(st, "SELECT k.id, k.hash, k.kind, k.revoked, t.country"
 		      " FROM api_key k JOIN tenant t ON t.id = k.tenant_id ORDER BY k.id",
 		  &s, err);
 	if (rc)
@@ -787,7 +769,7 @@ bw_tenant_keys_load(struct bw_store *st, struct bw_tenant_keys **out,
 		k->n++;
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "reading the keys");
+		rc = bw_store_fail(st, err, "reading the keys");
 		goto out;
 	}
 	*out = k;

@@ -165,23 +165,6 @@ bw_scope_entry_parse(const char *spec, struct bw_scope_entry *out,
 
 /* ---- the store ---- */
 
-static int
-db_err(struct bw_store *st, struct bw_err *err, const char *what)
-{
-	return bw_err_set(err, BW_ESTORE, "%s: %s", what,
-			  sqlite3_errmsg(bw_store_db(st)));
-}
-
-static int
-prep(struct bw_store *st, const char *sql, sqlite3_stmt **s, struct bw_err *err)
-{
-	if (sqlite3_prepare_v2(bw_store_db(st), sql, -1, s, NULL) != SQLITE_OK) {
-		*s = NULL;
-		return db_err(st, err, "preparing a scope query");
-	}
-	return BW_OK;
-}
-
 /* Runs a one-row statement over (tenant, kind, value); returns the
  * SQLite step result. */
 static int
@@ -199,7 +182,7 @@ row_state(struct bw_store *st, int64_t tenant, const struct bw_scope_entry *e,
 	  int *state, struct bw_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int rc = prep(st, "SELECT included FROM tenant_scope"
+	int rc = bw_store_prepare(st, "SELECT included FROM tenant_scope"
 			  " WHERE tenant_id = ? AND kind = ? AND value = ?", &s, err);
 
 	if (rc)
@@ -212,7 +195,7 @@ row_state(struct bw_store *st, int64_t tenant, const struct bw_scope_entry *e,
 		*state = -1;
 		break;
 	default:
-		rc = db_err(st, err, "reading the scope");
+		rc = bw_store_fail(st, err, "reading the scope");
 	}
 	sqlite3_finalize(s);
 	return rc;
@@ -253,14 +236,14 @@ exec3(struct bw_store *st, const char *sql, int64_t tenant,
       const struct bw_scope_entry *e, int64_t now, struct bw_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int rc = prep(st, sql, &s, err);
+	int rc = bw_store_prepare(st, sql, &s, err);
 
 	if (rc)
 		return rc;
 	if (sqlite3_bind_parameter_count(s) == 4)
 		sqlite3_bind_int64(s, 4, now);
 	if (run3(s, tenant, e) != SQLITE_DONE)
-		rc = db_err(st, err, "changing the scope");
+		rc = bw_store_fail(st, err, "changing the scope");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -283,13 +266,13 @@ bw_tenant_scope_add(struct bw_store *st, const char *country, const char *spec,
 			rc = exec3(st, "DELETE FROM tenant_scope WHERE tenant_id = ?"
 				       " AND kind = ? AND value = ?", t.id, &e, now, err);
 	} else if (state < 0) {
-		rc = prep(st, "SELECT count(*) FROM tenant_scope WHERE tenant_id = ?",
+		rc = bw_store_prepare(st, "SELECT count(*) FROM tenant_scope WHERE tenant_id = ?",
 			  &s, err);
 		if (rc)
 			goto out;
 		sqlite3_bind_int64(s, 1, t.id);
 		if (sqlite3_step(s) != SQLITE_ROW) {
-			rc = db_err(st, err, "counting the scope");
+			rc = bw_store_fail(st, err, "counting the scope");
 			goto out;
 		}
 		if (sqlite3_column_int64(s, 0) >= BW_TENANT_SCOPE_MAX) {
@@ -351,7 +334,7 @@ bw_tenant_scope_list(struct bw_store *st, const char *country,
 	rc = bw_tenant_get(st, country, &t, err);
 	if (rc)
 		return rc;
-	rc = prep(st, "SELECT kind, value, included, added FROM tenant_scope"
+	rc = bw_store_prepare(st, "SELECT kind, value, included, added FROM tenant_scope"
 		      " WHERE tenant_id = ? ORDER BY kind, value", &s, err);
 	if (rc)
 		return rc;
@@ -397,7 +380,7 @@ bw_tenant_scope_list(struct bw_store *st, const char *country,
 		v[cnt++] = e;
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_err(st, err, "listing the scope");
+		rc = bw_store_fail(st, err, "listing the scope");
 		goto out;
 	}
 	*out = v;

@@ -397,11 +397,21 @@ static const char *const migrations[] = {
 _Static_assert(NMIGRATIONS == BW_STORE_SCHEMA_VERSION,
 	       "one migration per schema version");
 
-static int
-db_err(struct bw_store *st, struct bw_err *err, const char *what)
+int
+bw_store_fail(struct bw_store *st, struct bw_err *err, const char *what)
 {
 	return bw_err_set(err, BW_ESTORE, "%s: %s", what,
 			  st && st->db ? sqlite3_errmsg(st->db) : "no database");
+}
+
+int
+bw_store_prepare(struct bw_store *st, const char *sql, sqlite3_stmt **s, struct bw_err *err)
+{
+	if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
+		*s = NULL;
+		return bw_store_fail(st, err, "preparing a query");
+	}
+	return BW_OK;
 }
 
 static int
@@ -423,7 +433,7 @@ prepare(struct bw_store *st, sqlite3_stmt **s, const char *sql,
 {
 	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, s,
 			       NULL) != SQLITE_OK)
-		return db_err(st, err, "preparing a statement");
+		return bw_store_fail(st, err, "preparing a statement");
 	return BW_OK;
 }
 
@@ -455,7 +465,7 @@ migrate(struct bw_store *st, struct bw_err *err)
 	int version = 0, rc;
 
 	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "reading the schema version");
+		return bw_store_fail(st, err, "reading the schema version");
 	if (sqlite3_step(s) == SQLITE_ROW)
 		version = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
@@ -470,7 +480,7 @@ migrate(struct bw_store *st, struct bw_err *err)
 		return rc;
 	/* Another process may have migrated while we waited for the lock. */
 	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK) {
-		rc = db_err(st, err, "reading the schema version");
+		rc = bw_store_fail(st, err, "reading the schema version");
 		goto fail;
 	}
 	if (sqlite3_step(s) == SQLITE_ROW)
@@ -727,12 +737,12 @@ tag_id(struct bw_store *st, const struct bw_tag *t, int64_t *id,
 		sqlite3_reset(st->tag_ins);
 		if (rc != SQLITE_DONE) {
 			sqlite3_reset(st->tag_get);
-			return db_err(st, err, "adding a tag");
+			return bw_store_fail(st, err, "adding a tag");
 		}
 		*id = sqlite3_last_insert_rowid(st->db);
 	} else {
 		sqlite3_reset(st->tag_get);
-		return db_err(st, err, "looking up a tag");
+		return bw_store_fail(st, err, "looking up a tag");
 	}
 	sqlite3_reset(st->tag_get);
 	bw_free(slot->key);
@@ -774,12 +784,12 @@ source_id(struct bw_store *st, const char *name, int64_t now, int64_t *id,
 		sqlite3_reset(st->src_ins);
 		if (rc != SQLITE_DONE) {
 			sqlite3_reset(st->src_get);
-			return db_err(st, err, "adding a source");
+			return bw_store_fail(st, err, "adding a source");
 		}
 		*id = sqlite3_last_insert_rowid(st->db);
 	} else {
 		sqlite3_reset(st->src_get);
-		return db_err(st, err, "looking up a source");
+		return bw_store_fail(st, err, "looking up a source");
 	}
 	sqlite3_reset(st->src_get);
 	bw_free(st->last_source);
@@ -861,7 +871,7 @@ add_links(struct bw_store *st, int64_t rec_id, const struct bw_record_in *r,
 		rc = sqlite3_step(st->rtag_ins);
 		sqlite3_reset(st->rtag_ins);
 		if (rc != SQLITE_DONE)
-			return db_err(st, err, "tagging a record");
+			return bw_store_fail(st, err, "tagging a record");
 		if (sqlite3_changes(st->db) > 0)
 			*added = true;
 	}
@@ -871,7 +881,7 @@ add_links(struct bw_store *st, int64_t rec_id, const struct bw_record_in *r,
 		rc = sqlite3_step(st->rcpt_ins);
 		sqlite3_reset(st->rcpt_ins);
 		if (rc != SQLITE_DONE)
-			return db_err(st, err, "adding a recipient");
+			return bw_store_fail(st, err, "adding a recipient");
 		if (sqlite3_changes(st->db) > 0)
 			*added = true;
 	}
@@ -943,7 +953,7 @@ insert_record(struct bw_store *st, int64_t ind_id, int64_t src_id,
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
-		return db_err(st, err, "adding a record");
+		return bw_store_fail(st, err, "adding a record");
 	if (r->ntags || r->nrecipients)
 		return add_links(st, sqlite3_last_insert_rowid(st->db), r, &dummy, err);
 	return BW_OK;
@@ -1041,7 +1051,7 @@ update_record(struct bw_store *st, const struct bw_record_in *r, int64_t now,
 		sqlite3_reset(u);
 		if (rc != SQLITE_DONE) {
 			bw_free(ext_copy);
-			return db_err(st, err, "updating a record");
+			return bw_store_fail(st, err, "updating a record");
 		}
 	} else if (seen > last) {
 		u = st->rec_touch;
@@ -1051,7 +1061,7 @@ update_record(struct bw_store *st, const struct bw_record_in *r, int64_t now,
 		sqlite3_reset(u);
 		if (rc != SQLITE_DONE) {
 			bw_free(ext_copy);
-			return db_err(st, err, "updating a record");
+			return bw_store_fail(st, err, "updating a record");
 		}
 	}
 	bw_free(ext_copy);
@@ -1068,7 +1078,7 @@ update_record(struct bw_store *st, const struct bw_record_in *r, int64_t now,
 		rc = sqlite3_step(u);
 		sqlite3_reset(u);
 		if (rc != SQLITE_DONE)
-			return db_err(st, err, "updating a record");
+			return bw_store_fail(st, err, "updating a record");
 		changed = true;
 	}
 	*result = changed ? BW_UPSERT_UPDATED : BW_UPSERT_UNCHANGED;
@@ -1101,7 +1111,7 @@ find_or_add_indicator(struct bw_store *st, const struct bw_record_in *r,
 			rc = sqlite3_step(s);
 			sqlite3_reset(s);
 			if (rc != SQLITE_DONE)
-				return db_err(st, err, "adding an indicator");
+				return bw_store_fail(st, err, "adding an indicator");
 			if (sqlite3_changes(st->db) == 1) {
 				*id = sqlite3_last_insert_rowid(st->db);
 				*added = true;
@@ -1125,7 +1135,7 @@ find_or_add_indicator(struct bw_store *st, const struct bw_record_in *r,
 			}
 			sqlite3_reset(s);
 			if (rc != SQLITE_DONE)
-				return db_err(st, err, "looking up an indicator");
+				return bw_store_fail(st, err, "looking up an indicator");
 		}
 		insert_first = !insert_first;
 	}
@@ -1172,7 +1182,7 @@ bw_store_upsert(struct bw_store *st, const struct bw_record_in *r, int64_t now,
 	}
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st->rec_get);
-		return db_err(st, err, "looking up a record");
+		return bw_store_fail(st, err, "looking up a record");
 	}
 	return update_record(st, r, now, result, err);
 }
@@ -1188,12 +1198,12 @@ bw_store_mark_expired(struct bw_store *st, int64_t now, long *n,
 			       "UPDATE record SET expired = 1, updated = ?1"
 			       " WHERE expired = 0 AND valid_until IS NOT NULL"
 			       " AND valid_until < ?1", -1, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "marking expired records");
+		return bw_store_fail(st, err, "marking expired records");
 	sqlite3_bind_int64(s, 1, now);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
-		return db_err(st, err, "marking expired records");
+		return bw_store_fail(st, err, "marking expired records");
 	if (n)
 		*n = sqlite3_changes(st->db);
 	return BW_OK;
@@ -1229,7 +1239,7 @@ bw_store_log_ingest(struct bw_store *st, const struct bw_ingest_log *log,
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
-		return db_err(st, err, "logging an ingest");
+		return bw_store_fail(st, err, "logging an ingest");
 	return BW_OK;
 }
 
@@ -1271,7 +1281,7 @@ bw_store_record_sighting(struct bw_store *st, const struct bw_sighting_in *s,
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE)
-		return db_err(st, err, "recording a sighting");
+		return bw_store_fail(st, err, "recording a sighting");
 	/* the incident queue of schema 6 (src/share/incident.h), for
 	 * indicators confident enough to open an incident for some tenant */
 	slot = (size_t)((uint64_t)s->indicator_id * 0x9e3779b97f4a7c15ULL >> 54) % SQUEUE_SLOTS;
@@ -1291,7 +1301,7 @@ bw_store_record_sighting(struct bw_store *st, const struct bw_sighting_in *s,
 		hot = rc == SQLITE_ROW && sqlite3_column_int(q, 0);
 		sqlite3_reset(q);
 		if (rc != SQLITE_ROW)
-			return db_err(st, err, "reading an indicator's confidence");
+			return bw_store_fail(st, err, "reading an indicator's confidence");
 		st->squeue[slot].id = s->indicator_id;
 		st->squeue[slot].ok = hot ? 1 : 2;
 	}
@@ -1310,7 +1320,7 @@ bw_store_record_sighting(struct bw_store *st, const struct bw_sighting_in *s,
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE)
-		return db_err(st, err, "queueing a sighting");
+		return bw_store_fail(st, err, "queueing a sighting");
 	return BW_OK;
 }
 
@@ -1405,7 +1415,7 @@ bw_store_cursor_next(struct bw_store_cursor *c, const struct bw_record_out **rec
 	if (rc == SQLITE_DONE)
 		return 0;
 	if (rc != SQLITE_ROW) {
-		db_err(c->st, err, "reading records");
+		bw_store_fail(c->st, err, "reading records");
 		return -1;
 	}
 	r->indicator_id = sqlite3_column_int64(s, 0);
@@ -1485,12 +1495,12 @@ scalar(struct bw_store *st, const char *sql, long *out, struct bw_err *err)
 	int rc;
 
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "reading statistics");
+		return bw_store_fail(st, err, "reading statistics");
 	rc = sqlite3_step(s);
 	*out = rc == SQLITE_ROW ? (long)sqlite3_column_int64(s, 0) : 0;
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_err(st, err, "reading statistics");
+		return bw_store_fail(st, err, "reading statistics");
 	return BW_OK;
 }
 
@@ -1511,7 +1521,7 @@ bw_store_stats(struct bw_store *st, struct bw_store_stats *out,
 
 	if (sqlite3_prepare_v2(st->db, "SELECT type, count(*) FROM indicator GROUP BY type",
 			       -1, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "reading statistics");
+		return bw_store_fail(st, err, "reading statistics");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int t = sqlite3_column_int(s, 0);
 		if (t > 0 && t < BW_IOC_NTYPES)
@@ -1519,11 +1529,11 @@ bw_store_stats(struct bw_store *st, struct bw_store_stats *out,
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
-		return db_err(st, err, "reading statistics");
+		return bw_store_fail(st, err, "reading statistics");
 
 	if (sqlite3_prepare_v2(st->db, "SELECT tlp, count(*) FROM record GROUP BY tlp",
 			       -1, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "reading statistics");
+		return bw_store_fail(st, err, "reading statistics");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int t = sqlite3_column_int(s, 0);
 		if (t >= 0 && t < 5)
@@ -1531,13 +1541,13 @@ bw_store_stats(struct bw_store *st, struct bw_store_stats *out,
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
-		return db_err(st, err, "reading statistics");
+		return bw_store_fail(st, err, "reading statistics");
 
 	if (sqlite3_prepare_v2(st->db,
 			       "SELECT s.name, count(r.id) FROM source s"
 			       " LEFT JOIN record r ON r.source_id = s.id"
 			       " GROUP BY s.id ORDER BY s.name", -1, &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "reading statistics");
+		return bw_store_fail(st, err, "reading statistics");
 	{
 		size_t cap = 0;
 		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -1559,7 +1569,7 @@ bw_store_stats(struct bw_store *st, struct bw_store_stats *out,
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE) {
 		bw_store_stats_free(out);
-		return db_err(st, err, "reading statistics");
+		return bw_store_fail(st, err, "reading statistics");
 	}
 	return BW_OK;
 }
@@ -1587,7 +1597,7 @@ bw_store_source_names(struct bw_store *st, char ***names, size_t *n,
 	*n = 0;
 	if (sqlite3_prepare_v2(st->db, "SELECT name FROM source ORDER BY name", -1,
 			       &s, NULL) != SQLITE_OK)
-		return db_err(st, err, "listing sources");
+		return bw_store_fail(st, err, "listing sources");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		char **nv = bw_grow(v, &cap, count + 2, sizeof(*v));
 		if (nv == NULL)
@@ -1601,7 +1611,7 @@ bw_store_source_names(struct bw_store *st, char ***names, size_t *n,
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE) {
 		bw_store_free_names(v);
-		return db_err(st, err, "listing sources");
+		return bw_store_fail(st, err, "listing sources");
 	}
 	if (v == NULL) {
 		v = bw_calloc(1, sizeof(*v));

@@ -40,6 +40,15 @@ void bw_store_close(struct bw_store *st);
 /* The connection, for library modules with their own queries.  Owned by st. */
 struct sqlite3 *bw_store_db(struct bw_store *st);
 
+/* The error path of those modules: BW_ESTORE in err, "what: SQLite's last
+ * message on st's connection". */
+int bw_store_fail(struct bw_store *st, struct bw_err *err, const char *what);
+/* Prepares sql on st's connection into *s; on failure *s is NULL and err
+ * says why (BW_ESTORE). */
+struct sqlite3_stmt;
+int bw_store_prepare(struct bw_store *st, const char *sql, struct sqlite3_stmt **s,
+		     struct bw_err *err);
+
 /* Transactions.  begin takes the write lock at once (BEGIN IMMEDIATE) so a
  * batch never fails half-way on a busy database. */
 int bw_store_begin(struct bw_store *st, struct bw_err *err);
