@@ -1329,12 +1329,21 @@ bw_dns_start(const struct bw_dns_config *c, struct bw_dns **out, struct bw_err *
 		rc = bw_err_set(err, BW_EIO, "dns: pipe: %s", strerror(errno));
 		goto fail;
 	}
-	rc = bind_sock(c->addr, c->port, SOCK_DGRAM, &d->udp, &port, err);
-	if (rc)
-		goto fail;
-	rc = bind_sock(c->addr, port, SOCK_STREAM, &d->tcp, &port, err);
-	if (rc)
-		goto fail;
+	/* UDP and TCP on one port.  With port 0 the kernel picks the UDP port,
+	 * which a TCP socket (someone's outgoing connection) may already hold:
+	 * then try another. */
+	for (int attempt = 0;; attempt++) {
+		rc = bind_sock(c->addr, c->port, SOCK_DGRAM, &d->udp, &port, err);
+		if (rc)
+			goto fail;
+		rc = bind_sock(c->addr, port, SOCK_STREAM, &d->tcp, &port, err);
+		if (rc == BW_OK)
+			break;
+		if (c->port != 0 || attempt == 16)
+			goto fail;
+		close(d->udp);
+		d->udp = -1;
+	}
 	{
 		struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
 		setsockopt(d->udp, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

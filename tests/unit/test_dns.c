@@ -362,8 +362,10 @@ test_tsig(void)
 	CHECK_INT((int)c->tsig_secret_len, 32);
 	CHECK_INT(bw_dns_parse_tsig("xfr-key:***", c, &err), BW_EINVAL);
 	CHECK_INT(bw_dns_parse_tsig("xfr-key:a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=", c, &err), BW_OK);
-	if (!CHECK(bw_dns_start(c, &d, &err) == BW_OK))
+	if (!CHECK(bw_dns_start(c, &d, &err) == BW_OK)) {
+		printf("# %s\n", err.msg);
 		goto out;
+	}
 	al = bw_dns_answer(d, q, ql, NULL, 1, a, sizeof(a));
 	CHECK(al > 12 && BW_DNS_RCODE(a[3]) == BW_DNS_NOTAUTH);
 	CHECK_INT(tsig_error_of(a, al), 18);
