@@ -2,6 +2,10 @@
  * cli.c - helpers shared by the subcommands.
  */
 #include "cli/cli.h"
+#include "core/err.h"
+#include "core/mem.h"
+
+#include <jansson.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -81,4 +85,19 @@ bw_cli_budget_reset(struct bw_cli_budget *b)
 {
 	b->file = NULL;
 	b->n = 0;
+}
+
+int
+bw_cli_print_json(int compact, json_t *j)
+{
+	char *text = j ? json_dumps(j, JSON_PRESERVE_ORDER |
+					       (compact ? JSON_COMPACT : JSON_INDENT(2)))
+		       : NULL;
+
+	json_decref(j);
+	if (text == NULL)
+		return BW_ENOMEM;
+	printf("%s\n", text);
+	bw_free(text); /* jansson allocates through bw_malloc (main.c) */
+	return BW_OK;
 }

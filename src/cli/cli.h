@@ -30,6 +30,12 @@ int bw_cli_usage_error(const char *cmd, const char *fmt, ...)
 /* Prints "bulwark: message" to stderr. */
 void bw_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Prints j and a newline, on one line when compact (the small objects a
+ * change prints, for scripts) or indented, and releases j; BW_ENOMEM when
+ * j is NULL or cannot be formatted. */
+struct json_t;
+int bw_cli_print_json(int compact, struct json_t *j);
+
 /* Parses a whole decimal number in [lo, hi]; returns 0 on success. */
 int bw_cli_parse_int(const char *s, long lo, long hi, long *out);
 

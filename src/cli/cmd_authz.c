@@ -71,33 +71,6 @@ authz_json(const struct bw_authz *a, int64_t now)
 			 "items", (json_int_t)a->items, "actions", (json_int_t)a->actions);
 }
 
-/* Prints and frees j: indented, or on one line (compact) when line is set
- * (the small objects a change prints, for scripts). */
-static void
-print_json_as(json_t *j, int line)
-{
-	char *text = j ? json_dumps(j, JSON_PRESERVE_ORDER |
-					       (line ? JSON_COMPACT : JSON_INDENT(2)))
-		       : NULL;
-
-	if (text) {
-		printf("%s\n", text);
-		bw_free(text);
-	}
-	json_decref(j);
-}
-
-static void
-print_json(json_t *j)
-{
-	print_json_as(j, 0);
-}
-
-static void
-print_json_line(json_t *j)
-{
-	print_json_as(j, 1);
-}
 
 static void
 print_text(const struct bw_authz *a, int64_t now)
@@ -151,7 +124,7 @@ cmd_add(struct bw_store *st, const struct opts *o, int64_t now, struct bw_err *e
 	if (rc)
 		goto out;
 	if (o->json)
-		print_json_line(json_pack("{s:I}", "id", (json_int_t)id));
+		(void)bw_cli_print_json(1, json_pack("{s:I}", "id", (json_int_t)id));
 	else
 		printf("%lld\n", (long long)id);
 out:
@@ -253,7 +226,7 @@ bw_cmd_authz(int argc, char **argv)
 			json_t *arr = json_array();
 			for (size_t i = 0; arr && i < n; i++)
 				json_array_append_new(arr, authz_json(&v[i], now));
-			print_json(arr);
+			(void)bw_cli_print_json(0, arr);
 		} else if (rc == BW_OK) {
 			for (size_t i = 0; i < n; i++)
 				print_text(&v[i], now);
@@ -263,14 +236,14 @@ bw_cmd_authz(int argc, char **argv)
 		struct bw_authz a;
 		rc = bw_authz_get_counted(st, id, &a, &err);
 		if (rc == BW_OK && o.json)
-			print_json(authz_json(&a, now));
+			(void)bw_cli_print_json(0, authz_json(&a, now));
 		else if (rc == BW_OK)
 			print_text(&a, now);
 	} else {
 		long ended = 0;
 		rc = bw_authz_revoke(st, id, o.op, o.reason, now, &ended, &err);
 		if (rc == BW_OK && o.json)
-			print_json_line(json_pack("{s:I, s:I}", "id", (json_int_t)id, "actions_ended",
+			(void)bw_cli_print_json(1, json_pack("{s:I, s:I}", "id", (json_int_t)id, "actions_ended",
 					     (json_int_t)ended));
 		else if (rc == BW_OK)
 			printf("revoked authorisation %ld; %ld action%s ended\n", id, ended,

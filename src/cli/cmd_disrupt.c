@@ -45,33 +45,6 @@ struct opts {
 	int json;
 };
 
-/* Prints and frees j: indented, or on one line (compact) when line is set
- * (the small objects a change prints, for scripts). */
-static void
-print_json_as(json_t *j, int line)
-{
-	char *text = j ? json_dumps(j, JSON_PRESERVE_ORDER |
-					       (line ? JSON_COMPACT : JSON_INDENT(2)))
-		       : NULL;
-
-	if (text) {
-		printf("%s\n", text);
-		bw_free(text);
-	}
-	json_decref(j);
-}
-
-static void
-print_json(json_t *j)
-{
-	print_json_as(j, 0);
-}
-
-static void
-print_json_line(json_t *j)
-{
-	print_json_as(j, 1);
-}
 
 static json_t *
 action_json(const struct bw_action *a)
@@ -154,7 +127,7 @@ cmd_show(struct bw_store *st, int64_t id, const struct opts *o, struct bw_err *e
 				"reason", ev[i].reason[0] ? json_string(ev[i].reason) : json_null()));
 		json_object_set_new(j, "events", arr);
 		json_object_set(j, "notices", notices);
-		print_json(j);
+		(void)bw_cli_print_json(0, j);
 	} else {
 		print_action(&a);
 		for (size_t i = 0; i < n; i++)
@@ -202,7 +175,7 @@ cmd_guard(struct bw_store *st, char **args, int nargs, const struct opts *o,
 					"list", e[i].list, "type", bw_ioc_type_name(e[i].type),
 					"value", e[i].value, "reason", e[i].reason,
 					"added", bw_time_format(e[i].added, t)));
-			print_json(arr);
+			(void)bw_cli_print_json(0, arr);
 		} else {
 			for (size_t i = 0; i < n; i++)
 				printf("%s  %s  %s\n", e[i].list, e[i].value, e[i].reason);
@@ -257,7 +230,7 @@ cmd_contacts(struct bw_store *st, char **args, const struct opts *o, int64_t now
 			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "role", c[i].role,
 							     "match", c[i].match, "name", c[i].name,
 							     "email", c[i].email));
-		print_json(arr);
+		(void)bw_cli_print_json(0, arr);
 	} else {
 		for (size_t i = 0; i < n; i++)
 			printf("%s,%s,%s,%s\n", c[i].role, c[i].match, c[i].name, c[i].email);
@@ -405,7 +378,7 @@ bw_cmd_disrupt(int argc, char **argv)
 			json_t *arr = json_array();
 			for (size_t i = 0; arr && i < n; i++)
 				json_array_append_new(arr, action_json(&v[i]));
-			print_json(arr);
+			(void)bw_cli_print_json(0, arr);
 		} else if (rc == BW_OK) {
 			for (size_t i = 0; i < n; i++)
 				print_action(&v[i]);
@@ -470,14 +443,14 @@ bw_cmd_disrupt(int argc, char **argv)
 		}
 		rc = bw_action_propose(st, &in, o.op, now, &aid, &err);
 		if (rc == BW_OK && o.json)
-			print_json_line(json_pack("{s:I, s:s}", "id", (json_int_t)aid, "state", "proposed"));
+			(void)bw_cli_print_json(1, json_pack("{s:I, s:s}", "id", (json_int_t)aid, "state", "proposed"));
 		else if (rc == BW_OK)
 			printf("%lld\n", (long long)aid);
 	} else if (strcmp(verb, "approve") == 0) {
 		enum bw_action_state s;
 		rc = bw_action_approve(st, id, o.op, now, &s, &err);
 		if (rc == BW_OK && o.json)
-			print_json_line(json_pack("{s:I, s:s}", "id", (json_int_t)id, "state",
+			(void)bw_cli_print_json(1, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state",
 					     bw_action_state_name(s)));
 		else if (rc == BW_OK)
 			printf("action %ld is %s\n", id, bw_action_state_name(s));
@@ -488,7 +461,7 @@ bw_cmd_disrupt(int argc, char **argv)
 		if (rc == BW_OK)
 			rc = bw_action_get(st, id, &a, &err);
 		if (rc == BW_OK && o.json)
-			print_json_line(json_pack("{s:I, s:s}", "id", (json_int_t)id, "state",
+			(void)bw_cli_print_json(1, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state",
 					     bw_action_state_name(a.state)));
 		else if (rc == BW_OK)
 			printf("action %ld is %s\n", id, bw_action_state_name(a.state));
@@ -503,7 +476,7 @@ bw_cmd_disrupt(int argc, char **argv)
 			rc = bw_policy_run(st, &p, g, now, &r, &err);
 		bw_guard_free(g);
 		if (rc == BW_OK && o.json)
-			print_json_line(json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+			(void)bw_cli_print_json(1, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
 					     "candidates", (json_int_t)r.candidates,
 					     "uncovered", (json_int_t)r.uncovered,
 					     "existing", (json_int_t)r.existing,

@@ -51,19 +51,6 @@ incident_json(const struct bw_incident *x)
 }
 
 static int
-dump(json_t *v)
-{
-	char *text = v ? json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-
-	json_decref(v);
-	if (text == NULL)
-		return BW_ENOMEM;
-	printf("%s\n", text);
-	free(text);
-	return BW_OK;
-}
-
-static int
 cmd_list(struct bw_store *st, const char *cc, const char *state, long limit, int json,
 	 struct bw_err *err)
 {
@@ -79,7 +66,7 @@ cmd_list(struct bw_store *st, const char *cc, const char *state, long limit, int
 		json_t *arr = json_array();
 		for (size_t i = 0; arr && i < n; i++)
 			json_array_append_new(arr, incident_json(&x[i]));
-		if (dump(arr))
+		if (bw_cli_print_json(0, arr))
 			rc = bw_err_set(err, BW_ENOMEM, "out of memory");
 	} else {
 		for (size_t i = 0; i < n; i++)
@@ -122,7 +109,7 @@ cmd_show(struct bw_store *st, long id, int json, struct bw_err *err)
 			json_object_set_new(o, "timeline", tl);
 		else
 			json_decref(tl);
-		if (dump(o))
+		if (bw_cli_print_json(0, o))
 			rc = bw_err_set(err, BW_ENOMEM, "out of memory");
 	} else {
 		printf("incident %lld  %s  %s\n", (long long)x.id, x.country, x.state);

@@ -51,19 +51,6 @@ item_json(const struct bw_outbox_item *it, int with_body)
 	return o;
 }
 
-static int
-dump(json_t *v)
-{
-	char *text = v ? json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-
-	json_decref(v);
-	if (text == NULL)
-		return BW_ENOMEM;
-	printf("%s\n", text);
-	free(text);
-	return BW_OK;
-}
-
 int
 bw_cmd_outbox(int argc, char **argv)
 {
@@ -141,7 +128,7 @@ bw_cmd_outbox(int argc, char **argv)
 			json_t *arr = json_array();
 			for (size_t i = 0; arr && i < n; i++)
 				json_array_append_new(arr, item_json(&it[i], 0));
-			if (dump(arr))
+			if (bw_cli_print_json(0, arr))
 				rc = bw_err_set(&err, BW_ENOMEM, "out of memory");
 		} else {
 			struct bw_outbox_counts k;
@@ -163,7 +150,7 @@ bw_cmd_outbox(int argc, char **argv)
 		if (rc)
 			goto out;
 		if (json) {
-			if (dump(item_json(&it, 1)))
+			if (bw_cli_print_json(0, item_json(&it, 1)))
 				rc = bw_err_set(&err, BW_ENOMEM, "out of memory");
 		} else {
 			printf("id            %lld\nstate         %s\nchannel       %s\n"
@@ -322,7 +309,7 @@ bw_cmd_tenant_notify(int argc, char **argv)
 			json_object_set_new(o, "ack_deadline_seconds", json_integer(t.ack_deadline));
 			json_object_set_new(o, "min_confidence", json_integer(t.min_confidence));
 		}
-		if (dump(o))
+		if (bw_cli_print_json(0, o))
 			rc = bw_err_set(&err, BW_ENOMEM, "out of memory");
 	} else {
 		printf("%s  webhook %s%s  %s  acknowledge within %llds  incidents from confidence %d\n",

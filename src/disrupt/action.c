@@ -716,9 +716,7 @@ due_ids(struct bw_store *st, int64_t now, int64_t **ids, size_t *n,
 	struct bw_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int64_t *v = NULL;
-	size_t len = 0, cap = 0;
-	int rc = BW_OK, step;
+	int rc;
 
 	*ids = NULL;
 	*n = 0;
@@ -731,27 +729,8 @@ due_ids(struct bw_store *st, int64_t now, int64_t **ids, size_t *n,
 			       NULL) != SQLITE_OK)
 		return bw_store_fail(st, err, "finding due actions");
 	sqlite3_bind_int64(s, 1, now);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			int64_t *nv = bw_grow(v, &cap, len + 1, sizeof(*v));
-			if (nv == NULL) {
-				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
-				goto out;
-			}
-			v = nv;
-		}
-		v[len++] = sqlite3_column_int64(s, 0);
-	}
-	if (step != SQLITE_DONE) {
-		rc = bw_store_fail(st, err, "finding due actions");
-		goto out;
-	}
-	*ids = v;
-	*n = len;
-	v = NULL;
-out:
+	rc = bw_store_read_ids(st, s, ids, n, "finding due actions", err);
 	sqlite3_finalize(s);
-	bw_free(v);
 	return rc;
 }
 
@@ -814,8 +793,8 @@ bw_action_end_for_authz(struct bw_store *st, int64_t authz_id, const char *op,
 {
 	sqlite3_stmt *s = NULL;
 	int64_t *ids = NULL;
-	size_t len = 0, cap = 0;
-	int rc = BW_OK, step;
+	size_t len = 0;
+	int rc;
 
 	*n = 0;
 	if (sqlite3_prepare_v2(bw_store_db(st), "SELECT id FROM action WHERE authz_id = ?1"
@@ -823,21 +802,9 @@ bw_action_end_for_authz(struct bw_store *st, int64_t authz_id, const char *op,
 			       " ORDER BY id", -1, &s, NULL) != SQLITE_OK)
 		return bw_store_fail(st, err, "finding the actions of an authorisation");
 	sqlite3_bind_int64(s, 1, authz_id);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			int64_t *nv = bw_grow(ids, &cap, len + 1, sizeof(*ids));
-			if (nv == NULL) {
-				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
-				goto out;
-			}
-			ids = nv;
-		}
-		ids[len++] = sqlite3_column_int64(s, 0);
-	}
-	if (step != SQLITE_DONE) {
-		rc = bw_store_fail(st, err, "finding the actions of an authorisation");
+	rc = bw_store_read_ids(st, s, &ids, &len, "finding the actions of an authorisation", err);
+	if (rc)
 		goto out;
-	}
 	for (size_t i = 0; i < len; i++) {
 		struct bw_action a;
 		rc = load(st, ids[i], &a, NULL, err);

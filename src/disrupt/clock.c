@@ -44,16 +44,14 @@ logf_(struct bw_clock *c, const char *fmt, ...)
 	c->logger(c->log_ctx, line);
 }
 
+/* -1 when it cannot be read: then every poll looks like a change, which
+ * costs a round, never a missed one. */
 static int64_t
 data_version(struct bw_store *st)
 {
-	sqlite3_stmt *s = NULL;
 	int64_t v = -1;
 
-	if (sqlite3_prepare_v2(bw_store_db(st), "PRAGMA data_version", -1, &s, NULL) == SQLITE_OK &&
-	    sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
+	(void)bw_store_data_version(st, &v, NULL);
 	return v;
 }
 

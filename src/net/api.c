@@ -262,24 +262,6 @@ worker_done(void *ctx)
 
 /* ---- snapshots ---------------------------------------------------------- */
 
-static int
-read_data_version(struct bw_store *st, int64_t *out, struct bw_err *err)
-{
-	sqlite3_stmt *s;
-	int rc = BW_OK;
-
-	if (sqlite3_prepare_v2(bw_store_db(st), "PRAGMA data_version", -1, &s, NULL) != SQLITE_OK)
-		return bw_err_set(err, BW_ESTORE, "data_version: %s",
-				  sqlite3_errmsg(bw_store_db(st)));
-	if (sqlite3_step(s) == SQLITE_ROW)
-		*out = sqlite3_column_int64(s, 0);
-	else
-		rc = bw_err_set(err, BW_ESTORE, "data_version: %s",
-				sqlite3_errmsg(bw_store_db(st)));
-	sqlite3_finalize(s);
-	return rc;
-}
-
 /* Reloads and publishes the key table; the caller holds build_mu. */
 static int
 reload_keys_locked(struct bw_api *api, struct bw_err *err)
@@ -320,7 +302,7 @@ rebuild_locked(struct bw_api *api, struct bw_err *err)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* data_version first: a commit after this read triggers one more
 	 * rebuild rather than being missed. */
-	rc = read_data_version(api->rst, &dv, err);
+	rc = bw_store_data_version(api->rst, &dv, err);
 	if (rc)
 		return rc;
 	if (sqlite3_exec(db, "BEGIN DEFERRED", NULL, NULL, NULL) != SQLITE_OK)
@@ -400,7 +382,7 @@ refresh_main(void *arg)
 		if (stop)
 			break;
 		pthread_mutex_lock(&api->build_mu);
-		if (read_data_version(api->rst, &dv, &err) != BW_OK) {
+		if (bw_store_data_version(api->rst, &dv, &err) != BW_OK) {
 			log_line(api, "level=error event=index_rebuild error=\"%s\"", err.msg);
 		} else {
 			/* keys first, at once: a revoked key stops working within

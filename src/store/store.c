@@ -82,6 +82,7 @@ struct bw_store {
 		int8_t ok;
 	} squeue[SQUEUE_SLOTS];
 	sqlite3_stmt *sight_hot;
+	sqlite3_stmt *data_version; /* prepared on first use */
 	struct tag_slot tags[TAG_CACHE_SLOTS];
 };
 
@@ -405,6 +406,55 @@ bw_store_fail(struct bw_store *st, struct bw_err *err, const char *what)
 }
 
 int
+bw_store_read_ids(struct bw_store *st, sqlite3_stmt *s, int64_t **ids, size_t *n,
+		  const char *what, struct bw_err *err)
+{
+	int64_t *v = NULL;
+	size_t len = 0, cap = 0;
+	int step, rc = BW_OK;
+
+	*ids = NULL;
+	*n = 0;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t *nv = len < cap ? v : bw_grow(v, &cap, len + 1, sizeof(*v));
+
+		if (nv == NULL) {
+			rc = bw_err_set(err, BW_ENOMEM, "%s: out of memory", what);
+			goto out;
+		}
+		v = nv;
+		v[len++] = sqlite3_column_int64(s, 0);
+	}
+	if (step != SQLITE_DONE) {
+		rc = bw_store_fail(st, err, what);
+		goto out;
+	}
+	*ids = v;
+	*n = len;
+	v = NULL;
+out:
+	sqlite3_reset(s);
+	bw_free(v);
+	return rc;
+}
+
+int
+bw_store_data_version(struct bw_store *st, int64_t *out, struct bw_err *err)
+{
+	int rc = BW_OK;
+
+	if (!st->data_version &&
+	    sqlite3_prepare_v2(st->db, "PRAGMA data_version", -1, &st->data_version, NULL) != SQLITE_OK)
+		return bw_store_fail(st, err, "data_version");
+	if (sqlite3_step(st->data_version) == SQLITE_ROW)
+		*out = sqlite3_column_int64(st->data_version, 0);
+	else
+		rc = bw_store_fail(st, err, "data_version");
+	sqlite3_reset(st->data_version);
+	return rc;
+}
+
+int
 bw_store_prepare(struct bw_store *st, const char *sql, sqlite3_stmt **s, struct bw_err *err)
 {
 	if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
@@ -580,6 +630,7 @@ finalize_statements(struct bw_store *st)
 		&st->rec_mark,
 		&st->tag_get, &st->tag_ins, &st->rtag_ins, &st->rcpt_ins,
 		&st->log_ins, &st->sight_ups, &st->sight_q, &st->sight_hot,
+		&st->data_version,
 	};
 
 	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)

@@ -39,13 +39,24 @@ void bw_store_close(struct bw_store *st);
 
 /* The connection, for library modules with their own queries.  Owned by st. */
 struct sqlite3 *bw_store_db(struct bw_store *st);
+struct sqlite3_stmt;
 
 /* The error path of those modules: BW_ESTORE in err, "what: SQLite's last
  * message on st's connection". */
 int bw_store_fail(struct bw_store *st, struct bw_err *err, const char *what);
+/* SQLite's PRAGMA data_version of st's connection into *out: it changes
+ * when another connection (or process) commits, which is how the daemon's
+ * threads notice changes made elsewhere. */
+int bw_store_data_version(struct bw_store *st, int64_t *out, struct bw_err *err);
+
+/* Steps the bound statement s to its end and collects the first column of
+ * every row into *ids (freed with bw_free; NULL when empty); what names
+ * the query in an error.  s is reset, not finalised. */
+int bw_store_read_ids(struct bw_store *st, struct sqlite3_stmt *s, int64_t **ids, size_t *n,
+		      const char *what, struct bw_err *err);
+
 /* Prepares sql on st's connection into *s; on failure *s is NULL and err
  * says why (BW_ESTORE). */
-struct sqlite3_stmt;
 int bw_store_prepare(struct bw_store *st, const char *sql, struct sqlite3_stmt **s,
 		     struct bw_err *err);
 
