@@ -137,35 +137,15 @@ bw_taxii_path(const char *path)
 static int
 visible_sql(enum coll c, const char *a, char *buf, size_t cap)
 {
-	char pub[32] = "", res[32] = "";
-	size_t np = 0, nr = 0;
+	char tlp[512];
 	int n;
 
-	for (int t = 0; t < BW_TLP_NLEVELS; t++) {
-		char *dst;
-		size_t *len;
-
-		if ((c == COLL_ALL || c == COLL_NATIONAL) && bw_tenant_may_see(t, 0)) {
-			dst = pub;
-			len = &np;
-		} else if (bw_tenant_may_see(t, 1) && !bw_tenant_may_see(t, 0)) {
-			dst = res;
-			len = &nr;
-		} else {
-			continue;
-		}
-		n = snprintf(dst + *len, 32 - *len, "%s%d", *len ? "," : "", t);
-		if (n < 0 || (size_t)n >= 32 - *len)
-			return BW_ELIMIT;
-		*len += (size_t)n;
-	}
+	if (bw_tenant_visible_sql(a, ":cc", c == COLL_ALL || c == COLL_NATIONAL, tlp, sizeof(tlp)))
+		return BW_ELIMIT;
 	n = snprintf(buf, cap,
 		     "(%s.revoked = 0 AND %s.expired = 0"
-		     " AND (%s.valid_until IS NULL OR %s.valid_until >= :now)"
-		     " AND (%s.tlp IN (%s) OR (%s.tlp IN (%s) AND EXISTS"
-		     " (SELECT 1 FROM record_recipient rr WHERE rr.record_id = %s.id"
-		     " AND rr.country = :cc))))",
-		     a, a, a, a, a, pub, a, res, a);
+		     " AND (%s.valid_until IS NULL OR %s.valid_until >= :now) AND %s)",
+		     a, a, a, a, tlp);
 	return n < 0 || (size_t)n >= cap ? BW_ELIMIT : BW_OK;
 }
 

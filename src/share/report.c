@@ -29,10 +29,9 @@
 /* Most lookalikes listed by name (all are counted). */
 #define MAX_LOOKALIKES_LISTED 500
 
-/* "Visible to ?1": the one TLP rule of the programme, as in taxii.c. */
-#define VISIBLE_RECORD                                                     \
-	"r.revoked = 0 AND (r.tlp <= 2 OR EXISTS (SELECT 1 FROM"           \
-	" record_recipient rr WHERE rr.record_id = r.id AND rr.country = ?1))"
+/* Where a query says "record r is visible to ?1": prep() puts ctx.visible_sql
+ * there (the programme's one TLP rule, bw_tenant_visible_sql). */
+#define VISIBLE_RECORD "%s"
 
 enum { NAT_NEW = 1, NAT_PREV_NEW = 2, NAT_LOOKALIKE = 4, NAT_KNOWN = 8 };
 
@@ -52,6 +51,7 @@ struct sight {
 struct ctx {
 	struct bw_store *st;
 	sqlite3 *db;
+	char visible_sql[640]; /* "record r is visible to ?1" in SQL */
 	const char *country;
 	int64_t from, to, prev_from;
 	const struct bw_tenant_scope *scope;
@@ -77,10 +77,16 @@ db_err(struct ctx *c, const char *what)
 			  sqlite3_errmsg(c->db));
 }
 
+/* Prepares sql, with ctx.visible_sql in place of its VISIBLE_RECORD (if any). */
 static int
 prep(struct ctx *c, const char *sql, sqlite3_stmt **s)
 {
-	if (sqlite3_prepare_v2(c->db, sql, -1, s, NULL) != SQLITE_OK)
+	char text[2048];
+	int n = snprintf(text, sizeof(text), sql, c->visible_sql);
+
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return bw_err_set(c->err, BW_ELIMIT, "report: a query is too long");
+	if (sqlite3_prepare_v2(c->db, text, -1, s, NULL) != SQLITE_OK)
 		return db_err(c, "preparing a query");
 	return BW_OK;
 }
@@ -754,6 +760,11 @@ bw_report_build(struct bw_store *st, const char *country, int64_t from,
 	c = (struct ctx){.st = st, .db = bw_store_db(st), .country = r->country,
 			 .from = from, .to = to, .prev_from = from - (to - from),
 			 .scope = scope, .geo = geo, .r = r, .err = err};
+	memcpy(c.visible_sql, "r.revoked = 0 AND ", 19);
+	if (bw_tenant_visible_sql("r", "?1", 1, c.visible_sql + 18, sizeof(c.visible_sql) - 18)) {
+		rc = bw_err_set(err, BW_ELIMIT, "report: the visibility condition is too long");
+		goto out;
+	}
 	if (sqlite3_exec(c.db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = db_err(&c, "starting a read transaction");
 		goto out;

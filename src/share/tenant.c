@@ -829,3 +829,38 @@ bw_tenant_may_see(int tlp, int is_recipient)
 		return 0;
 	}
 }
+
+int
+bw_tenant_visible_sql(const char *a, const char *cc, int public_too, char *buf, size_t cap)
+{
+	char pub[32] = "", res[32] = "";
+	size_t np = 0, nr = 0;
+	int n;
+
+	for (int t = 0; t < BW_TLP_NLEVELS; t++) {
+		char *dst;
+		size_t *len;
+
+		if (bw_tenant_may_see(t, 0)) {
+			if (!public_too)
+				continue;
+			dst = pub;
+			len = &np;
+		} else if (bw_tenant_may_see(t, 1)) {
+			dst = res;
+			len = &nr;
+		} else {
+			continue;
+		}
+		n = snprintf(dst + *len, sizeof(pub) - *len, "%s%d", *len ? "," : "", t);
+		if (n < 0 || (size_t)n >= sizeof(pub) - *len)
+			return BW_ELIMIT;
+		*len += (size_t)n;
+	}
+	n = snprintf(buf, cap,
+		     "(%s.tlp IN (%s) OR (%s.tlp IN (%s) AND EXISTS"
+		     " (SELECT 1 FROM record_recipient rr WHERE rr.record_id = %s.id"
+		     " AND rr.country = %s)))",
+		     a, pub, a, res, a, cc);
+	return n < 0 || (size_t)n >= cap ? BW_ELIMIT : BW_OK;
+}

@@ -219,4 +219,16 @@ int bw_tenant_keys_check(const struct bw_tenant_keys *k, const char *key,
  */
 int bw_tenant_may_see(int tlp, int is_recipient);
 
+/*
+ * The same rule as an SQL condition on the record of alias a (a table
+ * with tlp and id columns), for the country bound as cc (a parameter such
+ * as "?1" or ":cc"): "(a.tlp IN (levels every tenant sees) OR (a.tlp IN
+ * (levels for recipients) AND a names the country))"; without public_too
+ * only the second half (what was addressed to the tenant).  The level
+ * lists come from bw_tenant_may_see, so SQL and C never disagree.
+ * BW_ELIMIT when cap is too small.
+ */
+int bw_tenant_visible_sql(const char *a, const char *cc, int public_too, char *buf,
+			  size_t cap);
+
 #endif

@@ -415,6 +415,21 @@ test_eligible_config(void)
 	bw_store_close(st);
 }
 
+/* The SQL form of the TLP rule lists exact levels, never a range. */
+static void
+test_visible_sql(void)
+{
+	char buf[512], small[40];
+
+	CHECK_INT(bw_tenant_visible_sql("r", "?1", 1, buf, sizeof(buf)), BW_OK);
+	CHECK_STR(buf, "(r.tlp IN (0,1,2) OR (r.tlp IN (3,4) AND EXISTS (SELECT 1 FROM"
+		  " record_recipient rr WHERE rr.record_id = r.id AND rr.country = ?1)))");
+	CHECK_INT(bw_tenant_visible_sql("x", ":cc", 0, buf, sizeof(buf)), BW_OK);
+	CHECK_STR(buf, "(x.tlp IN () OR (x.tlp IN (3,4) AND EXISTS (SELECT 1 FROM"
+		  " record_recipient rr WHERE rr.record_id = x.id AND rr.country = :cc)))");
+	CHECK_INT(bw_tenant_visible_sql("r", "?1", 1, small, sizeof(small)), BW_ELIMIT);
+}
+
 int
 main(void)
 {
@@ -428,6 +443,7 @@ main(void)
 	TAP_RUN(test_key_table);
 	TAP_RUN(test_migration);
 	TAP_RUN(test_eligible_config);
+	TAP_RUN(test_visible_sql);
 	{
 		char cmd[300];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
