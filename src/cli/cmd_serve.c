@@ -48,7 +48,7 @@ static const char usage_text[] =
 	"                     [--dnsbl=yes|no] [--dnsbl-clients LIST] [--dnsbl-clear=yes|no]\n"
 	"                     [--dnsbl-zone NAME] [--dnsbl-domain-zone NAME]\n"
 	"                     [--smtp HOST:PORT] [--mail-from ADDR] [--public-url URL]\n"
-	"                     [--delivery-attempts N]\n"
+	"                     [--delivery-attempts N] [--delivery-ca-file FILE]\n"
 	"                     [--report-dir DIR] [--report-period PERIOD|no]\n";
 
 /* Command-line options that set a configuration key: the key is the
@@ -205,6 +205,7 @@ bw_cmd_serve(int argc, char **argv)
 		{"dnsbl-zone", required_argument, NULL, O_KEY},
 		{"dnsbl-domain-zone", required_argument, NULL, O_KEY},
 		{"report-dir", required_argument, NULL, O_KEY},
+		{"delivery-ca-file", required_argument, NULL, O_KEY},
 		{"report-period", required_argument, NULL, O_KEY},
 		{NULL, 0, NULL, 0},
 	};
@@ -375,6 +376,7 @@ bw_cmd_serve(int argc, char **argv)
 		dc.smtp = conf->smtp;
 		dc.mail_from = conf->mail_from;
 		dc.public_url = conf->public_url;
+		dc.ca_file = conf->delivery_ca_file;
 		dc.policy.max_attempts = (int)conf->delivery_attempts;
 		dc.geo = geo;
 		dc.logger = log_stderr;

@@ -61,6 +61,7 @@ enum key_id {
 	K_DISRUPT_BLAST_RADIUS,
 	K_DISRUPT_SINKHOLE,
 	K_DISRUPT_GUARD_DIR,
+	K_DELIVERY_CA_FILE,
 	K_N
 };
 
@@ -105,6 +106,7 @@ const char *const bw_serve_conf_keys[] = {
 	"disrupt_blast_radius",
 	"disrupt_sinkhole",
 	"disrupt_guard_dir",
+	"delivery_ca_file",
 	NULL,
 };
 
@@ -487,6 +489,11 @@ bw_serve_conf_set(struct bw_serve_conf *c, const char *key, const char *value,
 	case K_DISRUPT_SINKHOLE:
 	case K_DISRUPT_GUARD_DIR:
 		return set_disrupt_key(c, key, value, err);
+	case K_DELIVERY_CA_FILE:
+		if (value[0] == '\0' || strlen(value) >= sizeof(c->delivery_ca_file))
+			return bw_err_set(err, BW_EINVAL, "delivery_ca_file: empty or too long");
+		snprintf(c->delivery_ca_file, sizeof(c->delivery_ca_file), "%s", value);
+		return BW_OK;
 	case K_REPORT_DIR:
 		if (value[0] == '\0' || strlen(value) >= sizeof(c->report_dir))
 			return bw_err_set(err, BW_EINVAL, "report_dir: empty or too long");

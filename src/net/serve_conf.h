@@ -69,6 +69,7 @@ struct bw_serve_conf {
 	char smtp[BW_HTTP_ADDR_MAX + 16];
 	char mail_from[256];
 	char public_url[1024];
+	char delivery_ca_file[1024]; /* "": the system's CAs */
 	unsigned delivery_attempts;
 	size_t taxii_max_content_length;       /* bytes */
 	char geo_country_db[BW_SERVE_CONF_PATH_MAX]; /* "": none */

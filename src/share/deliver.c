@@ -31,7 +31,7 @@
 #define ROUND_MAX 64
 
 struct bw_deliver {
-	char *db_path, *smtp_url, *mail_from, *public_url;
+	char *db_path, *smtp_url, *mail_from, *public_url, *ca_file;
 	const struct bw_geo *geo;
 	struct bw_outbox_policy policy;
 	const struct bw_model *model;
@@ -127,6 +127,7 @@ bw_deliver_new(const struct bw_deliver_config *cfg, struct bw_deliver **out,
 	}
 	d->mail_from = dup_or_null(cfg->mail_from ? cfg->mail_from : "bulwark@localhost", &oom);
 	d->public_url = dup_or_null(cfg->public_url, &oom);
+	d->ca_file = dup_or_null(cfg->ca_file, &oom);
 	d->model = cfg->model;
 	d->policy = cfg->policy;
 	d->geo = cfg->geo;
@@ -159,6 +160,7 @@ bw_deliver_free(struct bw_deliver *d)
 	bw_free(d->smtp_url);
 	bw_free(d->mail_from);
 	bw_free(d->public_url);
+	bw_free(d->ca_file);
 	bw_free(d);
 }
 
@@ -181,6 +183,8 @@ common_opts(struct bw_deliver *d)
 	curl_easy_setopt(d->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(d->curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(d->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (d->ca_file)
+		curl_easy_setopt(d->curl, CURLOPT_CAINFO, d->ca_file);
 }
 
 static int

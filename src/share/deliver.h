@@ -60,6 +60,8 @@ struct bw_deliver_config {
 	const char *smtp;        /* relay "HOST:PORT"; NULL or "": mail waits */
 	const char *mail_from;   /* NULL: "bulwark@localhost" */
 	const char *public_url;  /* base of acknowledgement links; NULL: none */
+	const char *ca_file;     /* CAs that HTTPS webhooks and SMTP TLS are
+				  * checked against; NULL: the system's */
 	const struct bw_geo *geo; /* scope by country/ASN; may be NULL; must
 				   * outlive the deliverer */
 	struct bw_outbox_policy policy;

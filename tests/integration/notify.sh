@@ -215,4 +215,36 @@ contains "$(cat "$T/hook2.log")" $'\tok\topened\t200' "signed and accepted"
 contains "$(cat "$T/serve2.log")" "event=delivery_failed" "the failure is logged"
 kill -TERM $SPID
 wait $SPID
+
+# HTTPS webhooks: a receiver with a private CA is refused until the
+# operator names that CA (delivery_ca_file); certificates are verified
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+	-addext "subjectAltName=IP:127.0.0.1" -keyout "$T/hook.key" -out "$T/hook.crt" 2>/dev/null
+$PY "$HERE/webhook_receiver.py" 18814 "$SECRET" "$T/hook3.log" --tls "$T/hook.crt" "$T/hook.key" \
+	2>"$T/hook3.err" &
+pids="$pids $!"
+wait_for 10 curl -s -o /dev/null --cacert "$T/hook.crt" "https://127.0.0.1:18814/" || true
+B tenant notify DE --db "$DB" --webhook "https://127.0.0.1:18814/hook" --secret "$SECRET" >/dev/null
+printf 'tls-test.example\n' >"$T/tls.txt"
+B ingest --db "$DB" --source feed --tlp GREEN --confidence 90 "$T/tls.txt" >/dev/null
+B tenant scope --db "$DB" DE --add domain:tls-test.example >/dev/null
+printf '29-Nov-2026 11:55:00.000 client @0x1 10.1.1.1#1 (tls-test.example): query: tls-test.example IN A +E(0)K (127.0.0.1)\n' >"$T/q3.log"
+B match --db "$DB" --record "$T/q3.log" >/dev/null 2>&1
+"$BULWARK" serve --db "$DB" --listen 127.0.0.1:$HTTP --dns no --smtp 127.0.0.1:$SMTP \
+	--delivery-attempts 1 --log-requests=no 2>"$T/serve3.log" &
+SPID=$!
+pids="$pids $SPID"
+wait_for 10 grep -q "event=delivery_failed.*https://127.0.0.1:18814\|event=delivery_failed.*certificate\|event=delivery_failed.*SSL" "$T/serve3.log"
+ok $? "an HTTPS receiver whose certificate the system does not trust is refused"
+kill -TERM $SPID
+wait $SPID
+"$BULWARK" serve --db "$DB" --listen 127.0.0.1:$HTTP --dns no --smtp 127.0.0.1:$SMTP \
+	--delivery-ca-file "$T/hook.crt" --log-requests=no 2>"$T/serve4.log" &
+SPID=$!
+pids="$pids $SPID"
+B outbox replay --db "$DB" --all-dead >/dev/null
+wait_for 15 grep -q $'\tok\topened\t200' "$T/hook3.log"
+ok $? "with delivery_ca_file the HTTPS webhook is delivered, signed"
+kill -TERM $SPID
+wait $SPID
 done_testing

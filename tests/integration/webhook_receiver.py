@@ -2,6 +2,7 @@
 """webhook_receiver.py - a webhook receiver for the notification tests.
 
 usage: webhook_receiver.py PORT SECRET LOG [--delay SECONDS] [--fail N]
+                           [--tls CERT KEY]
 
 Listens on 127.0.0.1:PORT.  Each POST is checked the way a tenant should:
 X-Bulwark-Signature must be "sha256=" + HMAC-SHA256(SECRET, timestamp "."
@@ -11,25 +12,31 @@ the answer): "KEY<TAB>ok|badsig<TAB>EVENT", where KEY is the
 Idempotency-Key header and EVENT the body's "event" (or "digest").  A
 valid request is answered 200, a bad one 401.  --delay sleeps before
 answering (so that a test can kill the sender mid-delivery); --fail N
-answers the first N valid requests 503 (to exercise retries).
+answers the first N valid requests 503 (to exercise retries); --tls
+serves HTTPS with the given certificate and key (PEM).
 """
 import hashlib
 import hmac
 import http.server
 import json
 import os
+import ssl
 import sys
 import time
 
 PORT, SECRET, LOG = int(sys.argv[1]), sys.argv[2].encode(), sys.argv[3]
 DELAY = 0.0
 FAIL = 0
+TLS = None
 args = sys.argv[4:]
 while args:
     if args[0] == "--delay":
         DELAY = float(args[1])
     elif args[0] == "--fail":
         FAIL = int(args[1])
+    elif args[0] == "--tls":
+        TLS = (args[1], args[2])
+        args = args[1:]
     args = args[2:]
 state = {"fails": 0}
 
@@ -74,4 +81,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 http.server.ThreadingHTTPServer.allow_reuse_address = True
-http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()
+server = http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
+if TLS:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(TLS[0], TLS[1])
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+server.serve_forever()

@@ -110,7 +110,8 @@ test_every_key(void)
 		"disrupt_expiry = 2w\n"
 		"disrupt_blast_radius = 50\n"
 		"disrupt_sinkhole = 192.0.2.53\n"
-		"disrupt_guard_dir = /usr/share/bulwark/guard\n";
+		"disrupt_guard_dir = /usr/share/bulwark/guard\n"
+		"delivery_ca_file = /etc/bulwark/tenant-ca.pem\n";
 	struct bw_serve_conf c;
 	struct bw_err err;
 	size_t nkeys = 0;
@@ -179,6 +180,7 @@ test_every_key(void)
 	CHECK_INT(c.policy.blast_radius, 50);
 	CHECK_STR(c.policy.sinkhole, "192.0.2.53");
 	CHECK_STR(c.policy.guard_dir, "/usr/share/bulwark/guard");
+	CHECK_STR(c.delivery_ca_file, "/etc/bulwark/tenant-ca.pem");
 	CHECK_INT(bw_serve_conf_set(&c, "disrupt_min_sources", "0", &err), BW_EINVAL);
 	CHECK_INT(bw_serve_conf_set(&c, "disrupt_interval", "2d", &err), BW_EINVAL);
 	CHECK_INT(bw_serve_conf_set(&c, "rpz_notify", "127.0.0.1:0", &err), BW_EINVAL);
@@ -192,7 +194,7 @@ test_every_key(void)
 		CHECK(strstr(text, needle) != NULL);
 		nkeys++;
 	}
-	CHECK_INT(nkeys, 40);
+	CHECK_INT(nkeys, 41);
 	/* the command line overrides the file */
 	CHECK_INT(bw_serve_conf_set(&c, "threads", "2", &err), BW_OK);
 	CHECK_INT(c.threads, 2);
