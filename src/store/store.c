@@ -29,6 +29,17 @@
  *       sighting_queue, secret; outbox gains claimed
  *                                        notifications and incidents
  *   (7) report_log                       the daemon's periodic reports
+ *   (8) index_gen(id, gen, ident)        a counter that triggers bump on
+ *                                        every change to what decides the
+ *                                        active indicator set (but a new
+ *                                        record: max(record.id) shows it),
+ *                                        and a random store identity: an
+ *                                        index snapshot file records them
+ *                                        and is used only while they hold
+ *   (9) resolution; action gains score; rpz_change rows may name an
+ *       operator exception (guard_type, guard_value) instead of an action
+ *                                        blast radius, policy evidence,
+ *                                        rpz-passthru. in the served zone
  *
  * Migrations are SQL scripts applied in order inside one transaction, keyed
  * by PRAGMA user_version; a store from a newer build is refused, never
@@ -64,6 +75,7 @@ struct bw_store {
 	sqlite3_stmt *ind_get, *ind_ins;
 	sqlite3_stmt *src_get, *src_ins;
 	sqlite3_stmt *rec_get, *rec_ins, *rec_upd, *rec_touch, *rec_mark;
+	sqlite3_stmt *res_put;
 	sqlite3_stmt *tag_get, *tag_ins, *rtag_ins, *rcpt_ins;
 	sqlite3_stmt *log_ins;
 	sqlite3_stmt *sight_ups, *sight_q;
@@ -391,6 +403,86 @@ static const char *const migrations[] = {
 	"  html TEXT NOT NULL,"
 	"  pdf TEXT NOT NULL,"
 	"  PRIMARY KEY (tenant_id, period_to)) WITHOUT ROWID;",
+	/* 8: the generation of the active indicator set, for index snapshot
+	 * files (src/index/index.h): bumped by triggers on every change to
+	 * the records, their tags, tags and indicators that can change what
+	 * a snapshot holds, except a new record, which max(record.id) shows
+	 * (a trigger on every record insert tripled the cost of an ingest);
+	 * a re-ingest that only moves last_seen does not bump it.  The store's
+	 * upsert marks a record (SET updated) whenever it adds tags to it */
+	"CREATE TABLE index_gen ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  gen INTEGER NOT NULL,"
+	"  ident INTEGER NOT NULL);"
+	"INSERT INTO index_gen VALUES (1, 1, abs(random() % 9007199254740991) + 1);"
+	"CREATE TRIGGER index_gen_record_del AFTER DELETE ON record BEGIN"
+	"  UPDATE index_gen SET gen = gen + 1 WHERE id = 1; END;"
+	"CREATE TRIGGER index_gen_record_upd AFTER UPDATE OF"
+	"  id, indicator_id, confidence, revoked, expired, valid_until, updated"
+	"  ON record BEGIN"
+	"  UPDATE index_gen SET gen = gen + 1 WHERE id = 1; END;"
+	"CREATE TRIGGER index_gen_rtag_ins AFTER INSERT ON record_tag BEGIN"
+	"  UPDATE index_gen SET gen = gen + 1 WHERE id = 1; END;"
+	"CREATE TRIGGER index_gen_rtag_del AFTER DELETE ON record_tag BEGIN"
+	"  UPDATE index_gen SET gen = gen + 1 WHERE id = 1; END;"
+	"CREATE TRIGGER index_gen_rtag_upd AFTER UPDATE ON record_tag BEGIN"
+	"  UPDATE index_gen SET gen = gen + 1 WHERE id = 1; END;"
+	"CREATE TRIGGER index_gen_tag_upd AFTER UPDATE ON tag BEGIN"
+	"  UPDATE index_gen SET gen = gen + 1 WHERE id = 1; END;"
+	"CREATE TRIGGER index_gen_tag_del AFTER DELETE ON tag BEGIN"
+	"  UPDATE index_gen SET gen = gen + 1 WHERE id = 1; END;"
+	"CREATE TRIGGER index_gen_ind_upd AFTER UPDATE ON indicator"
+	"  WHEN OLD.type IS NOT NEW.type OR OLD.value IS NOT NEW.value"
+	"    OR OLD.id IS NOT NEW.id BEGIN"
+	"  UPDATE index_gen SET gen = gen + 1 WHERE id = 1; END;"
+	"CREATE TRIGGER index_gen_ind_del AFTER DELETE ON indicator BEGIN"
+	"  UPDATE index_gen SET gen = gen + 1 WHERE id = 1; END;",
+	/* 9: evidence for the disruption policy and exceptions in the zone
+	 * journal.  action.score: the domain-risk model's score when the
+	 * policy created the action, NULL without a model. */
+	"ALTER TABLE action ADD COLUMN score REAL CHECK (score BETWEEN 0 AND 1);"
+	/* every resolution a source reported (MISP domain|ip): a record
+	 * is one per indicator and source, so the pairs above keep only one
+	 * domain per address and source; this keeps them all, for blast
+	 * radius (src/disrupt/policy.c).  domain is the canonical name,
+	 * registrable its registrable domain (NULL when it has none). */
+	"CREATE TABLE resolution ("
+	"  ip_id INTEGER NOT NULL REFERENCES indicator(id),"
+	"  domain TEXT NOT NULL,"
+	"  source_id INTEGER NOT NULL REFERENCES source(id),"
+	"  registrable TEXT,"
+	"  revoked INTEGER NOT NULL DEFAULT 0,"
+	"  first_seen INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  PRIMARY KEY (ip_id, domain, source_id)) WITHOUT ROWID;"
+	"CREATE INDEX resolution_by_domain ON resolution(domain);"
+	/* the pairs schema 5 kept (one per address and source) seed it */
+	"INSERT OR IGNORE INTO resolution"
+	"  SELECT r2.indicator_id, i.value, r.source_id, i.registrable, r2.revoked,"
+	"         r2.first_seen, r2.last_seen"
+	"  FROM record r2 JOIN record r ON r.source_id = r2.source_id"
+	"   AND r.external_id = substr(r2.external_id, 1, length(r2.external_id) - 3)"
+	"  JOIN indicator i ON i.id = r.indicator_id"
+	"  WHERE r2.external_id LIKE '%|ip' AND i.type = 1;"
+	/* rpz_change rows of the operator's exceptions (src/net/rpz.h) name
+	 * their trigger instead of an action.  SQLite cannot relax NOT NULL in
+	 * place, so the table is rebuilt; its AUTOINCREMENT high-water mark
+	 * moves with it, so zone serials never go back. */
+	"ALTER TABLE rpz_change RENAME TO rpz_change_v8;"
+	"CREATE TABLE rpz_change ("
+	"  serial INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  time INTEGER NOT NULL,"
+	"  action_id INTEGER REFERENCES action(id),"
+	"  guard_type INTEGER,"
+	"  guard_value TEXT,"
+	"  op TEXT NOT NULL CHECK (op IN ('add', 'del')),"
+	"  CHECK ((action_id IS NULL) <> (guard_value IS NULL)),"
+	"  CHECK ((guard_type IS NULL) = (guard_value IS NULL)));"
+	"INSERT INTO rpz_change(serial, time, action_id, op)"
+	"  SELECT serial, time, action_id, op FROM rpz_change_v8;"
+	"DELETE FROM sqlite_sequence WHERE name = 'rpz_change';"
+	"UPDATE sqlite_sequence SET name = 'rpz_change' WHERE name = 'rpz_change_v8';"
+	"DROP TABLE rpz_change_v8;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -406,35 +498,61 @@ bw_store_fail(struct bw_store *st, struct bw_err *err, const char *what)
 }
 
 int
-bw_store_read_ids(struct bw_store *st, sqlite3_stmt *s, int64_t **ids, size_t *n,
-		  const char *what, struct bw_err *err)
+bw_store_read_rows(struct bw_store *st, sqlite3_stmt *s, size_t size, size_t max,
+		   bw_store_row_fn fill, void **rows, size_t *n, const char *what,
+		   struct bw_err *err)
 {
-	int64_t *v = NULL;
+	char *v = NULL;
 	size_t len = 0, cap = 0;
 	int step, rc = BW_OK;
 
-	*ids = NULL;
+	*rows = NULL;
 	*n = 0;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t *nv = len < cap ? v : bw_grow(v, &cap, len + 1, sizeof(*v));
+		char *nv;
 
+		if (len == max) {
+			rc = bw_err_set(err, BW_ELIMIT, "%s: more than %zu rows", what, max);
+			goto out;
+		}
+		nv = len < cap ? v : bw_grow(v, &cap, len + 1, size);
 		if (nv == NULL) {
 			rc = bw_err_set(err, BW_ENOMEM, "%s: out of memory", what);
 			goto out;
 		}
 		v = nv;
-		v[len++] = sqlite3_column_int64(s, 0);
+		fill(s, v + len * size);
+		len++;
 	}
 	if (step != SQLITE_DONE) {
 		rc = bw_store_fail(st, err, what);
 		goto out;
 	}
-	*ids = v;
+	*rows = v;
 	*n = len;
 	v = NULL;
 out:
 	sqlite3_reset(s);
 	bw_free(v);
+	return rc;
+}
+
+static void
+id_row(sqlite3_stmt *s, void *element)
+{
+	int64_t id = sqlite3_column_int64(s, 0);
+
+	memcpy(element, &id, sizeof(id));
+}
+
+int
+bw_store_read_ids(struct bw_store *st, sqlite3_stmt *s, int64_t **ids, size_t *n,
+		  const char *what, struct bw_err *err)
+{
+	void *rows = NULL;
+	int rc = bw_store_read_rows(st, s, sizeof(**ids), SIZE_MAX, id_row, &rows, n, what, err);
+
+	*ids = rows;
 	return rc;
 }
 
@@ -627,7 +745,7 @@ finalize_statements(struct bw_store *st)
 	sqlite3_stmt **stmts[] = {
 		&st->ind_get, &st->ind_ins, &st->src_get, &st->src_ins,
 		&st->rec_get, &st->rec_ins, &st->rec_upd, &st->rec_touch,
-		&st->rec_mark,
+		&st->rec_mark, &st->res_put,
 		&st->tag_get, &st->tag_ins, &st->rtag_ins, &st->rcpt_ins,
 		&st->log_ins, &st->sight_ups, &st->sight_q, &st->sight_hot,
 		&st->data_version,
@@ -885,7 +1003,14 @@ prepare_upsert(struct bw_store *st, struct bw_err *err)
 			  "INSERT OR IGNORE INTO record_tag(record_id, tag_id) VALUES (?1, ?2)", err)) ||
 	    (rc = prepare(st, &st->rcpt_ins,
 			  "INSERT OR IGNORE INTO record_recipient(record_id, country)"
-			  " VALUES (?1, ?2)", err)))
+			  " VALUES (?1, ?2)", err)) ||
+	    (rc = prepare(st, &st->res_put,
+			  "INSERT INTO resolution(ip_id, domain, source_id, registrable,"
+			  " revoked, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+			  " ON CONFLICT (ip_id, domain, source_id) DO UPDATE SET"
+			  " revoked = excluded.revoked,"
+			  " first_seen = min(first_seen, excluded.first_seen),"
+			  " last_seen = max(last_seen, excluded.last_seen)", err)))
 		return rc;
 	return BW_OK;
 }
@@ -955,6 +1080,14 @@ check_record(const struct bw_record_in *r, struct bw_err *err)
 	if (r->external_id && strlen(r->external_id) > BW_EXTERNAL_ID_MAX)
 		return bw_err_set(err, BW_EINVAL, "external id longer than %d bytes",
 				  BW_EXTERNAL_ID_MAX);
+	if (r->resolves &&
+	    (r->ioc->type != BW_IOC_IPV4 && r->ioc->type != BW_IOC_IPV6 &&
+	     r->ioc->type != BW_IOC_CIDR))
+		return bw_err_set(err, BW_EINVAL, "a resolution names an address, not a %s",
+				  bw_ioc_type_name(r->ioc->type));
+	if (r->resolves && (r->resolves[0] == '\0' || strlen(r->resolves) > BW_IOC_VALUE_MAX))
+		return bw_err_set(err, BW_EINVAL, "resolved domain empty or longer than %d bytes",
+				  BW_IOC_VALUE_MAX);
 	if (r->ntags > BW_RECORD_TAGS_MAX)
 		return bw_err_set(err, BW_ELIMIT, "more than %d tags on one record",
 				  BW_RECORD_TAGS_MAX);
@@ -1193,6 +1326,34 @@ find_or_add_indicator(struct bw_store *st, const struct bw_record_in *r,
 	return bw_err_set(err, BW_ESTORE, "indicator neither found nor added");
 }
 
+/* The resolution r states (r->resolves to r->ioc), for indicator ind_id
+ * and source src_id. */
+static int
+put_resolution(struct bw_store *st, const struct bw_record_in *r, int64_t ind_id,
+	       int64_t src_id, int64_t now, struct bw_err *err)
+{
+	sqlite3_stmt *s = st->res_put;
+	int step;
+
+	sqlite3_bind_int64(s, 1, ind_id);
+	sqlite3_bind_text(s, 2, r->resolves, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, src_id);
+	if (r->resolves_registrable)
+		sqlite3_bind_text(s, 4, r->resolves_registrable, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 4);
+	sqlite3_bind_int(s, 5, r->revoked ? 1 : 0);
+	sqlite3_bind_int64(s, 6, r->last_seen > 0 ? r->last_seen : now);
+	step = sqlite3_step(s);
+	sqlite3_reset(s);
+	return step == SQLITE_DONE ? BW_OK : bw_store_fail(st, err, "recording a resolution");
+}
+
+static int
+upsert_record(struct bw_store *st, const struct bw_record_in *r, int64_t now,
+	      int64_t ind_id, int64_t src_id, bool added,
+	      enum bw_upsert_result *result, struct bw_err *err);
+
 int
 bw_store_upsert(struct bw_store *st, const struct bw_record_in *r, int64_t now,
 		enum bw_upsert_result *result, struct bw_err *err)
@@ -1214,6 +1375,19 @@ bw_store_upsert(struct bw_store *st, const struct bw_record_in *r, int64_t now,
 	rc = find_or_add_indicator(st, r, now, &ind_id, &added, err);
 	if (rc)
 		return rc;
+	rc = upsert_record(st, r, now, ind_id, src_id, added, result, err);
+	if (rc == BW_OK && r->resolves)
+		rc = put_resolution(st, r, ind_id, src_id, now, err);
+	return rc;
+}
+
+static int
+upsert_record(struct bw_store *st, const struct bw_record_in *r, int64_t now,
+	      int64_t ind_id, int64_t src_id, bool added,
+	      enum bw_upsert_result *result, struct bw_err *err)
+{
+	int rc;
+
 	if (added) {
 		rc = insert_record(st, ind_id, src_id, r, now, err);
 		if (rc == BW_OK)

@@ -24,7 +24,7 @@ struct bw_store;
 struct sqlite3;
 
 /* The schema version this build writes. */
-#define BW_STORE_SCHEMA_VERSION 7
+#define BW_STORE_SCHEMA_VERSION 9
 
 enum bw_store_flags {
 	BW_STORE_NOCREATE = 1 << 0, /* fail if the database does not exist */
@@ -54,6 +54,16 @@ int bw_store_data_version(struct bw_store *st, int64_t *out, struct bw_err *err)
  * the query in an error.  s is reset, not finalised. */
 int bw_store_read_ids(struct bw_store *st, struct sqlite3_stmt *s, int64_t **ids, size_t *n,
 		      const char *what, struct bw_err *err);
+
+/* Steps the bound statement s to its end and collects one element of size
+ * bytes per row into *rows (an array freed with bw_free; NULL when empty),
+ * each filled by fill(s, element) from the current row; more than max rows
+ * is BW_ELIMIT.  what names the query in an error.  s is reset, not
+ * finalised. */
+typedef void (*bw_store_row_fn)(struct sqlite3_stmt *s, void *element);
+int bw_store_read_rows(struct bw_store *st, struct sqlite3_stmt *s, size_t size, size_t max,
+		       bw_store_row_fn fill, void **rows, size_t *n, const char *what,
+		       struct bw_err *err);
 
 /* Prepares sql on st's connection into *s; on failure *s is NULL and err
  * says why (BW_ESTORE). */
@@ -119,6 +129,12 @@ struct bw_record_in {
 	size_t ntags;
 	const char *const *recipients; /* ISO 3166-1 alpha-2 codes */
 	size_t nrecipients;
+	/* for an address or prefix: the canonical domain the source says
+	 * resolves to it (MISP domain|ip), kept in the resolution table as
+	 * one pair per (address, domain, source), with the domain's
+	 * registrable domain (may be NULL); NULL when none */
+	const char *resolves;
+	const char *resolves_registrable;
 };
 
 enum bw_upsert_result {

@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/mem.h"
 #include "core/tlp.h"
+#include "schema_old.h"
 #include "store/store.h"
 #include "tap.h"
 
@@ -364,6 +366,101 @@ test_tag_text(void)
 	CHECK_INT(bw_tag_format("actor", "APT28", NULL, 0), 11);
 }
 
+struct row {
+	int64_t n;
+	char text[8];
+};
+
+static void
+fill_row(sqlite3_stmt *s, void *out)
+{
+	struct row *r = out;
+
+	r->n = sqlite3_column_int64(s, 0);
+	snprintf(r->text, sizeof(r->text), "%s", (const char *)sqlite3_column_text(s, 1));
+}
+
+/* bw_store_read_rows: every row in order, the limit, and ids */
+static void
+test_read_rows(void)
+{
+	struct bw_store *st = NULL;
+	sqlite3_stmt *s = NULL;
+	struct bw_err err;
+	void *rows = NULL;
+	int64_t *ids = NULL;
+	size_t n = 0;
+
+	if (!CHECK(bw_store_open(db_path("rows.db"), 0, &st, &err) == BW_OK))
+		return;
+	CHECK_INT(bw_store_prepare(st, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL"
+				   " SELECT x + 1 FROM c WHERE x < 300) SELECT x, 'r' || x FROM c",
+				   &s, &err), BW_OK);
+	CHECK_INT(bw_store_read_rows(st, s, sizeof(struct row), 300, fill_row, &rows, &n,
+				     "counting", &err), BW_OK);
+	CHECK(n == 300);
+	if (n == 300) {
+		CHECK(((struct row *)rows)[0].n == 1);
+		CHECK_STR(((struct row *)rows)[299].text, "r300");
+	}
+	bw_free(rows);
+	CHECK_INT(bw_store_read_rows(st, s, sizeof(struct row), 299, fill_row, &rows, &n,
+				     "counting", &err), BW_ELIMIT);
+	CHECK(rows == NULL && n == 0);
+	CHECK_STR(err.msg, "counting: more than 299 rows");
+	CHECK_INT(bw_store_read_ids(st, s, &ids, &n, "ids", &err), BW_OK);
+	CHECK(n == 300 && ids && ids[0] == 1 && ids[299] == 300);
+	bw_free(ids);
+	sqlite3_finalize(s);
+	bw_store_close(st);
+}
+
+/* Schema 9 rebuilds the zone journal: serials, including the high-water
+ * mark of rows already pruned, survive, so a zone serial never goes back;
+ * and the domain|ip pairs schema 5 kept seed the resolution table. */
+static void
+test_migrate_v9(void)
+{
+	struct bw_store *st = NULL;
+	struct bw_err err;
+	sqlite3 *db;
+
+	if (!CHECK(bw_store_open(db_path("v9.db"), 0, &st, &err) == BW_OK))
+		return;
+	bw_store_close(st);
+	if (!CHECK(sqlite3_open(db_path("v9.db"), &db) == SQLITE_OK))
+		return;
+	CHECK_INT(sqlite3_exec(db, SCHEMA_DROP_V9 "PRAGMA user_version = 8;"
+			       "INSERT INTO source VALUES (1, 'misp', 0);"
+			       "INSERT INTO indicator VALUES (1, 1, 'evil.example', 'evil.example', 0),"
+			       " (2, 2, '192.0.2.7', NULL, 0);"
+			       "INSERT INTO record(id, indicator_id, source_id, external_id, tlp,"
+			       " first_seen, last_seen, added, updated) VALUES"
+			       " (1, 1, 1, 'ev1/a7', 0, 10, 20, 0, 0), (2, 2, 1, 'ev1/a7|ip', 0, 10, 20, 0, 0);"
+			       "INSERT INTO rpz_change(time, action_id, op) VALUES (1, 1, 'add'),"
+			       " (2, 1, 'del'), (3, 2, 'add');"
+			       "DELETE FROM rpz_change WHERE serial = 3;",
+			       NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	if (!CHECK(bw_store_open(db_path("v9.db"), 0, &st, &err) == BW_OK))
+		return;
+	CHECK_INT(count(st, "PRAGMA user_version"), BW_STORE_SCHEMA_VERSION);
+	CHECK_INT(count(st, "SELECT count(*) FROM rpz_change"), 2);
+	CHECK_INT(count(st, "SELECT count(*) FROM resolution WHERE ip_id = 2 AND domain ="
+			    " 'evil.example' AND source_id = 1 AND first_seen = 10"), 1);
+	CHECK_INT(sqlite3_exec(bw_store_db(st), "INSERT INTO rpz_change(time, guard_type,"
+			       " guard_value, op) VALUES (4, 1, 'ok.example', 'add')", NULL, NULL,
+			       NULL), SQLITE_OK);
+	CHECK_INT(count(st, "SELECT max(serial) FROM rpz_change"), 4);
+	/* a row is an action's or an exception's, never both or neither */
+	CHECK_INT(sqlite3_exec(bw_store_db(st), "INSERT INTO rpz_change(time, op) VALUES (5, 'add')",
+			       NULL, NULL, NULL) & 0xff, SQLITE_CONSTRAINT);
+	CHECK_INT(sqlite3_exec(bw_store_db(st), "INSERT INTO rpz_change(time, action_id, guard_type,"
+			       " guard_value, op) VALUES (5, 1, 1, 'x.example', 'add')", NULL, NULL,
+			       NULL) & 0xff, SQLITE_CONSTRAINT);
+	bw_store_close(st);
+}
+
 int
 main(void)
 {
@@ -376,6 +473,8 @@ main(void)
 	TAP_RUN(test_expiry_cursor_stats);
 	TAP_RUN(test_kill9);
 	TAP_RUN(test_tag_text);
+	TAP_RUN(test_read_rows);
+	TAP_RUN(test_migrate_v9);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		return 1;
