@@ -1,7 +1,14 @@
 /*
  * cmd_match.c - bulwark match: telemetry logs against the active
  * indicators, one JSON line per sighting; --record keeps them in the store.
+ *
+ * The index comes from the snapshot file beside the store (DB.index, or
+ * --snapshot FILE) when that is fresh; otherwise it is built from the
+ * store and the file (re)written for the next run (src/index/index.h,
+ * bw_index_open).  --no-snapshot neither reads nor writes one.
  */
+#include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +28,9 @@
 static const char usage_text[] =
 	"usage: bulwark match [--format auto|bind|unbound|zeek|squid|csv|plain]\n"
 	"                     [--column time|client|value=NAME]... [--record]\n"
-	"                     [--db PATH] FILE...|-\n";
+	"                     [--db PATH] [--snapshot FILE | --no-snapshot]\n"
+	"                     [--threads N]\n"
+	"                     FILE...|-\n";
 
 /* The output being built: sightings can run to millions per file, so
  * lines are formatted straight into one large buffer, which goes out in
@@ -34,6 +43,9 @@ struct obuf {
 };
 
 #define OUT_BLOCK (1u << 20)
+#define SPARE_MAX 16
+
+struct piece_out;
 
 struct run {
 	FILE *out;
@@ -45,6 +57,12 @@ struct run {
 	struct bw_cli_budget bad; /* bad lines printed per file */
 	long recorded;
 	struct obuf line;       /* lines not yet written */
+	/* parallel runs: buffers of written pieces, kept for the next ones
+	 * (fresh memory for every piece cost more in page faults than the
+	 * formatting) */
+	pthread_mutex_t spare_mu;
+	struct piece_out *spare[SPARE_MAX];
+	size_t nspare;
 };
 
 /* The length of a valid UTF-8 sequence at s, or 0. */
@@ -211,11 +229,13 @@ out_flush(struct run *run)
 	o->len = 0;
 }
 
+/* One sighting as a JSON line into o; file is the input's name as a JSON
+ * string. */
 static void
-put_sighting(struct run *run, const struct bw_match_sighting *s)
+format_sighting(struct obuf *o, const struct obuf *file,
+		const struct bw_match_sighting *s)
 {
 	const struct bw_index_match *m = s->indicator;
-	struct obuf *o = &run->line;
 	const char *type = bw_ioc_type_name(m->type);
 
 	OB_LIT(o, "{\"time\":");
@@ -256,10 +276,98 @@ put_sighting(struct run *run, const struct bw_match_sighting *s)
 	OB_LIT(o, ",\"line\":");
 	ob_int(o, s->line);
 	OB_LIT(o, ",\"file\":");
-	ob_put(o, run->file.p, run->file.len);
+	ob_put(o, file->p, file->len);
 	OB_LIT(o, "}\n");
-	if (run->live || o->len >= OUT_BLOCK)
+}
+
+static void
+put_sighting(struct run *run, const struct bw_match_sighting *s)
+{
+	format_sighting(&run->line, &run->file, s);
+	if (run->live || run->line.len >= OUT_BLOCK)
 		out_flush(run);
+}
+
+/* ---- a file matched in pieces by several threads (bw_matcher_run_parallel):
+ * each piece formats into a buffer of its own, written in piece order. */
+
+struct piece_out {
+	struct obuf line;
+	const struct obuf *file; /* the run's, not changed while in use */
+};
+
+static void *
+piece_begin(void *ctx, size_t piece)
+{
+	struct run *run = ctx;
+	struct piece_out *p = NULL;
+
+	(void)piece;
+	pthread_mutex_lock(&run->spare_mu);
+	if (run->nspare > 0)
+		p = run->spare[--run->nspare];
+	pthread_mutex_unlock(&run->spare_mu);
+	if (p == NULL)
+		p = bw_calloc(1, sizeof(*p));
+	if (p != NULL) {
+		p->file = &run->file;
+		p->line.len = 0;
+		p->line.failed = false;
+	}
+	return p;
+}
+
+static void
+piece_free(struct piece_out *p)
+{
+	if (p != NULL)
+		bw_free(p->line.p);
+	bw_free(p);
+}
+
+static int
+piece_sighting(void *ctx, const struct bw_match_sighting *s, struct bw_err *err)
+{
+	struct piece_out *p = ctx;
+
+	format_sighting(&p->line, p->file, s);
+	if (p->line.failed)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	return BW_OK;
+}
+
+static int
+piece_end(void *ctx, size_t piece, void *pctx, struct bw_err *err)
+{
+	struct run *run = ctx;
+	struct piece_out *p = pctx;
+	int rc = BW_OK;
+
+	(void)piece;
+	if (err != NULL && p->line.len > 0 &&
+	    fwrite(p->line.p, 1, p->line.len, run->out) != p->line.len)
+		rc = bw_err_set(err, BW_EIO, "writing the sightings failed");
+	pthread_mutex_lock(&run->spare_mu);
+	if (run->nspare < SPARE_MAX) {
+		run->spare[run->nspare++] = p;
+		p = NULL;
+	}
+	pthread_mutex_unlock(&run->spare_mu);
+	piece_free(p);
+	return rc;
+}
+
+/* CPUs this process may run on (taskset narrows it). */
+static unsigned
+cpus_allowed(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		return 1;
+	n = CPU_COUNT(&set);
+	return n < 1 ? 1 : n > 8 ? 8 : (unsigned)n;
 }
 
 static int
@@ -325,17 +433,26 @@ bw_cmd_match(int argc, char **argv)
 		{"column", required_argument, NULL, 'C'},
 		{"record", no_argument, NULL, 'r'},
 		{"db", required_argument, NULL, 'd'},
+		{"snapshot", required_argument, NULL, 's'},
+		{"no-snapshot", no_argument, NULL, 'n'},
+		{"threads", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct bw_match_options o;
 	struct run run;
-	const char *db = NULL;
+	const char *db = NULL, *snap = NULL;
+	char *snap_owned = NULL;
+	bool no_snap = false;
+	struct bw_index_origin origin;
 	struct bw_store *st = NULL;
 	struct bw_index *ix = NULL;
 	struct bw_matcher *m = NULL;
 	struct bw_err err;
 	bool record = false;
+	unsigned threads = 0;
+	struct bw_match_pieces pieces;
+	long lv;
 	int c, ok, status = BW_EXIT_OK;
 
 	memset(&o, 0, sizeof(o));
@@ -356,6 +473,13 @@ bw_cmd_match(int argc, char **argv)
 			break;
 		case 'r': record = true; break;
 		case 'd': db = optarg; break;
+		case 's': snap = optarg; break;
+		case 'n': no_snap = true; break;
+		case 't':
+			if (bw_cli_parse_int(optarg, 1, 64, &lv) != 0)
+				return bw_cli_usage_error("match", "--threads takes 1 to 64");
+			threads = (unsigned)lv;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return BW_EXIT_OK;
@@ -366,8 +490,24 @@ bw_cmd_match(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return bw_cli_usage_error("match", "no input files (use - for standard input)");
+	if (snap && no_snap)
+		return bw_cli_usage_error("match", "--snapshot and --no-snapshot exclude each other");
+	if (snap == NULL && !no_snap) {
+		/* DB.index beside the store */
+		const char *dbp = bw_cli_db_path(db);
+		size_t n = strlen(dbp);
+		snap_owned = bw_malloc(n + sizeof(".index"));
+		if (snap_owned == NULL) {
+			bw_cli_error("out of memory");
+			return BW_EXIT_ERROR;
+		}
+		memcpy(snap_owned, dbp, n);
+		memcpy(snap_owned + n, ".index", sizeof(".index"));
+		snap = snap_owned;
+	}
 
 	run.out = stdout;
+	pthread_mutex_init(&run.spare_mu, NULL);
 	{
 		/* Files: big output blocks.  Standard input may be a live log
 		 * (tail -f): then each sighting goes out as it is found. */
@@ -383,7 +523,7 @@ bw_cmd_match(int argc, char **argv)
 	o.on_bad = on_bad;
 	o.ctx = &run;
 	if (bw_store_open(bw_cli_db_path(db), BW_STORE_NOCREATE, &st, &err) ||
-	    bw_index_build(st, run.now, &ix, &err) ||
+	    bw_index_open(st, snap, run.now, &ix, &origin, &err) ||
 	    bw_matcher_new(ix, &o, &m, &err) ||
 	    (record && bw_sightings_new(RECORD_KEYS, &run.agg, &err))) {
 		bw_cli_error("%s", err.msg);
@@ -391,6 +531,14 @@ bw_cmd_match(int argc, char **argv)
 		goto out;
 	}
 	run.st = st;
+	if (threads == 0)
+		threads = cpus_allowed();
+	pieces.begin = piece_begin;
+	pieces.end = piece_end;
+	pieces.ctx = &run;
+	if (snap && !origin.loaded && !origin.saved)
+		bw_cli_error("warning: index snapshot not written: %s",
+			origin.save_error);
 	for (int i = optind; i < argc; i++) {
 		struct bw_match_stats s;
 		int rc;
@@ -402,7 +550,16 @@ bw_cmd_match(int argc, char **argv)
 			status = BW_EXIT_ERROR;
 			break;
 		}
-		rc = bw_matcher_run(m, argv[i], &s, &err);
+		/* a large file in pieces on every CPU allowed (not with
+		 * --record: the aggregator is one thread's) */
+		rc = BW_ENOTFOUND;
+		if (threads > 1 && !record) {
+			struct bw_match_options po = o;
+			po.on_sighting = piece_sighting;
+			rc = bw_matcher_run_parallel(ix, &po, &pieces, argv[i], threads, &s, &err);
+		}
+		if (rc == BW_ENOTFOUND)
+			rc = bw_matcher_run(m, argv[i], &s, &err);
 		out_flush(&run);
 		bw_cli_budget_reset(&run.bad);
 		if (rc == BW_EIO || rc == BW_EFORMAT || rc == BW_EINVAL) {
@@ -443,5 +600,9 @@ out:
 	bw_store_close(st);
 	bw_free(run.line.p);
 	bw_free(run.file.p);
+	bw_free(snap_owned);
+	for (size_t i = 0; i < run.nspare; i++)
+		piece_free(run.spare[i]);
+	pthread_mutex_destroy(&run.spare_mu);
 	return status;
 }

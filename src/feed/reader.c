@@ -4,7 +4,8 @@
  * One buffer holds [start, end) of unread data.  Lines are found with memchr
  * inside the buffer; when a line does not fit, the buffer is compacted and
  * refilled, and a line that still does not fit in BW_READER_LINE_MAX is
- * skipped to its newline chunk by chunk.  The buffer starts at 1 MiB (large
+ * skipped to its newline chunk by chunk.  A memory reader hands its lines
+ * out in place while nothing is buffered.  The buffer starts at 1 MiB (large
  * reads keep the system-call count low) and only grows for bw_reader_fill()
  * requests, which are capped by the caller.
  */
@@ -12,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,6 +255,27 @@ bw_reader_line(struct bw_reader *r, const char **line, size_t *len,
 	size_t scanned = 0;
 
 	*too_long = 0;
+	if (r->fd < 0 && r->start == r->end) {
+		/* a memory reader with nothing buffered: the line in place,
+		 * without copying it into the buffer first (a line over the
+		 * limit takes the buffered path, which skips it) */
+		uint64_t pos = r->base + r->end;
+		size_t avail = pos < r->mem_len ? r->mem_len - (size_t)pos : 0, n;
+		const char *p = r->mem + pos, *e;
+
+		if (avail == 0)
+			return 0;
+		e = memchr(p, '\n', avail);
+		n = e ? (size_t)(e - p) : avail;
+		if (n <= BW_READER_LINE_MAX) {
+			r->base = pos + n + (e != NULL);
+			r->start = r->end = 0;
+			*line = p;
+			*len = n > 0 && p[n - 1] == '\r' ? n - 1 : n;
+			*lineno = ++r->lineno;
+			return 1;
+		}
+	}
 	for (;;) {
 		size_t avail = r->end - r->start;
 		nl = memchr(r->buf + r->start + scanned, '\n', avail - scanned);
@@ -310,6 +333,31 @@ done:
 		*len = 0;
 	}
 	return 1;
+}
+
+int
+bw_reader_live(const struct bw_reader *r)
+{
+	return r->stream;
+}
+
+int
+bw_reader_ready(struct bw_reader *r)
+{
+	struct pollfd p;
+	int k;
+
+	if (!r->stream || r->eof ||
+	    memchr(r->buf + r->start, '\n', r->end - r->start) != NULL)
+		return 1;
+	p.fd = r->fd;
+	p.events = POLLIN;
+	p.revents = 0;
+	do {
+		k = poll(&p, 1, 0);
+	} while (k < 0 && errno == EINTR);
+	/* an error or hang-up is "ready": the read reports it at once */
+	return k != 0;
 }
 
 int

@@ -55,6 +55,19 @@ int bw_reader_line(struct bw_reader *r, const char **line, size_t *len,
 		   long *lineno, int *too_long, struct bw_err *err);
 
 /*
+ * 1 if the next bw_reader_line() will not wait for input: a file or memory
+ * reader, a whole line already buffered, or a stream with input (or its
+ * end) readable right now (poll with a zero timeout); 0 if it would block
+ * on a live stream.  A caller that batches lines (the log matcher) hands
+ * out what it holds before it would block, so `tail -f | ...` sees each
+ * line's result as it comes.
+ */
+int bw_reader_ready(struct bw_reader *r);
+/* 1 for standard input read as it comes (bw_reader_open_stream), the only
+ * reader for which bw_reader_ready() can be 0. */
+int bw_reader_live(const struct bw_reader *r);
+
+/*
  * Raw access for scanners: makes at least want bytes from the current
  * position available (fewer only at the end of input) and points *p at them;
  * *n gets how many are available.  want may not exceed the reader's buffer

@@ -49,6 +49,7 @@
 #include <arpa/inet.h>
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -58,6 +59,7 @@
 #endif
 
 #include "core/mem.h"
+#include "index/image.h"
 #include "index/lpm.h"
 
 typedef unsigned __int128 u128;
@@ -122,6 +124,14 @@ struct bw_index {
 	struct bw_index_stats stats;
 	void *attached; /* bw_index_attach */
 	void (*attached_free)(void *);
+	/* where it came from (bw_index_fresh): the store's identity and
+	 * generation when built, and the earliest valid_until among its
+	 * records (INT64_MAX for none); 0/0 when built without a store */
+	uint64_t store_ident;
+	int64_t store_gen, store_maxrec, expires;
+	/* a snapshot loaded from a file: inds, store_ids, arena, the tables'
+	 * buckets, tagstr and tagsets point into this block (bw_image_read) */
+	void *image;
 };
 
 /* builder-side tag and tag-set interning */
@@ -449,13 +459,26 @@ table_free(struct table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* True if the arena entry at ref holds the value s (len bytes). */
+/* True if the arena entry at ref holds the value s (len bytes).  The
+ * bound costs one compare and keeps a damaged snapshot file (whose slots
+ * are checked only against the arena's size when loaded) inside it. */
 static inline bool
 key_eq(const struct bw_index *ix, uint32_t ref, const char *s, size_t len)
 {
 	const char *v = ix->arena + ref + ENTRY_HDR;
 
-	return memcmp(v, s, len) == 0 && v[len] == '\0';
+	return (size_t)ref + ENTRY_HDR + len < ix->arena_len &&
+	       memcmp(v, s, len) == 0 && v[len] == '\0';
+}
+
+/* The indicator number of the arena entry at ref, or NO_ID (a damaged
+ * snapshot file; never for a built one). */
+static inline uint32_t
+entry_id(const struct bw_index *ix, uint32_t ref)
+{
+	uint32_t id = load32(ix->arena + ref);
+
+	return id < ix->ninds ? id : NO_ID;
 }
 
 /* The slots of b whose fingerprint is fp: slot i is bit 2i. */
@@ -540,16 +563,19 @@ bw_index_free(struct bw_index *ix)
 {
 	if (ix == NULL)
 		return;
-	bw_free(ix->inds);
-	bw_free(ix->store_ids);
-	bw_free(ix->arena);
-	table_free(&ix->dom);
-	table_free(&ix->exact);
+	if (ix->image == NULL) {
+		bw_free(ix->inds);
+		bw_free(ix->store_ids);
+		bw_free(ix->arena);
+		table_free(&ix->dom);
+		table_free(&ix->exact);
+		bw_free(ix->tagstr);
+		bw_free(ix->tagsets);
+	}
 	bw_lpm_free(ix->lpm[0]);
 	bw_lpm_free(ix->lpm[1]);
-	bw_free(ix->tagstr);
 	bw_free(ix->tagv);
-	bw_free(ix->tagsets);
+	bw_free(ix->image);
 	if (ix->attached_free)
 		ix->attached_free(ix->attached);
 	bw_free(ix);
@@ -1517,6 +1543,34 @@ db_fail(sqlite3 *db, struct bw_err *err, const char *what)
 	return bw_err_set(err, BW_ESTORE, "%s: %s", what, sqlite3_errmsg(db));
 }
 
+/* The store's identity and the generation of its active indicator set
+ * (schema 8, src/store/store.c): the counter its triggers bump, and the
+ * newest record id (a new record bumps no counter). */
+static int
+store_generation(sqlite3 *db, uint64_t *ident, int64_t *gen, int64_t *maxrec,
+		 struct bw_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT ident, gen, (SELECT coalesce(max(id), 0) FROM record)"
+			       " FROM index_gen WHERE id = 1",
+			       -1, &s, NULL) != SQLITE_OK)
+		return db_fail(db, err, "reading the index generation");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*ident = (uint64_t)sqlite3_column_int64(s, 0);
+		*gen = sqlite3_column_int64(s, 1);
+		*maxrec = sqlite3_column_int64(s, 2);
+		rc = BW_OK;
+	} else {
+		rc = rc == SQLITE_DONE ? bw_err_set(err, BW_ESTORE, "index generation missing")
+				       : db_fail(db, err, "reading the index generation");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
 /* Interns every tag of the store; map gets (store id, tag number) by id. */
 static int
 load_tags(sqlite3 *db, struct bw_index_builder *b, struct tagmap **map,
@@ -1599,10 +1653,11 @@ cmp_arec(const void *a, const void *b)
  */
 static int
 load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
-		const struct tagmap *map, size_t nmap, struct bw_err *err)
+		const struct tagmap *map, size_t nmap, int64_t *expires,
+		struct bw_err *err)
 {
 	static const char rec_sql[] =
-		"SELECT id, indicator_id, confidence FROM record"
+		"SELECT id, indicator_id, confidence, valid_until FROM record"
 		" WHERE revoked = 0 AND expired = 0"
 		" AND (valid_until IS NULL OR valid_until >= ?1) ORDER BY id";
 	static const char tag_sql[] =
@@ -1641,6 +1696,11 @@ load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
 				a->conf = (int16_t)c;
 		}
 		a->tfirst = a->tn = 0;
+		if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
+			int64_t vu = sqlite3_column_int64(s, 3);
+			if (vu < *expires)
+				*expires = vu;
+		}
 		if (nr > 1 && a->ind < a[-1].ind)
 			sorted = false;
 	}
@@ -1766,6 +1826,8 @@ bw_index_build(struct bw_store *st, int64_t now, struct bw_index **out,
 	struct bw_index_builder *b = NULL;
 	struct tagmap *map = NULL;
 	size_t nmap = 0;
+	uint64_t ident = 0;
+	int64_t gen = 0, maxrec = 0, expires = INT64_MAX;
 	int rc;
 
 	*out = NULL;
@@ -1774,12 +1836,19 @@ bw_index_build(struct bw_store *st, int64_t now, struct bw_index **out,
 	rc = bw_index_builder_new(now, &b, err);
 	if (rc)
 		goto out;
-	if ((rc = load_tags(db, b, &map, &nmap, err)) ||
-	    (rc = load_indicators(db, now, b, map, nmap, err)))
+	if ((rc = store_generation(db, &ident, &gen, &maxrec, err)) ||
+	    (rc = load_tags(db, b, &map, &nmap, err)) ||
+	    (rc = load_indicators(db, now, b, map, nmap, &expires, err)))
 		goto out;
 	/* the store is read: let writers go before the tables are built */
 	sqlite3_exec(db, "RELEASE bw_index_build", NULL, NULL, NULL);
 	rc = bw_index_builder_finish(b, out, err);
+	if (rc == BW_OK) {
+		(*out)->store_ident = ident;
+		(*out)->store_gen = gen;
+		(*out)->store_maxrec = maxrec;
+		(*out)->expires = expires;
+	}
 	bw_index_builder_free(b);
 	bw_free(map);
 	return rc;
@@ -1920,8 +1989,8 @@ stage_verify(const struct bw_index *ix, struct bw_index_name *q,
 			}
 			if (ref == NO_REF && r->walk)
 				ref = table_find(ix, t, r->h, s, r->len);
-			if (ref != NO_REF)
-				hits[u++] = load32(ix->arena + ref);
+			if (ref != NO_REF && entry_id(ix, ref) != NO_ID)
+				hits[u++] = entry_id(ix, ref);
 		}
 		x->n = (uint32_t)(u - x->first);
 		*used = u;
@@ -1989,13 +2058,97 @@ bw_index_lookup_domain(const struct bw_index *ix, const char *name, size_t len,
 
 /* ---- look-ups: addresses ---------------------------------------------- */
 
+/*
+ * The common case of an address log, a strict dotted quad (what
+ * bw_ioc_parse_ipv4() accepts: four decimal octets 0-255 without leading
+ * zeros), without a branch that depends on the octets' lengths: the dots
+ * are found with one SSE2 compare of the 7-15 bytes (copied to a zeroed
+ * 16-byte block, so nothing past the text is read), and each octet is
+ * the dot product of its first three bytes with the weights of its length
+ * (a byte past a short octet is a dot or a zero, weighted 0).  Random
+ * octet lengths cost the scalar parser a mispredicted branch per octet,
+ * which was a fifth of matching an address log.  Returns false for
+ * anything else, including addresses it does not handle (the caller then
+ * asks bw_ioc_parse_ipv4, which has the last word).
+ */
+static inline bool
+parse_quad(const char *s, size_t len, uint8_t out[4])
+{
+	static const uint8_t w[4][3] = {{0, 0, 0}, {1, 0, 0}, {10, 1, 0}, {100, 10, 1}};
+	unsigned dots, digits, live = (1u << len) - 1, d1, d2;
+	u128 x;
+	size_t st[4], ln[4];
+	uint64_t lo, hi;
+
+	/* the 7-15 bytes as two words, from loads inside the text (a copy
+	 * to the stack and a 16-byte load of it stalls on store forwarding
+	 * for longer than the rest of the parse) */
+	if (len >= 8) {
+		lo = load8(s);
+		hi = len > 8 ? load8(s + len - 8) >> (8 * (16 - len)) : 0;
+	} else {
+		lo = hi = 0;
+		for (size_t j = len; j > 0; j--)
+			lo = lo << 8 | (unsigned char)s[j - 1];
+	}
+	/* byte i of the text is bits 8i..8i+7 of x, on any byte order */
+	x = (u128)hi << 64 | lo;
+#if defined(__SSE2__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	{
+		__m128i v = _mm_set_epi64x((long long)hi, (long long)lo);
+		dots = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
+		/* bytes >= 0x80 are negative here, so never digits */
+		digits = (unsigned)_mm_movemask_epi8(
+			_mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+				      _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1))));
+	}
+#else
+	dots = digits = 0;
+	for (size_t i = 0; i < 16; i++) {
+		unsigned c = (unsigned)(x >> (8 * i)) & 0xff;
+		dots |= (unsigned)(c == '.') << i;
+		digits |= (unsigned)(c >= '0' && c <= '9') << i;
+	}
+#endif
+	dots &= live;
+	d1 = dots & (dots - 1);
+	d2 = d1 & (d1 - 1);
+	/* exactly three dots, every other byte a digit */
+	if ((digits & live) != (live & ~dots) || d2 == 0 || (d2 & (d2 - 1)) != 0)
+		return false;
+	st[0] = 0;
+	st[1] = (size_t)__builtin_ctz(dots) + 1;
+	dots &= dots - 1;
+	st[2] = (size_t)__builtin_ctz(dots) + 1;
+	dots &= dots - 1;
+	st[3] = (size_t)__builtin_ctz(dots) + 1;
+	ln[0] = st[1] - 1;
+	ln[1] = st[2] - st[1] - 1;
+	ln[2] = st[3] - st[2] - 1;
+	ln[3] = len - st[3];
+	for (int k = 0; k < 4; k++) {
+		/* the octet's first three bytes, from registers (past its end:
+		 * a dot or zero bits, weighted 0) */
+		uint32_t t = (uint32_t)(x >> (8 * st[k]));
+		unsigned c0 = t & 0xff, c1 = (t >> 8) & 0xff, c2 = (t >> 16) & 0xff, v;
+		if (ln[k] - 1 > 2 || (ln[k] > 1 && c0 == '0'))
+			return false;
+		v = (c0 - '0') * w[ln[k]][0] + (c1 - '0') * w[ln[k]][1] + (c2 - '0') * w[ln[k]][2];
+		if (v > 255)
+			return false;
+		out[k] = (uint8_t)v;
+	}
+	return true;
+}
+
 int
 bw_index_parse_addr(const char *text, size_t len, struct bw_index_addr *a)
 {
 	char buf[64];
 
 	/* a dotted quad, the common case, first */
-	if (len >= 7 && len <= 15 && text[0] != '[' && bw_ioc_parse_ipv4(text, len, a->addr)) {
+	if (len >= 7 && len <= 15 && text[0] != '[' &&
+	    (parse_quad(text, len, a->addr) || bw_ioc_parse_ipv4(text, len, a->addr))) {
 		a->family = 4;
 		memset(a->addr + 4, 0, sizeof(a->addr) - 4);
 		return 1;
@@ -2103,10 +2256,10 @@ find_exact(const struct bw_index *ix, enum bw_ioc_type type, const char *v,
 	uint64_t h = hash_exact(ix->seed, type, v, len);
 	uint32_t ref = table_find(ix, &ix->exact, h, v, len);
 
-	if (ref == NO_REF)
+	if (ref == NO_REF || entry_id(ix, ref) == NO_ID)
 		return 0;
 	if (cap > 0)
-		bw_index_get(ix, load32(ix->arena + ref), out);
+		bw_index_get(ix, entry_id(ix, ref), out);
 	return 1;
 }
 
@@ -2244,5 +2397,359 @@ bw_index_lookup(const struct bw_index *ix, const char *text, size_t len,
 	default:
 		return bw_err_set(err, BW_EINVAL, "not an indicator type the index holds");
 	}
+	return BW_OK;
+}
+
+/* ---- snapshot files --------------------------------------------------- */
+
+/* What the image's kind field says: an index snapshot of this layout. */
+#define IMAGE_KIND UINT64_C(0x4258444e49000002) /* "BW" "INDEX", layout 2 */
+#define META_FIXED 17
+#define META_STATS (16 + BW_IOC_NTYPES)
+#define META_N (META_FIXED + META_STATS)
+
+/* The statistics as numbers, in a fixed order (save), or back (load). */
+static void
+stats_io(struct bw_index_stats *st, uint64_t *v, bool save)
+{
+	size_t *f[] = {&st->indicators, &st->records, &st->skipped, &st->merged,
+		       &st->tags, &st->tagsets, &st->tags_dropped, &st->string_bytes,
+		       &st->record_bytes, &st->domain_bytes, &st->exact_bytes,
+		       &st->ipv4_bytes, &st->ipv6_bytes, &st->tag_bytes, &st->bytes};
+	size_t k = 0;
+
+	if (save)
+		v[k++] = (uint64_t)st->built;
+	else
+		st->built = (int64_t)v[k++];
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++, k++) {
+		if (save)
+			v[k] = *f[i];
+		else
+			*f[i] = (size_t)v[k];
+	}
+	for (int t = 0; t < BW_IOC_NTYPES; t++, k++) {
+		if (save)
+			v[k] = st->by_type[t];
+		else
+			st->by_type[t] = (size_t)v[k];
+	}
+}
+
+int
+bw_index_save(const struct bw_index *ix, const char *path, struct bw_err *err)
+{
+	struct bw_image_writer *w = NULL;
+	uint64_t meta[META_N], lmeta[2][BW_LPM_META];
+	uint32_t *tagoff = NULL;
+	size_t nrec = ix->ninds ? ix->ninds : 1;
+	int rc;
+
+	if (ix->image == NULL && ix->store_gen == 0)
+		return bw_err_set(err, BW_EINVAL, "a snapshot not built from a store is not saved");
+	tagoff = bw_malloc((ix->ntagv ? ix->ntagv : 1) * 2 * sizeof(*tagoff));
+	if (tagoff == NULL)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	for (size_t i = 0; i < ix->ntagv; i++) {
+		tagoff[2 * i] = (uint32_t)(ix->tagv[i].kind - ix->tagstr);
+		tagoff[2 * i + 1] = (uint32_t)(ix->tagv[i].name - ix->tagstr);
+	}
+	memset(meta, 0, sizeof(meta));
+	meta[0] = ix->ninds;
+	meta[1] = ix->arena_len;
+	meta[2] = ix->dom.nb;
+	meta[3] = ix->dom.n;
+	meta[4] = ix->exact.nb;
+	meta[5] = ix->exact.n;
+	meta[7] = ix->ntagv;
+	meta[8] = ix->ntagsets;
+	meta[9] = ix->seed;
+	meta[10] = ix->store_ident;
+	meta[11] = (uint64_t)ix->store_gen;
+	meta[12] = (uint64_t)ix->expires;
+	meta[13] = sizeof(struct ind);
+	meta[14] = sizeof(struct bucket);
+	meta[15] = BW_IOC_NTYPES;
+	meta[16] = (uint64_t)ix->store_maxrec;
+	{
+		struct bw_index_stats st = ix->stats;
+		stats_io(&st, meta + META_FIXED, true);
+	}
+	/* the tag strings' length: up to the end of the last one */
+	{
+		size_t tl = 0;
+		for (size_t i = 0; i < ix->ntagv; i++) {
+			size_t e = tagoff[2 * i] + strlen(ix->tagv[i].kind) + 1;
+			if (e > tl)
+				tl = e;
+			e = tagoff[2 * i + 1] + strlen(ix->tagv[i].name) + 1;
+			if (e > tl)
+				tl = e;
+		}
+		meta[6] = tl;
+	}
+	if ((rc = bw_image_writer_new(IMAGE_KIND, &w, err)))
+		goto out;
+	if ((rc = bw_image_add(w, meta, sizeof(meta), err)) ||
+	    (rc = bw_image_add(w, ix->inds, nrec * sizeof(*ix->inds), err)) ||
+	    (rc = bw_image_add(w, ix->store_ids, nrec * sizeof(*ix->store_ids), err)) ||
+	    (rc = bw_image_add(w, ix->arena, ix->arena_len, err)) ||
+	    (rc = bw_image_add(w, ix->dom.b, table_bytes(&ix->dom), err)) ||
+	    (rc = bw_image_add(w, ix->exact.b, table_bytes(&ix->exact), err)) ||
+	    (rc = bw_image_add(w, ix->tagstr, (size_t)meta[6], err)) ||
+	    (rc = bw_image_add(w, tagoff, ix->ntagv * 2 * sizeof(*tagoff), err)) ||
+	    (rc = bw_image_add(w, ix->tagsets, ix->ntagsets * sizeof(*ix->tagsets), err)) ||
+	    (rc = bw_lpm_save(ix->lpm[0], w, lmeta[0], err)) ||
+	    (rc = bw_lpm_save(ix->lpm[1], w, lmeta[1], err)))
+		goto out;
+	rc = bw_image_commit(w, path, err);
+out:
+	bw_image_writer_free(w);
+	bw_free(tagoff);
+	return rc;
+}
+
+/* Every slot of every bucket names a place inside the arena, and at least
+ * one bucket has room (so that an overflow walk ends). */
+static int
+check_table(const struct bw_index *ix, const struct table *t, const char *what,
+	    struct bw_err *err)
+{
+	bool room = false;
+
+	for (size_t i = 0; i < t->nb; i++) {
+		const struct bucket *b = &t->b[i];
+		if (b->n > SLOTS)
+			return bw_err_set(err, BW_EFORMAT, "%s table: bucket %zu overfull", what, i);
+		room |= b->n < SLOTS;
+		for (unsigned k = 0; k < b->n; k++)
+			if ((size_t)b->ref[k] + ENTRY_HDR >= ix->arena_len)
+				return bw_err_set(err, BW_EFORMAT,
+						  "%s table: bucket %zu points outside the values",
+						  what, i);
+	}
+	if (!room)
+		return bw_err_set(err, BW_EFORMAT, "%s table: every bucket full", what);
+	return BW_OK;
+}
+
+/* The checks on a loaded snapshot that the look-ups rely on. */
+static int
+check_image(const struct bw_index *ix, struct bw_err *err)
+{
+	if (ix->arena_len > 0 && ix->arena[ix->arena_len - 1] != '\0')
+		return bw_err_set(err, BW_EFORMAT, "index snapshot: values not terminated");
+	for (size_t i = 0; i < ix->ninds; i++) {
+		const struct ind *d = &ix->inds[i];
+		if (d->type >= BW_IOC_NTYPES || d->conf < -1 || d->conf > 100 ||
+		    d->tagset >= ix->ntagsets || d->off < ENTRY_HDR ||
+		    (size_t)d->off + d->len >= ix->arena_len || ix->arena[d->off + d->len] != '\0')
+			return bw_err_set(err, BW_EFORMAT, "index snapshot: indicator %zu damaged", i);
+	}
+	for (size_t i = 0; i < ix->ntagsets; i++)
+		if (ix->tagsets[i].n > BW_INDEX_TAGS_MAX ||
+		    ix->tagsets[i].first > ix->ntagv ||
+		    ix->tagsets[i].n > ix->ntagv - ix->tagsets[i].first)
+			return bw_err_set(err, BW_EFORMAT, "index snapshot: tag set %zu damaged", i);
+	return BW_OK;
+}
+
+int
+bw_index_from_image(void *raw, const void *p, size_t len, struct bw_index **out,
+		    struct bw_err *err)
+{
+	struct bw_index *ix = NULL;
+	struct bw_image img;
+	const uint64_t *meta;
+	const uint32_t *tagoff;
+	const void *q;
+	size_t tagstr_len, nrec;
+	int rc;
+
+	*out = NULL;
+	if ((rc = bw_image_open(p, len, &img, err)))
+		goto fail;
+	if (img.kind != IMAGE_KIND) {
+		rc = bw_err_set(err, BW_EVERSION, "not an index snapshot of this version");
+		goto fail;
+	}
+	if ((rc = bw_image_take(&img, sizeof(uint64_t), META_N, &q, err)))
+		goto fail;
+	meta = q;
+	if (meta[13] != sizeof(struct ind) || meta[14] != sizeof(struct bucket) ||
+	    meta[15] != BW_IOC_NTYPES) {
+		rc = bw_err_set(err, BW_EVERSION, "index snapshot of another layout");
+		goto fail;
+	}
+	if (meta[0] > BW_INDEX_INDICATORS_MAX || meta[1] > BW_INDEX_STRINGS_MAX ||
+	    meta[2] < 1 || meta[4] < 1 || meta[2] > UINT32_MAX || meta[4] > UINT32_MAX ||
+	    meta[6] > BW_INDEX_STRINGS_MAX || meta[7] > BW_INDEX_INDICATORS_MAX ||
+	    meta[8] < 1 || meta[8] > BW_INDEX_INDICATORS_MAX) {
+		rc = bw_err_set(err, BW_EFORMAT, "index snapshot header damaged");
+		goto fail;
+	}
+	ix = bw_calloc(1, sizeof(*ix));
+	if (ix == NULL) {
+		rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+		goto fail;
+	}
+	ix->image = raw;
+	raw = NULL;
+	ix->ninds = (size_t)meta[0];
+	ix->arena_len = (size_t)meta[1];
+	ix->dom.nb = (size_t)meta[2];
+	ix->dom.n = (size_t)meta[3];
+	ix->exact.nb = (size_t)meta[4];
+	ix->exact.n = (size_t)meta[5];
+	tagstr_len = (size_t)meta[6];
+	ix->ntagv = (size_t)meta[7];
+	ix->ntagsets = (size_t)meta[8];
+	ix->seed = meta[9];
+	ix->store_ident = meta[10];
+	ix->store_gen = (int64_t)meta[11];
+	ix->expires = (int64_t)meta[12];
+	ix->store_maxrec = (int64_t)meta[16];
+	{
+		uint64_t v[META_STATS];
+		memcpy(v, meta + META_FIXED, sizeof(v));
+		stats_io(&ix->stats, v, false);
+	}
+	nrec = ix->ninds ? ix->ninds : 1;
+	if ((rc = bw_image_take(&img, sizeof(struct ind), nrec, &q, err)))
+		goto fail;
+	ix->inds = (struct ind *)q;
+	if ((rc = bw_image_take(&img, sizeof(int64_t), nrec, &q, err)))
+		goto fail;
+	ix->store_ids = (int64_t *)q;
+	if ((rc = bw_image_take(&img, 1, ix->arena_len, &q, err)))
+		goto fail;
+	ix->arena = (char *)q;
+	if ((rc = bw_image_take(&img, sizeof(struct bucket), ix->dom.nb, &q, err)))
+		goto fail;
+	ix->dom.b = (struct bucket *)q;
+	if ((rc = bw_image_take(&img, sizeof(struct bucket), ix->exact.nb, &q, err)))
+		goto fail;
+	ix->exact.b = (struct bucket *)q;
+	if ((rc = bw_image_take(&img, 1, tagstr_len, &q, err)))
+		goto fail;
+	ix->tagstr = (char *)q;
+	if ((rc = bw_image_take(&img, 2 * sizeof(uint32_t), ix->ntagv, &q, err)))
+		goto fail;
+	tagoff = q;
+	if ((rc = bw_image_take(&img, sizeof(struct tagset), ix->ntagsets, &q, err)))
+		goto fail;
+	ix->tagsets = (struct tagset *)q;
+	if (tagstr_len > 0 && ix->tagstr[tagstr_len - 1] != '\0') {
+		rc = bw_err_set(err, BW_EFORMAT, "index snapshot: tags not terminated");
+		goto fail;
+	}
+	/* tags become pointers again: one per distinct (tag set, tag) */
+	ix->tagv = bw_malloc((ix->ntagv ? ix->ntagv : 1) * sizeof(*ix->tagv));
+	if (ix->tagv == NULL) {
+		rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < ix->ntagv; i++) {
+		if (tagoff[2 * i] >= tagstr_len || tagoff[2 * i + 1] >= tagstr_len) {
+			rc = bw_err_set(err, BW_EFORMAT, "index snapshot: tag %zu damaged", i);
+			goto fail;
+		}
+		ix->tagv[i].kind = ix->tagstr + tagoff[2 * i];
+		ix->tagv[i].name = ix->tagstr + tagoff[2 * i + 1];
+	}
+	if ((rc = check_table(ix, &ix->dom, "domain", err)) ||
+	    (rc = check_table(ix, &ix->exact, "exact", err)) ||
+	    (rc = check_image(ix, err)) ||
+	    (rc = bw_lpm_load(&img, 4, (uint32_t)ix->ninds, &ix->lpm[0], err)) ||
+	    (rc = bw_lpm_load(&img, 6, (uint32_t)ix->ninds, &ix->lpm[1], err)))
+		goto fail;
+	*out = ix;
+	return BW_OK;
+fail:
+	bw_free(raw);
+	bw_index_free(ix);
+	return rc;
+}
+
+int
+bw_index_load(const char *path, struct bw_index **out, struct bw_err *err)
+{
+	struct bw_image img;
+	void *raw = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = bw_image_read(path, &raw, &img, err);
+	if (rc)
+		return rc;
+	return bw_index_from_image(raw, img.base, img.len, out, err);
+}
+
+int
+bw_index_fresh(const struct bw_index *ix, struct bw_store *st, int64_t now,
+	       const char **why, struct bw_err *err)
+{
+	uint64_t ident = 0;
+	int64_t gen = 0, maxrec = 0;
+	int rc = store_generation(bw_store_db(st), &ident, &gen, &maxrec, err);
+
+	*why = NULL;
+	if (rc)
+		return rc;
+	if (ix->store_ident != ident)
+		*why = "it was built from another store";
+	else if (ix->store_gen != gen || ix->store_maxrec != maxrec)
+		*why = "the store's indicators changed since";
+	else if (now > ix->expires)
+		*why = "an indicator in it has expired since";
+	else if (now < ix->stats.built)
+		*why = "it was built in the future (clock moved back)";
+	return BW_OK;
+}
+
+int
+bw_index_open(struct bw_store *st, const char *path, int64_t now,
+	      struct bw_index **out, struct bw_index_origin *how,
+	      struct bw_err *err)
+{
+	struct bw_index *ix = NULL;
+	struct bw_err e;
+	const char *why = NULL;
+	int rc;
+
+	*out = NULL;
+	memset(how, 0, sizeof(*how));
+	if (path != NULL) {
+		rc = bw_index_load(path, &ix, &e);
+		if (rc == BW_OK) {
+			rc = bw_index_fresh(ix, st, now, &why, err);
+			if (rc) {
+				bw_index_free(ix);
+				return rc;
+			}
+			if (why == NULL) {
+				how->loaded = true;
+				*out = ix;
+				return BW_OK;
+			}
+			snprintf(how->why, sizeof(how->why), "stale: %s", why);
+			bw_index_free(ix);
+			ix = NULL;
+		} else if (rc == BW_ENOMEM) {
+			return bw_err_set(err, rc, "%s", e.msg);
+		} else {
+			snprintf(how->why, sizeof(how->why), "%s", e.msg);
+		}
+	}
+	rc = bw_index_build(st, now, &ix, err);
+	if (rc)
+		return rc;
+	if (path != NULL) {
+		if (bw_index_save(ix, path, &e) == BW_OK)
+			how->saved = true;
+		else
+			snprintf(how->save_error, sizeof(how->save_error), "%s", e.msg);
+	}
+	*out = ix;
 	return BW_OK;
 }

@@ -79,6 +79,12 @@
  *     SQL join (three B-tree searches a row: 1.3 s for the same store);
  *     canonical addresses and CIDRs are recognised without the
  *     bw_ioc_parse() round trip (0.3 s of sprintf and inet_pton).
+ *   Snapshot files (see "snapshot files" below; bench/match stores,
+ *     2-core VM under heavy load, CPU time of a whole `bulwark match` of
+ *     a one-line log): 1,000,000 prefixes: an 85 MB file, 0.05 s warm
+ *     against 0.67 s building from the store; 10,000,000 domains: a
+ *     542 MB file, 0.2-0.5 s warm against 5.8 s building (8.2 s with
+ *     writing the file).
  *
  * Thread safety: building is single-threaded and the snapshot is immutable
  * once built, so any number of threads may look up in one snapshot at once
@@ -88,6 +94,7 @@
 #ifndef BW_INDEX_INDEX_H
 #define BW_INDEX_INDEX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -195,6 +202,63 @@ void bw_index_attach(struct bw_index *ix, void *data, void (*free_fn)(void *));
 void *bw_index_attachment(const struct bw_index *ix);
 
 void bw_index_stats(const struct bw_index *ix, struct bw_index_stats *out);
+
+/* ---- snapshot files ----------------------------------------------------
+ * A snapshot built from a store can be saved to a file and loaded by a
+ * later process with a few large reads (src/index/image.h) and no work per
+ * indicator beyond a sequential check of the records and tables: loading
+ * a million-prefix snapshot takes tens of milliseconds where building it
+ * from the store takes half a second.  The file records the store's
+ * identity and the generation of its active indicator set (schema 8:
+ * triggers bump it on every change that can alter the set, its tags or
+ * confidences) and the earliest valid_until among the records it holds,
+ * so bw_index_fresh() can tell whether it still says what a build now
+ * would.  A file is never trusted: header, section bounds, checksum and
+ * every offset and number a look-up follows are checked on loading, and
+ * the two values a check on loading would need random reads for (a hash
+ * slot's indicator number and the length of its value) are bounded at
+ * look-up time instead, at one compare each. */
+
+/* Writes ix (built by bw_index_build() or loaded) to path atomically:
+ * a temporary file beside it, renamed over it.  BW_EINVAL for a snapshot
+ * built without a store (it could never be checked for freshness). */
+int bw_index_save(const struct bw_index *ix, const char *path,
+		  struct bw_err *err);
+
+/* Loads a snapshot file.  BW_ENOTFOUND if there is none, BW_EVERSION if it
+ * was written by another format version, layout or byte order, BW_EFORMAT
+ * if it is damaged, BW_EIO, BW_ENOMEM.  Says nothing about freshness. */
+int bw_index_load(const char *path, struct bw_index **out, struct bw_err *err);
+
+/* The loader on memory: the image of len bytes at p (64-byte aligned)
+ * inside the block raw, which the snapshot takes over (and which is freed
+ * on failure); for the loader and its fuzz target. */
+int bw_index_from_image(void *raw, const void *p, size_t len,
+			struct bw_index **out, struct bw_err *err);
+
+/* Whether ix says what bw_index_build(st, now) would: *why is NULL if so,
+ * else the reason it does not (another store, the store changed, an
+ * indicator in it expired).  Only a store error is an error. */
+int bw_index_fresh(const struct bw_index *ix, struct bw_store *st, int64_t now,
+		   const char **why, struct bw_err *err);
+
+/* How bw_index_open() got its snapshot. */
+struct bw_index_origin {
+	bool loaded;          /* from the file, fresh */
+	bool saved;           /* built, and written to the file */
+	char why[256];        /* why the file was not used ("" if it was or
+				 there was no file to use) */
+	char save_error[256]; /* why it was built but not written ("" if it
+				 was) */
+};
+
+/* The snapshot of the indicators active at now: the file at path if it is
+ * there and fresh, else built from the store and then written to path
+ * (failing to write is not an error: see how->save_error).  path NULL:
+ * always build, never write. */
+int bw_index_open(struct bw_store *st, const char *path, int64_t now,
+		  struct bw_index **out, struct bw_index_origin *how,
+		  struct bw_err *err);
 
 /* ---- looking up --------------------------------------------------------
  * All look-ups are thread-safe on a shared snapshot and never allocate.

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "index/image.h"
 
 typedef unsigned __int128 u128;
 
@@ -56,6 +57,7 @@ struct bw_lpm {
 	 * k << 8 .. (k << 8) + 255 is covered (2 MB) */
 	uint64_t *blk;     /* inside blk_raw, on a 2 MB boundary */
 	void *blk_raw;
+	bool image;        /* the arrays live in a snapshot image */
 };
 
 static inline uint32_t
@@ -211,6 +213,10 @@ bw_lpm_free(struct bw_lpm *t)
 {
 	if (t == NULL)
 		return;
+	if (t->image) {
+		bw_free(t);
+		return;
+	}
 	bw_free(t->iv4);
 	bw_free(t->s6);
 	bw_free(t->v6);
@@ -620,6 +626,132 @@ bw_lpm_lookup_batch(const struct bw_lpm *t, const uint8_t *addrs,
 			}
 		}
 	}
+}
+
+/* ---- snapshot images -------------------------------------------------- */
+
+int
+bw_lpm_save(const struct bw_lpm *t, struct bw_image_writer *w,
+	    uint64_t meta[BW_LPM_META], struct bw_err *err)
+{
+	size_t tabn = t->tab ? t->nb + 1 : 0;
+	int rc;
+
+	meta[0] = (uint64_t)t->family;
+	meta[1] = t->n;
+	meta[2] = t->nb;
+	meta[3] = t->shift;
+	meta[4] = (uint64_t)(t->base >> 64);
+	meta[5] = (uint64_t)t->base;
+	meta[6] = t->np;
+	meta[7] = t->blk != NULL;
+	if ((rc = bw_image_add(w, meta, BW_LPM_META * sizeof(*meta), err)))
+		return rc;
+	if (t->family == 4)
+		rc = bw_image_add(w, t->iv4, t->n * sizeof(*t->iv4), err);
+	else if (!(rc = bw_image_add(w, t->s6, t->n * sizeof(*t->s6), err)))
+		rc = bw_image_add(w, t->v6, t->n * sizeof(*t->v6), err);
+	if (rc || (rc = bw_image_add(w, t->tab, tabn * sizeof(*t->tab), err)) ||
+	    (rc = bw_image_add(w, t->ids, t->np * sizeof(*t->ids), err)) ||
+	    (rc = bw_image_add(w, t->parent, t->np * sizeof(*t->parent), err)) ||
+	    (rc = bw_image_add(w, t->lens, t->np, err)))
+		return rc;
+	return bw_image_add(w, t->blk, t->blk ? BLK_WORDS * sizeof(*t->blk) : 0, err);
+}
+
+/* The checks of bw_lpm_load() on the arrays (the sizes are checked). */
+static int
+check_loaded(const struct bw_lpm *t, uint32_t nids, struct bw_err *err)
+{
+	int bits = bits_of(t->family);
+
+	for (size_t i = 0; i < t->n; i++)
+		if (iv_val(t, i) > t->np)
+			return bw_err_set(err, BW_EFORMAT, "prefix table: interval %zu names no prefix", i);
+	if (t->n >= 2) {
+		if (t->tab[t->nb] != t->n)
+			return bw_err_set(err, BW_EFORMAT, "prefix table: first level does not end");
+		for (size_t b = 0; b <= t->nb; b++)
+			if (t->tab[b] < 1 || t->tab[b] > t->n ||
+			    (b > 0 && t->tab[b] < t->tab[b - 1]))
+				return bw_err_set(err, BW_EFORMAT,
+						  "prefix table: first-level entry %zu out of range", b);
+	}
+	for (size_t i = 0; i < t->np; i++) {
+		if (t->ids[i] >= nids)
+			return bw_err_set(err, BW_EFORMAT, "prefix table: prefix %zu names no indicator", i);
+		if (t->parent[i] != NONE && t->parent[i] >= i)
+			return bw_err_set(err, BW_EFORMAT, "prefix table: prefix %zu has a bad parent", i);
+		if (t->lens[i] < 1 || t->lens[i] > bits)
+			return bw_err_set(err, BW_EFORMAT, "prefix table: prefix %zu has a bad length", i);
+	}
+	return BW_OK;
+}
+
+int
+bw_lpm_load(struct bw_image *img, int family, uint32_t nids,
+	    struct bw_lpm **out, struct bw_err *err)
+{
+	const uint64_t *meta;
+	const void *p;
+	struct bw_lpm *t = NULL;
+	int bits = bits_of(family), rc;
+
+	*out = NULL;
+	if ((rc = bw_image_take(img, sizeof(*meta), BW_LPM_META, &p, err)))
+		return rc;
+	meta = p;
+	if (meta[0] != (uint64_t)family || meta[1] < 1 || meta[6] >= NONE / 2 ||
+	    meta[1] > 2 * meta[6] + 1 || meta[3] >= (uint64_t)bits ||
+	    (meta[1] < 2) != (meta[2] == 0) || meta[2] > ((uint64_t)1 << FIRST_BITS_MAX) + 1 ||
+	    (family == 4 && (meta[4] != 0 || meta[5] > UINT32_MAX)) || meta[7] > 1 ||
+	    (meta[7] && family != 4))
+		return bw_err_set(err, BW_EFORMAT, "prefix table header damaged");
+	t = bw_calloc(1, sizeof(*t));
+	if (t == NULL)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	t->image = true;
+	t->family = family;
+	t->n = (size_t)meta[1];
+	t->nb = (size_t)meta[2];
+	t->shift = (unsigned)meta[3];
+	t->base = (u128)meta[4] << 64 | meta[5];
+	t->np = (size_t)meta[6];
+	if (family == 4) {
+		rc = bw_image_take(img, sizeof(*t->iv4), t->n, &p, err);
+		t->iv4 = (struct iv4 *)p;
+	} else {
+		rc = bw_image_take(img, sizeof(*t->s6), t->n, &p, err);
+		t->s6 = (u128 *)p;
+		if (rc == BW_OK) {
+			rc = bw_image_take(img, sizeof(*t->v6), t->n, &p, err);
+			t->v6 = (uint32_t *)p;
+		}
+	}
+	if (rc)
+		goto fail;
+	if ((rc = bw_image_take(img, sizeof(*t->tab), t->nb ? t->nb + 1 : 0, &p, err)))
+		goto fail;
+	t->tab = t->nb ? (uint32_t *)p : NULL;
+	if ((rc = bw_image_take(img, sizeof(*t->ids), t->np, &p, err)))
+		goto fail;
+	t->ids = (uint32_t *)p;
+	if ((rc = bw_image_take(img, sizeof(*t->parent), t->np, &p, err)))
+		goto fail;
+	t->parent = (uint32_t *)p;
+	if ((rc = bw_image_take(img, 1, t->np, &p, err)))
+		goto fail;
+	t->lens = (uint8_t *)p;
+	if ((rc = bw_image_take(img, sizeof(*t->blk), meta[7] ? BLK_WORDS : 0, &p, err)))
+		goto fail;
+	t->blk = meta[7] ? (uint64_t *)p : NULL;
+	if ((rc = check_loaded(t, nids, err)))
+		goto fail;
+	*out = t;
+	return BW_OK;
+fail:
+	bw_lpm_free(t);
+	return rc;
 }
 
 size_t

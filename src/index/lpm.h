@@ -88,6 +88,21 @@ size_t bw_lpm_chain(const struct bw_lpm *t, uint32_t p, uint32_t *ids,
  * are first written, for the big arrays read at random. */
 void bw_index_advise_huge(void *p, size_t n);
 
+/* ---- snapshot images (src/index/image.h) -------------------------------
+ * save adds the table's sections to w; meta (BW_LPM_META numbers, the
+ * caller's) must stay valid until the image is committed.  load takes the
+ * same sections from img, checks every value a look-up relies on (interval
+ * and first-level bounds, parents before children so that a chain ends,
+ * prefix ids below nids) and returns a table whose arrays point into the
+ * image, which must outlive it; BW_EFORMAT for anything inconsistent. */
+#define BW_LPM_META 8
+struct bw_image;
+struct bw_image_writer;
+int bw_lpm_save(const struct bw_lpm *t, struct bw_image_writer *w,
+		uint64_t meta[BW_LPM_META], struct bw_err *err);
+int bw_lpm_load(struct bw_image *img, int family, uint32_t nids,
+		struct bw_lpm **out, struct bw_err *err);
+
 /* Bytes the table occupies, and its number of intervals. */
 size_t bw_lpm_bytes(const struct bw_lpm *t);
 size_t bw_lpm_intervals(const struct bw_lpm *t);

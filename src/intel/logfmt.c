@@ -1075,6 +1075,20 @@ parse_csv(struct bw_logfmt_parser *p, const char *l, size_t n,
 #define ONES UINT64_C(0x0101010101010101)
 #define HIGHS UINT64_C(0x8080808080808080)
 
+/* True if none of the 8 bytes at p is a byte <= ' ', a '#' or a DEL
+ * (exact as to "any"). */
+static inline bool
+plain_word(const char *p)
+{
+	uint64_t w, h, d;
+
+	memcpy(&w, p, 8);
+	h = w ^ (ONES * '#');
+	d = w ^ (ONES * 0x7f);
+	return (((w - ONES * 0x21) & ~w & HIGHS) | ((h - ONES) & ~h & HIGHS) |
+		((d - ONES) & ~d & HIGHS)) == 0;
+}
+
 static enum bw_logline
 parse_plain(struct bw_logfmt_parser *p, const char *l, size_t n,
 	    struct bw_logrec *rec, const char **why)
@@ -1084,16 +1098,13 @@ parse_plain(struct bw_logfmt_parser *p, const char *l, size_t n,
 	(void)p;
 	/* the common line: one value, nothing to trim, no comment, nothing
 	 * emit() would refuse; 8 bytes at a time while there are 8 */
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w, h, d;
-		memcpy(&w, l + i, 8);
-		h = w ^ (ONES * '#');
-		d = w ^ (ONES * 0x7f);
-		/* a byte <= ' ', a '#' or a DEL (exact as to "any") */
-		if (((w - ONES * 0x21) & ~w & HIGHS) | ((h - ONES) & ~h & HIGHS) |
-		    ((d - ONES) & ~d & HIGHS))
+	for (; i + 8 <= n; i += 8)
+		if (!plain_word(l + i))
 			break;
-	}
+	/* the last 0-7 bytes as the 8 that end the line (they overlap what
+	 * was checked): no loop of a length that varies line by line */
+	if (i < n && i + 8 > n && n >= 8 && plain_word(l + n - 8))
+		i = n;
 	while (i < n && (unsigned char)l[i] > ' ' && l[i] != '#' && l[i] != 0x7f)
 		i++;
 	if (i == n && n > 0 && n <= BW_LOGFMT_VALUE_MAX) {

@@ -12,6 +12,13 @@
  * per line).  Sightings then go out in line order, their indicator
  * records read through a prefetch pipeline (see flush()).
  *
+ * Parallel runs (bw_matcher_run_parallel): a large file of a format whose
+ * lines stand alone is cut into pieces after a newline; threads count each
+ * piece's newlines (SSE2) so every piece knows its first line number, then
+ * each thread reads whole pieces with pread into a buffer of its own and
+ * matches them with a matcher of its own; the calling thread hands the
+ * pieces out in order, at most 2 x threads pieces behind the workers.
+ *
  * Aggregator: an open-addressing hash table keyed by (indicator, hour,
  * observer) with linear probing, kept at most half full, grown by doubling
  * up to its key limit; observers are kept NUL-terminated in one growing
@@ -20,8 +27,16 @@
  */
 #include "intel/match.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "core/mem.h"
 #include "feed/reader.h"
@@ -56,6 +71,11 @@ struct url_result {
 struct bw_matcher {
 	const struct bw_index *ix;
 	struct bw_match_options o;
+	/* parallel runs: the context of on_bad (o.ctx otherwise) and the
+	 * number of lines before the piece being read */
+	void (*bad_fn)(void *ctx, const char *file, long line, const char *why);
+	void *bad_ctx;
+	long line_base;
 	struct bw_logfmt_parser *p;
 	struct item items[BATCH];
 	size_t nitems;
@@ -85,6 +105,8 @@ bw_matcher_new(const struct bw_index *ix, const struct bw_match_options *o,
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
 	m->ix = ix;
 	m->o = *o;
+	m->bad_fn = o->on_bad;
+	m->bad_ctx = o->ctx;
 	m->arena = bw_malloc(ARENA_SIZE);
 	m->hits_n = bw_malloc(HITS_CAP * sizeof(uint32_t));
 	m->hits_a = bw_malloc(HITS_CAP * sizeof(uint32_t));
@@ -248,7 +270,7 @@ queue(struct bw_matcher *m, const struct bw_logrec *rec, long lineno)
 {
 	struct item *it = &m->items[m->nitems++];
 
-	it->line = lineno;
+	it->line = m->line_base + lineno;
 	it->time = rec->time;
 	it->kind = rec->kind;
 	it->voff = (uint32_t)m->used;
@@ -296,6 +318,7 @@ bw_matcher_run_reader(struct bw_matcher *m, struct bw_reader *r,
 	size_t len;
 	long lineno;
 	int too_long, rc = BW_OK, k;
+	bool live;
 
 	memset(&st, 0, sizeof(st));
 	m->nitems = m->used = m->nnames = m->naddrs = m->nurls = m->uused = 0;
@@ -315,8 +338,17 @@ bw_matcher_run_reader(struct bw_matcher *m, struct bw_reader *r,
 		}
 	}
 	st.format = bw_logfmt_parser_format(m->p);
+	live = bw_reader_live(r);
 	for (;;) {
 		struct bw_logrec rec;
+
+		/* a live stream (tail -f): hand out what the batch holds
+		 * before waiting for more input */
+		if (live && m->nitems > 0 && !bw_reader_ready(r)) {
+			rc = flush(m, name, &st, err);
+			if (rc)
+				goto out;
+		}
 
 		k = bw_reader_line(r, &line, &len, &lineno, &too_long, err);
 		if (k == 0)
@@ -328,9 +360,9 @@ bw_matcher_run_reader(struct bw_matcher *m, struct bw_reader *r,
 		st.lines++;
 		if (too_long) {
 			st.bad++;
-			if (m->o.on_bad)
-				m->o.on_bad(m->o.ctx, name, lineno,
-					    "line longer than 65536 bytes");
+			if (m->bad_fn)
+				m->bad_fn(m->bad_ctx, name, m->line_base + lineno,
+					  "line longer than 65536 bytes");
 			continue;
 		}
 		switch (bw_logfmt_parse(m->p, line, len, &rec, &why)) {
@@ -348,8 +380,8 @@ bw_matcher_run_reader(struct bw_matcher *m, struct bw_reader *r,
 			break;
 		case BW_LOGLINE_BAD:
 			st.bad++;
-			if (m->o.on_bad)
-				m->o.on_bad(m->o.ctx, name, lineno, why);
+			if (m->bad_fn)
+				m->bad_fn(m->bad_ctx, name, m->line_base + lineno, why);
 			break;
 		}
 	}
@@ -377,6 +409,449 @@ bw_matcher_run(struct bw_matcher *m, const char *path,
 	}
 	rc = bw_matcher_run_reader(m, r, path, stats, err);
 	bw_reader_free(r);
+	return rc;
+}
+
+/* ---- parallel runs ---------------------------------------------------- */
+
+/* Pieces of about len / (threads x PIECES_PER_THREAD) bytes, within
+ * [PIECE_MIN, PIECE_MAX]: enough of them that the threads finish together,
+ * small enough that the output held for pieces not yet written stays a
+ * few tens of megabytes. */
+#define PIECES_PER_THREAD 8
+#define PIECE_MIN ((size_t)1 << 20)
+#define PIECE_MAX ((size_t)32 << 20)
+#define THREADS_MAX 64
+
+struct bad_line {
+	long line;
+	const char *why; /* the parsers' reasons are string constants */
+};
+
+struct piece {
+	size_t start, end;  /* bytes of the file */
+	long lines_before;
+	bool done;
+	int rc;
+	struct bw_err err;
+	struct bw_match_stats st;
+	void *pctx;
+	struct bad_line bad[BW_MATCH_BAD_KEPT];
+	size_t nbad;
+};
+
+struct par {
+	const struct bw_index *ix;
+	const struct bw_match_options *o;
+	const struct bw_match_pieces *pc;
+	const char *name;
+	int fd;
+	size_t len;
+	struct piece *pieces;
+	size_t npieces, window;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t next, written; /* next piece to take; pieces handed out */
+	bool stop;
+	int count_phase;      /* workers count lines instead of matching */
+};
+
+/* Newlines in [p, p + n). */
+static long
+count_lines(const char *p, size_t n)
+{
+	long c = 0;
+	size_t i = 0;
+#ifdef __SSE2__
+	const __m128i nl = _mm_set1_epi8('\n');
+
+	while (i + 16 <= n) {
+		/* up to 255 blocks into byte counters, then summed */
+		__m128i acc = _mm_setzero_si128();
+		size_t stop = n - i >= 255 * 16 ? i + 255 * 16 : i + ((n - i) & ~(size_t)15);
+		for (; i < stop; i += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(v, nl));
+		}
+		acc = _mm_sad_epu8(acc, _mm_setzero_si128());
+		c += _mm_cvtsi128_si32(acc) + _mm_cvtsi128_si32(_mm_srli_si128(acc, 8));
+	}
+#endif
+	for (; i < n; i++)
+		c += p[i] == '\n';
+	return c;
+}
+
+static void
+collect_bad(void *ctx, const char *file, long line, const char *why)
+{
+	struct piece *pc = ctx;
+
+	(void)file;
+	if (pc->nbad < BW_MATCH_BAD_KEPT) {
+		pc->bad[pc->nbad].line = line;
+		pc->bad[pc->nbad].why = why;
+		pc->nbad++;
+	}
+}
+
+/* Reads n bytes at off of the file into buf. */
+static int
+read_at(const struct par *P, char *buf, size_t n, size_t off, struct bw_err *err)
+{
+	while (n > 0) {
+		ssize_t k = pread(P->fd, buf, n, (off_t)off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return bw_err_set(err, BW_EIO, "%s: read error: %s", P->name,
+					  k < 0 ? strerror(errno) : "file shrank");
+		buf += k;
+		off += (size_t)k;
+		n -= (size_t)k;
+	}
+	return BW_OK;
+}
+
+/* A worker's buffer, grown to hold n bytes. */
+struct wbuf {
+	char *p;
+	size_t cap;
+};
+
+static int
+wbuf_room(struct wbuf *b, size_t n)
+{
+	char *q;
+
+	if (n <= b->cap)
+		return BW_OK;
+	q = bw_realloc(b->p, n);
+	if (q == NULL)
+		return BW_ENOMEM;
+	b->p = q;
+	b->cap = n;
+	return BW_OK;
+}
+
+/* The newlines of a piece, read in chunks of the buffer. */
+static int
+count_piece(const struct par *P, struct piece *pc, struct wbuf *b)
+{
+	int rc = wbuf_room(b, PIECE_MIN);
+
+	pc->lines_before = 0;
+	if (rc)
+		return bw_err_set(&pc->err, rc, "out of memory");
+	for (size_t at = pc->start; at < pc->end;) {
+		size_t n = pc->end - at < PIECE_MIN ? pc->end - at : PIECE_MIN;
+		if ((rc = read_at(P, b->p, n, at, &pc->err)))
+			return rc;
+		pc->lines_before += count_lines(b->p, n);
+		at += n;
+	}
+	return BW_OK;
+}
+
+static int
+match_piece(struct par *P, struct bw_matcher *m, struct piece *pc, struct wbuf *b)
+{
+	struct bw_reader *r = NULL;
+	size_t n = pc->end - pc->start;
+	int rc;
+
+	pc->pctx = P->pc->begin(P->pc->ctx, (size_t)(pc - P->pieces));
+	if (pc->pctx == NULL || wbuf_room(b, n ? n : 1) != BW_OK)
+		return bw_err_set(&pc->err, BW_ENOMEM, "out of memory");
+	rc = read_at(P, b->p, n, pc->start, &pc->err);
+	if (rc)
+		return rc;
+	rc = bw_reader_open_mem(b->p, n, P->name, &r, &pc->err);
+	if (rc)
+		return rc;
+	m->o.ctx = pc->pctx;
+	m->bad_ctx = pc;
+	m->bad_fn = P->o->on_bad ? collect_bad : NULL;
+	m->line_base = pc->lines_before;
+	rc = bw_matcher_run_reader(m, r, P->name, &pc->st, &pc->err);
+	bw_reader_free(r);
+	return rc;
+}
+
+static void *
+worker(void *arg)
+{
+	struct par *P = arg;
+	struct bw_matcher *m = NULL;
+	struct wbuf b = {NULL, 0};
+	struct bw_err err;
+	int rc = P->count_phase ? BW_OK : bw_matcher_new(P->ix, P->o, &m, &err);
+
+	for (;;) {
+		struct piece *pc;
+		pthread_mutex_lock(&P->mu);
+		while (!P->stop && !P->count_phase && P->next < P->npieces &&
+		       P->next >= P->written + P->window)
+			pthread_cond_wait(&P->cv, &P->mu);
+		if (P->stop || P->next >= P->npieces) {
+			pthread_mutex_unlock(&P->mu);
+			break;
+		}
+		pc = &P->pieces[P->next++];
+		pthread_mutex_unlock(&P->mu);
+		if (P->count_phase) {
+			pc->rc = count_piece(P, pc, &b);
+			continue;
+		}
+		if (rc != BW_OK) {
+			pc->rc = rc;
+			pc->err = err;
+		} else {
+			pc->rc = match_piece(P, m, pc, &b);
+		}
+		pthread_mutex_lock(&P->mu);
+		pc->done = true;
+		pthread_cond_broadcast(&P->cv);
+		pthread_mutex_unlock(&P->mu);
+	}
+	bw_matcher_free(m);
+	bw_free(b.p);
+	return NULL;
+}
+
+/* Runs n workers over the pieces (the calling thread is not one). */
+static int
+start_workers(struct par *P, pthread_t *tid, unsigned n, unsigned *started)
+{
+	*started = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (pthread_create(&tid[i], NULL, worker, P) != 0)
+			break;
+		(*started)++;
+	}
+	return *started > 0 ? BW_OK : BW_ENOMEM;
+}
+
+static void
+join_workers(pthread_t *tid, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(tid[i], NULL);
+}
+
+static void
+add_stats(struct bw_match_stats *a, const struct bw_match_stats *b)
+{
+	a->lines += b->lines;
+	a->records += b->records;
+	a->skipped += b->skipped;
+	a->bad += b->bad;
+	a->matched += b->matched;
+	a->sightings += b->sightings;
+}
+
+/* The format of the file's head, or AUTO if it cannot be told. */
+static enum bw_logfmt
+head_format(const struct par *P, const struct bw_match_options *o)
+{
+	struct bw_logfmt_parser *p = NULL;
+	enum bw_logfmt f = o->format;
+	size_t n = P->len < BW_READER_PEEK_MAX ? P->len : BW_READER_PEEK_MAX;
+	char *head;
+
+	if (f != BW_LOGFMT_AUTO)
+		return f;
+	head = bw_malloc(n);
+	if (head == NULL || read_at(P, head, n, 0, NULL) != BW_OK ||
+	    bw_logfmt_parser_new(BW_LOGFMT_AUTO, &p, NULL) != BW_OK) {
+		bw_free(head);
+		return BW_LOGFMT_AUTO;
+	}
+	f = bw_logfmt_parser_detect(p, head, n, P->len <= BW_READER_PEEK_MAX);
+	bw_logfmt_parser_free(p);
+	bw_free(head);
+	return f;
+}
+
+/* Where the piece that should end near want really ends: after the next
+ * newline at or after want, or at the end of the file. */
+static int
+cut_after(const struct par *P, size_t want, size_t *end, struct bw_err *err)
+{
+	char win[4096];
+
+	for (size_t at = want; at < P->len;) {
+		size_t n = P->len - at < sizeof(win) ? P->len - at : sizeof(win);
+		const char *nl;
+		int rc = read_at(P, win, n, at, err);
+		if (rc)
+			return rc;
+		nl = memchr(win, '\n', n);
+		if (nl != NULL) {
+			*end = at + (size_t)(nl - win) + 1;
+			return BW_OK;
+		}
+		at += n;
+	}
+	*end = P->len;
+	return BW_OK;
+}
+
+/* Hands the matched pieces out in order; returns the first error. */
+static int
+hand_out(struct par *P, struct bw_match_stats *st, struct bw_err *err)
+{
+	int rc = BW_OK;
+
+	for (size_t j = 0; j < P->npieces; j++) {
+		struct piece *pc = &P->pieces[j];
+		int erc;
+		pthread_mutex_lock(&P->mu);
+		while (!pc->done)
+			pthread_cond_wait(&P->cv, &P->mu);
+		pthread_mutex_unlock(&P->mu);
+		for (size_t k = 0; k < pc->nbad; k++)
+			P->o->on_bad(P->o->ctx, P->name, pc->bad[k].line, pc->bad[k].why);
+		add_stats(st, &pc->st);
+		if (rc == BW_OK && pc->rc != BW_OK) {
+			rc = pc->rc;
+			*err = pc->err;
+		}
+		if (pc->pctx != NULL) {
+			erc = P->pc->end(P->pc->ctx, j, pc->pctx, rc == BW_OK ? err : NULL);
+			pc->pctx = NULL;
+			if (rc == BW_OK)
+				rc = erc;
+		}
+		pthread_mutex_lock(&P->mu);
+		P->written = j + 1;
+		if (rc != BW_OK)
+			P->stop = true;
+		pthread_cond_broadcast(&P->cv);
+		pthread_mutex_unlock(&P->mu);
+		if (rc != BW_OK)
+			break; /* the caller closes the pieces begun after it */
+	}
+	return rc;
+}
+
+int
+bw_matcher_run_parallel(const struct bw_index *ix, const struct bw_match_options *o,
+			const struct bw_match_pieces *pc, const char *path,
+			unsigned nthreads, struct bw_match_stats *stats,
+			struct bw_err *err)
+{
+	struct par P;
+	struct bw_match_options oo;
+	struct stat sb;
+	pthread_t tid[THREADS_MAX];
+	unsigned started = 0;
+	size_t piece, at = 0;
+	long before = 0;
+	enum bw_logfmt f;
+	int fd, rc;
+
+	memset(&P, 0, sizeof(P));
+	if (stats) {
+		memset(stats, 0, sizeof(*stats));
+		stats->format = o->format;
+	}
+	if (nthreads < 1 || nthreads > THREADS_MAX)
+		return bw_err_set(err, BW_EINVAL, "threads: 1 to %d", THREADS_MAX);
+	if (strcmp(path, "-") == 0)
+		return bw_err_set(err, BW_ENOTFOUND, "%s: not a file", path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return bw_err_set(err, BW_ENOTFOUND, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    (uint64_t)sb.st_size < BW_MATCH_PARALLEL_MIN || (uint64_t)sb.st_size > SIZE_MAX) {
+		close(fd);
+		return bw_err_set(err, BW_ENOTFOUND, "%s: not a large regular file", path);
+	}
+#ifdef POSIX_FADV_SEQUENTIAL
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+	P.fd = fd;
+	P.name = path;
+	P.len = (size_t)sb.st_size;
+	f = head_format(&P, o);
+	if (f != BW_LOGFMT_BIND && f != BW_LOGFMT_UNBOUND && f != BW_LOGFMT_SQUID &&
+	    f != BW_LOGFMT_PLAIN) {
+		close(fd);
+		return bw_err_set(err, BW_ENOTFOUND, "%s: format %s is read in one piece", path,
+				  bw_logfmt_name(f));
+	}
+
+	/* the pieces, cut after a newline */
+	piece = P.len / (nthreads * PIECES_PER_THREAD);
+	piece = piece < PIECE_MIN ? PIECE_MIN : piece > PIECE_MAX ? PIECE_MAX : piece;
+	P.pieces = bw_calloc(P.len / piece + 2, sizeof(*P.pieces));
+	if (P.pieces == NULL) {
+		rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+		goto out;
+	}
+	while (at < P.len) {
+		size_t end = P.len - at > piece ? at + piece : P.len;
+		if (end < P.len && (rc = cut_after(&P, end, &end, err)))
+			goto out;
+		P.pieces[P.npieces].start = at;
+		P.pieces[P.npieces].end = end;
+		P.npieces++;
+		at = end;
+	}
+	/* every piece in the format of the head */
+	oo = *o;
+	oo.format = f;
+	P.ix = ix;
+	P.o = &oo;
+	P.pc = pc;
+	P.window = 2 * (size_t)nthreads;
+	pthread_mutex_init(&P.mu, NULL);
+	pthread_cond_init(&P.cv, NULL);
+
+	/* 1: the lines of each piece, then the lines before each */
+	P.count_phase = 1;
+	if (start_workers(&P, tid, nthreads, &started) != BW_OK) {
+		rc = bw_err_set(err, BW_ENOMEM, "cannot start threads");
+		goto out_sync;
+	}
+	join_workers(tid, started);
+	for (size_t j = 0; j < P.npieces; j++) {
+		long n = P.pieces[j].lines_before;
+		if (P.pieces[j].rc != BW_OK) {
+			rc = P.pieces[j].rc;
+			*err = P.pieces[j].err;
+			goto out_sync;
+		}
+		P.pieces[j].lines_before = before;
+		before += n;
+	}
+	/* 2: match, handing out in order */
+	P.count_phase = 0;
+	P.next = 0;
+	if (start_workers(&P, tid, nthreads, &started) != BW_OK) {
+		rc = bw_err_set(err, BW_ENOMEM, "cannot start threads");
+		goto out_sync;
+	}
+	{
+		struct bw_match_stats st;
+		memset(&st, 0, sizeof(st));
+		rc = hand_out(&P, &st, err);
+		st.format = f;
+		if (stats)
+			*stats = st;
+	}
+	join_workers(tid, started);
+	/* pieces a stop left unhanded: free their contexts */
+	for (size_t j = 0; j < P.npieces; j++)
+		if (P.pieces[j].pctx != NULL)
+			pc->end(pc->ctx, j, P.pieces[j].pctx, NULL);
+out_sync:
+	pthread_cond_destroy(&P.cv);
+	pthread_mutex_destroy(&P.mu);
+out:
+	bw_free(P.pieces);
+	close(fd);
 	return rc;
 }
 

@@ -8,7 +8,10 @@
  * batches: a batch of up to 256 lines is parsed first, its names and
  * addresses then go to the batched look-ups of the index (which hash the
  * whole group and prefetch before probing), and the sightings are handed
- * to the caller in line order.  Values are copied into one fixed arena per
+ * to the caller in line order; a batch is also handed out early when the
+ * input is a live stream with nothing more to read yet (bw_reader_ready),
+ * so `tail -f log | bulwark match -` reports each line as it arrives.
+ * Values are copied into one fixed arena per
  * batch, so nothing is allocated per line and the input is never held
  * whole in memory.
  *
@@ -89,6 +92,49 @@ int bw_matcher_run(struct bw_matcher *m, const char *path,
 int bw_matcher_run_reader(struct bw_matcher *m, struct bw_reader *r,
 			  const char *name, struct bw_match_stats *stats,
 			  struct bw_err *err);
+
+/* ---- parallel runs -----------------------------------------------------
+ * A large regular file can be matched by several threads: it is mapped and
+ * cut into pieces at line ends; each thread matches whole pieces with a
+ * matcher of its own, the line numbers of each piece counted beforehand
+ * (in parallel too), and the calling thread hands the pieces' sightings
+ * out in input order, so the result is what bw_matcher_run() gives.
+ * Sightings of one piece go to o->on_sighting with the piece's own context
+ * (from begin, on a worker thread, any number of pieces at once), and the
+ * piece is then closed by end on the calling thread, in piece order: that
+ * is where its gathered output is written.  The lines not of the format
+ * of each piece are kept (the first BW_MATCH_BAD_KEPT) and passed to
+ * o->on_bad on the calling thread in order, before end.  At most
+ * 2 x nthreads pieces are matched ahead of the one being handed out, which
+ * bounds the memory the callers' per-piece buffers take. */
+
+#define BW_MATCH_BAD_KEPT 16
+
+struct bw_match_pieces {
+	/* A new context for piece number piece (NULL: out of memory). */
+	void *(*begin)(void *ctx, size_t piece);
+	/* Piece piece is matched: hand out and free its context.  A non-zero
+	 * return stops the run with that code.  After a stop, the pieces
+	 * already begun are closed with err NULL: free the context, hand out
+	 * nothing. */
+	int (*end)(void *ctx, size_t piece, void *piece_ctx, struct bw_err *err);
+	void *ctx;
+};
+
+/*
+ * Matches the file at path with up to nthreads threads (1-64).  Returns
+ * BW_ENOTFOUND, having read nothing, when the input is not for this path:
+ * not a regular file, smaller than BW_MATCH_PARALLEL_MIN, or in a format
+ * whose lines depend on a header (zeek, csv); the caller then uses
+ * bw_matcher_run().  Otherwise as bw_matcher_run(), with o as given to
+ * bw_matcher_new() (o->ctx is not used: each piece has its own).
+ */
+#define BW_MATCH_PARALLEL_MIN (8u << 20)
+int bw_matcher_run_parallel(const struct bw_index *ix,
+			    const struct bw_match_options *o,
+			    const struct bw_match_pieces *pc, const char *path,
+			    unsigned nthreads, struct bw_match_stats *stats,
+			    struct bw_err *err);
 
 /* ---- aggregation for the store ----------------------------------------
  * Sightings counted in memory per (indicator, observer, hour) and written

@@ -143,4 +143,47 @@ is "$(sed -n 1p "$T/out5" | sed 's/.*"file"://')" \
 is "$(sed -n 2p "$T/out5" | sed 's/.*"line":1,"file"://')" "\"$T/second.log\"}" \
 	"the next input's own name"
 is "$(wc -l <"$T/out5")" 2 "two sightings (a prefix, a name)"
+
+# The index snapshot beside the store: written by the runs above, used by the
+# next, with the same output as a run that builds the index; rebuilt when the
+# store changes or the file is damaged.
+ok $([ -s "$DB.index" ]; echo $?) "the runs wrote the index snapshot $DB.index"
+B match --db "$DB" bind-query.log unbound.log >"$T/snap1" 2>/dev/null
+B match --db "$DB" --no-snapshot bind-query.log unbound.log >"$T/snap2" 2>/dev/null
+ok $(cmp -s "$T/snap1" "$T/snap2"; echo $?) "output with the snapshot = output building the index"
+is "$(wc -l <"$T/snap1")" 10 "and it is the ten sightings of section 1"
+printf 'SOC.innocreed.COM
+' >"$T/new.txt"
+B ingest --db "$DB" --source list-c "$T/new.txt" >/dev/null
+sum1=$(cksum <"$DB.index")
+out=$(printf 'x.soc.innocreed.com
+' | B match --db "$DB" --format plain - 2>/dev/null)
+contains "$out" '"indicator":"soc.innocreed.com"' "an indicator added to the store is matched at once"
+ok $([ "$(cksum <"$DB.index")" != "$sum1" ]; echo $?) "and the stale snapshot was rewritten"
+B match --db "$DB" --no-snapshot bind-query.log unbound.log >"$T/snap4" 2>/dev/null
+head -c 1000 "$DB.index" >"$T/cut" && cp "$T/cut" "$DB.index"
+B match --db "$DB" bind-query.log unbound.log >"$T/snap3" 2>"$T/err"
+ok $(cmp -s "$T/snap4" "$T/snap3"; echo $?) "a truncated snapshot is not used: the same output"
+is "$(wc -l <"$T/snap3")" 12 "with the two sightings of the new indicator"
+ok $([ "$(stat -c %s "$DB.index")" -gt 1000 ]; echo $?) "and the snapshot is written anew"
+B match --db "$DB" --snapshot "$T/elsewhere.index" --format plain "$T/new.txt" >/dev/null 2>&1
+ok $([ -s "$T/elsewhere.index" ]; echo $?) "--snapshot FILE puts it elsewhere"
+B match --db "$DB" --snapshot x --no-snapshot a 2>/dev/null; is $? 2 "--snapshot with --no-snapshot is a usage error"
+B match --db "$DB" --threads 0 a 2>/dev/null; is $? 2 "--threads 0 is a usage error"
+
+# A live input (tail -f log | bulwark match -): a sighting comes out as soon
+# as its line is in, not after a batch of lines.
+mkfifo "$T/fifo"
+B match --db "$DB" --format plain - <"$T/fifo" >"$T/live" 2>/dev/null &
+pid=$!
+exec 7>"$T/fifo"
+printf 'nothing.example\nwww.bojijac.info\n' >&7
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	[ -s "$T/live" ] && break
+	sleep 0.1
+done
+contains "$(cat "$T/live")" '"value":"www.bojijac.info"' "a live input's sighting is out within a second"
+exec 7>&-
+wait "$pid"
+is $? 0 "and the matcher ends with its input"
 done_testing

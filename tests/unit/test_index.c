@@ -1841,6 +1841,58 @@ test_faults(void)
 	unlink(path);
 }
 
+/* bw_index_parse_addr's fast dotted-quad path says exactly what
+ * bw_ioc_parse_ipv4 says, on random strings of digits and dots (and a few
+ * other bytes) of every length it handles, and on the edge cases. */
+static void
+test_parse_quad(void)
+{
+	static const char alphabet[] = "0123456789..........9012555a/ \x80";
+	static const char *const edge[] = {
+		"0.0.0.0", "255.255.255.255", "256.1.1.1", "1.2.3.04", "01.2.3.4",
+		"1.2.3.4.", ".1.2.3.4", "1..2.3.4", "1.2.3", "100.200.250.255",
+		"199.199.199.199", "1.2.3.4 ", "1.2.3.4\n", "1.2.3.-4", "9.99.999.9",
+	};
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	long wrong = 0, accepted = 0;
+
+	for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+		struct bw_index_addr a;
+		uint8_t want[4];
+		size_t n = strlen(edge[i]);
+		int ok = bw_ioc_parse_ipv4(edge[i], n, want);
+		int got = bw_index_parse_addr(edge[i], n, &a);
+		if (ok != got || (ok && (a.family != 4 || memcmp(a.addr, want, 4) != 0)))
+			wrong++;
+	}
+	for (long r = 0; r < 2000000; r++) {
+		char s[16];
+		size_t n;
+		struct bw_index_addr a;
+		uint8_t want[4];
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		n = 7 + x % 9;
+		for (size_t k = 0; k < n; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			/* mostly digits and dots in the shape of an address */
+			s[k] = (k % 4 == 3 && x % 3) ? '.' : alphabet[(x >> 8) % (sizeof(alphabet) - 1)];
+		}
+		int ok = bw_ioc_parse_ipv4(s, n, want);
+		int got = bw_index_parse_addr(s, n, &a);
+		accepted += ok;
+		if (ok != got || (ok && (a.family != 4 || memcmp(a.addr, want, 4) != 0))) {
+			if (wrong++ < 3)
+				printf("#   %.*s: %d %d\n", (int)n, s, ok, got);
+		}
+	}
+	CHECK_INT(wrong, 0);
+	CHECK(accepted > 1000);
+}
+
 int
 main(void)
 {
@@ -1860,5 +1912,6 @@ main(void)
 	TAP_RUN(test_canonical_prefixes);
 	TAP_RUN(test_lpm_bitmap);
 	TAP_RUN(test_store_order);
+	TAP_RUN(test_parse_quad);
 	return tap_done();
 }

@@ -295,11 +295,156 @@ test_aggregator(void)
 		printf("# could not remove %s\n", dir);
 }
 
+/* ---- parallel runs: the same sightings, bad lines and counts as one
+ * thread, in the same order, for a file of several pieces ---------------- */
+
+struct text {
+	char *p;
+	size_t len, cap;
+};
+
+static void
+text_add(struct text *t, const char *s, size_t n)
+{
+	if (t->len + n + 1 > t->cap) {
+		t->cap = (t->len + n + 1) * 2;
+		t->p = realloc(t->p, t->cap);
+	}
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+	t->p[t->len] = '\0';
+}
+
+static int
+text_sighting(void *ctx, const struct bw_match_sighting *s, struct bw_err *err)
+{
+	char line[512];
+	int n = snprintf(line, sizeof(line), "%ld %.*s %s %lld\n", s->line, (int)s->value_len,
+			 s->value, s->indicator->value, (long long)s->indicator->store_id);
+
+	(void)err;
+	text_add(ctx, line, (size_t)n);
+	return BW_OK;
+}
+
+static struct text bad_text;
+
+static void
+text_bad(void *ctx, const char *file, long line, const char *why)
+{
+	char b[256];
+	int n = snprintf(b, sizeof(b), "%s:%ld: %s\n", file, line, why);
+
+	(void)ctx;
+	text_add(&bad_text, b, (size_t)n);
+}
+
+static void *
+par_begin(void *ctx, size_t piece)
+{
+	(void)ctx;
+	(void)piece;
+	return calloc(1, sizeof(struct text));
+}
+
+static int
+par_end(void *ctx, size_t piece, void *pctx, struct bw_err *err)
+{
+	struct text *all = ctx, *t = pctx;
+
+	(void)piece;
+	if (err != NULL && t->len > 0)
+		text_add(all, t->p, t->len);
+	free(t->p);
+	free(t);
+	return BW_OK;
+}
+
+static void
+test_parallel(void)
+{
+	static const char *const lines[] = {
+		"10.1.2.3", "x.evil.example", "nothing.test", "not a value at all",
+		"10.200.0.1", "http://x.example/a", "EVIL.EXAMPLE.", "192.0.2.1",
+		"a.long.example", "# a comment",
+	};
+	char path[] = "/tmp/bw-test-par-XXXXXX";
+	struct bw_index *ix = make_index();
+	struct bw_matcher *m = NULL;
+	struct bw_match_options o = {0};
+	struct bw_match_pieces pc;
+	struct bw_match_stats s1, s2;
+	struct bw_err err;
+	struct text seq = {0}, par = {0}, seqbad = {0};
+	uint64_t x = 88172645463325252ull;
+	size_t written = 0;
+	FILE *f;
+	int fd = mkstemp(path);
+
+	if (!CHECK(fd >= 0 && ix != NULL))
+		return;
+	f = fdopen(fd, "w");
+	while (written < BW_MATCH_PARALLEL_MIN + (3u << 20)) {
+		const char *l;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		l = lines[x % (sizeof(lines) / sizeof(lines[0]))];
+		written += (size_t)fprintf(f, "%s\n", l);
+	}
+	fputs("10.1.2.3", f); /* the last line has no newline */
+	fclose(f);
+
+	o.format = BW_LOGFMT_PLAIN;
+	o.on_sighting = text_sighting;
+	o.on_bad = text_bad;
+	o.ctx = &seq;
+	CHECK_INT(bw_matcher_new(ix, &o, &m, &err), BW_OK);
+	CHECK_INT(bw_matcher_run(m, path, &s1, &err), BW_OK);
+	seqbad = bad_text;
+	memset(&bad_text, 0, sizeof(bad_text));
+	CHECK(s1.sightings > 100000);
+	CHECK(s1.bad > 1000);
+
+	pc.begin = par_begin;
+	pc.end = par_end;
+	pc.ctx = &par;
+	for (unsigned t = 2; t <= 3; t++) {
+		par.len = 0;
+		bad_text.len = 0;
+		CHECK_INT(bw_matcher_run_parallel(ix, &o, &pc, path, t, &s2, &err), BW_OK);
+		CHECK(par.len == seq.len && memcmp(par.p, seq.p, seq.len) == 0);
+		/* the first BW_MATCH_BAD_KEPT bad lines of each piece, in order:
+		 * the report starts as the sequential one does */
+		CHECK(bad_text.len > 0 && bad_text.len < seqbad.len &&
+		      memcmp(bad_text.p, seqbad.p, 10 * 30) == 0);
+		CHECK_INT(s2.lines, s1.lines);
+		CHECK_INT(s2.records, s1.records);
+		CHECK_INT(s2.bad, s1.bad);
+		CHECK_INT(s2.skipped, s1.skipped);
+		CHECK_INT(s2.matched, s1.matched);
+		CHECK_INT(s2.sightings, s1.sightings);
+		CHECK_INT(s2.format, BW_LOGFMT_PLAIN);
+	}
+	/* zeek and csv depend on their header: not cut in pieces */
+	o.format = BW_LOGFMT_CSV;
+	CHECK_INT(bw_matcher_run_parallel(ix, &o, &pc, path, 2, &s2, &err), BW_ENOTFOUND);
+	CHECK_INT(bw_matcher_run_parallel(ix, &o, &pc, "-", 2, &s2, &err), BW_ENOTFOUND);
+	bw_matcher_free(m);
+	bw_index_free(ix);
+	unlink(path);
+	free(seq.p);
+	free(par.p);
+	free(seqbad.p);
+	free(bad_text.p);
+}
+
 int
 main(void)
 {
 	TAP_RUN(test_batches);
 	TAP_RUN(test_arena);
 	TAP_RUN(test_aggregator);
+	TAP_RUN(test_parallel);
 	return tap_done();
 }
