@@ -10,10 +10,11 @@ Deterministic: every decision is a hash, no random state.
   - DGA families are held out whole when the hash of "family:NAME" falls in
     the lowest 20% (the family hold-out: the model never saw them);
   - benign names: the Radar 50k-100k set, the clean top lists (tranco10k,
-    cisco_top20k) and, for training only, the other top lists;
+    cisco_top20k) and, for training only, the other top lists and the
+    crypto/web3 whitelist of eth-phishing-detect (benign/);
   - malicious names whose registrable domain is on a benign top list are
     dropped from both sides (label noise: free hosting, compromised sites);
-  - caps keep a training run to a few minutes on two cores: DGA at most 4,000
+  - caps keep a training run to a few minutes on two cores: DGA at most 8,000
     training names per family (DGA_FAMILY_CAP), at most 1,500 held-out names
     per family, maltrail 60,000 training and 10,000 held-out names (hash
     subsamples);
@@ -30,7 +31,11 @@ import os
 import sys
 
 HOLD = 0.2
-DGA_FAMILY_CAP = int(os.environ.get("DGA_FAMILY_CAP", "4000"))
+# VALIDATE=1: a further 20% of the training side (by the hash of "val:" + the
+# registrable domain) goes to val-*.txt instead of train-*.txt, for choosing
+# features and parameters without looking at the held-out test split.
+VALIDATE = os.environ.get("VALIDATE") == "1"
+DGA_FAMILY_CAP = int(os.environ.get("DGA_FAMILY_CAP", "8000"))
 DGA_TEST_CAP = 1500
 MALTRAIL_TRAIN = 60000
 MALTRAIL_TEST = 10000
@@ -96,23 +101,31 @@ def main():
     def held(n):
         return h("split:" + reg(n)) < HOLD
 
+    def train_key(n, key):
+        if VALIDATE and h("val:" + reg(n)) < HOLD:
+            return "val-" + key
+        return "train-" + key
+
     def misp(name):
         with open(os.path.join(data, "misp-warninglists/lists", name, "list.json")) as f:
             return [c for c in (clean(x) for x in json.load(f)["list"]) if c]
 
-    radar = []
-    with open(os.path.join(data, "benign/benign_cloudflare_radar_50k_100k_train.csv")) as f:
-        for row in csv.DictReader(f):
-            c = clean(row["domain"])
-            if c:
-                radar.append(c)
+    def csv_domains(path):
+        with open(os.path.join(data, path)) as f:
+            return [c for c in (clean(row["domain"]) for row in csv.DictReader(f)) if c]
+
+    radar = csv_domains("benign/benign_cloudflare_radar_50k_100k_train.csv")
     clean_top = misp("tranco10k") + misp("cisco_top20k")
     other = []
     for lst in ("majestic_million", "alexa", "moz-top500", "cloudflare-top20k",
                 "cisco_top1000", "cisco_top5k", "cisco_top10k"):
         other += misp(lst)
+    # known-legitimate crypto and web3 names (eth-phishing-detect's
+    # whitelist): the hard negatives of the phishing class, training only
+    other += csv_domains("benign/crypto_benign_whitelist_train.csv")
     benign_all = set(radar) | set(clean_top) | set(other)
     benign_regs = set(reg(n) for n in set(clean_top) | set(other))
+    radar_set, clean_set = set(radar), set(clean_top)
 
     out = {}
 
@@ -121,7 +134,12 @@ def main():
 
     for n in benign_all:
         if not held(n):
-            put("train-benign", n)
+            key = train_key(n, "benign")
+            put(key, n)
+            if key.startswith("val-") and n in radar_set:
+                put("val-benign-radar", n)
+            if key.startswith("val-") and n in clean_set:
+                put("val-benign-clean", n)
     for n in radar:
         if held(n):
             put("test-benign-radar", n)
@@ -148,7 +166,7 @@ def main():
                 if malicious_ok(n):
                     put("test-dga-family", n)
             continue
-        ntrain = ntest = 0
+        ntrain = ntest = nval = 0
         for n in rows:
             if not malicious_ok(n):
                 dropped += 1
@@ -157,6 +175,10 @@ def main():
                 if ntest < DGA_TEST_CAP:
                     put("test-dga-random", n)
                     ntest += 1
+            elif train_key(n, "dga") == "val-dga":
+                if nval < DGA_TEST_CAP:
+                    put("val-dga", n)
+                    nval += 1
             elif ntrain < DGA_FAMILY_CAP:
                 put("train-dga", n)
                 ntrain += 1
@@ -171,7 +193,7 @@ def main():
                 if not malicious_ok(c):
                     dropped += 1
                     continue
-                put(("test-" if held(c) else "train-") + key, c)
+                put("test-" + key if held(c) else train_key(c, key), c)
 
     simple("phishing/phishing_domains_train.csv", "phishing")
     simple("malware/urlhaus_domains_train.csv", "urlhaus")
@@ -205,7 +227,8 @@ def main():
     info = {
         "data": "shared/data of 2026-11-29 (see its SOURCES.md): benign Cloudflare "
                 "Radar 50k-100k, MISP tranco10k, cisco_top*, majestic_million, alexa, "
-                "moz-top500, cloudflare-top20k; malicious DGA (Netlab families, at most "
+                "moz-top500, cloudflare-top20k, eth-phishing-detect crypto whitelist; "
+                "malicious DGA (Netlab families, at most "
                 "%d per family) and phishing (eth-phishing-detect, polkadot-js); URLhaus "
                 "and maltrail malware/malicious domains held out for measurement only"
                 % DGA_FAMILY_CAP,

@@ -6,6 +6,7 @@
  * is dropped from both (label noise: a name cannot be both).  The word list
  * is compiled into the model file, so scoring never needs /usr/share/dict.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +18,10 @@
 #include "intel/model.h"
 
 static const char usage_text[] =
-	"usage: bulwark train --benign FILE --malicious FILE [--out FILE]\n"
-	"                     [--words FILE]... [--rounds N] [--depth N]\n"
-	"                     [--threads N] [--info JSON] [--dump-features FILE]\n";
+	"usage: bulwark train --benign FILE --malicious FILE [--generated FILE]\n"
+	"                     [--out FILE] [--words FILE]... [--rounds N] [--depth N]\n"
+	"                     [--eta X] [--benign-weight X] [--weight X] [--threads N]\n"
+	"                     [--info JSON] [--dump-features FILE]\n";
 
 #define DEFAULT_OUT "models/domain.model"
 #define DEFAULT_WORDS "/usr/share/dict/american-english"
@@ -62,8 +64,10 @@ slurp(const char *path, char **buf, size_t *len, size_t *cap)
 	return 0;
 }
 
+/* Reads the lists into l; ends[i] (if not NULL) gets l->n after file i. */
 static int
-read_lists(const char *const *files, int nfiles, struct bw_namelist *l)
+read_lists(const char *const *files, int nfiles, struct bw_namelist *l,
+	   size_t *ends)
 {
 	struct bw_err err;
 
@@ -81,6 +85,8 @@ read_lists(const char *const *files, int nfiles, struct bw_namelist *l)
 				"URLs, skipped (first at line %ld: %s)\n",
 				files[i], l->rejected - before, l->first_bad_line,
 				l->first_bad);
+		if (ends)
+			ends[i] = l->n;
 	}
 	return 0;
 }
@@ -91,10 +97,14 @@ bw_cmd_train(int argc, char **argv)
 	static const struct option opts[] = {
 		{"benign", required_argument, NULL, 'b'},
 		{"malicious", required_argument, NULL, 'm'},
+		{"generated", required_argument, NULL, 'g'},
 		{"out", required_argument, NULL, 'o'},
 		{"words", required_argument, NULL, 'w'},
 		{"rounds", required_argument, NULL, 'r'},
 		{"depth", required_argument, NULL, 'd'},
+		{"eta", required_argument, NULL, 'e'},
+		{"benign-weight", required_argument, NULL, 'W'},
+		{"weight", required_argument, NULL, 'x'},
 		{"threads", required_argument, NULL, 't'},
 		{"info", required_argument, NULL, 'i'},
 		{"dump-features", required_argument, NULL, 'D'},
@@ -102,6 +112,12 @@ bw_cmd_train(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *benign[MAX_FILES], *malicious[MAX_FILES], *words[MAX_FILES];
+	/* the weight and label (1 malicious, 2 generated) of each --malicious
+	 * or --generated file's names, and where they end in lm */
+	float mweight[MAX_FILES];
+	uint8_t mkind[MAX_FILES];
+	size_t mend[MAX_FILES];
+	float *weights = NULL;
 	int nbenign = 0, nmal = 0, nwords = 0, c, status = BW_EXIT_ERROR;
 	const char *out = DEFAULT_OUT, *dump = NULL;
 	struct bw_model_train_opts o;
@@ -124,13 +140,19 @@ bw_cmd_train(int argc, char **argv)
 		switch (c) {
 		case 'b':
 		case 'm':
+		case 'g':
 		case 'w': {
-			const char **arr = c == 'b' ? benign : c == 'm' ? malicious : words;
-			int *cnt = c == 'b' ? &nbenign : c == 'm' ? &nmal : &nwords;
+			bool mal = c == 'm' || c == 'g';
+			const char **arr = c == 'b' ? benign : mal ? malicious : words;
+			int *cnt = c == 'b' ? &nbenign : mal ? &nmal : &nwords;
 
 			if (*cnt == MAX_FILES)
 				return bw_cli_usage_error("train", "at most %d files per option",
 							  MAX_FILES);
+			if (mal) {
+				mweight[nmal] = 1.0f;
+				mkind[nmal] = c == 'g' ? 2 : 1;
+			}
 			arr[(*cnt)++] = optarg;
 			break;
 		}
@@ -147,6 +169,28 @@ bw_cmd_train(int argc, char **argv)
 				return bw_cli_usage_error("train", "--depth: 1 to 16");
 			o.depth = (int)v;
 			break;
+		case 'e':
+		case 'W':
+		case 'x': {
+			char *end;
+			double x = strtod(optarg, &end);
+
+			if (*optarg == '\0' || *end != '\0' || !(x > 0 && x <= 100))
+				return bw_cli_usage_error("train", "--%s: a number above 0, "
+							  "at most 100", c == 'e' ? "eta"
+							  : c == 'W' ? "benign-weight" : "weight");
+			if (c == 'e')
+				o.eta = x;
+			else if (c == 'W')
+				o.benign_weight = x;
+			else if (nmal == 0)
+				return bw_cli_usage_error("train", "--weight follows the "
+							  "--malicious or --generated file "
+							  "it weighs");
+			else
+				mweight[nmal - 1] = (float)x;
+			break;
+		}
 		case 't':
 			if (bw_cli_parse_int(optarg, 1, 256, &v))
 				return bw_cli_usage_error("train", "--threads: 1 to 256");
@@ -163,7 +207,8 @@ bw_cmd_train(int argc, char **argv)
 	if (optind < argc)
 		return bw_cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
 	if (nbenign == 0 || nmal == 0)
-		return bw_cli_usage_error("train", "--benign and --malicious are required");
+		return bw_cli_usage_error("train", "--benign and --malicious (or "
+					  "--generated) are required");
 	if (nwords == 0) {
 		if (stat(DEFAULT_WORDS, &sb) != 0) {
 			bw_cli_error("no word list: %s is missing (install the wamerican "
@@ -175,14 +220,16 @@ bw_cmd_train(int argc, char **argv)
 	for (int i = 0; i < nwords; i++)
 		if (slurp(words[i], &wbuf, &wlen, &wcap))
 			goto out;
-	if (read_lists(benign, nbenign, &lb) || read_lists(malicious, nmal, &lm))
+	if (read_lists(benign, nbenign, &lb, NULL) ||
+	    read_lists(malicious, nmal, &lm, mend))
 		goto out;
 	if (lb.n + lm.n > BW_MODEL_TRAIN_MAX) {
 		bw_cli_error("more than %d training names", BW_MODEL_TRAIN_MAX);
 		goto out;
 	}
-	/* de-duplicate; a name in both classes goes (value: 1 benign, 2
-	 * malicious, 3 both) */
+	/* de-duplicate; a name in both classes goes (value: bit 1 benign, bit
+	 * 2 malicious, and above them 1 + the index of the first --malicious
+	 * file that holds it, for its weight) */
 	if (bw_strmap_new(lb.n + lm.n + 1, &seen, &err))
 		goto fail;
 	for (int cls = 0; cls < 2; cls++) {
@@ -197,6 +244,13 @@ bw_cmd_train(int argc, char **argv)
 				dups++;
 				continue;
 			}
+			if (cls) {
+				uintptr_t file = 0;
+
+				while (file + 1 < (uintptr_t)nmal && i >= mend[file])
+					file++;
+				bit |= (file + 1) << 2;
+			}
 			if (bw_strmap_put(seen, l->names[i], l->lens[i],
 					  (void *)(have | bit), &err))
 				goto fail;
@@ -205,7 +259,8 @@ bw_cmd_train(int argc, char **argv)
 	names = bw_calloc(lb.n + lm.n + 1, sizeof(*names));
 	lens = bw_calloc(lb.n + lm.n + 1, sizeof(*lens));
 	labels = bw_calloc(lb.n + lm.n + 1, 1);
-	if (names == NULL || lens == NULL || labels == NULL) {
+	weights = bw_calloc(lb.n + lm.n + 1, sizeof(*weights));
+	if (names == NULL || lens == NULL || labels == NULL || weights == NULL) {
 		bw_cli_error("out of memory");
 		goto out;
 	}
@@ -218,13 +273,14 @@ bw_cmd_train(int argc, char **argv)
 		while (bw_strmap_next(seen, &pos, &key, &klen, &val)) {
 			uintptr_t have = (uintptr_t)val;
 
-			if (have == 3) {
+			if ((have & 3) == 3) {
 				conflicts++;
 				continue;
 			}
 			names[n] = key;
 			lens[n] = klen;
-			labels[n] = have == 2;
+			labels[n] = (have & 3) == 2 ? mkind[(have >> 2) - 1] : 0;
+			weights[n] = labels[n] ? mweight[(have >> 2) - 1] : 1.0f;
 			n++;
 		}
 	}
@@ -240,6 +296,7 @@ bw_cmd_train(int argc, char **argv)
 			goto fail;
 		fprintf(stderr, "bulwark train: wrote the feature rows to %s\n", dump);
 	}
+	o.weights = weights;
 	if (bw_model_train(f, names, lens, labels, n, &o, &skipped, &m, &err)) {
 		f = NULL; /* taken over */
 		goto fail;
@@ -265,6 +322,7 @@ out:
 	bw_free(names);
 	bw_free(lens);
 	bw_free(labels);
+	bw_free(weights);
 	bw_free(wbuf);
 	bw_namelist_free(&lb);
 	bw_namelist_free(&lm);

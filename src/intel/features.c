@@ -2,13 +2,16 @@
  * features.c - the name features of the domain-risk model (see features.h
  * for what they are and why the statistics are shaped as they are).
  *
- * Extraction is one pass over the host for the shape, one libpsl look-up
- * for the public suffix (libpsl's own binary search), one trigram walk per
- * label and one trie walk per start position of the registrable label for
- * the word segmentation, and one look-up per hashed n-gram in the
- * regression's weights; it never allocates.  About 1.8 us a name on the
- * shared development machine (bench/score), mostly cache misses in the
- * weight table and the word trie.
+ * Extraction is one pass over the host for the shape, a walk of a few
+ * hash look-ups for the public suffix (suffixtab.h: the same list libpsl
+ * reads, a third of the time libpsl took), one trigram walk per label, one
+ * trie walk per start position of the registrable label for the word
+ * segmentation, and one FNV pass per position of the host for its 3- to
+ * 5-grams, each a look-up of one 4-byte pair of int16 weights (both
+ * regressions side by side: 2^16 pairs, 256 kB, which stays in L2 where
+ * the 1 MB float table of 2^18 weights missed it); it never allocates.
+ * About 1.0 us a name on the shared development machine (bench/score),
+ * mostly the word trie now.
  */
 #include "intel/features.h"
 
@@ -20,6 +23,7 @@
 
 #include "core/mem.h"
 #include "core/strmap.h"
+#include "intel/suffixtab.h"
 
 #define NSYM 38
 #define NTRI (NSYM * NSYM * NSYM)
@@ -31,6 +35,8 @@
 #define HOST_MAX 253
 #define LABEL_MAX 63
 #define TRIE_TERM 0x80000000u
+/* bytes of one regression in the linear section */
+#define LIN_BYTES (8 + 2 * (size_t)BW_FEAT_HASH_N)
 
 struct trie_node {
 	uint32_t mask; /* bit i: child for letter 'a'+i; TRIE_TERM: a word ends */
@@ -49,9 +55,15 @@ struct suffix_stat {
 	int cls; /* enum bw_suffix_class, looked up once */
 };
 
+struct lin_pair {
+	int16_t w[BW_FEAT_LINEAR];
+};
+
 struct bw_features {
 	const psl_ctx_t *psl;
 	bool psl_owned;
+	/* the same list as a hash map, for the hot path (NULL: libpsl) */
+	struct bw_suffixtab *sfx;
 	/* words */
 	struct trie_node *trie;
 	size_t ntrie;
@@ -66,9 +78,10 @@ struct bw_features {
 	uint64_t total[2];
 	uint64_t fold_total[FOLDS][2];
 	float odds_unseen;
-	/* n-gram regression */
-	float *lin; /* BW_FEAT_HASH_N weights, or NULL */
-	float lin_bias;
+	/* n-gram regressions: per hashed n-gram the int16 weights of both
+	 * side by side, so one cache line serves both sums */
+	struct lin_pair *lin; /* BW_FEAT_HASH_N, or NULL */
+	float lscale[BW_FEAT_LINEAR], lbias[BW_FEAT_LINEAR]; /* scale 0: unset */
 	/* k * log2(k) and log2(k) for k up to a label's length, for entropy */
 	double xlogx[LABEL_MAX + 1], log2k[LABEL_MAX + 1];
 };
@@ -81,7 +94,7 @@ static const char *const feat_names[BW_FEAT_N] = {
 	"word_longest", "suffix_class", "suffix_labels", "suffix_odds", "idn",
 	"underscore", "is_url", "path_len", "path_depth", "query_len",
 	"query_params", "path_risky_ext", "path_digits", "path_escapes", "port",
-	"ngram_lr",
+	"ngram_lr", "ngram_gen",
 };
 
 const char *
@@ -108,6 +121,7 @@ struct parsed {
 	char host[HOST_MAX + 1];
 	size_t hlen;
 	const char *suffix; /* into host */
+	size_t suflen;
 	const char *sld;    /* into host */
 	size_t sldlen, sublen;
 	int is_url, port;
@@ -226,7 +240,9 @@ parse_name(const char *name, size_t len, struct parsed *p, struct bw_err *err)
 static void
 split_suffix(const struct bw_features *f, struct parsed *p)
 {
-	const char *suf = psl_unregistrable_domain(f->psl, p->host);
+	const char *suf = f->sfx ? p->host + bw_suffixtab_suffix(f->sfx, p->host,
+								   p->hlen)
+				 : psl_unregistrable_domain(f->psl, p->host);
 	const char *dot;
 
 	if (suf == NULL || suf < p->host || suf > p->host + p->hlen)
@@ -237,6 +253,7 @@ split_suffix(const struct bw_features *f, struct parsed *p)
 		suf = strchr(p->host, '.') + 1;
 	}
 	p->suffix = suf;
+	p->suflen = p->hlen - (size_t)(suf - p->host);
 	/* the label before the suffix */
 	dot = suf - 1; /* the '.' before the suffix */
 	p->sld = dot;
@@ -592,6 +609,9 @@ features_alloc(struct bw_features **out, struct bw_err *err)
 		return bw_err_set(err, BW_EIO,
 				  "no Public Suffix List (install the publicsuffix package)");
 	}
+	/* the fast table from the package's list file; without it, libpsl */
+	if (bw_suffixtab_load(NULL, &f->sfx, NULL) != BW_OK)
+		f->sfx = NULL;
 	for (int k = 0; k <= LABEL_MAX; k++) {
 		f->xlogx[k] = k ? k * log2((double)k) : 0;
 		f->log2k[k] = k ? log2((double)k) : 0;
@@ -643,6 +663,7 @@ bw_features_free(struct bw_features *f)
 		return;
 	if (f->psl_owned)
 		psl_free((psl_ctx_t *)f->psl);
+	bw_suffixtab_free(f->sfx);
 	bw_free(f->trie);
 	bw_free(f->words);
 	bw_free(f->tri);
@@ -705,7 +726,7 @@ bw_features_count(struct bw_features *f, const char *name, size_t len,
 	if (rc)
 		return rc;
 	split_suffix(f, &p);
-	st = suffix_get(f, p.suffix, strlen(p.suffix), err);
+	st = suffix_get(f, p.suffix, p.suflen, err);
 	if (st == NULL)
 		return err ? err->code : BW_ENOMEM;
 	st->n[malicious ? 1 : 0]++;
@@ -768,22 +789,32 @@ bw_features_finish(struct bw_features *f, struct bw_err *err)
 
 /* ---- n-grams ----------------------------------------------------------- */
 
+/* FNV-1a over the bytes, then a finaliser that mixes in a kind (the
+ * n-gram length, or a token kind) and spreads the bits. */
 static inline uint32_t
-hash_bytes(uint32_t seed, const char *s, size_t n)
+hash_final(uint32_t h, uint32_t kind)
 {
-	uint32_t h = 2166136261u ^ seed;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 16777619u;
-	}
+	h ^= kind * 0x9e3779b9u;
 	h ^= h >> 15;
 	h *= 0x2c1b3c6du;
 	h ^= h >> 12;
 	return h & (BW_FEAT_HASH_N - 1);
 }
 
-/* Character 3- to 5-grams of "^host$", each label as a token, the suffix. */
+static inline uint32_t
+hash_bytes(uint32_t kind, const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 16777619u;
+	}
+	return hash_final(h, kind);
+}
+
+/* Character 3- to 5-grams of "^host$" (one FNV pass per start position
+ * gives the 3-, 4- and 5-gram there), each label as a token, the suffix. */
 static size_t
 ngrams_of(const struct parsed *p, uint32_t *idx)
 {
@@ -794,9 +825,17 @@ ngrams_of(const struct parsed *p, uint32_t *idx)
 	buf[0] = '^';
 	memcpy(buf + 1, p->host, p->hlen);
 	buf[n - 1] = '$';
-	for (size_t g = 3; g <= 5; g++)
-		for (size_t i = 0; i + g <= n; i++)
-			idx[k++] = hash_bytes((uint32_t)g, buf + i, g);
+	for (size_t i = 0; i + 3 <= n; i++) {
+		uint32_t h = 2166136261u;
+		size_t g = n - i < 5 ? n - i : 5;
+
+		for (size_t j = 0; j < g; j++) {
+			h ^= (unsigned char)buf[i + j];
+			h *= 16777619u;
+			if (j >= 2)
+				idx[k++] = hash_final(h, (uint32_t)j + 1);
+		}
+	}
 	while (a < end) {
 		const char *e = memchr(a, '.', (size_t)(end - a));
 
@@ -807,7 +846,7 @@ ngrams_of(const struct parsed *p, uint32_t *idx)
 		idx[k++] = hash_bytes(101, a, (size_t)(e - a));
 		a = e + 1;
 	}
-	idx[k++] = hash_bytes(102, p->suffix, strlen(p->suffix));
+	idx[k++] = hash_bytes(102, p->suffix, p->suflen);
 	return k;
 }
 
@@ -823,17 +862,52 @@ bw_features_ngrams(const struct bw_features *f, const char *name, size_t len,
 	return (int)ngrams_of(&p, idx);
 }
 
-int
-bw_features_set_linear(struct bw_features *f, const float *w, float bias,
-		       struct bw_err *err)
+static float
+linear_scale(const float *w)
+{
+	float mx = 0;
+
+	for (size_t i = 0; i < BW_FEAT_HASH_N; i++)
+		if (fabsf(w[i]) > mx)
+			mx = fabsf(w[i]);
+	return mx > 0 ? mx / 32767.0f : 1.0f;
+}
+
+void
+bw_features_quantise_linear(float *w)
+{
+	float sc = linear_scale(w);
+
+	for (size_t i = 0; i < BW_FEAT_HASH_N; i++)
+		w[i] = (float)lrintf(w[i] / sc) * sc;
+}
+
+static int
+lin_alloc(struct bw_features *f, struct bw_err *err)
 {
 	if (f->lin == NULL) {
-		f->lin = bw_malloc(BW_FEAT_HASH_N * sizeof(*f->lin));
+		f->lin = bw_calloc(BW_FEAT_HASH_N, sizeof(*f->lin));
 		if (f->lin == NULL)
 			return bw_err_set(err, BW_ENOMEM, "out of memory");
 	}
-	memcpy(f->lin, w, BW_FEAT_HASH_N * sizeof(*f->lin));
-	f->lin_bias = bias;
+	return BW_OK;
+}
+
+int
+bw_features_set_linear(struct bw_features *f, int which, const float *w,
+		       float bias, struct bw_err *err)
+{
+	float sc;
+
+	if (which < 0 || which >= BW_FEAT_LINEAR)
+		return bw_err_set(err, BW_EINVAL, "no regression %d", which);
+	if (lin_alloc(f, err))
+		return BW_ENOMEM;
+	sc = linear_scale(w);
+	for (size_t i = 0; i < BW_FEAT_HASH_N; i++)
+		f->lin[i].w[which] = (int16_t)lrintf(w[i] / sc);
+	f->lscale[which] = sc;
+	f->lbias[which] = bias;
 	return BW_OK;
 }
 
@@ -891,7 +965,7 @@ extract(const struct bw_features *f, const char *name, size_t len, int loo,
 	if (rc)
 		return rc;
 	split_suffix(f, &p);
-	st = bw_strmap_get(f->suffix, p.suffix, strlen(p.suffix));
+	st = bw_strmap_get(f->suffix, p.suffix, p.suflen);
 	cls = st ? st->cls : suffix_class(f, p.suffix);
 	if (loo && !malicious && f->tri_n) {
 		own_collect(&p, &own);
@@ -926,6 +1000,7 @@ extract(const struct bw_features *f, const char *name, size_t len, int loo,
 	n = p.sldlen;
 	{
 		unsigned cnt[NSYM] = {0};
+		uint8_t seen[NSYM];
 		size_t digits = 0, vowels = 0, letters = 0, crun = 0, cmax = 0,
 		       drun = 0, dmax = 0, sw = 0, uniq = 0;
 		bool hex = true;
@@ -936,7 +1011,12 @@ extract(const struct bw_features *f, const char *name, size_t len, int loo,
 			bool isd = c >= '0' && c <= '9', isl = c >= 'a' && c <= 'z';
 			bool isv = c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u';
 
-			cnt[sym(c)]++;
+			{
+				int y = sym(c);
+
+				if (cnt[y]++ == 0)
+					seen[uniq++] = (uint8_t)y;
+			}
 			digits += isd;
 			letters += isl;
 			vowels += isv;
@@ -956,11 +1036,8 @@ extract(const struct bw_features *f, const char *name, size_t len, int loo,
 			}
 		}
 		/* -sum q log2 q with q = c/n is log2 n - sum c log2 c / n */
-		for (int k = 0; k < NSYM; k++)
-			if (cnt[k]) {
-				ent -= f->xlogx[cnt[k]];
-				uniq++;
-			}
+		for (size_t k = 0; k < uniq; k++)
+			ent -= f->xlogx[cnt[seen[k]]];
 		ent = f->log2k[n] + ent / (double)n;
 		if (ent < 0)
 			ent = 0;
@@ -1019,11 +1096,19 @@ extract(const struct bw_features *f, const char *name, size_t len, int loo,
 	if (f->lin) {
 		uint32_t idx[BW_FEAT_NGRAMS_MAX];
 		size_t k = ngrams_of(&p, idx);
-		float sum = 0;
+		int32_t s0 = 0, s1 = 0;
+		float norm = 1.0f / sqrtf((float)k);
 
-		for (size_t i = 0; i < k; i++)
-			sum += f->lin[idx[i]];
-		x[BW_FEAT_NGRAM_LR] = f->lin_bias + sum / sqrtf((float)k);
+		for (size_t i = 0; i < k; i++) {
+			const struct lin_pair *w = f->lin + idx[i];
+
+			s0 += w->w[0];
+			s1 += w->w[1];
+		}
+		if (f->lscale[0] > 0)
+			x[BW_FEAT_NGRAM_LR] = f->lbias[0] + f->lscale[0] * (float)s0 * norm;
+		if (f->lscale[1] > 0)
+			x[BW_FEAT_NGRAM_GEN] = f->lbias[1] + f->lscale[1] * (float)s1 * norm;
 	}
 
 	/* URL shape */
@@ -1096,7 +1181,7 @@ bw_features_save(const struct bw_features *f, char **words, size_t *wlen,
 {
 	char *w = NULL, *s = NULL;
 	uint8_t *t = NULL, *l = NULL;
-	size_t lsize = f->lin ? (size_t)(BW_FEAT_HASH_N + 1) * 4 : 0;
+	size_t lsize = f->lin ? (size_t)BW_FEAT_LINEAR * LIN_BYTES : 0;
 	size_t scap = 0, sn = 0, pos = 0;
 	const char *key;
 	size_t klen;
@@ -1108,8 +1193,18 @@ bw_features_save(const struct bw_features *f, char **words, size_t *wlen,
 	l = bw_malloc(lsize + 1);
 	if (w == NULL || t == NULL || l == NULL)
 		goto nomem;
-	for (size_t i = 0; i * 4 < lsize; i++)
-		put_f32(l + 4 * i, i < BW_FEAT_HASH_N ? f->lin[i] : f->lin_bias);
+	for (size_t k = 0; lsize && k < BW_FEAT_LINEAR; k++) {
+		uint8_t *q = l + k * LIN_BYTES;
+
+		put_f32(q, f->lscale[k]);
+		put_f32(q + 4, f->lbias[k]);
+		for (size_t i = 0; i < BW_FEAT_HASH_N; i++) {
+			uint16_t u = (uint16_t)f->lin[i].w[k];
+
+			q[8 + 2 * i] = (uint8_t)u;
+			q[9 + 2 * i] = (uint8_t)(u >> 8);
+		}
+	}
 	memcpy(w, f->words ? f->words : "", f->wlen);
 	for (size_t i = 0; i < NTRI; i++)
 		put_f32(t + 4 * i, f->tri[i]);
@@ -1160,30 +1255,31 @@ bw_features_load(const char *words, size_t wlen, const uint8_t *tri,
 	rc = build_words(f, words, wlen, err);
 	if (rc)
 		goto fail;
-	if (llen != 0 && llen != (size_t)(BW_FEAT_HASH_N + 1) * 4) {
+	if (llen != 0 && llen != (size_t)BW_FEAT_LINEAR * LIN_BYTES) {
 		rc = bw_err_set(err, BW_EFORMAT,
-				"linear section: %zu bytes, expected 0 or %u", llen,
-				(BW_FEAT_HASH_N + 1) * 4);
+				"linear section: %zu bytes, expected 0 or %zu", llen,
+				(size_t)BW_FEAT_LINEAR * LIN_BYTES);
 		goto fail;
 	}
 	if (llen) {
-		f->lin = bw_malloc(BW_FEAT_HASH_N * sizeof(*f->lin));
-		if (f->lin == NULL) {
-			rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+		rc = lin_alloc(f, err);
+		if (rc)
 			goto fail;
-		}
-		for (size_t i = 0; i <= BW_FEAT_HASH_N; i++) {
-			float v = get_f32(lin + 4 * i);
+		for (size_t k = 0; k < BW_FEAT_LINEAR; k++) {
+			const uint8_t *q = lin + k * LIN_BYTES;
+			float sc = get_f32(q), b = get_f32(q + 4);
 
-			if (!isfinite(v)) {
+			if (!isfinite(sc) || sc < 0 || !isfinite(b)) {
 				rc = bw_err_set(err, BW_EFORMAT,
-						"linear section: entry %zu is not finite", i);
+						"linear section: regression %zu has a bad "
+						"scale or bias", k);
 				goto fail;
 			}
-			if (i < BW_FEAT_HASH_N)
-				f->lin[i] = v;
-			else
-				f->lin_bias = v;
+			f->lscale[k] = sc;
+			f->lbias[k] = b;
+			for (size_t i = 0; i < BW_FEAT_HASH_N; i++)
+				f->lin[i].w[k] = (int16_t)(uint16_t)(q[8 + 2 * i] |
+								    q[9 + 2 * i] << 8);
 		}
 	}
 	for (size_t i = 0; i < NTRI; i++) {

@@ -19,11 +19,15 @@
  *   - the public suffix: its class (legacy gTLD, ccTLD, new gTLD, private
  *     suffix such as pages.dev, unknown), its number of labels, and the
  *     smoothed log-odds of malicious vs benign names under it in training;
- *   - the margin of a logistic regression (liblinear, trained by
+ *   - the margins of two logistic regressions (liblinear, trained by
  *     src/intel/model.c) over hashed character 3- to 5-grams of the host,
  *     its labels and its suffix: what the trigram model of benign names
  *     cannot say, which fragments ("wallet", "-claim", "xyz") malicious
- *     names share;
+ *     names share.  ngram_lr is fitted on every malicious name against
+ *     the benign ones, ngram_gen on the generated (DGA) names only, so
+ *     the trees can tell "looks generated" from "looks like phishing"
+ *     (a crypto exchange's real name looks like the second, not the
+ *     first);
  *   - for URLs, the path and query shape: path length and depth, query
  *     length and parameters, a risky file extension, digits and
  *     percent-escapes in the path, an explicit port.  A feature that does
@@ -36,6 +40,9 @@
  *   - the word list is a bitmap trie (per node a 26-bit child mask, a base
  *     index, and popcount to find a child), so a segmentation costs one
  *     array step per letter and the trie of ~100k words takes ~2 MB;
+ *   - the regression weights are stored as int16 times a scale (2^16
+ *     hashed n-grams, the two regressions' weights side by side): 256 kB
+ *     that stay in a core's L2 cache;
  *   - the trigram table holds log P(c | a b) over 38 symbols (boundary,
  *     a-z, 0-9, '-'), add-k smoothed, 55k floats;
  *   - the suffix table holds benign and malicious counts per public suffix.
@@ -100,6 +107,7 @@ enum bw_feat {
 	BW_FEAT_PATH_ESCAPES,
 	BW_FEAT_PORT,
 	BW_FEAT_NGRAM_LR,
+	BW_FEAT_NGRAM_GEN,
 	BW_FEAT_N
 };
 
@@ -113,7 +121,7 @@ enum bw_suffix_class {
 };
 
 /* The n-gram regression hashes into 2^BW_FEAT_HASH_BITS weights. */
-#define BW_FEAT_HASH_BITS 18
+#define BW_FEAT_HASH_BITS 17
 #define BW_FEAT_HASH_N (1u << BW_FEAT_HASH_BITS)
 /* Hashed n-grams per name at most (a host of 253 bytes makes < 1,100). */
 #define BW_FEAT_NGRAMS_MAX 1200
@@ -174,9 +182,17 @@ int bw_features_extract_loo(const struct bw_features *f, const char *name,
  */
 int bw_features_ngrams(const struct bw_features *f, const char *name,
 		       size_t len, uint32_t *idx, struct bw_err *err);
-/* Sets the regression: BW_FEAT_HASH_N weights and a bias (copied). */
-int bw_features_set_linear(struct bw_features *f, const float *w, float bias,
-			   struct bw_err *err);
+/* The regressions: 0 for ngram_lr, 1 for ngram_gen. */
+#define BW_FEAT_LINEAR 2
+/* Rounds BW_FEAT_HASH_N weights in place to the grid they are stored on
+ * (int16 times a scale of max |w| / 32767), so a trainer that computes
+ * margins from w gets what a loaded model computes. */
+void bw_features_quantise_linear(float *w);
+/* Sets regression which (0 or 1): BW_FEAT_HASH_N weights and a bias
+ * (copied, quantised as bw_features_quantise_linear does).  A regression
+ * never set leaves its feature NaN. */
+int bw_features_set_linear(struct bw_features *f, int which, const float *w,
+			   float bias, struct bw_err *err);
 /* The fold (0..4) of a training name, for out-of-fold statistics. */
 unsigned bw_features_fold(const char *name, size_t len);
 
@@ -186,8 +202,10 @@ unsigned bw_features_fold(const char *name, size_t len);
  *   words   the word list, one per line, sorted;
  *   trigram 38^3 little-endian float32 log-probabilities;
  *   suffix  lines "SUFFIX<TAB>BENIGN<TAB>MALICIOUS" (decimal counts);
- *   linear  BW_FEAT_HASH_N + 1 little-endian float32 (weights, then bias),
- *           empty when no regression was set.
+ *   linear  per regression (BW_FEAT_LINEAR of them): float32 scale,
+ *           float32 bias, then BW_FEAT_HASH_N int16 weights (weight =
+ *           scale x int16), all little-endian; a scale of 0 is a
+ *           regression never set; empty when none was set.
  */
 int bw_features_save(const struct bw_features *f, char **words, size_t *wlen,
 		     uint8_t **tri, size_t *tlen, char **suffix, size_t *slen,

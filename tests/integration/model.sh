@@ -122,4 +122,17 @@ err=$("$BULWARK" train --benign "$D/train-benign-small.txt" \
 	--out "$T/x.model" 2>&1); rc=$?
 is "$rc" 1 "train without its word list fails"
 contains "$err" "cannot open word list" "... naming the word list"
+# the training options of the shipped model: --generated, --weight (of the
+# file before it, which it needs), --benign-weight, --eta
+out=$("$BULWARK" train --benign "$D/train-benign-small.txt" \
+	--generated "$D/train-malicious-small.txt" --weight 2 --benign-weight 3 --eta 0.3 \
+	--words "$BW_SRCDIR/data/words/web-terms.txt" --rounds 10 --depth 3 \
+	--out "$T/gen.model" 2>&1); rc=$?
+is "$rc" 0 "train with --generated, --weight, --benign-weight and --eta"
+is "$(grep -a -o '"benign_weight":3' "$T/gen.model" | head -1)" '"benign_weight":3' \
+	"the model's description records the benign weight"
+err=$("$BULWARK" train --benign "$D/train-benign-small.txt" --weight 2 \
+	--malicious "$D/train-malicious-small.txt" --out "$T/y.model" 2>&1); rc=$?
+is "$rc" 2 "--weight before any malicious file is a usage error"
+contains "$err" "--weight follows the --malicious or --generated file" "... saying why"
 done_testing

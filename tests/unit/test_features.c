@@ -202,13 +202,36 @@ test_ngrams_and_roundtrip(void)
 	w = bw_calloc(BW_FEAT_HASH_N, sizeof(*w));
 	for (uint32_t i = 0; i < BW_FEAT_HASH_N; i++)
 		w[i] = (float)(i % 7) / 7.0f - 0.4f;
-	CHECK_INT(bw_features_set_linear(f, w, 0.25f, NULL), BW_OK);
+	CHECK_INT(bw_features_set_linear(f, 0, w, 0.25f, NULL), BW_OK);
+	CHECK_INT(bw_features_set_linear(f, 2, w, 0.25f, NULL), BW_EINVAL);
+	CHECK_INT(x_of(f, "ab.com", x), BW_OK);
+	/* the margin: bias + the n-grams' weights / sqrt(their count), with
+	 * the weights on their int16 grid (within 1e-4 of the float ones) */
+	{
+		double sum = 0, qsum = 0;
+		float *q = bw_malloc(BW_FEAT_HASH_N * sizeof(*q));
+
+		memcpy(q, w, BW_FEAT_HASH_N * sizeof(*q));
+		bw_features_quantise_linear(q);
+		for (int i = 0; i < bw_features_ngrams(f, "ab.com", 6, idx, NULL); i++) {
+			sum += w[idx[i]];
+			qsum += q[idx[i]];
+		}
+		CHECK(fabs(x[BW_FEAT_NGRAM_LR] - (0.25 + qsum / sqrt(17.0))) < 1e-5);
+		CHECK(fabs(x[BW_FEAT_NGRAM_LR] - (0.25 + sum / sqrt(17.0))) < 1e-4);
+		bw_free(q);
+	}
+	/* the generated-names regression was not set */
+	CHECK(isnan(x[BW_FEAT_NGRAM_GEN]));
+	for (uint32_t i = 0; i < BW_FEAT_HASH_N; i++)
+		w[i] = -w[i];
+	CHECK_INT(bw_features_set_linear(f, 1, w, 0.5f, NULL), BW_OK);
 	bw_free(w);
 	CHECK_INT(x_of(f, "ab.com", x), BW_OK);
-	CHECK(!isnan(x[BW_FEAT_NGRAM_LR]));
+	CHECK(fabsf(x[BW_FEAT_NGRAM_GEN] - 0.5f - (0.25f - x[BW_FEAT_NGRAM_LR])) < 1e-5f);
 	CHECK_INT(bw_features_save(f, &words_s, &wl, &tri, &tl, &suffix, &sl, &lin,
 				   &ll, NULL), BW_OK);
-	CHECK_INT(ll, (BW_FEAT_HASH_N + 1) * 4);
+	CHECK_INT(ll, 2 * (8 + 2 * BW_FEAT_HASH_N));
 	CHECK_INT(bw_features_load(words_s, wl, tri, tl, suffix, sl, lin, ll, &g,
 				   &err), BW_OK);
 	if (g) {

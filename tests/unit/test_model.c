@@ -62,7 +62,9 @@ train_small(void)
 	struct bw_err err;
 
 	for (int i = 0; i < N; i++) {
-		labels[i] = (uint8_t)(i % 2);
+		/* half the malicious names are "generated" (label 2): they also
+		 * train the ngram_gen regression */
+		labels[i] = (uint8_t)(i % 2 ? 1 + (i % 4 == 1) : 0);
 		gen(store[i], sizeof(store[i]), i % 2);
 		names[i] = store[i];
 		lens[i] = strlen(store[i]);
@@ -99,6 +101,14 @@ test_train_score(void)
 		return;
 	CHECK(strstr(bw_model_meta(m), "\"unit test\"") != NULL);
 	CHECK(strstr(bw_model_meta(m), "\"ngram_lr\"") != NULL);
+	CHECK(strstr(bw_model_meta(m), "\"ngram_gen\"") != NULL);
+	{
+		float x[BW_FEAT_N];
+
+		CHECK_INT(bw_features_extract(bw_model_features(m), "qzx7kvbn3t.top", 14,
+					      x, NULL), BW_OK);
+		CHECK(!isnan(x[BW_FEAT_NGRAM_LR]) && !isnan(x[BW_FEAT_NGRAM_GEN]));
+	}
 	/* names the model did not see */
 	CHECK_INT(bw_model_score(m, "stonebridge.com", 15, &good, NULL, &err), BW_OK);
 	CHECK_INT(bw_model_score(m, "qzx7kvbn3t.top", 14, &bad, &why, &err), BW_OK);
