@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,6 +50,48 @@ bw_cli_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int
+bw_cli_options(int argc, char **argv, const char *cmd, const char *usage,
+	       const struct bw_cli_opt *tab)
+{
+	struct option lo[BW_CLI_OPTS_MAX + 2];
+	size_t n = 0;
+	int c;
+
+	for (; tab[n].name; n++) {
+		/* a command's own table: a programming error, not input */
+		if (n == BW_CLI_OPTS_MAX)
+			return bw_cli_usage_error(cmd, "more than %d options", BW_CLI_OPTS_MAX);
+		lo[n].name = tab[n].name;
+		lo[n].has_arg = tab[n].flag ? no_argument : required_argument;
+		lo[n].flag = NULL;
+		lo[n].val = 256 + (int)n;
+	}
+	lo[n] = (struct option){"help", no_argument, NULL, 'h'};
+	lo[n + 1] = (struct option){NULL, 0, NULL, 0};
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		const struct bw_cli_opt *o;
+
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return BW_EXIT_OK;
+		}
+		if (c < 256 || c >= 256 + (int)n) {
+			fputs(usage, stderr);
+			return BW_EXIT_USAGE;
+		}
+		o = &tab[c - 256];
+		if (o->flag)
+			*o->flag = 1;
+		else if (o->num && bw_cli_parse_int(optarg, o->lo, o->hi, o->num))
+			return bw_cli_usage_error(cmd, "--%s takes %s", o->name, o->what);
+		else if (o->str)
+			*o->str = optarg;
+	}
+	return -1;
 }
 
 int

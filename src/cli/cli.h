@@ -39,6 +39,28 @@ int bw_cli_print_json(int compact, struct json_t *j);
 /* Parses a whole decimal number in [lo, hi]; returns 0 on success. */
 int bw_cli_parse_int(const char *s, long lo, long hi, long *out);
 
+/* One long option of a command and where its value goes: str (it takes an
+ * argument, kept as given), flag (no argument; set to 1) or num (a whole
+ * number in [lo, hi]; anything else is a usage error "--NAME takes
+ * WHAT"). */
+struct bw_cli_opt {
+	const char *name;
+	const char **str;
+	int *flag;
+	long *num;
+	long lo, hi;
+	const char *what;
+};
+#define BW_CLI_OPTS_MAX 48
+
+/* Parses the options of argv (getopt_long, from argv[1]) by tab, which
+ * ends with a NULL name, plus --help and -h; optind is left at the first
+ * operand.  Returns -1 to go on, or the exit status the command returns:
+ * BW_EXIT_OK after --help (usage on stdout), BW_EXIT_USAGE after an
+ * unknown option or a bad number (usage or the reason on stderr). */
+int bw_cli_options(int argc, char **argv, const char *cmd, const char *usage,
+		   const struct bw_cli_opt *tab);
+
 /* A per-file budget of messages on standard error: the first max messages
  * of each file are shown, then one line "FILE: MORE".  Zero
  * it before use; bw_cli_budget_reset() when a file ends.  more is the line

@@ -129,53 +129,30 @@ cmd_verify(struct bw_store *st, const struct opts *o, int *intact, struct bw_err
 int
 bw_cmd_audit(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"signature", required_argument, NULL, 's'},
-		{"public-key", required_argument, NULL, 'p'},
-		{"key", required_argument, NULL, 'k'},
-		{"out", required_argument, NULL, 'O'},
-		{"after", required_argument, NULL, 'a'},
-		{"limit", required_argument, NULL, 'l'},
-		{"subject", required_argument, NULL, 'S'},
-		{"json", no_argument, NULL, 'j'},
-		{"db", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct opts o;
+	const struct bw_cli_opt opts[] = {
+		{.name = "signature", .str = &o.signature},
+		{.name = "public-key", .str = &o.pubkey},
+		{.name = "key", .str = &o.key},
+		{.name = "out", .str = &o.out},
+		{.name = "after", .num = &o.after, .lo = 0, .hi = 0x7fffffffffffffffL,
+		 .what = "an entry id"},
+		{.name = "limit", .num = &o.limit, .lo = 1, .hi = 100000000, .what = "a number"},
+		{.name = "subject", .str = &o.subject},
+		{.name = "json", .flag = &o.json},
+		{.name = "db", .str = &o.db},
+		{.name = NULL},
+	};
 	struct bw_store *st = NULL;
 	struct bw_err err;
 	const char *verb;
-	int c, rc = BW_OK, status = BW_EXIT_OK, intact = 1;
+	int rc = BW_OK, status = BW_EXIT_OK, intact = 1;
 
 	memset(&o, 0, sizeof(o));
 	bw_err_clear(&err);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': o.signature = optarg; break;
-		case 'p': o.pubkey = optarg; break;
-		case 'k': o.key = optarg; break;
-		case 'O': o.out = optarg; break;
-		case 'a':
-			if (bw_cli_parse_int(optarg, 0, 0x7fffffffffffffffL, &o.after))
-				return bw_cli_usage_error("audit", "--after takes an entry id");
-			break;
-		case 'l':
-			if (bw_cli_parse_int(optarg, 1, 100000000, &o.limit))
-				return bw_cli_usage_error("audit", "--limit takes a number");
-			break;
-		case 'S': o.subject = optarg; break;
-		case 'j': o.json = 1; break;
-		case 'd': o.db = optarg; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return BW_EXIT_OK;
-		default:
-			fputs(usage_text, stderr);
-			return BW_EXIT_USAGE;
-		}
-	}
+	if ((status = bw_cli_options(argc, argv, "audit", usage_text, opts)) >= 0)
+		return status;
+	status = BW_EXIT_OK;
 	if (optind + 1 != argc)
 		return bw_cli_usage_error("audit", "verify, sign, keygen or show is required");
 	verb = argv[optind];

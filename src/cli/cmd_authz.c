@@ -135,53 +135,33 @@ out:
 int
 bw_cmd_authz(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"authority", required_argument, NULL, 'A'},
-		{"reference", required_argument, NULL, 'R'},
-		{"jurisdiction", required_argument, NULL, 'J'},
-		{"scope", required_argument, NULL, 'S'},
-		{"valid-from", required_argument, NULL, 'F'},
-		{"valid-until", required_argument, NULL, 'U'},
-		{"document", required_argument, NULL, 'D'},
-		{"operator", required_argument, NULL, 'o'},
-		{"reason", required_argument, NULL, 'r'},
-		{"json", no_argument, NULL, 'j'},
-		{"db", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct opts o;
+	const struct bw_cli_opt opts[] = {
+		{.name = "authority", .str = &o.authority},
+		{.name = "reference", .str = &o.reference},
+		{.name = "jurisdiction", .str = &o.jurisdiction},
+		{.name = "scope", .str = &o.scope},
+		{.name = "valid-from", .str = &o.from},
+		{.name = "valid-until", .str = &o.until},
+		{.name = "document", .str = &o.document},
+		{.name = "operator", .str = &o.op},
+		{.name = "reason", .str = &o.reason},
+		{.name = "json", .flag = &o.json},
+		{.name = "db", .str = &o.db},
+		{.name = NULL},
+	};
 	struct bw_store *st = NULL;
 	struct bw_err err;
 	const char *verb;
 	int64_t now = bw_time_now();
 	long id = 0;
-	int c, rc = BW_OK, status = BW_EXIT_OK;
+	int rc = BW_OK, status = BW_EXIT_OK;
 
 	memset(&o, 0, sizeof(o));
 	bw_err_clear(&err);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'A': o.authority = optarg; break;
-		case 'R': o.reference = optarg; break;
-		case 'J': o.jurisdiction = optarg; break;
-		case 'S': o.scope = optarg; break;
-		case 'F': o.from = optarg; break;
-		case 'U': o.until = optarg; break;
-		case 'D': o.document = optarg; break;
-		case 'o': o.op = optarg; break;
-		case 'r': o.reason = optarg; break;
-		case 'j': o.json = 1; break;
-		case 'd': o.db = optarg; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return BW_EXIT_OK;
-		default:
-			fputs(usage_text, stderr);
-			return BW_EXIT_USAGE;
-		}
-	}
+	if ((status = bw_cli_options(argc, argv, "authz", usage_text, opts)) >= 0)
+		return status;
+	status = BW_EXIT_OK;
 	if (optind >= argc)
 		return bw_cli_usage_error("authz", "add, list, show or revoke is required");
 	verb = argv[optind++];

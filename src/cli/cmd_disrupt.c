@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/mem.h"
@@ -18,6 +19,7 @@
 #include "disrupt/guard.h"
 #include "disrupt/notice.h"
 #include "disrupt/policy.h"
+#include "intel/model.h"
 #include "store/store.h"
 
 static const char usage_text[] =
@@ -51,7 +53,8 @@ action_json(const struct bw_action *a)
 {
 	char t1[BW_TIME_TEXT_MAX], t2[BW_TIME_TEXT_MAX], t3[BW_TIME_TEXT_MAX];
 
-	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:s, s:o, s:s, s:s, s:s}",
+	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:s, s:o, s:s, s:s, s:s,"
+			 " s:o}",
 			 "id", (json_int_t)a->id, "authz", (json_int_t)a->authz_id,
 			 "type", bw_ioc_type_name(a->type), "target", a->target, "kind", a->kind,
 			 "sinkhole", a->sinkhole[0] ? json_string(a->sinkhole) : json_null(),
@@ -61,18 +64,44 @@ action_json(const struct bw_action *a)
 			 "approved_by", a->approved_by[0] ? json_string(a->approved_by) : json_null(),
 			 "created", bw_time_format(a->created, t1),
 			 "updated", bw_time_format(a->updated, t2),
-			 "expires", bw_time_format(a->expires, t3));
+			 "expires", bw_time_format(a->expires, t3),
+			 "score", a->score >= 0 ? json_real(a->score) : json_null());
 }
 
 static void
 print_action(const struct bw_action *a)
 {
-	char t[BW_TIME_TEXT_MAX];
+	char t[BW_TIME_TEXT_MAX], score[32] = "";
 
-	printf("%lld  %-8s  %-6s %-8s %s  authz %lld  expires %s%s%s\n", (long long)a->id,
+	if (a->score >= 0)
+		snprintf(score, sizeof(score), "  score %.3f", a->score);
+	printf("%lld  %-8s  %-6s %-8s %s  authz %lld  expires %s%s%s%s\n", (long long)a->id,
 	       bw_action_state_name(a->state), bw_ioc_type_name(a->type), a->kind, a->target,
-	       (long long)a->authz_id, bw_time_format(a->expires, t),
+	       (long long)a->authz_id, bw_time_format(a->expires, t), score,
 	       a->reason[0] ? "  " : "", a->reason);
+}
+
+/* The risk model for the policy (as `serve` finds it: $BULWARK_MODEL or
+ * models/domain.model), or NULL, said once on stderr: the policy is then
+ * the one of before the model. */
+static struct bw_model *
+policy_model(void)
+{
+	const char *path = bw_cli_model_path(NULL);
+	struct bw_model *m = NULL;
+	struct bw_err err;
+
+	if (access(path, R_OK) != 0) {
+		fprintf(stderr, "bulwark: note: no risk model at %s: the policy runs without"
+			" model scores\n", path);
+		return NULL;
+	}
+	if (bw_model_load(path, &m, &err)) {
+		fprintf(stderr, "bulwark: warning: %s; the policy runs without model scores\n",
+			err.msg);
+		return NULL;
+	}
+	return m;
 }
 
 static int
@@ -252,61 +281,37 @@ need(const char *what, const char *v)
 int
 bw_cmd_disrupt(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"state", required_argument, NULL, 's'},
-		{"domain", required_argument, NULL, 'D'},
-		{"ip", required_argument, NULL, 'I'},
-		{"authz", required_argument, NULL, 'a'},
-		{"kind", required_argument, NULL, 'k'},
-		{"sinkhole", required_argument, NULL, 'S'},
-		{"expires", required_argument, NULL, 'e'},
-		{"reason", required_argument, NULL, 'r'},
-		{"config", required_argument, NULL, 'c'},
-		{"guard-dir", required_argument, NULL, 'g'},
-		{"operator", required_argument, NULL, 'o'},
-		{"json", no_argument, NULL, 'j'},
-		{"db", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct opts o;
+	const struct bw_cli_opt opts[] = {
+		{.name = "state", .str = &o.state},
+		{.name = "domain", .str = &o.domain},
+		{.name = "ip", .str = &o.ip},
+		{.name = "authz", .num = &o.authz, .lo = 1, .hi = 0x7fffffffffffffffL,
+		 .what = "an authorisation id"},
+		{.name = "kind", .str = &o.kind},
+		{.name = "sinkhole", .str = &o.sinkhole},
+		{.name = "expires", .str = &o.expires},
+		{.name = "reason", .str = &o.reason},
+		{.name = "config", .str = &o.config},
+		{.name = "guard-dir", .str = &o.guard_dir},
+		{.name = "operator", .str = &o.op},
+		{.name = "json", .flag = &o.json},
+		{.name = "db", .str = &o.db},
+		{.name = NULL},
+	};
 	struct bw_store *st = NULL;
 	struct bw_err err;
 	const char *verb;
 	char **args;
 	int64_t now = bw_time_now();
 	long id = 0;
-	int c, nargs, rc = BW_OK, status = BW_EXIT_OK, changes;
+	int nargs, rc = BW_OK, status = BW_EXIT_OK, changes;
 
 	memset(&o, 0, sizeof(o));
 	bw_err_clear(&err);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': o.state = optarg; break;
-		case 'D': o.domain = optarg; break;
-		case 'I': o.ip = optarg; break;
-		case 'a':
-			if (bw_cli_parse_int(optarg, 1, 0x7fffffffffffffffL, &o.authz))
-				return bw_cli_usage_error("disrupt", "--authz takes an authorisation id");
-			break;
-		case 'k': o.kind = optarg; break;
-		case 'S': o.sinkhole = optarg; break;
-		case 'e': o.expires = optarg; break;
-		case 'r': o.reason = optarg; break;
-		case 'c': o.config = optarg; break;
-		case 'g': o.guard_dir = optarg; break;
-		case 'o': o.op = optarg; break;
-		case 'j': o.json = 1; break;
-		case 'd': o.db = optarg; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return BW_EXIT_OK;
-		default:
-			fputs(usage_text, stderr);
-			return BW_EXIT_USAGE;
-		}
-	}
+	if ((status = bw_cli_options(argc, argv, "disrupt", usage_text, opts)) >= 0)
+		return status;
+	status = BW_EXIT_OK;
 	if (optind >= argc)
 		return bw_cli_usage_error("disrupt", "a command is required (list, show, propose, approve, revoke, appeal, run-policy, guard, contacts)");
 	verb = argv[optind];
@@ -469,24 +474,31 @@ bw_cmd_disrupt(int argc, char **argv)
 		struct bw_policy p;
 		struct bw_guard *g = NULL;
 		struct bw_policy_result r;
+		struct bw_model *m = NULL;
 		rc = load_policy(&o, &p, &err);
 		if (rc == BW_OK)
 			rc = bw_guard_load(st, p.guard_dir, &g, &err);
 		if (rc == BW_OK)
-			rc = bw_policy_run(st, &p, g, now, &r, &err);
+			m = policy_model();
+		if (rc == BW_OK)
+			rc = bw_policy_run(st, &p, g, m, now, &r, &err);
 		bw_guard_free(g);
+		bw_model_free(m);
 		if (rc == BW_OK && o.json)
-			(void)bw_cli_print_json(1, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+			(void)bw_cli_print_json(1, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 					     "candidates", (json_int_t)r.candidates,
 					     "uncovered", (json_int_t)r.uncovered,
 					     "existing", (json_int_t)r.existing,
 					     "activated", (json_int_t)r.activated,
 					     "review", (json_int_t)r.review,
-					     "expired", (json_int_t)r.expired));
+					     "expired", (json_int_t)r.expired,
+					     "scored", (json_int_t)r.scored,
+					     "low_score", (json_int_t)r.low_score));
 		else if (rc == BW_OK)
-			printf("%ld candidates: %ld activated, %ld to review, %ld already actioned,"
-			       " %ld not covered; %ld moved by the clock\n", r.candidates, r.activated,
-			       r.review, r.existing, r.uncovered, r.expired);
+			printf("%ld candidates: %ld activated, %ld to review (%ld for a low model"
+			       " score), %ld already actioned, %ld not covered; %ld moved by the"
+			       " clock; %ld scored\n", r.candidates, r.activated, r.review,
+			       r.low_score, r.existing, r.uncovered, r.expired, r.scored);
 	} else if (strcmp(verb, "guard") == 0) {
 		rc = cmd_guard(st, args, nargs, &o, now, &err);
 	} else {

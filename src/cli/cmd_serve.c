@@ -393,6 +393,7 @@ bw_cmd_serve(int argc, char **argv)
 		kc.policy = conf->policy;
 		kc.run_policy = conf->disrupt_auto;
 		kc.interval = conf->disrupt_interval;
+		kc.model = model; /* freed after bw_clock_stop */
 		kc.logger = log_stderr;
 		if (bw_clock_start(&kc, &clock, &err))
 			goto fail;

@@ -31,7 +31,7 @@ static const char *const state_names[BW_ACTION_NSTATES] = {
 
 #define ACTION_COLS                                                         \
 	"id, authz_id, type, target, kind, sinkhole, origin, state, reason,"  \
-	" proposed_by, approved_by, created, updated, expires"
+	" proposed_by, approved_by, created, updated, expires, score"
 
 const char *
 bw_action_state_name(enum bw_action_state s)
@@ -62,9 +62,11 @@ copy_col(sqlite3_stmt *s, int i, char *out, size_t cap)
 	snprintf(out, cap, "%s", t ? t : "");
 }
 
+/* One row of ACTION_COLS into a (a struct bw_action). */
 static void
-fill(sqlite3_stmt *s, struct bw_action *a)
+fill(sqlite3_stmt *s, void *out)
 {
+	struct bw_action *a = out;
 	char state[16];
 	int st;
 
@@ -85,6 +87,8 @@ fill(sqlite3_stmt *s, struct bw_action *a)
 	a->created = sqlite3_column_int64(s, 11);
 	a->updated = sqlite3_column_int64(s, 12);
 	a->expires = sqlite3_column_int64(s, 13);
+	a->score = sqlite3_column_type(s, 14) == SQLITE_NULL ? -1
+							      : sqlite3_column_double(s, 14);
 }
 
 int
@@ -116,9 +120,8 @@ bw_action_list(struct bw_store *st, int state, struct bw_action **out,
 	       size_t *n, struct bw_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	struct bw_action *v = NULL;
-	size_t len = 0, cap = 0;
-	int rc = BW_OK, step;
+	void *rows = NULL;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
@@ -129,33 +132,24 @@ bw_action_list(struct bw_store *st, int state, struct bw_action **out,
 	if (state >= 0)
 		sqlite3_bind_text(s, 1, bw_action_state_name((enum bw_action_state)state), -1,
 				  SQLITE_STATIC);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == BW_ACTION_LIST_MAX) {
-			rc = bw_err_set(err, BW_ELIMIT, "more than %d actions to list",
-					BW_ACTION_LIST_MAX);
-			goto out;
-		}
-		if (len == cap) {
-			struct bw_action *nv = bw_grow(v, &cap, len + 1, sizeof(*v));
-			if (nv == NULL) {
-				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
-				goto out;
-			}
-			v = nv;
-		}
-		fill(s, &v[len++]);
-	}
-	if (step != SQLITE_DONE) {
-		rc = bw_store_fail(st, err, "listing actions");
-		goto out;
-	}
-	*out = v;
-	*n = len;
-	v = NULL;
-out:
+	rc = bw_store_read_rows(st, s, sizeof(**out), BW_ACTION_LIST_MAX, fill, &rows, n,
+				"listing actions", err);
+	*out = rows;
 	sqlite3_finalize(s);
-	bw_free(v);
 	return rc;
+}
+
+static void
+fill_event(sqlite3_stmt *s, void *out)
+{
+	struct bw_action_event *e = out;
+
+	e->id = sqlite3_column_int64(s, 0);
+	e->time = sqlite3_column_int64(s, 1);
+	copy_col(s, 2, e->op, sizeof(e->op));
+	copy_col(s, 3, e->from, sizeof(e->from));
+	copy_col(s, 4, e->to, sizeof(e->to));
+	copy_col(s, 5, e->reason, sizeof(e->reason));
 }
 
 int
@@ -163,9 +157,8 @@ bw_action_events(struct bw_store *st, int64_t id, struct bw_action_event **out,
 		 size_t *n, struct bw_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	struct bw_action_event *v = NULL;
-	size_t len = 0, cap = 0;
-	int rc = BW_OK, step;
+	void *rows = NULL;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
@@ -174,33 +167,10 @@ bw_action_events(struct bw_store *st, int64_t id, struct bw_action_event **out,
 			       " ORDER BY id", -1, &s, NULL) != SQLITE_OK)
 		return bw_store_fail(st, err, "reading action events");
 	sqlite3_bind_int64(s, 1, id);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			struct bw_action_event *nv = bw_grow(v, &cap, len + 1, sizeof(*v));
-			if (nv == NULL) {
-				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
-				goto out;
-			}
-			v = nv;
-		}
-		v[len].id = sqlite3_column_int64(s, 0);
-		v[len].time = sqlite3_column_int64(s, 1);
-		copy_col(s, 2, v[len].op, sizeof(v[len].op));
-		copy_col(s, 3, v[len].from, sizeof(v[len].from));
-		copy_col(s, 4, v[len].to, sizeof(v[len].to));
-		copy_col(s, 5, v[len].reason, sizeof(v[len].reason));
-		len++;
-	}
-	if (step != SQLITE_DONE) {
-		rc = bw_store_fail(st, err, "reading action events");
-		goto out;
-	}
-	*out = v;
-	*n = len;
-	v = NULL;
-out:
+	rc = bw_store_read_rows(st, s, sizeof(**out), SIZE_MAX, fill_event, &rows, n,
+				"reading action events", err);
+	*out = rows;
 	sqlite3_finalize(s);
-	bw_free(v);
 	return rc;
 }
 
@@ -228,23 +198,44 @@ bw_action_find_live(struct bw_store *st, enum bw_ioc_type type,
 	return BW_OK;
 }
 
+/* One journal row: an action's (action_id > 0) or an operator exception's
+ * (action_id 0, guard_type and guard_value name its trigger). */
 static int
-rpz_change(struct bw_store *st, int64_t action_id, const char *op, int64_t now,
-	   struct bw_err *err)
+journal_row(struct bw_store *st, int64_t action_id, int guard_type, const char *guard_value,
+	    const char *op, int64_t now, struct bw_err *err)
 {
 	sqlite3_stmt *s = NULL;
 	int step;
 
-	if (sqlite3_prepare_v3(bw_store_db(st), "INSERT INTO rpz_change(time, action_id, op)"
-			       " VALUES (?1, ?2, ?3)", -1, SQLITE_PREPARE_PERSISTENT, &s,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v3(bw_store_db(st), "INSERT INTO rpz_change(time, action_id,"
+			       " guard_type, guard_value, op) VALUES (?1, ?2, ?3, ?4, ?5)", -1,
+			       SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
 		return bw_store_fail(st, err, "recording a zone change");
 	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, action_id);
-	sqlite3_bind_text(s, 3, op, -1, SQLITE_STATIC);
+	if (action_id > 0) {
+		sqlite3_bind_int64(s, 2, action_id);
+	} else {
+		sqlite3_bind_int(s, 3, guard_type);
+		sqlite3_bind_text(s, 4, guard_value, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_text(s, 5, op, -1, SQLITE_STATIC);
 	step = sqlite3_step(s);
 	sqlite3_finalize(s);
 	return step == SQLITE_DONE ? BW_OK : bw_store_fail(st, err, "recording a zone change");
+}
+
+static int
+rpz_change(struct bw_store *st, int64_t action_id, const char *op, int64_t now,
+	   struct bw_err *err)
+{
+	return journal_row(st, action_id, 0, NULL, op, now, err);
+}
+
+int
+bw_action_journal_exception(struct bw_store *st, int type, const char *value, int add,
+			    int64_t now, struct bw_err *err)
+{
+	return journal_row(st, 0, type, value, add ? "add" : "del", now, err);
 }
 
 static int
@@ -283,6 +274,13 @@ add_event(struct bw_store *st, const struct bw_action *a, const char *from,
 		       "kind", a->kind, "authz", (json_int_t)a->authz_id,
 		       "expires", (json_int_t)a->expires,
 		       "reason", reason ? json_string(reason) : json_null());
+	/* the model's score travels with every entry of the action, as
+	 * evidence (absent without one, as the entries before it were) */
+	if (dj && a->score >= 0 &&
+	    json_object_set_new(dj, "score", json_real(a->score)) != 0) {
+		json_decref(dj);
+		dj = NULL;
+	}
 	detail = dj ? json_dumps(dj, JSON_PRESERVE_ORDER | JSON_COMPACT) : NULL;
 	json_decref(dj);
 	if (detail == NULL)
@@ -367,6 +365,12 @@ prepare_new(struct bw_store *st, const struct bw_action_in *in,
 	int rc;
 
 	memset(a, 0, sizeof(*a));
+	a->score = -1;
+	if (in->scored) {
+		if (!(in->score >= 0 && in->score <= 1))
+			return bw_err_set(err, BW_EINVAL, "a model score is from 0 to 1");
+		a->score = in->score;
+	}
 	if (ioc->type != BW_IOC_DOMAIN && ioc->type != BW_IOC_IPV4 &&
 	    ioc->type != BW_IOC_IPV6 && ioc->type != BW_IOC_CIDR)
 		return bw_err_set(err, BW_EINVAL,
@@ -430,8 +434,8 @@ insert_action(struct bw_store *st, struct bw_action *a, const char *origin,
 
 	if (sqlite3_prepare_v3(bw_store_db(st), "INSERT INTO action(authz_id, type, target,"
 			       " kind, sinkhole, origin, state, reason, proposed_by,"
-			       " approved_by, created, updated, expires)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)",
+			       " approved_by, created, updated, expires, score)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)",
 			       -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
 		return bw_store_fail(st, err, "adding an action");
 	sqlite3_bind_int64(s, 1, a->authz_id);
@@ -449,6 +453,8 @@ insert_action(struct bw_store *st, struct bw_action *a, const char *origin,
 		sqlite3_bind_text(s, 10, op, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 11, a->created);
 	sqlite3_bind_int64(s, 12, a->expires);
+	if (a->score >= 0)
+		sqlite3_bind_double(s, 13, a->score);
 	step = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (step != SQLITE_DONE)

@@ -70,6 +70,8 @@ struct bw_action {
 	char reason[BW_ACTION_REASON_MAX + 1];
 	char proposed_by[129], approved_by[129];
 	int64_t created, updated, expires;
+	double score;                   /* the model's, when the policy made
+					 * it (evidence); -1: none */
 };
 
 struct bw_action_event {
@@ -87,6 +89,8 @@ struct bw_action_in {
 	int64_t expires;                /* 0: now + ttl */
 	int64_t ttl;                    /* 0: BW_ACTION_DEFAULT_TTL */
 	const char *reason;             /* may be NULL */
+	int scored;                     /* 1: score below is the model's */
+	double score;                   /* 0..1, kept as evidence */
 };
 
 /* Proposes a manual action by op (own transaction): the target must be a
@@ -148,6 +152,13 @@ int bw_action_create_in_txn(struct bw_store *st, const struct bw_action_in *in,
 			    enum bw_ioc_type type, enum bw_action_state state,
 			    const char *op, int64_t now, int64_t *id,
 			    struct bw_err *err);
+
+/* Appends the journal row (rpz_change) of an operator exception, inside
+ * the caller's transaction: the trigger of type and canonical value enters
+ * the zone as rpz-passthru. (add 1) or leaves it (add 0); see
+ * src/net/rpz.h.  Actions write their own rows (bw_action_transition). */
+int bw_action_journal_exception(struct bw_store *st, int type, const char *value, int add,
+				int64_t now, struct bw_err *err);
 
 /* Ends every live action of authorisation authz_id inside the caller's
  * transaction (see bw_action_revoke); *n gets how many. */

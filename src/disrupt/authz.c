@@ -338,9 +338,11 @@ copy_col(sqlite3_stmt *s, int i, char *out, size_t cap)
 	snprintf(out, cap, "%s", t ? t : "");
 }
 
+/* One row of AUTHZ_COLS into out (a struct bw_authz). */
 static void
-fill(sqlite3_stmt *s, struct bw_authz *a)
+fill(sqlite3_stmt *s, void *out)
 {
+	struct bw_authz *a = out;
 	char kind[16];
 
 	memset(a, 0, sizeof(*a));
@@ -410,36 +412,18 @@ bw_authz_list(struct bw_store *st, struct bw_authz **out, size_t *n,
 	      struct bw_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	struct bw_authz *v = NULL;
-	size_t len = 0, cap = 0;
-	int rc = BW_OK, step;
+	void *rows = NULL;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
 	if (sqlite3_prepare_v2(bw_store_db(st), "SELECT " AUTHZ_COLS " FROM authz a ORDER BY a.id",
 			       -1, &s, NULL) != SQLITE_OK)
 		return bw_store_fail(st, err, "listing authorisations");
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			struct bw_authz *nv = bw_grow(v, &cap, len + 1, sizeof(*v));
-			if (nv == NULL) {
-				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
-				goto out;
-			}
-			v = nv;
-		}
-		fill(s, &v[len++]);
-	}
-	if (step != SQLITE_DONE) {
-		rc = bw_store_fail(st, err, "listing authorisations");
-		goto out;
-	}
-	*out = v;
-	*n = len;
-	v = NULL;
-out:
+	rc = bw_store_read_rows(st, s, sizeof(**out), SIZE_MAX, fill, &rows, n,
+				"listing authorisations", err);
+	*out = rows;
 	sqlite3_finalize(s);
-	bw_free(v);
 	return rc;
 }
 

@@ -17,6 +17,7 @@
 
 struct bw_clock {
 	struct bw_policy policy;
+	const struct bw_model *model;
 	int run_policy;
 	int64_t interval;
 	bw_log_fn logger;
@@ -67,11 +68,12 @@ run_policy(struct bw_clock *c, struct bw_store *st, int64_t now)
 		return;
 	}
 	memset(&res, 0, sizeof(res));
-	if (bw_policy_run(st, &c->policy, guard, now, &res, &err))
+	if (bw_policy_run(st, &c->policy, guard, c->model, now, &res, &err))
 		logf_(c, "level=error event=policy_run error=\"%s\"", err.msg);
 	else if (res.activated || res.review || res.expired)
 		logf_(c, "level=info event=policy_run candidates=%ld activated=%ld review=%ld"
-		      " expired=%ld", res.candidates, res.activated, res.review, res.expired);
+		      " expired=%ld scored=%ld low_score=%ld", res.candidates, res.activated,
+		      res.review, res.expired, res.scored, res.low_score);
 	bw_guard_free(guard);
 }
 
@@ -108,12 +110,17 @@ bw_clock_start(const struct bw_clock_config *cfg, struct bw_clock **out, struct 
 	if (!c)
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
 	c->policy = cfg->policy;
+	c->model = cfg->model;
 	c->run_policy = cfg->run_policy;
 	c->interval = cfg->interval > 0 ? cfg->interval : DEFAULT_INTERVAL;
 	c->logger = cfg->logger;
 	c->log_ctx = cfg->log_ctx;
 	c->seen = -2;
 	pc.ctx = c;
+	if (c->run_policy && c->model == NULL)
+		logf_(c, "level=info event=policy_model model=none%s note=\"the disruption policy"
+		      " runs without the risk model's scores, as before it\"",
+		      c->policy.min_score > 0 ? " min_score=ignored" : "");
 	rc = bw_periodic_start(&pc, &c->job, err);
 	if (rc) {
 		bw_free(c);

@@ -10,7 +10,9 @@
  *     of other processes such as `bulwark ingest`), and at most once per
  *     interval, runs the disruption policy (policy.h) with freshly loaded
  *     guard lists, so newly ingested intelligence that a valid
- *     authorisation covers becomes an action in seconds.
+ *     authorisation covers becomes an action in seconds; with the
+ *     daemon's domain-risk model, if it has one, as evidence (without
+ *     one the start says so once in the log).
  * Its own commits also move data_version; they are not counted as changes.
  */
 #ifndef BW_DISRUPT_CLOCK_H
@@ -27,6 +29,8 @@ struct bw_clock_config {
 	struct bw_policy policy; /* copied */
 	int run_policy;          /* 0: only the clock */
 	int64_t interval;        /* seconds between policy runs; 0: 10 */
+	const struct bw_model *model; /* may be NULL; borrowed, must outlive
+				       * the clock (bw_clock_stop first) */
 	bw_log_fn logger;        /* may be NULL */
 	void *log_ctx;
 };

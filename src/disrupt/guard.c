@@ -23,6 +23,7 @@
 
 #include "core/mem.h"
 #include "core/strmap.h"
+#include "disrupt/action.h"
 #include "disrupt/audit.h"
 #include "disrupt/ipnet.h"
 
@@ -411,6 +412,29 @@ check_list(const char *list, struct bw_err *err)
 	return BW_OK;
 }
 
+/* *on: 1 if (type, value) is on any operator list. */
+static int
+on_any_list(struct bw_store *st, const struct bw_ioc *ioc, int *on, struct bw_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int step;
+
+	if (sqlite3_prepare_v2(bw_store_db(st), "SELECT 1 FROM guard_entry WHERE type = ?1 AND value = ?2",
+			       -1, &s, NULL) != SQLITE_OK)
+		return bw_store_fail(st, err, "reading the guard lists");
+	sqlite3_bind_int(s, 1, ioc->type);
+	sqlite3_bind_text(s, 2, ioc->value, -1, SQLITE_STATIC);
+	step = sqlite3_step(s);
+	sqlite3_finalize(s);
+	*on = step == SQLITE_ROW;
+	return step == SQLITE_ROW || step == SQLITE_DONE ? BW_OK
+							 : bw_store_fail(st, err, "reading the guard lists");
+}
+
+/* An operator entry is also an exception in the RPZ zone (CNAME
+ * rpz-passthru., src/net/rpz.h): when the value enters or leaves the set of
+ * all operator lists, the change writes a journal row for the zone in its
+ * transaction, pointing to its audit entry. */
 static int
 guard_change(struct bw_store *st, int add, const char *list, const char *value,
 	     const char *reason, const char *op, int64_t now, struct bw_err *err)
@@ -419,7 +443,7 @@ guard_change(struct bw_store *st, int add, const char *list, const char *value,
 	struct bw_ioc ioc;
 	char subject[300], *detail = NULL;
 	json_t *dj = NULL;
-	int rc;
+	int rc, before = 0, after = 0;
 
 	if ((rc = bw_audit_check_operator(op, "operator", err)) || (rc = check_list(list, err)))
 		return rc;
@@ -437,6 +461,9 @@ guard_change(struct bw_store *st, int add, const char *list, const char *value,
 	rc = bw_store_begin(st, err);
 	if (rc)
 		return rc;
+	rc = on_any_list(st, &ioc, &before, err);
+	if (rc)
+		goto out;
 	if (sqlite3_prepare_v2(bw_store_db(st),
 			       add ? "INSERT OR REPLACE INTO guard_entry(list, type, value, reason, added)"
 				     " VALUES (?1, ?2, ?3, ?4, ?5)"
@@ -471,6 +498,10 @@ guard_change(struct bw_store *st, int add, const char *list, const char *value,
 	}
 	rc = bw_audit_append(st, now, op, add ? "guard.add" : "guard.remove", subject, detail,
 			     NULL, err);
+	if (rc == BW_OK)
+		rc = on_any_list(st, &ioc, &after, err);
+	if (rc == BW_OK && before != after)
+		rc = bw_action_journal_exception(st, ioc.type, ioc.value, after, now, err);
 	if (rc == BW_OK)
 		rc = bw_store_commit(st, err);
 out:

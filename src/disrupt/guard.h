@@ -9,7 +9,10 @@
  *   - the tenants' protected brands (tenant_scope entries of kind brand),
  *     as list "brand:CC";
  *   - the operator's own lists (table guard_entry), added and removed with
- *     `bulwark disrupt guard add|remove` (audited).
+ *     `bulwark disrupt guard add|remove` (audited).  These are also the
+ *     exceptions of the RPZ zone (CNAME rpz-passthru.): a change that puts
+ *     a value on its first list or takes it off its last writes the zone's
+ *     journal row in the same transaction (src/net/rpz.h).
  *
  * A domain is guarded when it, one of its parents (so: its registrable
  * domain) or one of its subdomains is on a list: blocking it would block

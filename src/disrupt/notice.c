@@ -286,45 +286,35 @@ copy_col(sqlite3_stmt *s, int i, char *out, size_t cap)
 	snprintf(out, cap, "%s", t ? t : "");
 }
 
+/* One row of (role, match, name, email) into out (a struct bw_contact). */
+static void
+fill_contact(sqlite3_stmt *s, void *out)
+{
+	struct bw_contact *c = out;
+
+	copy_col(s, 0, c->role, sizeof(c->role));
+	copy_col(s, 1, c->match, sizeof(c->match));
+	copy_col(s, 2, c->name, sizeof(c->name));
+	copy_col(s, 3, c->email, sizeof(c->email));
+}
+
 int
 bw_contacts_list(struct bw_store *st, struct bw_contact **out, size_t *n,
 		 struct bw_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	struct bw_contact *v = NULL;
-	size_t len = 0, cap = 0;
-	int rc = BW_OK, step;
+	void *rows = NULL;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
 	if (sqlite3_prepare_v2(bw_store_db(st), "SELECT role, match, name, email"
 			       " FROM abuse_contact ORDER BY id", -1, &s, NULL) != SQLITE_OK)
 		return bw_store_fail(st, err, "listing contacts");
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			struct bw_contact *nv = bw_grow(v, &cap, len + 1, sizeof(*v));
-			if (nv == NULL) {
-				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
-				goto out;
-			}
-			v = nv;
-		}
-		copy_col(s, 0, v[len].role, sizeof(v[len].role));
-		copy_col(s, 1, v[len].match, sizeof(v[len].match));
-		copy_col(s, 2, v[len].name, sizeof(v[len].name));
-		copy_col(s, 3, v[len].email, sizeof(v[len].email));
-		len++;
-	}
-	if (step != SQLITE_DONE) {
-		rc = bw_store_fail(st, err, "listing contacts");
-		goto out;
-	}
-	*out = v;
-	*n = len;
-	v = NULL;
-out:
+	rc = bw_store_read_rows(st, s, sizeof(**out), SIZE_MAX, fill_contact, &rows, n,
+				"listing contacts", err);
+	*out = rows;
 	sqlite3_finalize(s);
-	bw_free(v);
 	return rc;
 }
 
@@ -345,7 +335,8 @@ pick_add(struct pick *p, const struct bw_contact *c)
 		p->c[p->n++] = *c;
 }
 
-/* The addresses the store says domain resolves to (domain|ip pairs). */
+/* The addresses the store says domain resolves to: the live domain|ip
+ * pairs of every source (the resolution table). */
 static int
 resolutions(struct bw_store *st, const char *domain, json_t *ips,
 	    struct bw_err *err)
@@ -354,30 +345,16 @@ resolutions(struct bw_store *st, const char *domain, json_t *ips,
 	int step;
 
 	if (sqlite3_prepare_v2(bw_store_db(st),
-			       "SELECT DISTINCT i2.value FROM indicator i"
-			       " JOIN record r ON r.indicator_id = i.id"
-			       " JOIN record r2 ON r2.source_id = r.source_id"
-			       "  AND r2.external_id = r.external_id || '|ip'"
-			       "  AND r2.external_id LIKE '%|ip'"
-			       " JOIN indicator i2 ON i2.id = r2.indicator_id"
-			       " WHERE i.type = ?1 AND i.value = ?2 AND r.external_id IS NOT NULL"
-			       " ORDER BY i2.value LIMIT 64", -1, &s, NULL) != SQLITE_OK)
+			       "SELECT DISTINCT i.value FROM resolution r"
+			       " JOIN indicator i ON i.id = r.ip_id"
+			       " WHERE r.domain = ?1 AND r.revoked = 0"
+			       " ORDER BY i.value LIMIT 64", -1, &s, NULL) != SQLITE_OK)
 		return bw_store_fail(st, err, "reading resolutions");
-	sqlite3_bind_int(s, 1, BW_IOC_DOMAIN);
-	sqlite3_bind_text(s, 2, domain, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, domain, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(s)) == SQLITE_ROW)
 		json_array_append_new(ips, json_string((const char *)sqlite3_column_text(s, 0)));
 	sqlite3_finalize(s);
 	return step == SQLITE_DONE ? BW_OK : bw_store_fail(st, err, "reading resolutions");
-}
-
-static void
-fill_contact(sqlite3_stmt *s, struct bw_contact *c)
-{
-	copy_col(s, 0, c->role, sizeof(c->role));
-	copy_col(s, 1, c->match, sizeof(c->match));
-	copy_col(s, 2, c->name, sizeof(c->name));
-	copy_col(s, 3, c->email, sizeof(c->email));
 }
 
 /* The entry of role whose domain match is the longest suffix of domain. */
@@ -545,6 +522,9 @@ evidence(struct bw_store *st, const struct bw_action *a, json_t *ev,
 		json_object_set_new(ev, "last_seen", last ? json_string(bw_time_format(last, tl))
 							  : json_null());
 		json_object_set_new(ev, "sightings", json_integer(sightings));
+		/* the domain-risk model's score, when the policy had one */
+		if (a->score >= 0)
+			json_object_set_new(ev, "model_score", json_real(a->score));
 	}
 out:
 	sqlite3_finalize(s);
@@ -716,6 +696,9 @@ bw_notice_queue_in_txn(struct bw_store *st, const struct bw_action *a,
 			json_is_string(json_object_get(ev, "last_seen"))
 				? json_string_value(json_object_get(ev, "last_seen")) : "-",
 			(long long)json_integer_value(json_object_get(ev, "sightings")));
+		if (json_is_real(json_object_get(ev, "model_score")))
+			bprintf(&b, "  risk model score: %.3f (0 to 1, from the name alone)\r\n",
+				json_real_value(json_object_get(ev, "model_score")));
 		for (size_t j = 0; j < json_array_size(ips); j++)
 			bprintf(&b, "  resolves to: %s\r\n", json_string_value(json_array_get(ips, j)));
 		bprintf(&b, "\r\nThe machine-readable report (X-ARF v4) is attached.\r\n"

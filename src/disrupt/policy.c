@@ -4,11 +4,18 @@
  * A run reads the candidates in one aggregate query (indicators of the
  * four actionable types with their live sources and highest confidence,
  * already filtered by the thresholds), tests each against the loaded
- * scopes of the authorisations in force, then against the guard lists
- * and the blast radius.  The blast radius map (address -> distinct
- * registrable domains resolving to it) is built once per run from the
- * domain|ip record pairs.  Everything is written in one transaction, so a
- * run is all or nothing and the DNS server sees its changes at once.
+ * scopes of the authorisations in force, then against the guard lists,
+ * the blast radius and the model's score.  The blast radius of an
+ * address candidate is one look-up in the resolution table, whose key
+ * starts with the address's indicator id: the distinct domains and
+ * registrable domains of its live pairs, from every source, and examples
+ * only when it is over the threshold.  (It used to be a map of every
+ * address built from the domain|ip record pairs, which keep one domain
+ * per address and source: it counted linking sources, not domains.)  Only
+ * domain candidates that reach this point are scored, one name at a time
+ * (microseconds each; candidates are few).  Everything is written in one
+ * transaction, so a run is all or nothing and the DNS server sees its
+ * changes at once.
  */
 #include "disrupt/policy.h"
 
@@ -20,15 +27,16 @@
 #include <string.h>
 
 #include "core/mem.h"
-#include "core/strmap.h"
 #include "disrupt/action.h"
 #include "disrupt/audit.h"
 #include "disrupt/authz.h"
 #include "disrupt/ipnet.h"
+#include "intel/model.h"
 
 #define POLICY_FILE_MAX (64 * 1024)
 #define POLICY_AUTHZ_MAX 10000
-#define BLAST_MAP_MAX 10000000
+/* registrable domains a blast-radius reason names as examples */
+#define BLAST_EXAMPLES 3
 
 void
 bw_policy_init(struct bw_policy *p)
@@ -109,6 +117,18 @@ bw_policy_set(struct bw_policy *p, const char *key, const char *value,
 		if (parse_long(value, 2, 1000000, &v))
 			return bw_err_set(err, BW_EINVAL, "%s: a number from 2 to 1000000", key);
 		p->blast_radius = v;
+	} else if (strcmp(key, "disrupt_min_score") == 0) {
+		char *end;
+		double d;
+		if (strcmp(value, "off") == 0) {
+			p->min_score = 0;
+			return BW_OK;
+		}
+		errno = 0;
+		d = strtod(value, &end);
+		if (errno || end == value || *end != '\0' || !(d >= 0 && d <= 1))
+			return bw_err_set(err, BW_EINVAL, "%s: a score from 0 to 1, or off", key);
+		p->min_score = d;
 	} else if (strcmp(key, "disrupt_sinkhole") == 0) {
 		struct bw_ioc ioc;
 		if (strcmp(value, "none") == 0) {
@@ -179,48 +199,64 @@ bw_policy_load(struct bw_policy *p, const char *path, struct bw_err *err)
 	return rc;
 }
 
-/* address -> number of distinct registrable domains resolving to it */
-static int
-blast_map(struct bw_store *st, struct bw_strmap **out, struct bw_err *err)
-{
-	sqlite3_stmt *s = NULL;
-	struct bw_strmap *m = NULL;
-	int rc, step;
+/* The blast radius look-ups of one run, prepared on first use. */
+struct blast {
+	sqlite3_stmt *count, *examples;
+};
 
-	*out = NULL;
-	rc = bw_strmap_new(BLAST_MAP_MAX, &m, err);
-	if (rc)
+static void
+blast_done(struct blast *b)
+{
+	sqlite3_finalize(b->count);
+	sqlite3_finalize(b->examples);
+}
+
+/* Into why (empty when under the threshold): how many domains, and
+ * registrable domains, resolve to address ip_id in the live pairs of every
+ * source, with a few examples. */
+static int
+blast_radius(struct bw_store *st, struct blast *b, const struct bw_policy *p,
+	     int64_t ip_id, char *why, size_t cap, struct bw_err *err)
+{
+	long domains = 0, unrelated = 0;
+	size_t n;
+	int step, rc;
+
+	why[0] = '\0';
+	if (b->count == NULL &&
+	    (rc = bw_store_prepare(st, "SELECT count(DISTINCT domain),"
+				   " count(DISTINCT coalesce(registrable, domain))"
+				   " FROM resolution WHERE ip_id = ?1 AND revoked = 0",
+				   &b->count, err)))
 		return rc;
-	if (sqlite3_prepare_v2(bw_store_db(st),
-			       "SELECT i2.value, count(DISTINCT coalesce(i.registrable, i.value))"
-			       " FROM record r2 JOIN indicator i2 ON i2.id = r2.indicator_id"
-			       " JOIN record r ON r.source_id = r2.source_id"
-			       "  AND r.external_id = substr(r2.external_id, 1, length(r2.external_id) - 3)"
-			       " JOIN indicator i ON i.id = r.indicator_id"
-			       " WHERE r2.external_id LIKE '%|ip' AND i.type = ?1"
-			       " AND r.revoked = 0 AND r2.revoked = 0"
-			       " GROUP BY i2.id", -1, &s, NULL) != SQLITE_OK) {
-		rc = bw_store_fail(st, err, "reading resolutions");
-		goto out;
+	sqlite3_bind_int64(b->count, 1, ip_id);
+	step = sqlite3_step(b->count);
+	if (step == SQLITE_ROW) {
+		domains = (long)sqlite3_column_int64(b->count, 0);
+		unrelated = (long)sqlite3_column_int64(b->count, 1);
 	}
-	sqlite3_bind_int(s, 1, BW_IOC_DOMAIN);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *ip = (const char *)sqlite3_column_text(s, 0);
-		intptr_t n = (intptr_t)sqlite3_column_int64(s, 1);
-		rc = bw_strmap_put(m, ip, strlen(ip), (void *)n, err);
-		if (rc)
-			goto out;
-	}
-	if (step != SQLITE_DONE) {
-		rc = bw_store_fail(st, err, "reading resolutions");
-		goto out;
-	}
-	*out = m;
-	m = NULL;
-out:
-	sqlite3_finalize(s);
-	bw_strmap_free(m);
-	return rc;
+	sqlite3_reset(b->count);
+	if (step != SQLITE_ROW)
+		return bw_store_fail(st, err, "counting resolutions");
+	if (unrelated < p->blast_radius)
+		return BW_OK;
+	if (b->examples == NULL &&
+	    (rc = bw_store_prepare(st, "SELECT coalesce(registrable, domain) AS r, min(domain)"
+				   " FROM resolution WHERE ip_id = ?1 AND revoked = 0"
+				   " GROUP BY r ORDER BY r LIMIT ?2", &b->examples, err)))
+		return rc;
+	n = (size_t)snprintf(why, cap, "blast radius: %ld domains under %ld unrelated"
+			     " registrable domains resolve to it (the policy allows %ld), e.g.",
+			     domains, unrelated, p->blast_radius - 1);
+	sqlite3_bind_int64(b->examples, 1, ip_id);
+	sqlite3_bind_int(b->examples, 2, BLAST_EXAMPLES);
+	for (int i = 0; n < cap && (step = sqlite3_step(b->examples)) == SQLITE_ROW; i++)
+		n += (size_t)snprintf(why + n, cap - n, "%s %s", i ? "," : "",
+				      (const char *)sqlite3_column_text(b->examples, 1));
+	sqlite3_reset(b->examples);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return bw_store_fail(st, err, "reading resolutions");
+	return BW_OK;
 }
 
 static int
@@ -244,27 +280,22 @@ has_action(struct bw_store *st, sqlite3_stmt **s, int type, const char *value,
 	return BW_OK;
 }
 
-/* Why (type, value) needs a human, into why (empty when it does not). */
-static void
-safeguards(const struct bw_policy *p, const struct bw_guard *guard,
-	   const struct bw_strmap *blast, enum bw_ioc_type type, const char *value,
-	   char *why, size_t cap)
+/* Why (type, value), indicator ind, needs a human, into why (empty when
+ * it does not). */
+static int
+safeguards(struct bw_store *st, const struct bw_policy *p, const struct bw_guard *guard,
+	   struct blast *blast, int64_t ind, enum bw_ioc_type type, const char *value,
+	   char *why, size_t cap, struct bw_err *err)
 {
 	struct bw_guard_hit hit;
-	void *v;
 
 	why[0] = '\0';
 	if (guard && bw_guard_check(guard, type, value, &hit)) {
 		snprintf(why, cap, "guarded: %s (%s: %s)", hit.list, hit.why, hit.entry);
-		return;
+		return BW_OK;
 	}
-	if ((type == BW_IOC_IPV4 || type == BW_IOC_IPV6) &&
-	    bw_strmap_find(blast, value, strlen(value), &v) &&
-	    (long)(intptr_t)v >= p->blast_radius) {
-		snprintf(why, cap, "blast radius: %ld unrelated domains resolve to it",
-			 (long)(intptr_t)v);
-		return;
-	}
+	if (type == BW_IOC_IPV4 || type == BW_IOC_IPV6)
+		return blast_radius(st, blast, p, ind, why, cap, err);
 	if (type == BW_IOC_CIDR) {
 		struct bw_iprange r;
 		if (bw_iprange_parse(value, &r) == 0 &&
@@ -272,16 +303,29 @@ safeguards(const struct bw_policy *p, const struct bw_guard *guard,
 			snprintf(why, cap, "blast radius: a prefix wider than /%d",
 				 r.family == 4 ? 24 : 48);
 	}
+	return BW_OK;
+}
+
+/* The model's score of domain value into *score, or -1 when there is no
+ * model or the name is not one it scores. */
+static void
+model_score(const struct bw_model *model, const char *value, double *score)
+{
+	double s;
+
+	*score = -1;
+	if (model && bw_model_score(model, value, strlen(value), &s, NULL, NULL) == BW_OK)
+		*score = s;
 }
 
 int
 bw_policy_run(struct bw_store *st, const struct bw_policy *p,
-	      const struct bw_guard *guard, int64_t now,
-	      struct bw_policy_result *res, struct bw_err *err)
+	      const struct bw_guard *guard, const struct bw_model *model,
+	      int64_t now, struct bw_policy_result *res, struct bw_err *err)
 {
 	struct bw_authz *az = NULL;
 	struct bw_authz_cover **covers = NULL;
-	struct bw_strmap *blast = NULL;
+	struct blast blast = {NULL, NULL};
 	sqlite3_stmt *s = NULL, *q = NULL;
 	size_t naz = 0, nf = 0;
 	long moved = 0;
@@ -319,9 +363,6 @@ bw_policy_run(struct bw_store *st, const struct bw_policy *p,
 		}
 	if (nf == 0)
 		goto commit;
-	rc = blast_map(st, &blast, err);
-	if (rc)
-		goto out;
 	if (sqlite3_prepare_v2(bw_store_db(st),
 			       "SELECT i.id, i.type, i.value FROM indicator i"
 			       " JOIN record r ON r.indicator_id = i.id"
@@ -344,8 +385,9 @@ bw_policy_run(struct bw_store *st, const struct bw_policy *p,
 		const char *value = (const char *)sqlite3_column_text(s, 2);
 		struct bw_action_in in;
 		char why[BW_ACTION_REASON_MAX];
+		double score = -1;
 		size_t a;
-		int found = 0;
+		int found = 0, review;
 
 		res->candidates++;
 		for (a = 0; a < nf; a++)
@@ -362,22 +404,42 @@ bw_policy_run(struct bw_store *st, const struct bw_policy *p,
 			res->existing++;
 			continue;
 		}
-		safeguards(p, guard, blast, type, value, why, sizeof(why));
+		rc = safeguards(st, p, guard, &blast, ind, type, value, why, sizeof(why), err);
+		if (rc)
+			goto out;
+		if (type == BW_IOC_DOMAIN)
+			model_score(model, value, &score);
+		if (!why[0] && score >= 0 && score < p->min_score) {
+			snprintf(why, sizeof(why), "model score %.3f below the policy's %.3f",
+				 score, p->min_score);
+			res->low_score++;
+		}
 		memset(&in, 0, sizeof(in));
 		in.authz_id = az[a].id;
 		in.target = value;
 		in.ttl = p->ttl;
+		if (score >= 0) {
+			in.scored = 1;
+			in.score = score;
+			res->scored++;
+		}
 		if (p->sinkhole[0] && type == BW_IOC_DOMAIN) {
 			in.kind = "sinkhole";
 			in.sinkhole = p->sinkhole;
 		}
-		in.reason = why[0] ? why : "policy: covered, confident, corroborated";
+		review = why[0] != '\0';
+		if (!review && score >= 0)
+			snprintf(why, sizeof(why), "policy: covered, confident, corroborated;"
+				 " model score %.3f", score);
+		else if (!review)
+			snprintf(why, sizeof(why), "policy: covered, confident, corroborated");
+		in.reason = why;
 		rc = bw_action_create_in_txn(st, &in, type,
-					     why[0] ? BW_ACTION_REVIEW : BW_ACTION_ACTIVE,
+					     review ? BW_ACTION_REVIEW : BW_ACTION_ACTIVE,
 					     "policy", now, NULL, err);
 		if (rc)
 			goto out;
-		if (why[0])
+		if (review)
 			res->review++;
 		else
 			res->activated++;
@@ -395,7 +457,7 @@ out:
 		bw_authz_cover_free(covers[i]);
 	bw_free(covers);
 	bw_free(az);
-	bw_strmap_free(blast);
+	blast_done(&blast);
 	if (rc)
 		bw_store_rollback(st);
 	return rc;

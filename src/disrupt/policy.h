@@ -13,8 +13,20 @@
  *   - guarded (src/disrupt/guard.h): listed, under a listed registrable
  *     domain, covering a listed name, or overlapping a listed range;
  *   - blast radius: an address to which blast_radius or more unrelated
- *     domains (distinct registrable domains) resolve in the store (MISP
- *     domain|ip pairs), or a prefix wider than /24 (IPv4) or /48 (IPv6).
+ *     domains resolve in the store, or a prefix wider than /24 (IPv4) or
+ *     /48 (IPv6).  "Unrelated" means distinct registrable domains: forty
+ *     subdomains of one registrable domain are one tenant of the address.
+ *     The pairs come from the resolution table (every domain|ip pair of
+ *     every source, withdrawn ones left out), so the count is the same
+ *     whichever source reported which pair; the reason gives both counts
+ *     and a few examples;
+ *   - model score: with a model loaded and min_score set, a domain the
+ *     domain-risk model (src/intel/model.h) scores below min_score.
+ * The model is evidence, never a trigger: only candidates that already
+ * meet everything above are scored, so a high score cannot create an
+ * action, and a low one can only send a candidate to review.  The score
+ * of every domain action the policy creates is kept with the action
+ * (action.score, its events' audit entries, the takedown notice).
  * New actions expire after ttl (default 30 days), never after their
  * authorisation ends; domains are blocked (NXDOMAIN), or redirected to
  * sinkhole when one is configured.
@@ -23,7 +35,8 @@
  *   disrupt_min_confidence  0..100
  *   disrupt_min_sources     1..100
  *   disrupt_expiry          seconds, or with a unit: 90m, 12h, 30d, 2w
- *   disrupt_blast_radius    2..1000000
+ *   disrupt_blast_radius    2..1000000 unrelated (registrable) domains
+ *   disrupt_min_score       0..1, or "off" (the default)
  *   disrupt_sinkhole        an IPv4 or IPv6 address, or "none"
  *   disrupt_guard_dir       the shipped guard lists (default data/guard)
  */
@@ -44,11 +57,13 @@ struct bw_policy {
 	int min_sources;
 	int64_t ttl;
 	long blast_radius;
+	double min_score;                  /* 0: off */
 	char sinkhole[64];                 /* "" : block */
 	char guard_dir[BW_POLICY_PATH_MAX];
 };
 
-/* The defaults: 80, 2, 30 days, 10 domains, no sinkhole, data/guard. */
+/* The defaults: 80, 2, 30 days, 10 domains, no minimum score, no
+ * sinkhole, data/guard. */
 void bw_policy_init(struct bw_policy *p);
 
 /* Sets one key; BW_ENOTFOUND for a key that is not a policy key (so that a
@@ -68,13 +83,20 @@ struct bw_policy_result {
 	long activated;    /* new active actions */
 	long review;       /* new review items */
 	long expired;      /* actions moved by the clock first (bw_action_tick) */
+	long scored;       /* new domain actions and review items with a score */
+	long low_score;    /* of the review items, sent there by min_score */
 };
+
+struct bw_model;
 
 /* Runs the policy once: the clock first (bw_action_tick), then one write
  * transaction creating every new action and review item (op "policy").
- * guard may be NULL (no guard lists: only blast radius applies). */
+ * guard may be NULL (no guard lists: only blast radius applies).  model
+ * may be NULL: then nothing is scored and min_score is not applied (the
+ * policy of before the model; the caller says so in its log).  Both are
+ * only read, for the duration of the call. */
 int bw_policy_run(struct bw_store *st, const struct bw_policy *p,
-		  const struct bw_guard *guard, int64_t now,
-		  struct bw_policy_result *res, struct bw_err *err);
+		  const struct bw_guard *guard, const struct bw_model *model,
+		  int64_t now, struct bw_policy_result *res, struct bw_err *err);
 
 #endif

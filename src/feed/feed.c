@@ -74,6 +74,7 @@ bw_feed_record_init(struct bw_feed_record *r)
 	r->first_seen = r->last_seen = r->valid_from = r->valid_until = 0;
 	r->ntags = 0;
 	r->nrecipients = 0;
+	r->resolves = NULL;
 }
 
 void

@@ -67,6 +67,9 @@ struct bw_feed_record {
 	size_t ntags;
 	const char *recipients[BW_RECORD_RECIPIENTS_MAX];
 	size_t nrecipients;
+	/* an address or prefix only: the canonical domain the source says
+	 * resolves to it (a MISP domain|ip pair), or NULL */
+	const char *resolves;
 };
 
 /* Resets r to "nothing stated". */

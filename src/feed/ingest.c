@@ -40,7 +40,7 @@
 #define NONE UINT32_MAX
 
 struct pending {
-	uint32_t value, source, external_id, where, tags, recipients, seq;
+	uint32_t value, source, external_id, where, tags, recipients, seq, resolves;
 	uint16_t value_len;
 	uint8_t type, ntags, nrecipients, revoked;
 	int8_t tlp, confidence;
@@ -52,8 +52,8 @@ struct session {
 	const struct bw_ingest_options *o;
 	struct bw_ingest_result *res;
 	const char *default_source;
-	char registrable[256];
-	struct bw_ioc ioc;
+	char registrable[256], resolves_reg[256];
+	struct bw_ioc ioc, resolves;
 	struct bw_tag tags[BW_RECORD_TAGS_MAX];
 	const char *recipients[BW_RECORD_RECIPIENTS_MAX];
 	/* the batch */
@@ -263,6 +263,15 @@ batch_flush(struct session *s, struct bw_err *err)
 		in.ntags = p->ntags;
 		in.recipients = s->recipients;
 		in.nrecipients = p->nrecipients;
+		in.resolves = at(s, p->resolves);
+		if (in.resolves && strlen(in.resolves) < sizeof(s->resolves.value)) {
+			s->resolves.type = BW_IOC_DOMAIN;
+			s->resolves.len = strlen(in.resolves);
+			memcpy(s->resolves.value, in.resolves, s->resolves.len + 1);
+			if (bw_psl_registrable_of(o->psl, &s->resolves, s->resolves_reg,
+						  sizeof(s->resolves_reg)))
+				in.resolves_registrable = s->resolves_reg;
+		}
 
 		rc = bw_store_upsert(s->st, &in, o->now, &result, &rerr);
 		if (rc == BW_EINVAL) {
@@ -346,6 +355,7 @@ sink_record(void *ctx, const struct bw_feed_record *r, const char *where,
 	p->value = arena_put(s, r->ioc.value, r->ioc.len);
 	p->source = arena_str(s, source);
 	p->external_id = arena_str(s, r->external_id);
+	p->resolves = arena_str(s, r->resolves);
 	p->where = arena_str(s, where);
 	p->confidence = (int8_t)(r->confidence >= 0 ? r->confidence : o->confidence);
 	p->tlp = (int8_t)(r->tlp != BW_TLP_UNSET ? r->tlp : o->tlp);
@@ -385,7 +395,8 @@ sink_record(void *ctx, const struct bw_feed_record *r, const char *where,
 	p->nrecipients = (uint8_t)nr;
 	if (p->value == NONE || p->source == NONE || p->where == NONE ||
 	    tags == NONE || rcpts == NONE ||
-	    (r->external_id && p->external_id == NONE))
+	    (r->external_id && p->external_id == NONE) ||
+	    (r->resolves && p->resolves == NONE))
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
 	for (size_t i = 0; i < 2 * nt; i++)
 		if (get_offset(s, tags, i) == NONE)

@@ -87,6 +87,7 @@ struct misp {
 	char prefix[PREFIX_MAX]; /* "response[2]." or "[2]." or "" */
 	const char *list_key;    /* "response", or "" for a root array */
 	char ext[BW_EXTERNAL_ID_MAX + 1];
+	char pair[BW_IOC_VALUE_MAX + 1]; /* the domain half of a domain|ip */
 	long events, summaries, others;
 };
 
@@ -618,15 +619,20 @@ do_attribute(struct misp *m, json_t *a, bool obj_deleted, const char *where)
 					v, len);
 			return BW_OK;
 		}
+		m->pair[0] = '\0';
 		if (parse_value(m, v, (size_t)(bar - v), BW_IOC_DOMAIN, "domain part",
 				v, len, where)) {
+			snprintf(m->pair, sizeof(m->pair), "%s", m->rec.ioc.value);
 			rc = emit(m, a, revoked, false, where);
 			if (rc)
 				return rc;
 		}
 		if (parse_value(m, bar + 1, len - (size_t)(bar - v) - 1, BW_IOC_CIDR,
-				"address part", v, len, where))
+				"address part", v, len, where)) {
+			/* the resolution itself, kept whole by the store */
+			m->rec.resolves = m->pair[0] ? m->pair : NULL;
 			return emit(m, a, revoked, true, where);
+		}
 		return BW_OK;
 	}
 	return BW_OK;

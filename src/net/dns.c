@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <nettle/base64.h>
 #include <nettle/hmac.h>
 #include <netinet/in.h>
@@ -22,8 +23,11 @@
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,7 +38,15 @@
 
 #define UDP_IN_MAX 4096
 #define UDP_OUT_MAX 1232
+/* Bytes of queued queries the UDP socket may hold (SO_RCVBUF). */
+#define UDP_RCVBUF (8 << 20)
+/* After a batch of fewer datagrams than UDP_NAP_BELOW, the UDP thread
+ * sleeps UDP_NAP_US microseconds before its next receive (see udp_main). */
+#define UDP_NAP_BELOW (BW_DNS_BATCH / 8)
+#define UDP_NAP_US 100
 #define NOTIFY_TRIES 5
+/* With inotify the poll is only the fall-back: poll_ms times this. */
+#define WATCH_POLL_FACTOR 5
 
 struct tcp_slot {
 	struct bw_dns *d;
@@ -90,6 +102,16 @@ now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* CLOCK_MONOTONIC in microseconds: the "mono_us" of the zone events, to
+ * line them up with a benchmark's clock (bench/rpz). */
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void dlog(struct bw_dns *d, const char *level, const char *fmt, ...)
@@ -515,13 +537,13 @@ zone_answer(struct bw_rpz *z, const struct bw_dns_msg *m, struct bw_dns_writer *
 	return BW_DNS_NOERROR;
 }
 
-/* bw_dns_answer with the snapshots already held (z required, bl NULL when
- * there is no DNSBL), so a UDP batch takes them once. */
+/* The answer to the parsed query m (not a response: QR clear) with the
+ * snapshots already held (z required, bl NULL when there is no DNSBL), so
+ * a UDP batch takes them once; 0 to drop. */
 static size_t
-answer_with(struct bw_dns *d, struct bw_rpz *z, struct bw_dnsbl *bl, const uint8_t *q,
-	    size_t qlen, const struct sockaddr_storage *from, int tcp, uint8_t *out, size_t cap)
+answer_msg(struct bw_dns *d, struct bw_rpz *z, struct bw_dnsbl *bl, const struct bw_dns_msg *m,
+	   const struct sockaddr_storage *from, int tcp, uint8_t *out, size_t cap)
 {
-	struct bw_dns_msg m;
 	struct bw_dns_header h;
 	struct bw_dns_writer w;
 	size_t limit = cap;
@@ -529,72 +551,82 @@ answer_with(struct bw_dns *d, struct bw_rpz *z, struct bw_dnsbl *bl, const uint8
 	int rcode, aa = 0, tsig_rc = -1;
 	uint16_t op;
 
-	if (bw_dns_parse(q, qlen, &m, NULL) != BW_OK || (m.h.flags & BW_DNS_F_QR))
-		return 0;
-	op = BW_DNS_OPCODE(m.h.flags);
+	op = BW_DNS_OPCODE(m->h.flags);
 	if (!tcp) {
 		limit = BW_DNS_UDP_MIN;
-		if (m.has_edns && m.edns_udp > limit)
-			limit = m.edns_udp < UDP_OUT_MAX ? m.edns_udp : UDP_OUT_MAX;
+		if (m->has_edns && m->edns_udp > limit)
+			limit = m->edns_udp < UDP_OUT_MAX ? m->edns_udp : UDP_OUT_MAX;
 		if (limit > cap)
 			limit = cap;
 	}
-	if (m.has_question && tcp && (m.qtype == BW_DNS_AXFR || m.qtype == BW_DNS_IXFR))
+	if (m->has_question && tcp && (m->qtype == BW_DNS_AXFR || m->qtype == BW_DNS_IXFR))
 		return 0; /* the TCP path streams transfers */
-	if (d->tsig_len && m.has_tsig) {
+	if (d->tsig_len && m->has_tsig) {
 		/* a signed query gets a signed answer (secondaries sign their
 		 * SOA checks); a bad signature gets NOTAUTH with the error */
-		tsig_rc = tsig_verify(d, &m, mac);
+		tsig_rc = tsig_verify(d, m, mac);
 		if (limit < BW_DNS_UDP_MIN + TSIG_ROOM)
 			limit = cap < BW_DNS_UDP_MIN + TSIG_ROOM ? cap : BW_DNS_UDP_MIN + TSIG_ROOM;
 		limit -= TSIG_ROOM;
 	}
 	memset(&h, 0, sizeof(h));
-	h.id = m.h.id;
+	h.id = m->h.id;
 	if (bw_dns_w_init(&w, out, limit, &h))
 		return 0;
-	if (m.has_question && bw_dns_w_question(&w, m.qname, m.qname_len, m.qtype, m.qclass))
+	if (m->has_question && bw_dns_w_question(&w, m->qname, m->qname_len, m->qtype, m->qclass))
 		return 0;
 	if (tsig_rc > 0) {
 		rcode = BW_DNS_NOTAUTH;
 	} else if (op != BW_DNS_OP_QUERY) {
 		rcode = BW_DNS_NOTIMP;
-	} else if (!m.has_question) {
+	} else if (!m->has_question) {
 		rcode = BW_DNS_FORMERR;
-	} else if (m.qclass != BW_DNS_CLASS_IN && m.qclass != BW_DNS_CLASS_ANY) {
+	} else if (m->qclass != BW_DNS_CLASS_IN && m->qclass != BW_DNS_CLASS_ANY) {
 		rcode = BW_DNS_REFUSED;
-	} else if (m.qtype == BW_DNS_AXFR) {
+	} else if (m->qtype == BW_DNS_AXFR) {
 		rcode = BW_DNS_FORMERR; /* AXFR is TCP only (RFC 5936) */
 	} else {
-		if (bl && bw_dnsbl_in_zone(bl, m.qname, m.qname_len)) {
+		if (bl && bw_dnsbl_in_zone(bl, m->qname, m->qname_len)) {
 			if (client_in(d->c.dnsbl_clients, d->c.ndnsbl_clients, from))
-				rcode = bw_dnsbl_answer(bl, m.qname, m.qname_len, m.qtype, &w);
+				rcode = bw_dnsbl_answer(bl, m->qname, m->qname_len, m->qtype, &w);
 			else
 				rcode = BW_DNS_REFUSED;
 		} else {
-			rcode = zone_answer(z, &m, &w);
+			rcode = zone_answer(z, m, &w);
 		}
 		aa = rcode != BW_DNS_REFUSED;
 		if (rcode < 0) {
 			/* did not fit: the question alone with TC */
 			bw_dns_w_init(&w, out, limit, &h);
-			bw_dns_w_question(&w, m.qname, m.qname_len, m.qtype, m.qclass);
+			bw_dns_w_question(&w, m->qname, m->qname_len, m->qtype, m->qclass);
 			rcode = BW_DNS_NOERROR;
 			bw_dns_w_flags(&w, BW_DNS_F_TC);
 		}
 	}
-	if (m.has_edns)
+	if (m->has_edns)
 		(void)bw_dns_w_opt(&w, UDP_OUT_MAX);
 	{
 		uint8_t f3 = out[2];
-		uint16_t flags = (uint16_t)(BW_DNS_F_QR | (op << 11) | (m.h.flags & BW_DNS_F_RD) |
+		uint16_t flags = (uint16_t)(BW_DNS_F_QR | (op << 11) | (m->h.flags & BW_DNS_F_RD) |
 					    (aa ? BW_DNS_F_AA : 0) | ((f3 << 8) & BW_DNS_F_TC) |
 					    (uint16_t)(rcode & 0xf));
 		bw_dns_w_flags(&w, flags);
 	}
-	if (tsig_rc >= 0 && tsig_sign(d, &w, mac, 0, m.h.id, (uint16_t)tsig_rc))
+	if (tsig_rc >= 0 && tsig_sign(d, &w, mac, 0, m->h.id, (uint16_t)tsig_rc))
 		return 0;
 	return bw_dns_w_finish(&w);
+}
+
+/* answer_msg of the message q (0 when it does not parse or is a response). */
+static size_t
+answer_with(struct bw_dns *d, struct bw_rpz *z, struct bw_dnsbl *bl, const uint8_t *q,
+	    size_t qlen, const struct sockaddr_storage *from, int tcp, uint8_t *out, size_t cap)
+{
+	struct bw_dns_msg m;
+
+	if (bw_dns_parse(q, qlen, &m, NULL) != BW_OK || (m.h.flags & BW_DNS_F_QR))
+		return 0;
+	return answer_msg(d, z, bl, &m, from, tcp, out, cap);
 }
 
 size_t
@@ -618,6 +650,8 @@ struct udp_bufs {
 	struct sockaddr_storage from[BW_DNS_BATCH];
 	uint8_t qbuf[BW_DNS_BATCH][UDP_IN_MAX];
 	uint8_t abuf[BW_DNS_BATCH][UDP_OUT_MAX];
+	struct bw_dns_msg msg[BW_DNS_BATCH];
+	int ok[BW_DNS_BATCH]; /* msg[i] is a query to answer */
 };
 
 static void *
@@ -632,6 +666,9 @@ udp_main(void *arg)
 		dlog(d, "error", "event=dns_error what=udp error=\"out of memory\"");
 		return NULL;
 	}
+	/* the nap below is short: let it end on time (the default slack is
+	 * 50 us) */
+	(void)prctl(PR_SET_TIMERSLACK, 10000UL, 0UL, 0UL, 0UL);
 	/* Blocking receive of at least one datagram and whatever else is
 	 * queued (MSG_WAITFORONE): two system calls per batch, no poll.  The
 	 * socket's receive timeout (set at start) lets the loop see the stop
@@ -653,12 +690,21 @@ udp_main(void *arg)
 			continue;
 		z = zone_get(d);
 		bl = d->c.dnsbl ? bl_get(d) : NULL;
+		for (int i = 0; i < n; i++)
+			b->ok[i] = !(b->in[i].msg_hdr.msg_flags & MSG_TRUNC) &&
+				   bw_dns_parse(b->qbuf[i], b->in[i].msg_len, &b->msg[i], NULL) == BW_OK &&
+				   !(b->msg[i].h.flags & BW_DNS_F_QR);
+		/* the batch's DNSBL look-ups wait for memory together, not one
+		 * after the other (dnsbl.h) */
+		for (int stage = 0; bl && stage < 2; stage++)
+			for (int i = 0; i < n; i++)
+				if (b->ok[i] && b->msg[i].has_question)
+					bw_dnsbl_prefetch(bl, b->msg[i].qname, b->msg[i].qname_len, stage);
 		for (int i = 0; i < n; i++) {
 			size_t len;
-			if (b->in[i].msg_hdr.msg_flags & MSG_TRUNC)
+			if (!b->ok[i])
 				continue;
-			len = answer_with(d, z, bl, b->qbuf[i], b->in[i].msg_len, &b->from[i], 0,
-					  b->abuf[nout], UDP_OUT_MAX);
+			len = answer_msg(d, z, bl, &b->msg[i], &b->from[i], 0, b->abuf[nout], UDP_OUT_MAX);
 			if (len == 0)
 				continue;
 			b->iout[nout].iov_base = b->abuf[nout];
@@ -681,6 +727,18 @@ udp_main(void *arg)
 				continue;
 			}
 			sent += r;
+		}
+		/* After a short batch (the server outruns its clients), a nap
+		 * lets the next recvmmsg find many datagrams: one wake-up and
+		 * two system calls then serve them all, instead of each query
+		 * paying for its own.  The queries just read are answered
+		 * already; one arriving now waits at most the nap.  Measured
+		 * at 30,000 q/s: 10.3 instead of 12.7 us of CPU per query,
+		 * same latency; never taken when the server is saturated (the
+		 * batches are full). */
+		if (n < UDP_NAP_BELOW) {
+			struct timespec ts = {.tv_sec = 0, .tv_nsec = UDP_NAP_US * 1000L};
+			nanosleep(&ts, NULL);
 		}
 	}
 	bw_free(b);
@@ -848,9 +906,11 @@ do_xfr(struct bw_dns *d, int fd, const struct bw_dns_msg *m, const char *from, u
 	if (rc == 0)
 		rc = xfr_flush(&x);
 	dlog(d, rc ? "warn" : "info",
-	     "event=dns_xfr type=%s client=%s serial=%u from_serial=%u records=%zu messages=%zu ms=%lld%s",
+	     "event=dns_xfr type=%s client=%s serial=%u from_serial=%u records=%zu messages=%zu ms=%lld "
+	     "mono_us=%lld%s",
 	     xfr_name(kind), from, bw_rpz_serial(z), m->qtype == BW_DNS_IXFR ? m->soa_auth_serial : 0,
-	     x.records, x.messages, (long long)(now_ms() - t0), rc ? " error=aborted" : "");
+	     x.records, x.messages, (long long)(now_ms() - t0), (long long)mono_us(),
+	     rc ? " error=aborted" : "");
 	bw_rpz_unref(z);
 	return rc ? -1 : 0;
 }
@@ -1054,8 +1114,8 @@ notify_start(struct bw_dns *d, uint32_t serial)
 		d->pend[i].next_ms = now_ms() + 1000;
 		d->pend[i].serial = serial;
 		notify_send(d, i);
-		dlog(d, "info", "event=dns_notify peer=%s port=%u serial=%u", d->c.notify[i].addr,
-		     d->c.notify[i].port, serial);
+		dlog(d, "info", "event=dns_notify peer=%s port=%u serial=%u mono_us=%lld",
+		     d->c.notify[i].addr, d->c.notify[i].port, serial, (long long)mono_us());
 	}
 }
 
@@ -1089,13 +1149,16 @@ notify_retry(struct bw_dns *d)
 		}
 }
 
+/* Updates the zone after a commit the watcher noticed at noticed
+ * (mono_us); logs when it noticed, when the new zone was in place and
+ * the build time in microseconds. */
 static int
-reload(struct bw_dns *d, int64_t *change)
+reload(struct bw_dns *d, int64_t *change, int64_t noticed)
 {
 	struct bw_rpz *z = NULL;
 	struct bw_rpz_stats s;
 	struct bw_err err;
-	int64_t t0 = now_ms();
+	int64_t t0 = mono_us(), t1;
 	struct bw_rpz *cur = zone_get(d);
 	uint32_t old = bw_rpz_serial(cur);
 	int rc;
@@ -1110,11 +1173,14 @@ reload(struct bw_dns *d, int64_t *change)
 	bw_rpz_get_stats(z, &s);
 	*change = s.change;
 	zone_put(d, z);
-	dlog(d, "info", "event=rpz_zone serial=%u records=%zu actions=%zu skipped=%zu journal=%zu "
-	     "overlay=%zu ms=%lld", bw_rpz_serial(z), s.records, s.actions, s.skipped, s.journal,
-	     s.touched, (long long)(now_ms() - t0));
+	t1 = mono_us();
+	/* NOTIFY first: the log line is not on the path to the resolver */
 	if (bw_rpz_serial(z) != old)
 		notify_start(d, bw_rpz_serial(z));
+	dlog(d, "info", "event=rpz_zone serial=%u records=%zu actions=%zu skipped=%zu passthru=%zu "
+	     "journal=%zu overlay=%zu build_us=%lld noticed_mono_us=%lld ready_mono_us=%lld",
+	     bw_rpz_serial(z), s.records, s.actions, s.skipped, s.passthru, s.journal, s.touched,
+	     (long long)(t1 - t0), (long long)noticed, (long long)t1);
 	return 0;
 }
 
@@ -1148,16 +1214,94 @@ query_int(sqlite3_stmt *s)
 	return v;
 }
 
+/* The store's directory watched with inotify for writes to the database
+ * and its -wal and -journal files: *fd (non-blocking) and the base name,
+ * or -1 when inotify cannot watch it (then the poll alone finds commits).
+ * Through a symbolic link, the directory of the file itself, where SQLite
+ * puts the -wal. */
+static int
+store_watch_open(const char *path, char *base, size_t n)
+{
+	char dir[PATH_MAX], real[PATH_MAX];
+	const char *db_path = realpath(path, real) ? real : path;
+	const char *slash = strrchr(db_path, '/');
+	int fd;
+
+	if (slash == NULL) {
+		snprintf(dir, sizeof(dir), ".");
+		slash = db_path - 1;
+	} else if ((size_t)(slash - db_path) >= sizeof(dir)) {
+		return -1;
+	} else {
+		memcpy(dir, db_path, (size_t)(slash - db_path));
+		dir[slash - db_path] = '\0';
+		if (dir[0] == '\0')
+			snprintf(dir, sizeof(dir), "/");
+	}
+	if (snprintf(base, n, "%s", slash + 1) >= (int)n)
+		return -1;
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (inotify_add_watch(fd, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads every pending event of the store watch; 1 if one names the
+ * database, its -wal or its -journal. */
+static int
+store_watch_read(int fd, const char *base)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	size_t bl = strlen(base);
+	ssize_t n;
+	int hit = 0;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p + sizeof(struct inotify_event) <= buf + n;) {
+			const struct inotify_event *e = (const struct inotify_event *)p;
+			if (e->len && strncmp(e->name, base, bl) == 0 &&
+			    (e->name[bl] == '\0' || strcmp(e->name + bl, "-wal") == 0 ||
+			     strcmp(e->name + bl, "-journal") == 0))
+				hit = 1;
+			if (e->mask & IN_Q_OVERFLOW)
+				hit = 1;
+			p += sizeof(*e) + e->len;
+		}
+	}
+	return hit;
+}
+
+/* After a write to the store's files the commit may not be visible yet:
+ * SQLite updates the WAL index in shared memory (which inotify does not
+ * see) just after writing the WAL, and a writer descheduled in between
+ * delays it.  So the watcher looks again every WATCH_FAST_US for
+ * WATCH_FAST_FOR_US after the first write of a burst, then every
+ * WATCH_SLOW_US until WATCH_SLOW_FOR_US after the last: a few dozen cheap
+ * reads of data_version per commit, and 500 a second during a long
+ * stream of writes (a big ingest). */
+#define WATCH_FAST_US 250
+#define WATCH_FAST_FOR_US 2000
+#define WATCH_SLOW_US 2000
+#define WATCH_SLOW_FOR_US 100000
+
 static void *
 watch_main(void *arg)
 {
 	struct bw_dns *d = arg;
 	sqlite3 *db = bw_store_db(d->wst);
 	sqlite3_stmt *dv = NULL, *mx = NULL;
-	struct pollfd pf[3];
+	struct pollfd pf[4];
 	int64_t version, change;
 	struct bw_rpz_stats st;
 	struct bw_rpz *z = zone_get(d);
+	char base[256];
+	int ifd = store_watch_open(d->c.db_path, base, sizeof(base));
+	/* mono_us of the first and the last write of the burst seen */
+	int64_t burst = -WATCH_SLOW_FOR_US - 1, wrote = burst;
 
 	bw_rpz_get_stats(z, &st);
 	bw_rpz_unref(z);
@@ -1168,6 +1312,8 @@ watch_main(void *arg)
 		dlog(d, "error", "event=dns_error what=watcher error=\"%s\"", sqlite3_errmsg(db));
 		goto out;
 	}
+	dlog(d, "info", "event=rpz_watch inotify=%s poll_ms=%u", ifd >= 0 ? "yes" : "no",
+	     ifd >= 0 ? WATCH_POLL_FACTOR * d->c.poll_ms : d->c.poll_ms);
 	version = query_int(dv);
 	pf[0].fd = d->stop[0];
 	pf[0].events = POLLIN;
@@ -1175,9 +1321,19 @@ watch_main(void *arg)
 	pf[1].events = POLLIN;
 	pf[2].fd = d->nfd6;
 	pf[2].events = POLLIN;
+	pf[3].fd = ifd;
+	pf[3].events = POLLIN;
 	for (;;) {
-		int64_t v;
-		int r = poll(pf, 3, (int)d->c.poll_ms);
+		int64_t v, noticed, t = mono_us();
+		unsigned ms = ifd >= 0 ? WATCH_POLL_FACTOR * d->c.poll_ms : d->c.poll_ms;
+		struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+		int r;
+
+		if (t - wrote < WATCH_SLOW_FOR_US) {
+			ts.tv_sec = 0;
+			ts.tv_nsec = (t - burst < WATCH_FAST_FOR_US ? WATCH_FAST_US : WATCH_SLOW_US) * 1000L;
+		}
+		r = ppoll(pf, 4, &ts, NULL);
 
 		if (r < 0 && errno != EINTR)
 			break;
@@ -1187,17 +1343,27 @@ watch_main(void *arg)
 			notify_read(d, d->nfd4);
 		if (r > 0 && pf[2].revents)
 			notify_read(d, d->nfd6);
+		if (r > 0 && pf[3].revents && store_watch_read(ifd, base)) {
+			int64_t now = mono_us();
+			if (now - wrote >= WATCH_SLOW_FOR_US)
+				burst = now; /* the first write after a quiet time */
+			wrote = now;
+		}
 		notify_retry(d);
 		v = query_int(dv);
 		if (v == version)
 			continue;
+		noticed = mono_us();
 		version = v;
+		burst = wrote = -WATCH_SLOW_FOR_US - 1;
 		/* only a new journal row changes the zone (rpz.h) */
 		if (query_int(mx) == change)
 			continue;
-		(void)reload(d, &change);
+		(void)reload(d, &change, noticed);
 	}
 out:
+	if (ifd >= 0)
+		close(ifd);
 	sqlite3_finalize(dv);
 	sqlite3_finalize(mx);
 	return NULL;
@@ -1346,7 +1512,12 @@ bw_dns_start(const struct bw_dns_config *c, struct bw_dns **out, struct bw_err *
 	}
 	{
 		struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
+		int rcvbuf = UDP_RCVBUF;
 		setsockopt(d->udp, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		/* a burst larger than the default buffer (about 300 queries)
+		 * is dropped, and a client waits out its timeout for each;
+		 * the kernel caps this at net.core.rmem_max */
+		setsockopt(d->udp, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	}
 	d->port = port;
 	d->nfd4 = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

@@ -6,14 +6,22 @@
  *
  * Threads (all started by bw_dns_start, all stopped by bw_dns_stop):
  *   udp      recvmmsg/sendmmsg batches of BW_DNS_BATCH datagrams; takes a
- *            reference to the current zone once per batch
+ *            reference to the current zone once per batch, parses the whole
+ *            batch, prefetches its DNSBL look-ups (bw_dnsbl_prefetch), then
+ *            answers; after a short batch it naps 100 us so the next one
+ *            is larger
  *   tcp      accepts connections; each runs in its own thread (at most
  *            BW_DNS_TCP_MAX at once), length-prefixed messages, transfers
- *   watcher  its own store connection; polls PRAGMA data_version every
- *            poll_ms (SQLite's update hook cannot see other processes), and
- *            when max(rpz_change.serial) moved updates the zone from the
- *            new journal rows (bw_rpz_update), swaps it in under a mutex
- *            and sends NOTIFY (retried every second, five times, until
+ *   watcher  its own store connection; checks PRAGMA data_version
+ *            (SQLite's update hook cannot see other processes) when
+ *            inotify says the store's directory saw a write to the database
+ *            or its -wal or -journal (then again every 250 us for 5 ms, as
+ *            the WAL index is updated in shared memory just after), and
+ *            every 5 x poll_ms in any case (inotify misses writes on some
+ *            file systems, e.g. NFS; without inotify every poll_ms); when
+ *            max(rpz_change.serial) moved it updates the zone from the new
+ *            journal rows (bw_rpz_update), swaps it in under a mutex and
+ *            sends NOTIFY (retried every second, five times, until
  *            answered)
  *   dnsbl    its own store connection too; after any commit rebuilds the
  *            DNSBL snapshot, at most once a second (a large DNSBL takes
@@ -74,7 +82,7 @@ struct bw_dns_config {
 	struct bw_dnsbl_conf dnsbl_conf;
 	struct bw_http_prefix dnsbl_clients[BW_DNS_ALLOW_MAX];
 	size_t ndnsbl_clients;
-	unsigned poll_ms;             /* 0: 10 */
+	unsigned poll_ms;             /* 0: 10; with inotify 5 x this */
 	bw_dns_logger logger;         /* may be NULL */
 	void *log_ctx;
 };

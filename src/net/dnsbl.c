@@ -21,17 +21,28 @@ struct ip_ent {
 	uint32_t reason;
 };
 
+/* Sorted entries and, once sorted, a bucket index on their top bits:
+ * entries with addr >> shift == k are e[idx[k] .. idx[k + 1]), about a
+ * cache line of them per bucket.  The index stays small (512 KiB for a
+ * million addresses) and so in the cache, and a look-up costs one miss in
+ * the entries instead of the twenty steps of a binary search. */
 struct ip_tab {
 	struct ip_ent *e;
 	size_t n, cap;
+	uint32_t *idx;
+	unsigned shift;
 };
 
+/* 8 bytes, so the table of a million names stays small: the length and
+ * the reason are in the names arena before the name ([len][reason][name]). */
 struct dom_slot {
-	uint64_t hash; /* 0: empty */
-	size_t off;    /* into names */
-	uint32_t reason;
-	uint8_t len;
+	uint32_t tag; /* high half of the name's hash, never 0; 0: empty */
+	uint32_t off; /* of the name in the arena */
 };
+
+#define NAMES_ARENA_MAX UINT32_MAX
+/* Entries per bucket of an ip_tab index: 8 of 8 bytes, one cache line. */
+#define IP_BUCKET 8
 
 struct zone {
 	uint8_t apex[BW_DNS_NAME_MAX];
@@ -50,6 +61,9 @@ struct bw_dnsbl {
 	struct ip_tab cidr[33]; /* by prefix length; [32] unused (exact) */
 	struct dom_slot *dom;
 	size_t dmask, ndom;
+	/* bit k: some listed name has k labels (k < 128), so a look-up
+	 * probes only the suffixes that can match */
+	uint64_t depths[2];
 	uint8_t *names;
 	size_t nlen, ncap;
 	struct bw_strmap *reason_map;
@@ -77,7 +91,13 @@ hash_name(const uint8_t *p, size_t n)
 		h ^= p[i];
 		h *= 1099511628211ull;
 	}
-	return h | 1; /* never 0, the empty mark */
+	return h;
+}
+
+static uint32_t
+tag_of(uint64_t h)
+{
+	return (uint32_t)(h >> 32) | 1; /* never 0, the empty mark */
 }
 
 static int
@@ -141,11 +161,40 @@ tab_sort(struct ip_tab *t)
 	t->n = o;
 }
 
+/* Builds t's bucket index: about IP_BUCKET entries per bucket (a cache
+ * line of them), at most 2^24 buckets. */
+static int
+tab_index(struct ip_tab *t)
+{
+	unsigned bits = 1;
+	size_t k = 0, nb;
+
+	if (t->n == 0)
+		return BW_OK;
+	while (bits < 24 && ((size_t)IP_BUCKET << bits) < t->n)
+		bits++;
+	t->shift = 32 - bits;
+	nb = (size_t)1 << bits;
+	t->idx = bw_malloc((nb + 1) * sizeof(*t->idx));
+	if (t->idx == NULL)
+		return BW_ENOMEM;
+	for (size_t b = 0; b <= nb; b++) {
+		while (k < t->n && (t->e[k].addr >> t->shift) < b)
+			k++;
+		t->idx[b] = (uint32_t)k;
+	}
+	return BW_OK;
+}
+
 static const struct ip_ent *
 tab_find(const struct ip_tab *t, uint32_t addr)
 {
-	size_t lo = 0, hi = t->n;
+	size_t lo, hi;
 
+	if (t->idx == NULL)
+		return NULL;
+	lo = t->idx[addr >> t->shift];
+	hi = t->idx[(addr >> t->shift) + 1];
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (t->e[mid].addr < addr)
@@ -201,6 +250,8 @@ dom_collect(struct bw_dnsbl *b, const char *value, uint32_t reason)
 	if (bw_dns_name_from_text(value, w, &wl, NULL) || wl < 2)
 		return BW_OK; /* not a name: skip */
 	wl--; /* without the root label */
+	if (b->nlen + wl + 5 > NAMES_ARENA_MAX)
+		return BW_ELIMIT;
 	if (b->nlen + wl + 5 > b->ncap) {
 		size_t cap = b->ncap;
 		uint8_t *p = bw_grow(b->names, &cap, b->nlen + wl + 5, 1);
@@ -215,23 +266,32 @@ dom_collect(struct bw_dnsbl *b, const char *value, uint32_t reason)
 	memcpy(b->names + b->nlen + 5, low, wl);
 	b->nlen += wl + 5;
 	b->ndom++;
+	{
+		int k = bw_dns_name_labels(w, wl + 1);
+		if (k < 128)
+			b->depths[k / 64] |= (uint64_t)1 << (k % 64);
+	}
 	return BW_OK;
 }
 
-static const struct dom_slot *
+/* The arena offset of the entry [len][reason][name] for name, or -1. */
+static long
 dom_find(const struct bw_dnsbl *b, const uint8_t *name, size_t len)
 {
 	uint64_t h;
+	uint32_t tag;
 	size_t i;
 
 	if (b->dom == NULL)
-		return NULL;
+		return -1;
 	h = hash_name(name, len);
-	for (i = (size_t)h & b->dmask; b->dom[i].hash != 0; i = (i + 1) & b->dmask)
-		if (b->dom[i].hash == h && b->dom[i].len == len &&
-		    memcmp(b->names + b->dom[i].off, name, len) == 0)
-			return &b->dom[i];
-	return NULL;
+	tag = tag_of(h);
+	for (i = (size_t)h & b->dmask; b->dom[i].tag != 0; i = (i + 1) & b->dmask) {
+		const uint8_t *e = b->names + b->dom[i].off;
+		if (b->dom[i].tag == tag && e[0] == len && memcmp(e + 5, name, len) == 0)
+			return (long)b->dom[i].off;
+	}
+	return -1;
 }
 
 static int
@@ -247,18 +307,14 @@ dom_index(struct bw_dnsbl *b)
 	b->dmask = size - 1;
 	for (size_t off = 0; off < b->nlen;) {
 		size_t len = b->names[off];
-		uint32_t reason;
 		const uint8_t *name = b->names + off + 5;
-		memcpy(&reason, b->names + off + 1, 4);
-		if (dom_find(b, name, len) == NULL) {
+		if (dom_find(b, name, len) < 0) {
 			uint64_t h = hash_name(name, len);
 			size_t i = (size_t)h & b->dmask;
-			while (b->dom[i].hash != 0)
+			while (b->dom[i].tag != 0)
 				i = (i + 1) & b->dmask;
-			b->dom[i].hash = h;
-			b->dom[i].off = off + 5;
-			b->dom[i].len = (uint8_t)len;
-			b->dom[i].reason = reason;
+			b->dom[i].tag = tag_of(h);
+			b->dom[i].off = (uint32_t)off;
 			n++;
 		}
 		off += 5 + len;
@@ -360,7 +416,13 @@ load_rows(struct bw_dnsbl *b, sqlite3 *db, const struct bw_dnsbl_conf *c, struct
 				last_id = id;
 			}
 			reason = last_reason;
-			if (add_row(b, sqlite3_column_int(s, 0), v, reason))
+			rc = add_row(b, sqlite3_column_int(s, 0), v, reason);
+			if (rc == BW_ELIMIT) {
+				rc = bw_err_set(err, BW_ELIMIT, "dnsbl: the domain names take over %llu bytes",
+						(unsigned long long)NAMES_ARENA_MAX);
+				goto out;
+			}
+			if (rc)
 				goto nomem;
 		}
 		if (r != SQLITE_DONE)
@@ -414,7 +476,12 @@ bw_dnsbl_load(struct bw_store *st, const struct bw_dnsbl_conf *c, struct bw_dnsb
 		tab_sort(&b->cidr[i]);
 		b->stats.cidr += b->cidr[i].n;
 	}
-	if (dom_index(b)) {
+	rc = tab_index(&b->exact);
+	for (int i = 1; i < 32 && rc == BW_OK; i++)
+		rc = tab_index(&b->cidr[i]);
+	if (rc == BW_OK)
+		rc = dom_index(b);
+	if (rc) {
 		rc = bw_err_set(err, BW_ENOMEM, "dnsbl: out of memory");
 		goto out;
 	}
@@ -440,8 +507,11 @@ bw_dnsbl_unref(struct bw_dnsbl *b)
 	if (b == NULL || __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	bw_free(b->exact.e);
-	for (int i = 0; i < 33; i++)
+	bw_free(b->exact.idx);
+	for (int i = 0; i < 33; i++) {
 		bw_free(b->cidr[i].e);
+		bw_free(b->cidr[i].idx);
+	}
 	bw_free(b->dom);
 	bw_free(b->names);
 	bw_free(b->reason);
@@ -462,14 +532,14 @@ bw_dnsbl_in_zone(const struct bw_dnsbl *b, const uint8_t *qname, size_t len)
 	       bw_dns_name_under(qname, len, b->namez.apex, b->namez.len, NULL);
 }
 
-/* The listing of the reversed IPv4 labels in pre[0..plen), or -1. */
-static long
-ip_lookup(const struct bw_dnsbl *b, const uint8_t *pre, size_t plen)
+/* The IPv4 address of the reversed labels in pre[0..plen) ("4.3.2.1" for
+ * 1.2.3.4, digits only, no leading zero), or -1. */
+static int64_t
+ip_of(const uint8_t *pre, size_t plen)
 {
-	uint32_t oct[4], ip;
+	uint32_t oct[4];
 	size_t i = 0;
 	int n = 0;
-	const struct ip_ent *e;
 
 	while (i < plen) {
 		size_t l = pre[i++];
@@ -489,7 +559,20 @@ ip_lookup(const struct bw_dnsbl *b, const uint8_t *pre, size_t plen)
 	}
 	if (n != 4)
 		return -1;
-	ip = oct[3] << 24 | oct[2] << 16 | oct[1] << 8 | oct[0];
+	return (int64_t)(oct[3] << 24 | oct[2] << 16 | oct[1] << 8 | oct[0]);
+}
+
+/* The listing of the reversed IPv4 labels in pre[0..plen), or -1. */
+static long
+ip_lookup(const struct bw_dnsbl *b, const uint8_t *pre, size_t plen)
+{
+	int64_t v = ip_of(pre, plen);
+	uint32_t ip;
+	const struct ip_ent *e;
+
+	if (v < 0)
+		return -1;
+	ip = (uint32_t)v;
 	if ((e = tab_find(&b->exact, ip)) != NULL)
 		return e->reason;
 	for (int bits = 31; bits >= 1; bits--) {
@@ -501,21 +584,86 @@ ip_lookup(const struct bw_dnsbl *b, const uint8_t *pre, size_t plen)
 	return -1;
 }
 
+/* The offsets in the lower-cased prefix low[0..plen) of the names a
+ * listing could match: the name itself, then each parent (a listing covers
+ * subdomains), skipping the depths nothing is listed at.  Returns their
+ * number. */
+static size_t
+name_probes(const struct bw_dnsbl *b, const uint8_t *low, size_t plen,
+	    size_t at[BW_DNS_NAME_MAX / 2])
+{
+	size_t n = 0;
+	int k = 0;
+
+	for (size_t j = 0; j < plen; j += 1 + (size_t)low[j])
+		k++;
+	for (size_t i = 0; i < plen; i += 1 + (size_t)low[i], k--)
+		if (k >= 128 || (b->depths[k / 64] >> (k % 64) & 1))
+			at[n++] = i;
+	return n;
+}
+
 static long
 name_lookup(const struct bw_dnsbl *b, const uint8_t *pre, size_t plen)
 {
 	uint8_t low[BW_DNS_NAME_MAX];
-	size_t i = 0;
+	size_t at[BW_DNS_NAME_MAX / 2], n;
 
 	bw_dns_name_lower(pre, plen, low);
-	/* the name itself, then each parent (a listing covers subdomains) */
-	while (i < plen) {
-		const struct dom_slot *s = dom_find(b, low + i, plen - i);
-		if (s)
-			return s->reason;
-		i += 1 + (size_t)low[i];
+	n = name_probes(b, low, plen, at);
+	for (size_t j = 0; j < n; j++) {
+		long off = dom_find(b, low + at[j], plen - at[j]);
+		uint32_t reason;
+		if (off >= 0) {
+			memcpy(&reason, b->names + off + 1, 4);
+			return reason;
+		}
 	}
 	return -1;
+}
+
+void
+bw_dnsbl_prefetch(const struct bw_dnsbl *b, const uint8_t *qname, size_t len, int stage)
+{
+	size_t pre;
+
+	if (bw_dns_name_under(qname, len, b->ipz.apex, b->ipz.len, &pre)) {
+		const struct ip_tab *t = &b->exact;
+		int64_t ip = ip_of(qname, pre);
+		uint32_t k;
+
+		if (ip < 0 || t->idx == NULL)
+			return;
+		k = (uint32_t)ip >> t->shift;
+		/* the bucket's bounds, then its entries (a line or two) */
+		if (stage == 0) {
+			__builtin_prefetch(&t->idx[k]);
+		} else {
+			__builtin_prefetch(&t->e[t->idx[k]]);
+			if (t->idx[k + 1] > t->idx[k])
+				__builtin_prefetch(&t->e[t->idx[k + 1] - 1]);
+		}
+	} else if (b->dom && bw_dns_name_under(qname, len, b->namez.apex, b->namez.len, &pre)) {
+		uint8_t low[BW_DNS_NAME_MAX];
+		size_t at[BW_DNS_NAME_MAX / 2], n;
+
+		bw_dns_name_lower(qname, pre, low);
+		n = name_probes(b, low, pre, at);
+		for (size_t j = 0; j < n; j++) {
+			uint64_t h = hash_name(low + at[j], pre - at[j]);
+			size_t i = (size_t)h & b->dmask;
+			uint32_t tag = tag_of(h);
+			if (stage == 0) {
+				__builtin_prefetch(&b->dom[i]);
+				continue;
+			}
+			for (; b->dom[i].tag != 0; i = (i + 1) & b->dmask)
+				if (b->dom[i].tag == tag) {
+					__builtin_prefetch(b->names + b->dom[i].off);
+					break;
+				}
+		}
+	}
 }
 
 static int

@@ -13,12 +13,14 @@
  * the keyed HTTP check.  Which clients may ask is the server's business
  * (dns.h: dnsbl client networks).
  *
- * Look-up structure: IPv4 addresses in a sorted array, CIDRs in one sorted
- * array per prefix length (only the lengths present are probed); domains
- * in an open-addressing hash of their lower-case wire form, probed once per
- * label of the query.  Reasons are interned (one per authorisation or per
- * source), so an entry costs a few words.  The snapshot is immutable and
- * reference-counted like the RPZ one.
+ * Look-up structure: IPv4 addresses in a sorted array with a bucket index
+ * on the top bits (a cache line of entries per bucket), CIDRs the same, one
+ * table per prefix length (only the lengths present are probed); domains
+ * in an open-addressing hash of 8-byte slots (hash tag, offset of the
+ * lower-case wire name in an arena), probed once per label of the query at
+ * the depths some listed name has.  Reasons are interned (one per
+ * authorisation or per source), so an entry costs a few words.  The
+ * snapshot is immutable and reference-counted like the RPZ one.
  */
 #ifndef BW_NET_DNSBL_H
 #define BW_NET_DNSBL_H
@@ -59,6 +61,13 @@ void bw_dnsbl_get_stats(const struct bw_dnsbl *b, struct bw_dnsbl_stats *s);
 
 /* 1 if qname (wire) lies in one of the two zones. */
 int bw_dnsbl_in_zone(const struct bw_dnsbl *b, const uint8_t *qname, size_t len);
+
+/* Only a hint, changing no answer: a batch of queries overlaps the cache
+ * misses of its look-ups when every query is given to stage 0, then every
+ * one to stage 1, and then each is answered (stage 0 fetches the first
+ * level of the tables, stage 1 the entries it points to).  Any qname is
+ * accepted.  Thread-safe, like every read of a snapshot. */
+void bw_dnsbl_prefetch(const struct bw_dnsbl *b, const uint8_t *qname, size_t len, int stage);
 
 /* Writes the answer to (qname, qtype) into w (after its question) and
  * returns the rcode; -1 when a record did not fit.  Call only when

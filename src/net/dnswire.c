@@ -412,7 +412,7 @@ bw_dns_w_init(struct bw_dns_writer *w, uint8_t *buf, size_t cap, const struct bw
 	memset(w->counts, 0, sizeof(w->counts));
 	/* a small message needs a small table (and clearing 2 KiB per UDP
 	 * answer would cost more than the answer) */
-	w->nslot_cap = w->cap <= 4096 ? 64 : BW_DNS_COMPRESS_SLOTS;
+	w->nslot_cap = w->cap <= 4096 ? 64 : BW_DNS_COMPRESS_SLOTS; /* powers of 2 */
 	memset(w->slot_off, 0, w->nslot_cap * sizeof(w->slot_off[0]));
 	w->nslots = 0;
 	w->compress = 1;
@@ -428,14 +428,14 @@ bw_dns_w_flags(struct bw_dns_writer *w, uint16_t flags)
 	put16(w->buf + 2, flags);
 }
 
-/* FNV-1a over the lower-cased suffix. */
+/* FNV-1a over the lower-cased label at p (its length octet too; at most n
+ * octets), continuing from h.  A suffix's hash is its first label's over
+ * its parent's, so one pass from the right hashes every suffix of a name. */
 static uint32_t
-suffix_hash(const uint8_t *s, size_t len)
+label_hash(uint32_t h, const uint8_t *p, size_t n)
 {
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= lower(s[i]);
+	for (size_t i = 0; i < n; i++) {
+		h ^= lower(p[i]);
 		h *= 16777619u;
 	}
 	return h;
@@ -476,9 +476,9 @@ written_equal(const struct bw_dns_writer *w, size_t off, const uint8_t *s, size_
 static long
 slot_find(const struct bw_dns_writer *w, const uint8_t *s, size_t len, uint32_t h)
 {
-	unsigned i = h % w->nslot_cap;
+	unsigned i = h & (w->nslot_cap - 1);
 
-	for (unsigned n = 0; n < w->nslot_cap; n++, i = (i + 1) % w->nslot_cap) {
+	for (unsigned n = 0; n < w->nslot_cap; n++, i = (i + 1) & (w->nslot_cap - 1)) {
 		uint16_t o = w->slot_off[i];
 		if (o == 0)
 			return -1;
@@ -496,28 +496,53 @@ struct added {
 static void
 slot_add(struct bw_dns_writer *w, size_t off, uint32_t h, struct added *a)
 {
-	unsigned i = h % w->nslot_cap;
+	unsigned i = h & (w->nslot_cap - 1);
 
 	if (off >= 0x3fff || w->nslots >= w->nslot_cap * 3 / 4 ||
 	    a->n >= sizeof(a->idx) / sizeof(a->idx[0]))
 		return;
 	while (w->slot_off[i] != 0 && w->slot_off[i] != SLOT_TOMB)
-		i = (i + 1) % w->nslot_cap;
+		i = (i + 1) & (w->nslot_cap - 1);
 	w->slot_off[i] = (uint16_t)(off + 1);
 	w->slot_hash[i] = h;
 	w->nslots++;
 	a->idx[a->n++] = i;
 }
 
+static size_t wire_len(const uint8_t *p, size_t n);
+
 /* Writes a wire name, compressed if possible. */
 static int
 put_name(struct bw_dns_writer *w, const uint8_t *name, size_t len, struct added *a)
 {
-	size_t i = 0;
+	uint32_t hs[BW_DNS_NAME_MAX / 2 + 1]; /* hs[k]: the suffix from label k */
+	size_t i = 0, k, nl = 0;
 
-	while (i < len && name[i] != 0) {
-		uint32_t h = suffix_hash(name + i, len - i);
-		long at = w->compress ? slot_find(w, name + i, len - i, h) : -1;
+	/* the question's name, at 12, is the owner of most answers: a
+	 * pointer to it without hashing every suffix */
+	if (w->compress && w->counts[0] && wire_len(w->buf + 12, w->len - 12) == len &&
+	    memcmp(w->buf + 12, name, len) == 0) {
+		if (w->len + 2 > w->cap)
+			return BW_ELIMIT;
+		put16(w->buf + w->len, 0xc000 | 12);
+		w->len += 2;
+		return BW_OK;
+	}
+	if (w->compress) {
+		size_t offs[BW_DNS_NAME_MAX / 2 + 1];
+		uint32_t h = label_hash(2166136261u, (const uint8_t *)"", 1); /* the root */
+
+		for (; i < len && name[i] != 0 && nl < BW_DNS_NAME_MAX / 2 + 1; i += 1 + (size_t)name[i])
+			offs[nl++] = i;
+		for (k = nl; k-- > 0;) {
+			size_t n = 1 + (size_t)name[offs[k]];
+			h = label_hash(h, name + offs[k], n < len - offs[k] ? n : len - offs[k]);
+			hs[k] = h;
+		}
+		i = 0;
+	}
+	for (k = 0; i < len && name[i] != 0; k++) {
+		long at = k < nl ? slot_find(w, name + i, len - i, hs[k]) : -1;
 		size_t l = name[i];
 
 		if (at >= 0) {
@@ -529,8 +554,8 @@ put_name(struct bw_dns_writer *w, const uint8_t *name, size_t len, struct added 
 		}
 		if (w->len + 1 + l > w->cap || i + 1 + l > len)
 			return BW_ELIMIT;
-		if (w->compress)
-			slot_add(w, w->len, h, a);
+		if (k < nl)
+			slot_add(w, w->len, hs[k], a);
 		memcpy(w->buf + w->len, name + i, 1 + l);
 		w->len += 1 + l;
 		i += 1 + l;

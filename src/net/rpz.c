@@ -12,6 +12,21 @@
  * needs.  Records live in one byte arena ([owner len][owner][type][rdlen]
  * [rdata]) with an offset array; owners are grouped and found through an
  * open-addressing hash of the lower-case owner.
+ *
+ * Entries: an action is known by its id; an operator exception (pass) by
+ * its trigger owner (cmp_ent), so that its journal rows, which point to
+ * different audit entries, still pair up.  gen() makes an exception's
+ * CNAME rpz-passthru. only when no action is on the owner.
+ *
+ * Update: a snapshot made by bw_rpz_update is an overlay on the last full
+ * snapshot F, and holds only what changed since F: the entries added
+ * (acts), those of F removed (gone), the journal rows after F's head, the
+ * names of those, and the records of the owners they touch.  An update
+ * copies the previous overlay's parts (what changed since F) and adds the
+ * new rows, so a change to a zone of 500,000 actions costs as much as a
+ * change to an empty one.  Past TOUCHED_MAX touched rows the overlay is
+ * folded into a new full snapshot from memory (materialize), and every
+ * UPDATES_MAX updates the zone is read again from the store.
  */
 #include "net/rpz.h"
 
@@ -28,7 +43,9 @@ struct act {
 	size_t owner_off; /* into names: the primary owner, lower-case, with the apex */
 	uint8_t olen;
 	uint8_t domain;   /* has a "*." twin */
-	uint8_t block;    /* 1 block, 0 sinkhole */
+	uint8_t block;    /* 1 block, 0 sinkhole (or passthru) */
+	uint8_t pass;     /* an operator exception: CNAME rpz-passthru. */
+	uint8_t ov;       /* owner_off is into an overlay's arena (owner_of) */
 	uint8_t fam;      /* sinkhole: 4 or 6 */
 	uint8_t sink[16];
 };
@@ -75,10 +92,16 @@ struct bw_rpz {
 	unsigned updates; /* incremental updates since the last full load */
 	/* An update is an overlay on the last full snapshot: full (shared,
 	 * one reference held) answers for every owner except the touched
-	 * ones (the primary owners of the actions changed since full), whose
-	 * records are in this snapshot's own rrs/groups/hash.  NULL: this
-	 * snapshot is full. */
+	 * ones (the primary owners of the entries changed since full), whose
+	 * records are in this snapshot's own rrs/groups/hash.  Its entries
+	 * too: acts holds only those in the zone now and not in full, gone
+	 * those of full no longer in it (sorted by cmp_ent), journal only the
+	 * rows after full's head, names only their owners (ov set), so that
+	 * an update costs what changed since full, not the size of the zone.
+	 * NULL: this snapshot is full. */
 	struct bw_rpz *full;
+	struct act *gone;
+	size_t ngone;
 	size_t *touched;  /* owner offsets into names, hashed by touched_tab */
 	uint8_t *touched_len;
 	size_t ntouched;
@@ -86,6 +109,14 @@ struct bw_rpz {
 	size_t touched_mask;
 	struct bw_rpz_stats stats;
 };
+
+/* The owner of entry a of snapshot z: in z's arena, or in its full
+ * snapshot's for an overlay's entry that came from there. */
+static const uint8_t *
+owner_of(const struct bw_rpz *z, const struct act *a)
+{
+	return (a->ov || z->full == NULL ? z->names : z->full->names) + a->owner_off;
+}
 
 void
 bw_rpz_conf_init(struct bw_rpz_conf *c)
@@ -297,30 +328,36 @@ gen(const struct bw_rpz *z, const struct act *const *set, size_t n, struct rrbuf
 {
 	const struct act *s[SET_MAX];
 	size_t ns = 0;
-	int block = 0, rc;
+	int block = 0, pass = 0, rc;
 	uint8_t wild[BW_DNS_NAME_MAX];
 	const uint8_t *owner;
 	size_t olen;
 	static const uint8_t root = 0;
+	static const uint8_t passthru[] = "\14rpz-passthru";
 
 	if (n == 0)
 		return BW_OK;
-	owner = z->names + set[0]->owner_off;
+	owner = owner_of(z, set[0]);
 	olen = set[0]->olen;
 	for (size_t i = 0; i < n; i++) {
-		if (set[i]->block)
+		if (set[i]->pass)
+			pass = 1;
+		else if (set[i]->block)
 			block = 1;
 		else if (ns < SET_MAX)
 			s[ns++] = set[i];
 	}
+	/* an exception only where no action names the trigger */
+	pass = pass && !block && ns == 0;
 	wild[0] = 1;
 	wild[1] = '*';
 	memcpy(wild + 2, owner, olen);
 	for (int w = 0; w < (set[0]->domain ? 2 : 1); w++) {
 		const uint8_t *on = w ? wild : owner;
 		size_t ol = w ? olen + 2 : olen;
-		if (block) {
-			rc = rrbuf_add(out, on, ol, BW_DNS_CNAME, &root, 1);
+		if (block || pass) {
+			rc = block ? rrbuf_add(out, on, ol, BW_DNS_CNAME, &root, 1)
+				   : rrbuf_add(out, on, ol, BW_DNS_CNAME, passthru, sizeof(passthru));
 			if (rc)
 				return rc;
 			continue;
@@ -357,10 +394,15 @@ names_add(struct bw_rpz *z, const uint8_t *name, size_t len, size_t *off)
 	return BW_OK;
 }
 
-/* Fills a from one row (type, target, kind, sinkhole at columns col..);
- * returns 1 if the action cannot be expressed, -1 on allocation failure. */
+static uint64_t name_hash(const uint8_t *p, size_t n);
+
+/* Fills a from one row (type, target, kind, sinkhole at columns col..; an
+ * operator exception has kind 'passthru' and may name its type in text)
+ * and gives it id: an action's own, an exception one from its owner (an
+ * exception is known by its trigger, see same_ent); returns 1 if the entry
+ * cannot be expressed, -1 on allocation failure. */
 static int
-act_from_row(struct bw_rpz *z, sqlite3_stmt *s, int col, struct act *a)
+act_from_row(struct bw_rpz *z, sqlite3_stmt *s, int col, int64_t id, struct act *a)
 {
 	char text[BW_DNS_NAME_TEXT_MAX];
 	uint8_t rel[BW_DNS_NAME_MAX], full[BW_DNS_NAME_MAX];
@@ -368,11 +410,16 @@ act_from_row(struct bw_rpz *z, sqlite3_stmt *s, int col, struct act *a)
 	const char *target = (const char *)sqlite3_column_text(s, col + 1);
 	const char *kind = (const char *)sqlite3_column_text(s, col + 2);
 	const char *sink = (const char *)sqlite3_column_text(s, col + 3);
-	int type = sqlite3_column_int(s, col);
+	int type = sqlite3_column_type(s, col) == SQLITE_TEXT
+			   ? (int)bw_ioc_type_from_name((const char *)sqlite3_column_text(s, col))
+			   : sqlite3_column_int(s, col);
 
 	memset(a, 0, sizeof(*a));
+	a->id = id;
+	a->ov = z->full != NULL;
 	if (target == NULL || kind == NULL)
 		return 1;
+	a->pass = strcmp(kind, "passthru") == 0;
 	if (bw_rpz_trigger_text(type, target, text, sizeof(text), NULL))
 		return 1;
 	if (bw_dns_name_from_text(text, rel, &rlen, NULL))
@@ -385,6 +432,8 @@ act_from_row(struct bw_rpz *z, sqlite3_stmt *s, int col, struct act *a)
 	a->domain = type == BW_IOC_DOMAIN;
 	if (strcmp(kind, "block") == 0) {
 		a->block = 1;
+	} else if (a->pass) {
+		/* CNAME rpz-passthru. (gen) */
 	} else if (strcmp(kind, "sinkhole") == 0 && sink) {
 		if (inet_pton(AF_INET, sink, a->sink) == 1)
 			a->fam = 4;
@@ -398,6 +447,10 @@ act_from_row(struct bw_rpz *z, sqlite3_stmt *s, int col, struct act *a)
 	a->olen = (uint8_t)(rlen - 1 + z->apex_len);
 	if (names_add(z, full, a->olen, &a->owner_off))
 		return -1;
+	/* negative, so never an action's id; equal hashes are told apart by
+	 * the owner (same_ent) */
+	if (a->pass)
+		a->id = -1 - (int64_t)(name_hash(full, a->olen) >> 2);
 	return 0;
 }
 
@@ -405,7 +458,7 @@ static int
 cmp_owner(const struct bw_rpz *z, const struct act *a, const struct act *b)
 {
 	size_t n = a->olen < b->olen ? a->olen : b->olen;
-	int c = memcmp(z->names + a->owner_off, z->names + b->owner_off, n);
+	int c = memcmp(owner_of(z, a), owner_of(z, b), n);
 	if (c)
 		return c;
 	return a->olen < b->olen ? -1 : a->olen > b->olen;
@@ -418,11 +471,26 @@ cmp_act(const void *x, const void *y, void *ctx)
 	int c = cmp_owner(ctx, a, b);
 	if (c)
 		return c;
-	/* blocks first: a run of more than SET_MAX actions on one owner
-	 * keeps them when gen() sees only the first SET_MAX */
+	/* actions before exceptions, blocks first: a run of more than SET_MAX
+	 * entries on one owner keeps them when gen() sees only the first
+	 * SET_MAX */
+	if (a->pass != b->pass)
+		return a->pass ? 1 : -1;
 	if (a->block != b->block)
 		return a->block ? -1 : 1;
 	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* The order of entries by identity: an action is known by its id, an
+ * operator exception by its trigger owner. */
+static int
+cmp_ent(const struct bw_rpz *z, const struct act *a, const struct act *b)
+{
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	if (a->pass != b->pass)
+		return a->pass ? 1 : -1;
+	return a->pass ? cmp_owner(z, a, b) : 0;
 }
 
 static uint64_t
@@ -564,6 +632,23 @@ grow_journal(struct bw_rpz *z)
 	return BW_OK;
 }
 
+/* The journal's head and tail serials (0 when empty): two sub-queries,
+ * because SQLite answers a lone min() or max() from the end of the
+ * B-tree but scans every row for both in one. */
+#define HEAD_SQL                                                                                   \
+	"SELECT coalesce((SELECT max(serial) FROM rpz_change), 0),"                                \
+	" coalesce((SELECT min(serial) FROM rpz_change), 0)"
+
+/* The journal rows after serial ?1, in serial order: an action's row
+ * joined to the action; an operator exception's names its trigger itself
+ * (its id comes from the owner, act_from_row). */
+#define JOURNAL_SQL                                                                                \
+	"SELECT c.serial, c.op, a.id, a.type, a.target, a.kind, a.sinkhole"                        \
+	" FROM rpz_change c JOIN action a ON a.id = c.action_id WHERE c.serial > ?1"               \
+	" UNION ALL SELECT c.serial, c.op, 0, c.guard_type, c.guard_value, 'passthru', NULL"       \
+	" FROM rpz_change c WHERE c.action_id IS NULL AND c.serial > ?1"                           \
+" ORDER BY 1"
+
 static int
 read_rows(struct bw_rpz *z, sqlite3 *db, const struct bw_rpz_conf *c, struct bw_err *err)
 {
@@ -571,8 +656,7 @@ read_rows(struct bw_rpz *z, sqlite3 *db, const struct bw_rpz_conf *c, struct bw_
 	int64_t minser = 0;
 	int rc = BW_OK, r;
 
-	if (sqlite3_prepare_v2(db, "SELECT coalesce(max(serial), 0), coalesce(min(serial), 0)"
-				   " FROM rpz_change", -1, &s, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(db, HEAD_SQL, -1, &s, NULL) != SQLITE_OK ||
 	    sqlite3_step(s) != SQLITE_ROW)
 		goto dberr;
 	z->stats.change = sqlite3_column_int64(s, 0);
@@ -587,14 +671,34 @@ read_rows(struct bw_rpz *z, sqlite3 *db, const struct bw_rpz_conf *c, struct bw_
 		if (grow_acts(z))
 			goto nomem;
 		z->stats.actions++;
-		r = act_from_row(z, s, 1, &z->acts[z->nacts]);
+		r = act_from_row(z, s, 1, sqlite3_column_int64(s, 0), &z->acts[z->nacts]);
 		if (r < 0)
 			goto nomem;
 		if (r > 0) {
 			z->stats.skipped++;
 			continue;
 		}
-		z->acts[z->nacts++].id = sqlite3_column_int64(s, 0);
+		z->nacts++;
+	}
+	if (r != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(s);
+	s = NULL;
+
+	/* the operator's exceptions (rpz.h) */
+	if (sqlite3_prepare_v2(db, "SELECT DISTINCT type, value, 'passthru', NULL FROM guard_entry",
+			       -1, &s, NULL) != SQLITE_OK)
+		goto dberr;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		if (grow_acts(z))
+			goto nomem;
+		r = act_from_row(z, s, 0, 0, &z->acts[z->nacts]);
+		if (r < 0)
+			goto nomem;
+		if (r == 0) {
+			z->nacts++;
+			z->stats.passthru++;
+		}
 	}
 	if (r != SQLITE_DONE)
 		goto dberr;
@@ -606,9 +710,7 @@ read_rows(struct bw_rpz *z, sqlite3 *db, const struct bw_rpz_conf *c, struct bw_
 		z->journal_from = minser - 1;
 	if (z->journal_from < 0)
 		z->journal_from = 0;
-	if (sqlite3_prepare_v2(db, "SELECT c.serial, c.op, a.id, a.type, a.target, a.kind, a.sinkhole"
-				   " FROM rpz_change c JOIN action a ON a.id = c.action_id"
-				   " WHERE c.serial > ?1 ORDER BY c.serial", -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, JOURNAL_SQL, -1, &s, NULL) != SQLITE_OK)
 		goto dberr;
 	sqlite3_bind_int64(s, 1, z->journal_from);
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
@@ -617,14 +719,13 @@ read_rows(struct bw_rpz *z, sqlite3 *db, const struct bw_rpz_conf *c, struct bw_
 		if (grow_journal(z))
 			goto nomem;
 		j = &z->journal[z->njournal];
-		r = act_from_row(z, s, 3, &j->a);
+		r = act_from_row(z, s, 3, sqlite3_column_int64(s, 2), &j->a);
 		if (r < 0)
 			goto nomem;
 		if (r > 0)
 			continue; /* not in the zone either */
 		j->serial = sqlite3_column_int64(s, 0);
 		j->add = op && strcmp(op, "add") == 0;
-		j->a.id = sqlite3_column_int64(s, 2);
 		z->njournal++;
 	}
 	if (r != SQLITE_DONE)
@@ -722,18 +823,16 @@ bw_rpz_ref(struct bw_rpz *z)
 	__atomic_add_fetch(&z->refs, 1, __ATOMIC_RELAXED);
 }
 
+static void drop_records(struct bw_rpz *z);
+
 void
 bw_rpz_unref(struct bw_rpz *z)
 {
 	if (z == NULL || __atomic_sub_fetch(&z->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
-	rrbuf_free(&z->rrs);
-	bw_free(z->groups);
-	bw_free(z->hash);
-	bw_free(z->touched);
-	bw_free(z->touched_len);
-	bw_free(z->touched_tab);
+	drop_records(z);
 	bw_rpz_unref(z->full);
+	bw_free(z->gone);
 	bw_free(z->names);
 	bw_free(z->acts);
 	bw_free(z->journal);
@@ -860,14 +959,141 @@ bw_rpz_record(const struct bw_rpz *z, size_t i, struct bw_rpz_rr *rr)
 		rrbuf_get(&z->rrs, z->full ? i - z->full->rrs.n : i, z->ttl, rr);
 }
 
+static int
+cmp_ent_r(const void *x, const void *y, void *ctx)
+{
+	return cmp_ent(ctx, x, y);
+}
+
+/* 1 if the entry a is among the n sorted (cmp_ent) entries of v. */
+static int
+has_ent(const struct bw_rpz *z, const struct act *v, size_t n, const struct act *a)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cmp_ent(z, &v[mid], a);
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* Compares a's owner with the lower-case wire name o of length len. */
+static int
+cmp_owner_to(const struct bw_rpz *z, const struct act *a, const uint8_t *o, size_t len)
+{
+	size_t n = a->olen < len ? a->olen : len;
+	int c = memcmp(owner_of(z, a), o, n);
+	if (c)
+		return c;
+	return a->olen < len ? -1 : a->olen > len;
+}
+
+/* The first of the n entries of v (sorted by cmp_act) whose owner is not
+ * below o. */
+static size_t
+run_start(const struct bw_rpz *z, const struct act *v, size_t n, const uint8_t *o, size_t len)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cmp_owner_to(z, &v[mid], o, len) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The entries on owner o (lower-case wire form) in the zone now, in
+ * cmp_act order, at most SET_MAX, into set; returns how many.  For an
+ * overlay: its own entries merged with those of its full snapshot that are
+ * not gone. */
+static size_t
+owner_run(const struct bw_rpz *z, const uint8_t *o, size_t len, const struct act **set)
+{
+	const struct bw_rpz *b = z->full ? z->full : z;
+	size_t i = run_start(z, b->acts, b->nacts, o, len), j = 0, n = 0, nown = 0;
+
+	if (z->full) {
+		j = run_start(z, z->acts, z->nacts, o, len);
+		nown = z->nacts;
+	}
+	while (n < SET_MAX) {
+		const struct act *x = NULL, *y = NULL;
+		while (z->full && i < b->nacts && cmp_owner_to(z, &b->acts[i], o, len) == 0 &&
+		       has_ent(z, z->gone, z->ngone, &b->acts[i]))
+			i++;
+		if (i < b->nacts && cmp_owner_to(z, &b->acts[i], o, len) == 0)
+			x = &b->acts[i];
+		if (j < nown && cmp_owner_to(z, &z->acts[j], o, len) == 0)
+			y = &z->acts[j];
+		if (x == NULL && y == NULL)
+			break;
+		if (x && (y == NULL || cmp_act(x, y, (void *)z) <= 0)) {
+			set[n++] = x;
+			i++;
+		} else {
+			set[n++] = y;
+			j++;
+		}
+	}
+	return n;
+}
+
+/* The index of the first journal entry of z after serial rel. */
+static size_t
+journal_after(const struct bw_rpz *z, int64_t rel)
+{
+	size_t lo = 0, hi = z->njournal;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (z->journal[mid].serial <= rel)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The journal entries after serial rel, in serial order (an overlay's
+ * full snapshot's, then its own), as a new array of *n pointers; NULL
+ * when out of memory. */
+static const struct jent **
+journal_slice(const struct bw_rpz *z, int64_t rel, size_t *n)
+{
+	const struct bw_rpz *b = z->full;
+	size_t lb = b ? journal_after(b, rel) : 0, lz = journal_after(z, rel), k = 0;
+	size_t total = (b ? b->njournal - lb : 0) + z->njournal - lz;
+	const struct jent **v = bw_calloc(total ? total : 1, sizeof(*v));
+
+	if (v == NULL)
+		return NULL;
+	for (size_t i = lb; b && i < b->njournal; i++)
+		v[k++] = &b->journal[i];
+	for (size_t i = lz; i < z->njournal; i++)
+		v[k++] = &z->journal[i];
+	*n = k;
+	return v;
+}
+
 /* ---- transfers -------------------------------------------------------- */
 
 static int
-cmp_jent_id(const void *x, const void *y)
+cmp_jent_ent(const void *x, const void *y, void *ctx)
 {
 	const struct jent *a = *(const struct jent *const *)x, *b = *(const struct jent *const *)y;
-	if (a->a.id != b->a.id)
-		return a->a.id < b->a.id ? -1 : 1;
+	int c = cmp_ent(ctx, &a->a, &b->a);
+	if (c)
+		return c;
 	return a->serial < b->serial ? -1 : a->serial > b->serial;
 }
 
@@ -887,33 +1113,21 @@ cmp_chg(const void *x, const void *y, void *ctx)
 static int
 diff(const struct bw_rpz *z, int64_t rel, struct rrbuf *dels, struct rrbuf *adds)
 {
-	size_t lo = 0, hi = z->njournal, nslice, nchg = 0;
-	const struct jent **slice = NULL;
-	struct chg *chg = NULL;
+	size_t nslice = 0, nchg = 0;
+	const struct jent **slice = journal_slice(z, rel, &nslice);
+	struct chg *chg = bw_calloc(nslice ? nslice : 1, sizeof(*chg));
 	struct rrbuf then = {0}, now = {0};
 	int rc = BW_OK;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (z->journal[mid].serial <= rel)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	nslice = z->njournal - lo;
-	slice = bw_calloc(nslice ? nslice : 1, sizeof(*slice));
-	chg = bw_calloc(nslice ? nslice : 1, sizeof(*chg));
 	if (slice == NULL || chg == NULL) {
 		rc = BW_ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < nslice; i++)
-		slice[i] = &z->journal[lo + i];
-	qsort(slice, nslice, sizeof(*slice), cmp_jent_id);
+	qsort_r(slice, nslice, sizeof(*slice), cmp_jent_ent, (void *)z);
 	for (size_t i = 0; i < nslice;) {
 		size_t j = i + 1;
 		int was, is;
-		while (j < nslice && slice[j]->a.id == slice[i]->a.id)
+		while (j < nslice && cmp_ent(z, &slice[j]->a, &slice[i]->a) == 0)
 			j++;
 		was = !slice[i]->add;
 		is = slice[j - 1]->add;
@@ -927,26 +1141,19 @@ diff(const struct bw_rpz *z, int64_t rel, struct rrbuf *dels, struct rrbuf *adds
 	qsort_r(chg, nchg, sizeof(*chg), cmp_chg, (void *)z);
 	for (size_t i = 0; i < nchg;) {
 		const struct act *setn[SET_MAX], *setc[SET_MAX];
-		size_t j = i + 1, nn = 0, nc = 0, a_lo = 0, a_hi = z->nacts;
+		size_t j = i + 1, nn, nc = 0;
 		while (j < nchg && cmp_owner(z, chg[i].a, chg[j].a) == 0)
 			j++;
-		/* the actions on this owner now: a run of the sorted acts */
-		while (a_lo < a_hi) {
-			size_t mid = a_lo + (a_hi - a_lo) / 2;
-			if (cmp_owner(z, &z->acts[mid], chg[i].a) < 0)
-				a_lo = mid + 1;
-			else
-				a_hi = mid;
-		}
-		for (size_t k = a_lo; k < z->nacts && cmp_owner(z, &z->acts[k], chg[i].a) == 0; k++) {
+		/* the entries on this owner now, and then: now's without the
+		 * ones added since, with the ones deleted since */
+		nn = owner_run(z, owner_of(z, chg[i].a), chg[i].a->olen, setn);
+		for (size_t k = 0; k < nn; k++) {
 			int added = 0;
-			if (nn < SET_MAX)
-				setn[nn++] = &z->acts[k];
 			for (size_t m = i; m < j; m++)
-				if (chg[m].added && chg[m].a->id == z->acts[k].id)
+				if (chg[m].added && cmp_ent(z, chg[m].a, setn[k]) == 0)
 					added = 1;
 			if (!added && nc < SET_MAX)
-				setc[nc++] = &z->acts[k];
+				setc[nc++] = setn[k];
 		}
 		for (size_t m = i; m < j; m++)
 			if (!chg[m].added && nc < SET_MAX)
@@ -1066,25 +1273,19 @@ bw_rpz_xfr(const struct bw_rpz *z, int ixfr, uint32_t client_serial, bw_rpz_emit
 #define UPDATE_ROWS_MAX 50000
 
 struct nrow {
-	int64_t serial, id;
+	int64_t serial;
 	int add, skip;
 	struct act a;
 };
 
 static int
-cmp_nrow(const void *x, const void *y)
+cmp_nrow(const void *x, const void *y, void *ctx)
 {
 	const struct nrow *a = x, *b = y;
-	if (a->id != b->id)
-		return a->id < b->id ? -1 : 1;
+	int c = cmp_ent(ctx, &a->a, &b->a);
+	if (c)
+		return c;
 	return a->serial < b->serial ? -1 : a->serial > b->serial;
-}
-
-static int
-cmp_i64(const void *x, const void *y)
-{
-	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
-	return a < b ? -1 : a > b;
 }
 
 /* The journal rows after old's head, read in the transaction open on db;
@@ -1100,8 +1301,7 @@ read_new_rows(struct bw_rpz *z, sqlite3 *db, const struct bw_rpz *old, struct nr
 
 	*rows = NULL;
 	*nrows = 0;
-	if (sqlite3_prepare_v2(db, "SELECT coalesce(max(serial), 0), coalesce(min(serial), 0)"
-				   " FROM rpz_change", -1, &s, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(db, HEAD_SQL, -1, &s, NULL) != SQLITE_OK ||
 	    sqlite3_step(s) != SQLITE_ROW)
 		goto dberr;
 	z->stats.change = sqlite3_column_int64(s, 0);
@@ -1113,9 +1313,7 @@ read_new_rows(struct bw_rpz *z, sqlite3 *db, const struct bw_rpz *old, struct nr
 		*full = 1;
 		return BW_OK;
 	}
-	if (sqlite3_prepare_v2(db, "SELECT c.serial, c.op, a.id, a.type, a.target, a.kind, a.sinkhole"
-				   " FROM rpz_change c JOIN action a ON a.id = c.action_id"
-				   " WHERE c.serial > ?1 ORDER BY c.serial", -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, JOURNAL_SQL, -1, &s, NULL) != SQLITE_OK)
 		goto dberr;
 	sqlite3_bind_int64(s, 1, old->stats.change);
 	while ((st = sqlite3_step(s)) == SQLITE_ROW) {
@@ -1129,13 +1327,12 @@ read_new_rows(struct bw_rpz *z, sqlite3 *db, const struct bw_rpz *old, struct nr
 			r = g;
 			cap = c2;
 		}
-		k = act_from_row(z, s, 3, &r[n].a);
+		k = act_from_row(z, s, 3, sqlite3_column_int64(s, 2), &r[n].a);
 		if (k < 0)
 			goto nomem;
 		r[n].skip = k > 0;
 		r[n].serial = sqlite3_column_int64(s, 0);
 		r[n].add = op && strcmp(op, "add") == 0;
-		r[n].id = r[n].a.id = sqlite3_column_int64(s, 2);
 		n++;
 	}
 	if (st != SQLITE_DONE)
@@ -1155,102 +1352,142 @@ out:
 	return rc;
 }
 
-/* z's actions and journal: old's, with the net effect of rows[0..n). */
+/* 1 if the entry a (with its owner) is among the n entries of v sorted
+ * by cmp_act. */
+static int
+in_run(const struct bw_rpz *z, const struct act *v, size_t n, const struct act *a)
+{
+	const uint8_t *o = owner_of(z, a);
+
+	for (size_t i = run_start(z, v, n, o, a->olen);
+	     i < n && cmp_owner_to(z, &v[i], o, a->olen) == 0; i++)
+		if (cmp_ent(z, &v[i], a) == 0)
+			return 1;
+	return 0;
+}
+
+/* Appends a copy of e to the array *v of *n entries (capacity *cap). */
+static int
+push_act(struct act **v, size_t *n, size_t *cap, const struct act *e)
+{
+	if (*n == *cap) {
+		size_t c = *cap;
+		struct act *g = bw_grow(*v, &c, *n + 1, sizeof(*g));
+		if (g == NULL)
+			return BW_ENOMEM;
+		*v = g;
+		*cap = c;
+	}
+	(*v)[(*n)++] = *e;
+	return BW_OK;
+}
+
+/* z (an overlay on old's full snapshot, its arena a copy of old's if old
+ * is an overlay too) gets its journal tail, entries, gone entries and
+ * counts: old's, with the net effect of rows[0..n).  Costs what changed
+ * since the full snapshot, never the size of the zone. */
 static int
 apply_rows(struct bw_rpz *z, const struct bw_rpz *old, const struct bw_rpz_conf *c,
 	   struct nrow *rows, size_t n, int64_t minser)
 {
-	int64_t *dels = NULL;
-	size_t ndel = 0, nadd = 0, k = 0;
-	long skipped = (long)old->stats.skipped;
+	const struct bw_rpz *b = z->full;
+	int ov = old->full != NULL; /* old has entries of its own to carry */
+	struct act *add = NULL, *ungone = NULL, *drop = NULL;
+	size_t nadd = 0, addcap = 0, nun = 0, uncap = 0, ndrop = 0, dropcap = 0;
+	size_t acap = 0, gcap = 0;
+	long actions = (long)old->stats.actions, skipped = (long)old->stats.skipped;
+	long passthru = (long)old->stats.passthru;
 	int rc = BW_ENOMEM;
 
-	/* the journal: old's tail and the new rows, in serial order */
+	/* the journal after the full snapshot's head: old's and the new rows */
 	z->journal_from = z->stats.change - (int64_t)c->journal_max;
 	if (z->journal_from < minser - 1)
 		z->journal_from = minser - 1;
 	if (z->journal_from < 0)
 		z->journal_from = 0;
-	z->jcap = old->njournal + n + 1;
+	z->jcap = (ov ? old->njournal : 0) + n + 1;
 	z->journal = bw_calloc(z->jcap, sizeof(*z->journal));
 	if (z->journal == NULL)
 		goto out;
-	for (size_t i = 0; i < old->njournal; i++)
-		if (old->journal[i].serial > z->journal_from)
-			z->journal[z->njournal++] = old->journal[i];
+	for (size_t i = 0; ov && i < old->njournal; i++)
+		z->journal[z->njournal++] = old->journal[i];
 	for (size_t i = 0; i < n; i++)
-		if (!rows[i].skip && rows[i].serial > z->journal_from) {
+		if (!rows[i].skip) {
 			z->journal[z->njournal].serial = rows[i].serial;
 			z->journal[z->njournal].add = rows[i].add;
 			z->journal[z->njournal].a = rows[i].a;
 			z->njournal++;
 		}
-	z->stats.journal = z->njournal;
+	z->stats.journal = b->njournal - journal_after(b, z->journal_from) + z->njournal -
+			   journal_after(z, z->journal_from);
 
-	/* the net change per action: active before = its first row is a
-	 * deletion, active after = its last row is an addition */
+	/* the net change per entry: in the zone before = its first row is a
+	 * deletion, after = its last row is an addition */
 	if (n > 1)
-		qsort(rows, n, sizeof(*rows), cmp_nrow);
-	dels = bw_calloc(n ? n : 1, sizeof(*dels));
-	if (dels == NULL)
-		goto out;
+		qsort_r(rows, n, sizeof(*rows), cmp_nrow, z);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
-		int was, is;
-		while (j < n && rows[j].id == rows[i].id)
+		int was, is, d;
+		while (j < n && cmp_ent(z, &rows[j].a, &rows[i].a) == 0)
 			j++;
 		was = !rows[i].add;
 		is = rows[j - 1].add;
-		if (was && !is) {
-			if (rows[i].skip)
-				skipped--;
-			else
-				dels[ndel++] = rows[i].id;
-		} else if (!was && is) {
-			if (rows[i].skip) {
-				skipped++;
+		d = is - was;
+		if (d != 0) {
+			if (rows[i].a.pass) {
+				passthru += rows[i].skip ? 0 : d;
 			} else {
-				rows[k] = rows[j - 1]; /* keep the additions at the front */
-				k++;
+				actions += d;
+				skipped += rows[i].skip ? d : 0;
+			}
+		}
+		if (d < 0 && !rows[i].skip) {
+			/* one of old's own entries, or one of the full snapshot's */
+			if (ov && in_run(z, old->acts, old->nacts, &rows[i].a)) {
+				if (push_act(&drop, &ndrop, &dropcap, &rows[i].a))
+					goto out;
+			} else if (push_act(&z->gone, &z->ngone, &gcap, &rows[i].a)) {
+				goto out;
+			}
+		} else if (d > 0 && !rows[i].skip) {
+			/* back into the full snapshot's, or one of its own */
+			if (ov && has_ent(z, old->gone, old->ngone, &rows[i].a)) {
+				if (push_act(&ungone, &nun, &uncap, &rows[i].a))
+					goto out;
+			} else if (push_act(&add, &nadd, &addcap, &rows[j - 1].a)) {
+				goto out;
 			}
 		}
 		i = j;
 	}
-	nadd = k;
-	if (ndel > 1)
-		qsort(dels, ndel, sizeof(*dels), cmp_i64);
-	z->acap = old->nacts + nadd + 1;
-	z->acts = bw_calloc(z->acap, sizeof(*z->acts));
-	if (z->acts == NULL)
-		goto out;
-	/* old's actions are sorted: merge the (sorted) additions in */
-	for (size_t i = 0; i < nadd; i++)
-		rows[i].a.id = rows[i].id;
-	{
-		struct act *add = bw_calloc(nadd ? nadd : 1, sizeof(*add));
-		size_t ai = 0;
-		if (add == NULL)
+	if (ndrop > 1)
+		qsort_r(drop, ndrop, sizeof(*drop), cmp_ent_r, z);
+	if (nun > 1)
+		qsort_r(ungone, nun, sizeof(*ungone), cmp_ent_r, z);
+	for (size_t i = 0; ov && i < old->nacts; i++)
+		if (!has_ent(z, drop, ndrop, &old->acts[i]) &&
+		    push_act(&z->acts, &z->nacts, &acap, &old->acts[i]))
 			goto out;
-		for (size_t i = 0; i < nadd; i++)
-			add[i] = rows[i].a;
-		if (nadd > 1)
-			qsort_r(add, nadd, sizeof(*add), cmp_act, z);
-		for (size_t i = 0; i < old->nacts; i++) {
-			if (ndel && bsearch(&old->acts[i].id, dels, ndel, sizeof(*dels), cmp_i64))
-				continue;
-			while (ai < nadd && cmp_act(&add[ai], &old->acts[i], z) < 0)
-				z->acts[z->nacts++] = add[ai++];
-			z->acts[z->nacts++] = old->acts[i];
-		}
-		while (ai < nadd)
-			z->acts[z->nacts++] = add[ai++];
-		bw_free(add);
-	}
+	for (size_t i = 0; i < nadd; i++)
+		if (push_act(&z->acts, &z->nacts, &acap, &add[i]))
+			goto out;
+	for (size_t i = 0; ov && i < old->ngone; i++)
+		if (!has_ent(z, ungone, nun, &old->gone[i]) &&
+		    push_act(&z->gone, &z->ngone, &gcap, &old->gone[i]))
+			goto out;
+	if (z->nacts > 1)
+		qsort_r(z->acts, z->nacts, sizeof(*z->acts), cmp_act, z);
+	if (z->ngone > 1)
+		qsort_r(z->gone, z->ngone, sizeof(*z->gone), cmp_ent_r, z);
+	z->acap = acap;
+	z->stats.actions = actions < 0 ? 0 : (size_t)actions;
 	z->stats.skipped = skipped < 0 ? 0 : (size_t)skipped;
-	z->stats.actions = z->nacts + z->stats.skipped;
+	z->stats.passthru = passthru < 0 ? 0 : (size_t)passthru;
 	rc = BW_OK;
 out:
-	bw_free(dels);
+	bw_free(add);
+	bw_free(ungone);
+	bw_free(drop);
 	return rc;
 }
 
@@ -1275,35 +1512,30 @@ cmp_owner_ref(const void *x, const void *y)
 	return a->len < b->len ? -1 : a->len > b->len;
 }
 
-/* Makes z (actions and journal done) an overlay on full: the records of
- * the owners its journal touched since full was built.  Returns 1 when a
- * full build is the better choice, -1 on allocation failure. */
+/* Makes z (entries and journal done) an overlay on its full snapshot: the
+ * records of the owners its journal touched since.  Returns 1 when a full
+ * build is the better choice, -1 on allocation failure. */
 static int
-make_overlay(struct bw_rpz *z, struct bw_rpz *full)
+make_overlay(struct bw_rpz *z)
 {
+	const struct bw_rpz *full = z->full;
 	struct owner_ref *o = NULL;
 	const struct act *set[SET_MAX];
-	size_t n = 0, u = 0, size = 16, masked = 0, first, count;
+	size_t n = z->njournal, u = 0, size = 16, masked = 0, first, count;
 	int rc = -1;
 
 	if (full->stats.change < z->journal_from)
 		return 1; /* the journal no longer reaches back to it */
-	for (size_t i = 0; i < z->njournal; i++)
-		if (z->journal[i].serial > full->stats.change)
-			n++;
 	if (n > TOUCHED_MAX)
 		return 1;
 	o = bw_calloc(n ? n : 1, sizeof(*o));
 	if (o == NULL)
 		return -1;
-	n = 0;
-	for (size_t i = 0; i < z->njournal; i++)
-		if (z->journal[i].serial > full->stats.change) {
-			o[n].off = z->journal[i].a.owner_off;
-			o[n].len = z->journal[i].a.olen;
-			o[n].p = z->names + o[n].off;
-			n++;
-		}
+	for (size_t i = 0; i < n; i++) {
+		o[i].off = z->journal[i].a.owner_off; /* the overlay's own arena */
+		o[i].len = z->journal[i].a.olen;
+		o[i].p = z->names + o[i].off;
+	}
 	if (n > 1)
 		qsort(o, n, sizeof(*o), cmp_owner_ref);
 	for (size_t i = 0; i < n; i++)
@@ -1318,8 +1550,7 @@ make_overlay(struct bw_rpz *z, struct bw_rpz *full)
 		goto out;
 	z->touched_mask = size - 1;
 	for (size_t i = 0; i < u; i++) {
-		size_t h = (size_t)name_hash(o[i].p, o[i].len) & z->touched_mask;
-		size_t lo = 0, hi = z->nacts, k = 0;
+		size_t h = (size_t)name_hash(o[i].p, o[i].len) & z->touched_mask, k;
 		uint8_t wild[BW_DNS_NAME_MAX];
 
 		z->touched[i] = o[i].off;
@@ -1327,21 +1558,8 @@ make_overlay(struct bw_rpz *z, struct bw_rpz *full)
 		while (z->touched_tab[h] != 0)
 			h = (h + 1) & z->touched_mask;
 		z->touched_tab[h] = i + 1;
-		/* the records of this owner now: the run of its actions */
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			struct owner_ref r = {z->names + z->acts[mid].owner_off, 0, z->acts[mid].olen};
-			if (cmp_owner_ref(&r, &o[i]) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (; lo < z->nacts && k < SET_MAX; lo++) {
-			struct owner_ref r = {z->names + z->acts[lo].owner_off, 0, z->acts[lo].olen};
-			if (cmp_owner_ref(&r, &o[i]) != 0)
-				break;
-			set[k++] = &z->acts[lo];
-		}
+		/* the records of this owner now */
+		k = owner_run(z, o[i].p, o[i].len, set);
 		if (gen(z, set, k, &z->rrs))
 			goto out;
 		/* what it had in full */
@@ -1359,12 +1577,104 @@ make_overlay(struct bw_rpz *z, struct bw_rpz *full)
 	if (build_index(z))
 		goto out;
 	z->stats.records = full->stats.records - masked + z->rrs.n;
-	bw_rpz_ref(full);
-	z->full = full;
 	rc = 0;
 out:
 	bw_free(o);
 	return rc;
+}
+
+/* Turns the overlay z (entries and journal done, no records yet) into a
+ * full snapshot of its own: one arena (the full snapshot's, then z's),
+ * every entry of the zone sorted, the journal from journal_from on. */
+static int
+materialize(struct bw_rpz *z)
+{
+	struct bw_rpz *b = z->full;
+	const struct act *set[1];
+	struct act *acts = NULL;
+	struct jent *jr = NULL;
+	uint8_t *names = NULL;
+	size_t na = 0, nj = 0, i = 0, j = 0, lb = journal_after(b, z->journal_from);
+	int rc = BW_ENOMEM;
+
+	names = bw_malloc(b->nlen + z->nlen + 1);
+	acts = bw_calloc(b->nacts + z->nacts + 1, sizeof(*acts));
+	jr = bw_calloc(b->njournal - lb + z->njournal + 1, sizeof(*jr));
+	if (names == NULL || acts == NULL || jr == NULL)
+		goto out;
+	if (b->nlen)
+		memcpy(names, b->names, b->nlen);
+	if (z->nlen)
+		memcpy(names + b->nlen, z->names, z->nlen);
+	/* merge the full snapshot's entries that stay with z's own */
+	while (i < b->nacts || j < z->nacts) {
+		if (i < b->nacts && has_ent(z, z->gone, z->ngone, &b->acts[i])) {
+			i++;
+			continue;
+		}
+		if (i < b->nacts && (j == z->nacts || cmp_act(&b->acts[i], &z->acts[j], z) <= 0))
+			set[0] = &b->acts[i++];
+		else
+			set[0] = &z->acts[j++];
+		acts[na] = *set[0];
+		if (acts[na].ov)
+			acts[na].owner_off += b->nlen;
+		acts[na].ov = 0;
+		na++;
+	}
+	for (size_t k = lb; k < b->njournal; k++)
+		jr[nj++] = b->journal[k];
+	for (size_t k = 0; k < z->njournal; k++)
+		if (z->journal[k].serial > z->journal_from) {
+			jr[nj] = z->journal[k];
+			jr[nj].a.owner_off += b->nlen;
+			jr[nj].a.ov = 0;
+			nj++;
+		}
+	bw_free(z->names);
+	bw_free(z->acts);
+	bw_free(z->journal);
+	bw_free(z->gone);
+	z->gone = NULL;
+	z->ngone = 0;
+	z->names = names;
+	z->nlen = z->ncap = b->nlen + z->nlen;
+	z->acap = b->nacts + z->nacts + 1;
+	z->acts = acts;
+	z->nacts = na;
+	z->journal = jr;
+	z->njournal = nj;
+	z->jcap = nj + 1;
+	names = NULL;
+	acts = NULL;
+	jr = NULL;
+	z->full = NULL;
+	bw_rpz_unref(b);
+	rc = BW_OK;
+out:
+	bw_free(names);
+	bw_free(acts);
+	bw_free(jr);
+	return rc;
+}
+
+/* Frees the records, their index and the touched table (of a snapshot
+ * going away, or of an overlay about to be built whole). */
+static void
+drop_records(struct bw_rpz *z)
+{
+	rrbuf_free(&z->rrs);
+	bw_free(z->groups);
+	bw_free(z->hash);
+	bw_free(z->touched);
+	bw_free(z->touched_len);
+	bw_free(z->touched_tab);
+	z->groups = NULL;
+	z->hash = NULL;
+	z->touched = NULL;
+	z->touched_len = NULL;
+	z->touched_tab = NULL;
+	z->ngroups = z->gcap = z->ntouched = z->stats.touched = 0;
 }
 
 int
@@ -1388,19 +1698,24 @@ bw_rpz_update(struct bw_store *st, const struct bw_rpz_conf *c, const struct bw_
 	z->ttl = c->ttl;
 	z->base = c->serial_base;
 	z->updates = old->updates + 1;
+	/* an overlay on old's full snapshot from the start: the names read
+	 * below go to z's own arena (act_from_row) */
+	z->full = old->full ? old->full : (struct bw_rpz *)old;
+	bw_rpz_ref(z->full);
 	rc = make_apex(z, c, err);
 	if (rc)
 		goto out;
-	/* the old actions keep their name offsets in the copied arena */
-	z->ncap = old->nlen + 1;
-	z->names = bw_malloc(z->ncap);
-	if (z->names == NULL) {
-		rc = bw_err_set(err, BW_ENOMEM, "rpz: out of memory");
-		goto out;
-	}
-	if (old->nlen) /* an empty zone may have no arena at all */
+	if (old->full && old->nlen) {
+		/* old's own entries keep their name offsets in the copy */
+		z->ncap = old->nlen + 1;
+		z->names = bw_malloc(z->ncap);
+		if (z->names == NULL) {
+			rc = bw_err_set(err, BW_ENOMEM, "rpz: out of memory");
+			goto out;
+		}
 		memcpy(z->names, old->names, old->nlen);
-	z->nlen = old->nlen;
+		z->nlen = old->nlen;
+	}
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = bw_err_set(err, BW_ESTORE, "rpz: %s", sqlite3_errmsg(db));
 		goto out;
@@ -1423,10 +1738,17 @@ bw_rpz_update(struct bw_store *st, const struct bw_rpz_conf *c, const struct bw_
 	rc = make_apex(z, c, err);
 	if (rc)
 		goto out;
-	switch (make_overlay(z, old->full ? old->full : (struct bw_rpz *)old)) {
+	switch (make_overlay(z)) {
 	case 0:
 		break;
 	case 1:
+		/* too much changed since the full snapshot: a new one, from
+		 * memory */
+		drop_records(z);
+		if (materialize(z)) {
+			rc = bw_err_set(err, BW_ENOMEM, "rpz: out of memory");
+			goto out;
+		}
 		rc = finish_zone(z, c, 1, err);
 		if (rc)
 			goto out;

@@ -6,9 +6,13 @@
  * Contract with src/disrupt (the writer): an action row in state 'active'
  * is in the zone; every entry into and exit from 'active' writes one
  * rpz_change row (op 'add' or 'del') in the same transaction; an action's
- * type, target, kind and sinkhole never change.  The zone serial is
- * serial_base + max(rpz_change.serial), so it grows with every change and
- * the RRs of a journal row are those of its action.
+ * type, target, kind and sinkhole never change.  The operator's exceptions
+ * (the distinct type and value of the guard_entry rows) are in the zone
+ * too: when a value enters or leaves that set, the same transaction writes
+ * an rpz_change row with no action_id whose guard_type and guard_value
+ * name it (schema 9).
+ * The zone serial is serial_base + max(rpz_change.serial), so it grows
+ * with every change and the RRs of a journal row are those of its entry.
  *
  * Records, as the RPZ format (draft-vixie-dnsop-dns-rpz) says, for the zone
  * Z (default rpz.bulwark.):
@@ -17,9 +21,12 @@
  *   IPv4 a.b.c.d, CIDR /n 32.d.c.b.a.rpz-ip.Z / n.d.c.b.a.rpz-ip.Z
  *   IPv6 (and v6 CIDR)    128.<reversed 16-bit words, "zz" for the longest
  *                         run of zero words>.rpz-ip.Z
+ *   exception (passthru)  the trigger(s) of its value with CNAME rpz-passthru.
  * with one SOA and one NS (localhost.) at the apex.  Several active actions
  * on the same trigger make one record set: any block wins over sinkholes
- * (CNAME cannot sit beside A); sinkholes add their distinct addresses.  An
+ * (CNAME cannot sit beside A); sinkholes add their distinct addresses; an
+ * exception shows only where no active action names its trigger (as
+ * `bulwark export --format rpz` writes it).  An
  * action whose target cannot be a trigger (another type, a name too long
  * for the zone, a domain under a special rpz-* label) or whose sinkhole is
  * not an address is left out and counted in bw_rpz_stats.skipped.
@@ -62,6 +69,7 @@ struct bw_rpz;
 struct bw_rpz_stats {
 	size_t actions;   /* active actions read */
 	size_t skipped;   /* of them, not expressible (see above) */
+	size_t passthru;  /* operator exceptions in the zone (triggers) */
 	size_t records;   /* policy records in the zone */
 	size_t journal;   /* journal rows held for IXFR */
 	int64_t change;   /* max(rpz_change.serial), 0 if none */
@@ -76,10 +84,14 @@ int bw_rpz_load(struct bw_store *st, const struct bw_rpz_conf *c, struct bw_rpz 
 
 /* The zone of now from old (NULL: a full load) and the journal rows
  * written since old was made: old's actions with the net change of those
- * rows, without reading the other actions again.  Falls back to a full
- * load when the journal was cut or rewound, when more than 50,000 rows are
- * new, and every 1,024 updates.  old is not changed; *out has one
- * reference.  The result is the same zone bw_rpz_load would build. */
+ * rows, without reading the other actions again: an overlay sharing the
+ * last full snapshot, so the cost is that of what changed since that
+ * snapshot, not of the zone (see rpz.c).  Builds a full snapshot from
+ * memory when more than 20,000 rows changed since the last one; falls
+ * back to a full load when the journal was cut or rewound, when more than
+ * 50,000 rows are new, and every 1,024 updates.  old is not changed (it
+ * may be freed before *out); *out has one reference.  The result is the
+ * same zone bw_rpz_load would build. */
 int bw_rpz_update(struct bw_store *st, const struct bw_rpz_conf *c, const struct bw_rpz *old,
 		  struct bw_rpz **out, struct bw_err *err);
 

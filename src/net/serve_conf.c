@@ -59,6 +59,7 @@ enum key_id {
 	K_DISRUPT_MIN_SOURCES,
 	K_DISRUPT_EXPIRY,
 	K_DISRUPT_BLAST_RADIUS,
+	K_DISRUPT_MIN_SCORE,
 	K_DISRUPT_SINKHOLE,
 	K_DISRUPT_GUARD_DIR,
 	K_DELIVERY_CA_FILE,
@@ -104,6 +105,7 @@ const char *const bw_serve_conf_keys[] = {
 	"disrupt_min_sources",
 	"disrupt_expiry",
 	"disrupt_blast_radius",
+	"disrupt_min_score",
 	"disrupt_sinkhole",
 	"disrupt_guard_dir",
 	"delivery_ca_file",
@@ -486,6 +488,7 @@ bw_serve_conf_set(struct bw_serve_conf *c, const char *key, const char *value,
 	case K_DISRUPT_MIN_SOURCES:
 	case K_DISRUPT_EXPIRY:
 	case K_DISRUPT_BLAST_RADIUS:
+	case K_DISRUPT_MIN_SCORE:
 	case K_DISRUPT_SINKHOLE:
 	case K_DISRUPT_GUARD_DIR:
 		return set_disrupt_key(c, key, value, err);

@@ -137,6 +137,52 @@ contains "$("$B" disrupt guard check 104.16.1.1 --guard-dir "$G")" "cdn-cloud-ra
 contains "$("$B" disrupt guard check 8.8.8.8 --guard-dir "$G")" "public-resolvers" "a public resolver is guarded"
 contains "$("$B" disrupt guard check evil.example --guard-dir "$G")" "is not guarded" "an unknown name is not"
 
+# the risk model as evidence: a DGA name and a plain
+# one from tests/data/model, both from two confident sources and covered;
+# with disrupt_min_score the plain one goes to review, the DGA name is
+# active and `show` gives its score; without a model file the policy is the
+# one of before and says so
+printf '10efmlctuj3l5dcjgvg.cn\nwpmet.com\n' >"$T/names.txt"
+printf 'disrupt_min_score = 0.5\n' >"$T/score.conf"
+for db in model nomodel; do
+	BULWARK_DB=$T/$db.sqlite "$B" ingest --source a --confidence 90 "$T/names.txt" >/dev/null 2>&1
+	BULWARK_DB=$T/$db.sqlite "$B" ingest --source b --confidence 85 "$T/names.txt" >/dev/null 2>&1
+	BULWARK_DB=$T/$db.sqlite "$B" authz add --authority "Harju County Court" --reference 2-25/7 \
+		--jurisdiction ee --scope "file:$T/names.txt" --valid-from now \
+		--valid-until 2099-01-01 --operator alice >/dev/null
+done
+# a model of the test's own (the shipped one follows the feature code,
+# which may be newer than its last training)
+"$B" train --benign "$BW_TEST_DATA/model/train-benign-small.txt" \
+	--malicious "$BW_TEST_DATA/model/train-malicious-small.txt" --rounds 40 --out "$T/test.model" >/dev/null
+ok $? "train a small model from the test data"
+export BULWARK_MODEL=$T/test.model
+hi=$("$B" score 10efmlctuj3l5dcjgvg.cn | cut -f1)
+lo=$("$B" score wpmet.com | cut -f1)
+is "$(awk -v h="$hi" -v l="$lo" 'BEGIN { print (h >= 0.5 && l < 0.5) ? "yes" : "no" }')" yes \
+	"the premise: the model scores the DGA name $hi, the plain one $lo"
+out=$(BULWARK_DB=$T/model.sqlite "$B" disrupt run-policy --config "$T/score.conf" \
+	--guard-dir "$BW_SRCDIR/data/guard" --json)
+is "$(json_field "$out" activated) $(json_field "$out" review) $(json_field "$out" low_score)" \
+	"1 1 1" "with the model: one active, one to review for its low score"
+show=$(BULWARK_DB=$T/model.sqlite "$B" disrupt show 1 --json)
+is "$(jq -r '.target + " " + .state + " " + (.score * 10000 | round | tostring)' <<<"$show")" \
+	"10efmlctuj3l5dcjgvg.cn active $(awk -v h="$hi" 'BEGIN { printf "%d", h * 10000 + 0.5 }')" \
+	"show --json gives the DGA name's score"
+show=$(BULWARK_DB=$T/model.sqlite "$B" disrupt show 2)
+contains "$show" "wpmet.com  authz 1" "show prints the action"
+contains "$show" "  score $(awk -v l="$lo" 'BEGIN { printf "%.3f", l }')" "with its score"
+contains "$(BULWARK_DB=$T/model.sqlite "$B" disrupt list --state review)" \
+	"below the policy's 0.500" "the review reason gives the score"
+is "$(sqlite3 "$T/model.sqlite" "SELECT count(*) FROM audit WHERE kind = 'action.active' AND json_extract(detail, '$.score') >= 0.5")" \
+	1 "the audit entry carries the score"
+export BULWARK_MODEL=$T/no-such.model
+out=$(BULWARK_DB=$T/nomodel.sqlite "$B" disrupt run-policy --config "$T/score.conf" \
+	--guard-dir "$BW_SRCDIR/data/guard" --json 2>"$T/nomodel.err")
+is "$(json_field "$out" activated) $(json_field "$out" scored)" "2 0" "without a model: as before"
+is "$(grep -c 'no risk model' "$T/nomodel.err")" 1 "and it says so once"
+unset BULWARK_MODEL
+
 "$B" authz revoke 2 --reason "statute repealed" --operator carol >/dev/null
 ok $? "authz revoke"
 is "$(sqlite3 "$BULWARK_DB" "SELECT count(*) FROM action WHERE authz_id = 2 AND state IN ('active', 'review')")" \

@@ -45,8 +45,9 @@ B authz add --db "$DB" --authority "Harju County Court" --reference 2-24/9 --jur
 	--document "$T/order.txt" --operator alice >/dev/null
 ok $? "authz add"
 
-"$BULWARK" serve --db "$DB" --config "$T/bulwark.conf" --listen 127.0.0.1:$HTTP \
-	--dns 127.0.0.1:$DNS --report-period no --log-requests=no 2>"$T/serve.log" &
+BULWARK_MODEL=$T/no.model "$BULWARK" serve --db "$DB" --config "$T/bulwark.conf" \
+	--listen 127.0.0.1:$HTTP --dns 127.0.0.1:$DNS --report-period no --log-requests=no \
+	2>"$T/serve.log" &
 pids="$pids $!"
 wait_for 10 curl -sf -o /dev/null "http://127.0.0.1:$HTTP/healthz"
 ok $? "serve is up"
@@ -92,5 +93,7 @@ ok $([ $? -ne 0 ]; echo $?) "a bad policy value is refused"
 contains "$(cat "$T/err")" "disrupt_min_sources" "naming the key"
 "$BULWARK" serve --db "$DB" --check-config --config <(echo "disrupt_nonsense = 1") >/dev/null 2>"$T/err"
 ok $([ $? -ne 0 ]; echo $?) "an unknown disrupt_ key is refused"
+is "$(grep -c 'event=policy_model model=none' "$T/serve.log")" 1 \
+	"without a model file the daemon's policy says so once in the log"
 
 done_testing

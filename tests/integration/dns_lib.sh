@@ -58,3 +58,37 @@ wait_for() {
 	done
 	printf '%s' "$got"
 }
+
+# passthru_checks [DIG-ARGS]: an operator's exception (guard entry, CNAME
+# rpz-passthru.) inside the blocked evil.lab, whose stand-in zone has
+# ok.evil and www.ok.evil at 192.0.2.14: it resolves while its siblings
+# stay NXDOMAIN, by IXFR; an AXFR (asked with DIG-ARGS, e.g. a TSIG key)
+# holds the records of bulwark export --format rpz; taken off the list the
+# name is blocked again, by IXFR too
+passthru_checks() {
+	local n0 n1 serial axfr
+	is "$(q ok.evil.lab)" "NXDOMAIN" "ok.evil.lab is blocked with its parent"
+	n0=$(grep -c "event=dns_xfr type=IXFR client=127.0.0.1" "$T/bw.log")
+	bwd guard add ops ok.evil.lab --reason "partner" --operator alice >/dev/null
+	ok $? "ok.evil.lab put on the operator list ops"
+	is "$(wait_for ok.evil.lab "NOERROR 192.0.2.14")" "NOERROR 192.0.2.14" "the exception resolves inside the blocked domain"
+	is "$(q www.ok.evil.lab)" "NOERROR 192.0.2.14" "and so do its subdomains"
+	is "$(q www.evil.lab)" "NXDOMAIN" "its siblings stay NXDOMAIN"
+	is "$(q evil.lab)" "NXDOMAIN" "the blocked domain itself too"
+	serial=$(dig +short @127.0.0.1 -p "$BWPORT" rpz.bulwark SOA | awk '{print $3}')
+	grep -q "event=dns_xfr type=IXFR client=127.0.0.1 serial=$serial " "$T/bw.log"
+	ok $? "the exception reached the resolver by IXFR (serial $serial)"
+	axfr=$(dig "$@" +tcp @127.0.0.1 -p "$BWPORT" rpz.bulwark AXFR | awk '!/^;/ && NF && $4 != "TSIG" {print $1, $4, $5}')
+	contains "$axfr" "ok.evil.lab.rpz.bulwark. CNAME rpz-passthru." "an AXFR has the exception as well"
+	contains "$axfr" "*.ok.evil.lab.rpz.bulwark. CNAME rpz-passthru." "with its *. trigger"
+	# the served zone is the exported one, record for record
+	"$BULWARK" export --db "$DB" --format rpz 2>/dev/null | awk '!/^[;$@]/ && NF {print $1 ".rpz.bulwark.", $3, $4}' |
+		sort >"$T/export.txt"
+	printf '%s\n' "$axfr" | grep -v "^rpz.bulwark. " | sort >"$T/axfr.txt"
+	ok "$(diff -u "$T/export.txt" "$T/axfr.txt" >&2; echo $?)" "the AXFR holds the records of bulwark export --format rpz"
+	bwd guard remove ops ok.evil.lab --operator alice >/dev/null
+	ok $? "ok.evil.lab taken off the list"
+	is "$(wait_for ok.evil.lab NXDOMAIN)" "NXDOMAIN" "after that it is blocked again"
+	n1=$(grep -c "event=dns_xfr type=IXFR client=127.0.0.1" "$T/bw.log")
+	ok "$([ "$n1" -ge $((n0 + 2)) ]; echo $?)" "both changes went by IXFR ($((n1 - n0)))"
+}

@@ -7,7 +7,9 @@
 # Actions are proposed and approved with bulwark disrupt (two operators)
 # while the daemon runs: a block gives NXDOMAIN, a sinkhole
 # the sinkhole address (also for subdomains), an rpz-ip trigger rewrites an
-# answer, and a revocation lets the name resolve again.
+# answer, an operator's exception (guard entry, rpz-passthru.) inside a
+# blocked domain resolves while its siblings stay blocked, and a
+# revocation lets the name resolve again.
 # Ports: bulwark 18720, unbound 18721, the dead root stub 18722.
 . "$(dirname "$0")/lib.sh"
 
@@ -36,6 +38,8 @@ ns A 192.0.2.1
 good A 192.0.2.11
 evil A 192.0.2.10
 www.evil A 192.0.2.10
+ok.evil A 192.0.2.14
+www.ok.evil A 192.0.2.14
 early A 192.0.2.12
 sink A 192.0.2.13
 www.sink A 192.0.2.13
@@ -104,6 +108,7 @@ is "$(wait_for evil.lab NXDOMAIN)" "NXDOMAIN" "after the action becomes active: 
 echo "# block to NXDOMAIN at Unbound: $(( ($(date +%s%N) - t0) / 1000000 )) ms (includes dig polling)"
 is "$(wait_for www.evil.lab NXDOMAIN)" "NXDOMAIN" "and for its subdomains (*. trigger)"
 is "$(q good.lab)" "NOERROR 192.0.2.11" "other names are untouched"
+passthru_checks
 
 add_action 3 1 sink.lab sinkhole 10.66.66.66
 ok $? "action 3 on sink.lab proposed by one operator and approved by another"

@@ -24,6 +24,7 @@
 #include "share/tenant.h"
 #include "share/tenant_scope.h"
 #include "store/store.h"
+#include "storetest.h"
 #include "tap.h"
 
 #define NOW 1800000000LL
@@ -39,26 +40,6 @@ path(const char *name)
 	return buf;
 }
 
-static long
-count(struct bw_store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static long
-count(struct bw_store *st, const char *fmt, ...)
-{
-	char sql[1024];
-	sqlite3_stmt *s;
-	va_list ap;
-	long n = -1;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	if (sqlite3_prepare_v2(bw_store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return n;
-}
 
 /* the DNS contract: an action is in the zone iff its adds outnumber its dels */
 static int
@@ -75,7 +56,8 @@ contract_holds(struct bw_store *st)
 			 " (coalesce((SELECT sum(CASE op WHEN 'add' THEN 1 ELSE -1 END)"
 			 " FROM rpz_change c WHERE c.action_id = a.id), 0) = 1)") == 0 &&
 	       count(st, "SELECT count(*) FROM (SELECT action_id, sum(CASE op WHEN 'add'"
-			 " THEN 1 ELSE -1 END) n FROM rpz_change GROUP BY action_id)"
+			 " THEN 1 ELSE -1 END) n FROM rpz_change WHERE action_id IS NOT NULL"
+			 " GROUP BY action_id)" /* NULL: an exception's row (rpz.h) */
 			 " WHERE n NOT IN (0, 1)") == 0;
 }
 
@@ -380,14 +362,15 @@ test_guard(void)
 /* a record of source src for value with confidence conf and optional tag
  * and external id */
 static void
-put(struct bw_store *st, const struct bw_psl *psl, const char *value, const char *src,
-    int conf, const char *tag, const char *ext)
+put_resolving(struct bw_store *st, const struct bw_psl *psl, const char *value,
+	      const char *src, int conf, const char *tag, const char *ext,
+	      const char *resolves)
 {
-	struct bw_ioc ioc;
+	struct bw_ioc ioc, dom;
 	struct bw_record_in r;
 	struct bw_tag t = {"tag", tag};
 	enum bw_upsert_result res;
-	char reg[256];
+	char reg[256], dreg[256];
 	struct bw_err err;
 
 	bw_ioc_parse(value, strlen(value), BW_IOC_ANY, &ioc, NULL);
@@ -396,6 +379,12 @@ put(struct bw_store *st, const struct bw_psl *psl, const char *value, const char
 	r.registrable = bw_psl_registrable_of(psl, &ioc, reg, sizeof(reg)) ? reg : NULL;
 	r.source = src;
 	r.external_id = ext;
+	if (resolves) {
+		bw_ioc_parse(resolves, strlen(resolves), BW_IOC_DOMAIN, &dom, NULL);
+		r.resolves = resolves;
+		r.resolves_registrable = bw_psl_registrable_of(psl, &dom, dreg, sizeof(dreg))
+						 ? dreg : NULL;
+	}
 	r.confidence = conf;
 	r.tlp = 1;
 	r.first_seen = r.last_seen = NOW - 3600;
@@ -403,6 +392,13 @@ put(struct bw_store *st, const struct bw_psl *psl, const char *value, const char
 	r.ntags = tag ? 1 : 0;
 	if (bw_store_upsert(st, &r, NOW - 3600, &res, &err) != BW_OK)
 		printf("# upsert %s: %s\n", value, err.msg);
+}
+
+static void
+put(struct bw_store *st, const struct bw_psl *psl, const char *value, const char *src,
+    int conf, const char *tag, const char *ext)
+{
+	put_resolving(st, psl, value, src, conf, tag, ext, NULL);
 }
 
 static void
@@ -448,7 +444,7 @@ test_policy(void)
 		snprintf(ext, sizeof(ext), "ev-%d", i);
 		put(st, psl, d, src, 50, NULL, ext);
 		snprintf(ext, sizeof(ext), "ev-%d|ip", i);
-		put(st, psl, "198.51.100.7", src, 90, "lumma", ext);
+		put_resolving(st, psl, "198.51.100.7", src, 90, "lumma", ext, d);
 	}
 	CHECK_INT(bw_store_commit(st, &err), BW_OK);
 
@@ -470,7 +466,7 @@ test_policy(void)
 	CHECK_INT(bw_policy_set(&p, "disrupt_expiry", "7y", &err), BW_EINVAL);
 	CHECK_INT(bw_policy_set(&p, "listen", "x", &err), BW_ENOTFOUND);
 	CHECK_INT(bw_guard_load(st, gdir, &g, &err), BW_OK);
-	CHECK_INT(bw_policy_run(st, &p, g, NOW, &res, &err), BW_OK);
+	CHECK_INT(bw_policy_run(st, &p, g, NULL, NOW, &res, &err), BW_OK);
 	/* candidates: lumma-c2, 192.0.2.10, blogspot, 104.16.5.5, other,
 	 * 198.51.100.7 */
 	CHECK_INT(res.candidates, 6);
@@ -484,14 +480,16 @@ test_policy(void)
 	CHECK_INT(count(st, "SELECT count(*) FROM action WHERE state = 'review' AND target = '104.16.5.5'"
 			    " AND reason LIKE 'guarded: cdn-cloud-ranges%%104.16.0.0/13)'"), 1);
 	CHECK_INT(count(st, "SELECT count(*) FROM action WHERE state = 'review' AND target = '198.51.100.7'"
-			    " AND reason = 'blast radius: 12 unrelated domains resolve to it'"), 1);
+			    " AND reason = 'blast radius: 12 domains under 12 unrelated registrable"
+			    " domains resolve to it (the policy allows 9), e.g. site0.example, site1.example,"
+			    " site10.example'"), 1);
 	/* 7 days, but never after the authorisation (one day) */
 	CHECK_INT(count(st, "SELECT count(*) FROM action WHERE expires = %lld", NOW + 86400), 5);
 	CHECK(contract_holds(st));
 	/* again: nothing new; an operator's revocation is never undone */
 	CHECK_INT(bw_action_revoke(st, count(st, "SELECT id FROM action WHERE target = '192.0.2.10'"),
 				   "bob", "false positive", NOW + 1, &err), BW_OK);
-	CHECK_INT(bw_policy_run(st, &p, g, NOW + 2, &res, &err), BW_OK);
+	CHECK_INT(bw_policy_run(st, &p, g, NULL, NOW + 2, &res, &err), BW_OK);
 	CHECK_INT(res.activated + res.review, 0);
 	CHECK_INT(res.existing, 5);
 	/* a review item: approve makes it a proposal; a second operator activates */
@@ -536,7 +534,7 @@ test_notices(void)
 	bw_free(c);
 	CHECK_INT(bw_store_begin(st, &err), BW_OK);
 	put(st, psl, "login.shop.example", "feed-a", 90, NULL, "ev-1");
-	put(st, psl, "192.0.2.44", "feed-a", 90, NULL, "ev-1|ip");
+	put_resolving(st, psl, "192.0.2.44", "feed-a", 90, NULL, "ev-1|ip", "login.shop.example");
 	put(st, psl, "login.shop.example", "feed-b", 70, NULL, NULL);
 	CHECK_INT(bw_store_commit(st, &err), BW_OK);
 	z = add_file_authz(st, "shop.example\n", NOW - 10, NOW + 1000);
@@ -644,7 +642,8 @@ test_exports(void)
 
 	t = export(st, BW_ENFORCE_RPZ);
 	CHECK(t && strstr(t, "$ORIGIN rpz.bulwark.\n") != NULL);
-	CHECK(t && strstr(t, "@ IN SOA localhost. hostmaster.localhost. 7 60 30 86400 30\n") != NULL);
+	/* six action changes and two exceptions: the journal head is 8 */
+	CHECK(t && strstr(t, "@ IN SOA localhost. hostmaster.localhost. 9 60 30 86400 30\n") != NULL);
 	CHECK(t && strstr(t, "\nevil.example IN CNAME .\n*.evil.example IN CNAME .\n") != NULL);
 	CHECK(t && strstr(t, "\nsink.example IN AAAA 2001:db8::53\n*.sink.example IN AAAA 2001:db8::53\n") != NULL);
 	CHECK(t && strstr(t, "\n28.0.2.0.192.rpz-ip IN CNAME .\n") != NULL);
@@ -661,6 +660,20 @@ test_exports(void)
 	t = export(st, BW_ENFORCE_IPSET);
 	CHECK(t && strstr(t, "\nadd bulwark-block4 192.0.2.0/28\nadd bulwark-block6 2001:db8::1\n") != NULL);
 	CHECK(t && strstr(t, "192.0.2.99") == NULL);
+	bw_free(t);
+	/* an exception's journal row: only when the value enters its first
+	 * list or leaves its last, naming its trigger */
+	CHECK_INT(count(st, "SELECT count(*) FROM rpz_change WHERE op = 'add' AND action_id IS NULL"
+			" AND guard_type IS NOT NULL AND guard_value IS NOT NULL"), 2);
+	CHECK_INT(bw_guard_add(st, "partners", "ok.evil.example", NULL, "alice", NOW, &err), BW_OK);
+	CHECK_INT(bw_guard_remove(st, "ops", "ok.evil.example", "alice", NOW, &err), BW_OK);
+	CHECK_INT(count(st, "SELECT count(*) FROM rpz_change WHERE action_id IS NULL"), 2);
+	CHECK_INT(bw_guard_remove(st, "partners", "ok.evil.example", "alice", NOW, &err), BW_OK);
+	CHECK_INT(count(st, "SELECT count(*) FROM rpz_change WHERE op = 'del'"
+			" AND guard_value = 'ok.evil.example'"), 1);
+	t = export(st, BW_ENFORCE_RPZ);
+	CHECK(t && strstr(t, "ok.evil.example") == NULL);
+	CHECK(t && strstr(t, "@ IN SOA localhost. hostmaster.localhost. 10 60 30 86400 30\n") != NULL);
 	bw_free(t);
 	bw_store_close(st);
 }

@@ -382,6 +382,54 @@ out:
 	free(c);
 }
 
+/* The watcher wakes on the store's files (inotify), not on its poll: with
+ * the poll at 5 x 2 s, a commit still reaches the zone at once. */
+static void
+test_watch(void)
+{
+	struct bw_store *st = NULL;
+	struct bw_dns_config *c = calloc(1, sizeof(*c));
+	struct bw_dns *d = NULL;
+	struct bw_err err;
+	uint32_t s0;
+	int64_t t0;
+
+	CHECK_INT(bw_store_open(path, 0, &st, &err), BW_OK);
+	bw_dns_config_init(c);
+	c->port = 0;
+	c->db_path = path;
+	c->logger = quiet;
+	c->dnsbl = 0;
+	c->poll_ms = 2000;
+	if (!CHECK(bw_dns_start(c, &d, &err) == BW_OK)) {
+		printf("# %s\n", err.msg);
+		goto out;
+	}
+	s0 = bw_dns_serial(d);
+	usleep(50000); /* the watcher is in its wait */
+	for (int i = 0; i < 3; i++) {
+		char q[512];
+		snprintf(q, sizeof(q),
+			 "BEGIN; INSERT INTO action(id, authz_id, type, target, kind, origin, state,"
+			 " proposed_by, created, updated, expires) VALUES (%d, 1, 1, 'w%d.example',"
+			 " 'block', 'manual', 'active', 'a', 0, 0, 99999999999);"
+			 " INSERT INTO rpz_change(time, action_id, op) VALUES (0, %d, 'add'); COMMIT;",
+			 100 + i, i, 100 + i);
+		t0 = ms_now();
+		sql(st, q);
+		while (bw_dns_serial(d) == s0 && ms_now() - t0 < 3000)
+			usleep(200);
+		printf("# commit to zone with the poll at 10 s: %lld ms\n", (long long)(ms_now() - t0));
+		CHECK(bw_dns_serial(d) == s0 + 1);
+		CHECK(ms_now() - t0 < 1000);
+		s0 = bw_dns_serial(d);
+	}
+out:
+	bw_dns_stop(d);
+	bw_store_close(st);
+	free(c);
+}
+
 int
 main(void)
 {
@@ -391,6 +439,7 @@ main(void)
 	snprintf(path, sizeof(path), "%s/s.db", dir);
 	TAP_RUN(test_server);
 	TAP_RUN(test_tsig);
+	TAP_RUN(test_watch);
 	unlink(path);
 	{
 		char p[160];

@@ -1,7 +1,8 @@
 /*
  * test_rpz.c - the RPZ snapshot from a real store: trigger names, the
  * records of blocks, sinkholes and IP triggers, the serial, look-ups,
- * AXFR, and IXFR's net difference when actions overlap on one trigger.
+ * AXFR, and IXFR's net difference when actions overlap on one trigger;
+ * the operator's exceptions (rpz-passthru.) written by bw_guard_add/remove.
  * Rows are written the way src/disrupt writes them: the action row and
  * its rpz_change row in one transaction.
  */
@@ -11,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/mem.h"
+#include "disrupt/guard.h"
 #include "net/rpz.h"
 #include "store/store.h"
 #include "tap.h"
@@ -69,15 +72,20 @@ emit(void *ctx, const struct bw_rpz_rr *rr)
 		snprintf(rd, sizeof(rd), "%u.%u.%u.%u", rr->rdata[0], rr->rdata[1], rr->rdata[2],
 			 rr->rdata[3]);
 	else if (rr->type == BW_DNS_CNAME)
-		snprintf(rd, sizeof(rd), "%s", rr->rdlen == 1 ? "." : "?");
+		snprintf(rd, sizeof(rd), "%s", rr->rdlen == 1 ? "." : rr->rdlen == 14 &&
+			 memcmp(rr->rdata, "\14rpz-passthru", 14) == 0 ? "passthru" : "?");
 	else if (rr->type == BW_DNS_SOA) {
 		const uint8_t *p = rr->rdata + rr->rdlen - 20;
 		snprintf(rd, sizeof(rd), "%u", (unsigned)(p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]));
 	} else if (rr->type == BW_DNS_AAAA)
 		snprintf(rd, sizeof(rd), "aaaa");
+	d->n++;
+	if (d->len + 1 >= sizeof(d->text))
+		return 0; /* a big zone: its first records only */
 	d->len += (size_t)snprintf(d->text + d->len, sizeof(d->text) - d->len, "%s %u %s\n", owner,
 				   rr->type, rd);
-	d->n++;
+	if (d->len >= sizeof(d->text))
+		d->len = sizeof(d->text) - 1;
 	return 0;
 }
 
@@ -119,33 +127,28 @@ sort_lines(char *text)
 		o += (size_t)snprintf(text + o, 8192 - o, "%s\n", lines[i]);
 }
 
-/* The incremental update from old must give the zone a full load gives:
- * the same serial, AXFR and IXFR from old's serial. */
+/* u (made by bw_rpz_update) must be the zone a full load gives: the same
+ * serial and counts, AXFR, look-ups, and IXFR from each of the n serials
+ * in from. */
 static void
-same_as_load(struct bw_rpz *old, struct bw_rpz *full)
+same_zone(struct bw_rpz *u, struct bw_rpz *full, const uint32_t *from, size_t n)
 {
-	struct bw_rpz_conf c;
-	struct bw_rpz *u = NULL;
-	struct bw_err err;
 	static struct dump a, b;
-	enum bw_rpz_xfr_kind kind;
+	enum bw_rpz_xfr_kind k1, k2;
 	struct bw_rpz_stats s1, s2;
 
-	bw_rpz_conf_init(&c);
-	c.serial_base = 1000;
-	CHECK_INT(bw_rpz_update(st, &c, old, &u, &err), BW_OK);
-	if (u == NULL)
-		return;
 	CHECK_INT((int)bw_rpz_serial(u), (int)bw_rpz_serial(full));
 	bw_rpz_get_stats(u, &s1);
 	bw_rpz_get_stats(full, &s2);
-	CHECK(s1.actions == s2.actions && s1.skipped == s2.skipped && s1.records == s2.records &&
-	      s1.journal == s2.journal);
-	CHECK(s1.touched > 0 && s2.touched == 0); /* an overlay on old */
+	if (!CHECK(s1.actions == s2.actions && s1.skipped == s2.skipped && s1.records == s2.records &&
+		   s1.journal == s2.journal && s1.passthru == s2.passthru))
+		printf("# actions %zu/%zu skipped %zu/%zu records %zu/%zu journal %zu/%zu passthru %zu/%zu\n",
+		       s1.actions, s2.actions, s1.skipped, s2.skipped, s1.records, s2.records, s1.journal,
+		       s2.journal, s1.passthru, s2.passthru);
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
-	bw_rpz_xfr(u, 0, 0, emit, &a, &kind, NULL);
-	bw_rpz_xfr(full, 0, 0, emit, &b, &kind, NULL);
+	bw_rpz_xfr(u, 0, 0, emit, &a, &k1, NULL);
+	bw_rpz_xfr(full, 0, 0, emit, &b, &k2, NULL);
 	/* the same records; an overlay sends the touched owners last */
 	sort_lines(a.text);
 	sort_lines(b.text);
@@ -162,11 +165,35 @@ same_as_load(struct bw_rpz *old, struct bw_rpz *full)
 		bw_rpz_record(u, f1, &r2);
 		CHECK(r2.owner_len == r1.owner_len && memcmp(r2.owner, r1.owner, r1.owner_len) == 0);
 	}
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	bw_rpz_xfr(u, 1, bw_rpz_serial(old), emit, &a, &kind, NULL);
-	bw_rpz_xfr(full, 1, bw_rpz_serial(old), emit, &b, &kind, NULL);
-	CHECK_STR(a.text, b.text);
+	for (size_t i = 0; i < n; i++) {
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		bw_rpz_xfr(u, 1, from[i], emit, &a, &k1, NULL);
+		bw_rpz_xfr(full, 1, from[i], emit, &b, &k2, NULL);
+		CHECK(k1 == k2);
+		CHECK_STR(a.text, b.text);
+	}
+}
+
+/* The incremental update from old must give the zone a full load gives:
+ * the same serial, AXFR and IXFR from old's serial. */
+static void
+same_as_load(struct bw_rpz *old, struct bw_rpz *full)
+{
+	struct bw_rpz_conf c;
+	struct bw_rpz *u = NULL;
+	struct bw_err err;
+	struct bw_rpz_stats s1;
+	uint32_t from = bw_rpz_serial(old);
+
+	bw_rpz_conf_init(&c);
+	c.serial_base = 1000;
+	CHECK_INT(bw_rpz_update(st, &c, old, &u, &err), BW_OK);
+	if (u == NULL)
+		return;
+	bw_rpz_get_stats(u, &s1);
+	CHECK(s1.touched > 0); /* an overlay on old */
+	same_zone(u, full, &from, 1);
 	bw_rpz_unref(u);
 }
 
@@ -311,6 +338,237 @@ out:
 	bw_rpz_unref(z);
 }
 
+/* Exceptions: a passthru inside a blocked domain, one under an action's
+ * own trigger (the action wins until it ends), one for an address. */
+static void
+test_passthru(void)
+{
+	struct bw_rpz *z0, *z1 = NULL, *z2 = NULL;
+	struct bw_rpz_stats s;
+	struct bw_rpz_rr rr;
+	struct bw_err err;
+	struct dump d;
+	enum bw_rpz_xfr_kind kind;
+	uint8_t n[BW_DNS_NAME_MAX];
+	size_t nl, first, count;
+
+	z0 = load();
+	if (!CHECK(z0 != NULL))
+		return;
+	add(20, BW_IOC_DOMAIN, "wild.example", "block", NULL);
+	CHECK_INT(bw_guard_add(st, "ops", "ok.wild.example", NULL, "alice", 1, &err), BW_OK);
+	CHECK_INT(bw_guard_add(st, "ops", "wild.example", NULL, "alice", 1, &err), BW_OK);
+	CHECK_INT(bw_guard_add(st, "ops", "10.20.30.40", NULL, "alice", 1, &err), BW_OK);
+	/* on a second list: the same exception, no new journal row */
+	CHECK_INT(bw_guard_add(st, "partners", "10.20.30.40", NULL, "alice", 1, &err), BW_OK);
+	z1 = load();
+	if (!CHECK(z1 != NULL))
+		goto out;
+	CHECK_INT((int)(bw_rpz_serial(z1) - bw_rpz_serial(z0)), 4);
+	bw_rpz_get_stats(z1, &s);
+	CHECK_INT((int)s.passthru, 3);
+	bw_dns_name_from_text("*.ok.wild.example.rpz.bulwark", n, &nl, NULL);
+	CHECK(bw_rpz_find(z1, n, nl, &first, &count) && count == 1);
+	bw_rpz_record(z1, first, &rr);
+	CHECK(rr.type == BW_DNS_CNAME && rr.rdlen == 14 && memcmp(rr.rdata, "\14rpz-passthru", 14) == 0);
+	bw_dns_name_from_text("wild.example.rpz.bulwark", n, &nl, NULL);
+	CHECK(bw_rpz_find(z1, n, nl, &first, &count) && count == 1);
+	bw_rpz_record(z1, first, &rr);
+	CHECK(rr.type == BW_DNS_CNAME && rr.rdlen == 1); /* the block */
+	same_as_load(z0, z1);
+	memset(&d, 0, sizeof(d));
+	CHECK_INT(bw_rpz_xfr(z1, 1, bw_rpz_serial(z0), emit, &d, &kind, NULL), 0);
+	CHECK_INT(kind, BW_RPZ_XFR_IXFR);
+	sort_lines(d.text);
+	CHECK(strstr(d.text, "*.ok.wild.example.rpz.bulwark. 5 passthru\n"
+			     "*.wild.example.rpz.bulwark. 5 .\n"
+			     "32.40.30.20.10.rpz-ip.rpz.bulwark. 5 passthru\n"
+			     "ok.wild.example.rpz.bulwark. 5 passthru\n") != NULL);
+	CHECK(strstr(d.text, "\nwild.example.rpz.bulwark. 5 passthru") == NULL);
+
+	/* the block ends: its trigger becomes an exception; one exception
+	 * leaves its only list, the address one of its two */
+	del(20);
+	CHECK_INT(bw_guard_remove(st, "ops", "ok.wild.example", "bob", 2, &err), BW_OK);
+	CHECK_INT(bw_guard_remove(st, "ops", "10.20.30.40", "bob", 2, &err), BW_OK);
+	z2 = load();
+	if (!CHECK(z2 != NULL))
+		goto out;
+	CHECK_INT((int)(bw_rpz_serial(z2) - bw_rpz_serial(z1)), 2);
+	bw_rpz_get_stats(z2, &s);
+	CHECK_INT((int)s.passthru, 2);
+	same_as_load(z1, z2);
+	memset(&d, 0, sizeof(d));
+	CHECK_INT(bw_rpz_xfr(z2, 1, bw_rpz_serial(z1), emit, &d, &kind, NULL), 0);
+	CHECK_INT(kind, BW_RPZ_XFR_IXFR);
+	/* deletions, then additions, each sorted by owner */
+	CHECK(strstr(d.text, "ok.wild.example.rpz.bulwark. 5 passthru\n"
+			     "*.ok.wild.example.rpz.bulwark. 5 passthru\n") != NULL);
+	CHECK(strstr(d.text, "wild.example.rpz.bulwark. 5 .\n*.wild.example.rpz.bulwark. 5 .\n") != NULL);
+	CHECK(strstr(d.text, "\nwild.example.rpz.bulwark. 5 passthru\n"
+			     "*.wild.example.rpz.bulwark. 5 passthru\n") != NULL);
+	CHECK(strstr(d.text, "rpz-ip") == NULL);
+	/* and from before every exception, the net change */
+	same_as_load(z0, z2);
+out:
+	bw_rpz_unref(z0);
+	bw_rpz_unref(z1);
+	bw_rpz_unref(z2);
+}
+
+/* Random changes (overlapping actions, exceptions on two lists), each
+ * followed by an update of the last update, which must stay the zone a
+ * full load gives, with IXFR from each earlier serial; once, more entries
+ * change than an overlay takes, so the update builds a full snapshot from
+ * memory, and the updates go on from that. */
+static void
+test_random(void)
+{
+	static const char *const names[] = {"r1.example", "r2.example", "a.r1.example", "r3.example",
+					    "10.7.0.1", "10.7.0.0/16"};
+	static const char *const sinks[] = {"10.5.5.5", "10.6.6.6"};
+	static const char *const lists[] = {"ops", "partners"};
+	struct bw_rpz_conf c;
+	struct bw_rpz *u = NULL, *z = NULL;
+	struct bw_err err;
+	uint32_t from[64];
+	size_t nfrom = 0;
+	int live[400] = {0}, next = 100;
+	unsigned seed = 12345;
+
+	bw_rpz_conf_init(&c);
+	c.serial_base = 1000;
+	u = load();
+	if (!CHECK(u != NULL))
+		return;
+	for (int step = 0; step < 60; step++) {
+		struct bw_rpz *v = NULL;
+		int ops = 1 + (int)(rand_r(&seed) % 4);
+		for (int k = 0; k < ops; k++) {
+			int r = (int)(rand_r(&seed) % 10), w = (int)(rand_r(&seed) % 6);
+			if (r < 4 && next < 400) {
+				int type = w >= 4 ? (w == 5 ? BW_IOC_CIDR : BW_IOC_IPV4) : BW_IOC_DOMAIN;
+				int sink = type == BW_IOC_DOMAIN && rand_r(&seed) % 2;
+				add(next, type, names[w], sink ? "sinkhole" : "block",
+				    sink ? sinks[rand_r(&seed) % 2] : NULL);
+				live[next++] = 1;
+			} else if (r < 7) {
+				for (int id = 100 + (int)(rand_r(&seed) % 50); id < next; id++)
+					if (live[id]) {
+						del(id);
+						live[id] = 0;
+						break;
+					}
+			} else if (r < 9) {
+				bw_guard_add(st, lists[rand_r(&seed) % 2], names[w], NULL, "a", 1, &err);
+			} else {
+				bw_guard_remove(st, lists[rand_r(&seed) % 2], names[w], "a", 1, &err);
+			}
+		}
+		if (step == 30) {
+			/* 10,001 actions made and ended: net nothing, 20,002 rows */
+			sql("BEGIN; WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n"
+			    " WHERE i < 10000) INSERT INTO action(id, authz_id, type, target, kind, origin,"
+			    " state, proposed_by, created, updated, expires) SELECT 100000 + i, 1, 1,"
+			    " 'n' || i || '.example', 'block', 'manual', 'revoked', 'a', 0, 0, 9 FROM n;"
+			    " INSERT INTO rpz_change(time, action_id, op) SELECT 0, id, 'add' FROM action"
+			    " WHERE id >= 100000;"
+			    " INSERT INTO rpz_change(time, action_id, op) SELECT 0, id, 'del' FROM action"
+			    " WHERE id >= 100000; COMMIT;");
+		}
+		if (!CHECK(bw_rpz_update(st, &c, u, &v, &err) == BW_OK))
+			break;
+		z = load();
+		if (!CHECK(z != NULL))
+			break;
+		if (step == 30) {
+			struct bw_rpz_stats s;
+			bw_rpz_get_stats(v, &s);
+			CHECK(s.touched == 0); /* built whole */
+		}
+		same_zone(v, z, from, nfrom);
+		bw_rpz_unref(z);
+		z = NULL;
+		if (nfrom < 64)
+			from[nfrom++] = bw_rpz_serial(u);
+		bw_rpz_unref(u);
+		u = v;
+	}
+	bw_rpz_unref(z);
+	bw_rpz_unref(u);
+}
+
+/* Allocation failures in an update (builds with -Dfault_injection=true):
+ * every failure is BW_ENOMEM with nothing made (ASan sees no leak), and
+ * the first run that gets through gives the zone a full load gives; the
+ * same for an update too large for an overlay (built whole) and a load. */
+static void
+test_faults(void)
+{
+	struct bw_rpz_conf c;
+	struct bw_rpz *base = NULL, *u1 = NULL, *full = NULL;
+	struct bw_err err;
+	uint32_t from;
+
+	if (bw_mem_fail_after(1000000) < 0) {
+		printf("ok %d - # SKIP not a fault-injection build\n", ++tap_state.n);
+		return;
+	}
+	bw_mem_fail_reset();
+	bw_rpz_conf_init(&c);
+	c.serial_base = 1000;
+	base = load();
+	add(600, BW_IOC_DOMAIN, "f1.example", "block", NULL);
+	if (!CHECK(base && bw_rpz_update(st, &c, base, &u1, &err) == BW_OK))
+		goto out;
+	from = bw_rpz_serial(u1);
+	for (int round = 0; round < 3; round++) {
+		int done = 0, failures = 0;
+		if (round == 0) {
+			add(601, BW_IOC_DOMAIN, "f2.example", "sinkhole", "10.1.2.3");
+			del(600);
+			bw_guard_add(st, "ops", "ok.f2.example", NULL, "a", 1, &err);
+		} else if (round == 1) {
+			/* more rows than an overlay takes: built whole from memory */
+			sql("BEGIN; WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n"
+			    " WHERE i < 20000) INSERT INTO action(id, authz_id, type, target, kind, origin,"
+			    " state, proposed_by, created, updated, expires) SELECT 200000 + i, 1, 1,"
+			    " 'f' || i || '.example', 'block', 'manual', 'active', 'a', 0, 0, 9 FROM n;"
+			    " INSERT INTO rpz_change(time, action_id, op) SELECT 0, id, 'add' FROM action"
+			    " WHERE id >= 200000; COMMIT;");
+		}
+		full = load();
+		if (!CHECK(full != NULL))
+			goto out;
+		for (long n = 1; n < 100000 && !done; n++) {
+			struct bw_rpz *v = NULL;
+			int rc;
+			bw_mem_fail_after(n);
+			rc = round == 2 ? bw_rpz_load(st, &c, &v, &err) : bw_rpz_update(st, &c, u1, &v, &err);
+			bw_mem_fail_reset();
+			if (rc == BW_OK) {
+				struct bw_rpz_stats sv;
+				done = 1;
+				bw_rpz_get_stats(v, &sv);
+				CHECK(round == 0 ? sv.touched > 0 : sv.touched == 0);
+				same_zone(v, full, round == 0 ? &from : NULL, round == 0);
+				bw_rpz_unref(v);
+			} else if (!CHECK(rc == BW_ENOMEM && v == NULL)) {
+				break;
+			} else {
+				failures++;
+			}
+		}
+		CHECK(done && failures > 0);
+		bw_rpz_unref(full);
+		full = NULL;
+	}
+out:
+	bw_rpz_unref(full);
+	bw_rpz_unref(u1);
+	bw_rpz_unref(base);
+}
+
 int
 main(void)
 {
@@ -330,6 +588,9 @@ main(void)
 	    " VALUES (1, 'court', 'R', 'DE', 'tag', 't', 0, 99999999999, 0, 'a');");
 	TAP_RUN(test_triggers);
 	TAP_RUN(test_zone);
+	TAP_RUN(test_passthru);
+	TAP_RUN(test_random);
+	TAP_RUN(test_faults);
 	bw_store_close(st);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/s.db-wal", dir);

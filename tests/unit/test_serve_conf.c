@@ -109,6 +109,7 @@ test_every_key(void)
 		"disrupt_min_sources = 3\n"
 		"disrupt_expiry = 2w\n"
 		"disrupt_blast_radius = 50\n"
+		"disrupt_min_score = 0.3\n"
 		"disrupt_sinkhole = 192.0.2.53\n"
 		"disrupt_guard_dir = /usr/share/bulwark/guard\n"
 		"delivery_ca_file = /etc/bulwark/tenant-ca.pem\n";
@@ -178,6 +179,7 @@ test_every_key(void)
 	CHECK_INT(c.policy.min_sources, 3);
 	CHECK(c.policy.ttl == 14 * 86400);
 	CHECK_INT(c.policy.blast_radius, 50);
+	CHECK(c.policy.min_score > 0.29 && c.policy.min_score < 0.31);
 	CHECK_STR(c.policy.sinkhole, "192.0.2.53");
 	CHECK_STR(c.policy.guard_dir, "/usr/share/bulwark/guard");
 	CHECK_STR(c.delivery_ca_file, "/etc/bulwark/tenant-ca.pem");
@@ -194,7 +196,7 @@ test_every_key(void)
 		CHECK(strstr(text, needle) != NULL);
 		nkeys++;
 	}
-	CHECK_INT(nkeys, 41);
+	CHECK_INT(nkeys, 42);
 	/* the command line overrides the file */
 	CHECK_INT(bw_serve_conf_set(&c, "threads", "2", &err), BW_OK);
 	CHECK_INT(c.threads, 2);
