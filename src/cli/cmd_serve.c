@@ -36,6 +36,7 @@
 static const char usage_text[] =
 	"usage: bulwark serve [--config FILE] [-n | --check-config] [--demo]\n"
 	"                     [--listen ADDR:PORT] [--db PATH] [--threads N]\n"
+	"                     [--check-listen ADDR:PORT|no]\n"
 	"                     [--tls-cert FILE --tls-key FILE]\n"
 	"                     [--insecure-plain-http[=yes|no]] [--trusted-proxies LIST]\n"
 	"                     [--max-connections N] [--connection-timeout SECONDS]\n"
@@ -175,6 +176,7 @@ bw_cmd_serve(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		/* from here on: configuration keys */
 		{"listen", required_argument, NULL, O_KEY},
+		{"check-listen", required_argument, NULL, O_KEY},
 		{"db", required_argument, NULL, O_KEY},
 		{"threads", required_argument, NULL, O_KEY},
 		{"tls-cert", required_argument, NULL, O_KEY},
@@ -309,7 +311,9 @@ bw_cmd_serve(int argc, char **argv)
 		goto fail;
 	memset(&ac, 0, sizeof(ac));
 	ac.db_path = db;
-	ac.workers = conf->threads;
+	/* a worker per HTTP thread, of both listeners: the check listener's
+	 * threads never wait for a TAXII request's worker */
+	ac.workers = conf->threads * (hc.check_addr[0] ? 2 : 1);
 	ac.logger = log_stderr;
 	ac.no_request_log = !conf->log_requests;
 	ac.trusted_proxies = conf->trusted;
@@ -333,6 +337,7 @@ bw_cmd_serve(int argc, char **argv)
 	hc.tls_cert_pem = cert;
 	hc.tls_key_pem = key;
 	hc.handler = bw_api_handle;
+	hc.check_paths = bw_api_check_paths; /* check_addr: bw_serve_conf_check */
 	hc.empty_post_prefix = BW_INCIDENT_API_PREFIX;
 	hc.logger = log_stderr;
 	hc.ctx = api;
@@ -353,6 +358,12 @@ bw_cmd_serve(int argc, char **argv)
 			geo && bw_geo_has_asn(geo) ? "yes" : "no", conf->taxii_max_content_length, db,
 			!tls && conf->insecure_plain_http && !bw_http_is_loopback(hc.addr)
 				? " plain_http_remote=yes" : "");
+	}
+	if (bw_http_check_port(http)) {
+		char ts[64];
+		fprintf(stderr, "time=%s level=info event=check_listening addr=%s port=%u paths=/v1/check,/v1/gate,/healthz\n",
+			bw_time_format(bw_time_now(), ts), hc.check_addr,
+			(unsigned)bw_http_check_port(http));
 	}
 	if (!conf->dns_off && start_dns(conf, db, &dns, &err))
 		goto fail;

@@ -53,7 +53,8 @@ struct bw_taxii_config;
 
 struct bw_api_config {
 	const char *db_path;   /* the store (created if missing) */
-	unsigned workers;      /* concurrent requests: the HTTP threads */
+	unsigned workers;      /* concurrent requests: the HTTP threads of
+				* both listeners (1..2 x BW_HTTP_THREADS_MAX) */
 	unsigned refresh_ms;   /* how often data_version is read; 0: 250 */
 	bw_http_logger logger; /* one line per request and event; may be NULL */
 	void *log_ctx;
@@ -82,6 +83,10 @@ void bw_api_free(struct bw_api *api);
  * Thread-safe. */
 int bw_api_body_gate(void *ctx, const struct bw_http_request *req,
 		     struct bw_http_response *resp);
+
+/* The paths the check listener serves (bw_http_config.check_paths):
+ * /v1/check, /v1/gate and /healthz; NULL-terminated. */
+extern const char *const bw_api_check_paths[];
 
 /* The bw_http_handler of the daemon (ctx is the struct bw_api).
  * Thread-safe. */

@@ -43,6 +43,7 @@
 #include <sys/socket.h>
 
 #include "core/mem.h"
+#include "net/lean.h"
 
 /* Reusable responses (bw_http_response.reusable) kept: the static answers
  * of the API (not listed, 204, 403, 401, ...) are a handful. */
@@ -57,6 +58,7 @@ struct cached {
 
 struct bw_http {
 	struct MHD_Daemon *d;
+	struct bw_lean *lean; /* the check listener, or NULL */
 	struct bw_http_config cfg;
 	char *cert, *key; /* copies of the PEM texts, or NULL */
 	uint16_t port;
@@ -74,7 +76,8 @@ struct bw_http {
 };
 
 struct bw_http_request {
-	struct MHD_Connection *c;
+	struct MHD_Connection *c;     /* NULL on the check listener */
+	const struct bw_lean_req *lr; /* the check listener's request */
 	const char *method;
 	const char *url;
 	const char *body;
@@ -552,6 +555,7 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
 		return send_response(h, c, &resp);
 	}
 	req.c = c;
+	req.lr = NULL;
 	req.method = method;
 	req.url = url;
 	req.body = u ? u->buf : NULL;
@@ -562,6 +566,44 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
 	ret = send_response(h, c, &resp);
 	finish(&resp);
 	return ret;
+}
+
+/* The check listener's handler: its request behind the same interface. */
+static void
+lean_handler(void *ctx, const struct bw_lean_req *lr, struct bw_http_response *resp)
+{
+	struct bw_http *h = ctx;
+	struct bw_http_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.lr = lr;
+	req.method = lr->method;
+	req.url = lr->path;
+	h->cfg.handler(h->cfg.ctx, &req, resp);
+}
+
+/* Starts the check listener of h->cfg. */
+static int
+start_lean(struct bw_http *h, size_t hbytes, struct bw_err *err)
+{
+	struct bw_lean_config lc;
+
+	if (!bw_http_is_loopback(h->cfg.check_addr) && !h->cfg.allow_plain_remote)
+		return bw_err_set(err, BW_EINVAL,
+				  "refusing the check listener on %s, which is not a loopback address: it speaks plain HTTP and API keys would travel in clear (--insecure-plain-http overrides)",
+				  h->cfg.check_addr);
+	memset(&lc, 0, sizeof(lc));
+	memcpy(lc.addr, h->cfg.check_addr, sizeof(lc.addr));
+	lc.port = h->cfg.check_port;
+	lc.threads = h->cfg.threads;
+	lc.max_connections = h->cfg.max_connections;
+	lc.idle_timeout = h->cfg.idle_timeout;
+	lc.max_header_bytes = hbytes;
+	lc.paths = h->cfg.check_paths;
+	lc.handler = lean_handler;
+	lc.logger = h->cfg.logger;
+	lc.ctx = h;
+	return bw_lean_start(&lc, &h->lean, err);
 }
 
 int
@@ -670,6 +712,13 @@ bw_http_start(const struct bw_http_config *cfg, struct bw_http **out,
 	}
 	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info && info->port ? info->port : cfg->port;
+	if (cfg->check_addr[0]) {
+		int rc = start_lean(h, hbytes, err);
+		if (rc) {
+			bw_http_stop(h);
+			return rc;
+		}
+	}
 	*out = h;
 	return BW_OK;
 }
@@ -680,11 +729,18 @@ bw_http_port(const struct bw_http *h)
 	return h->port;
 }
 
+uint16_t
+bw_http_check_port(const struct bw_http *h)
+{
+	return h->lean ? bw_lean_port(h->lean) : 0;
+}
+
 void
 bw_http_stop(struct bw_http *h)
 {
 	if (h == NULL)
 		return;
+	bw_lean_stop(h->lean);
 	if (h->d)
 		MHD_stop_daemon(h->d);
 	for (size_t i = 0; i < RESP_CACHE; i++) {
@@ -735,6 +791,8 @@ count_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value
 const char *
 bw_http_query(const struct bw_http_request *r, const char *name, unsigned *count)
 {
+	if (r->lr)
+		return bw_lean_arg(r->lr, name, count);
 	if (count) {
 		struct arg_count ac = {name, 0};
 		MHD_get_connection_values(r->c, MHD_GET_ARGUMENT_KIND, count_arg, &ac);
@@ -764,6 +822,11 @@ bw_http_query_each(const struct bw_http_request *r, bw_http_arg_fn fn, void *ctx
 {
 	struct arg_each ae = {fn, ctx, 0};
 
+	if (r->lr) {
+		for (size_t i = 0; i < r->lr->nargs && ae.rc == 0; i++)
+			ae.rc = fn(ctx, r->lr->args[i].name, r->lr->args[i].value);
+		return ae.rc;
+	}
 	MHD_get_connection_values(r->c, MHD_GET_ARGUMENT_KIND, each_arg, &ae);
 	return ae.rc;
 }
@@ -779,16 +842,23 @@ bw_http_body(const struct bw_http_request *r, const char **body, size_t *len)
 const char *
 bw_http_header(const struct bw_http_request *r, const char *name)
 {
+	if (r->lr)
+		return bw_lean_header(r->lr, name);
 	return MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, name);
 }
 
 const char *
 bw_http_client(const struct bw_http_request *r, char *buf, size_t cap)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(r->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
 
+	if (r->lr) {
+		snprintf(buf, cap, "%s", r->lr->client ? r->lr->client : "-");
+		return buf;
+	}
+	ci = MHD_get_connection_info(r->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sa = ci ? ci->client_addr : NULL;
 	snprintf(buf, cap, "-");
 	if (sa && sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,

@@ -26,8 +26,14 @@
  * (127.0.0.0/8, ::1) unless the configuration says so explicitly
  * (allow_plain_remote).
  *
+ * The check endpoints can also be served by a lean listener of their own
+ * (check_addr; net/lean.h), which bench/check showed to cost much less per
+ * request than libmicrohttpd; the handler sees the same request interface
+ * from both.
+ *
  * Threads: start and stop from one thread; the handler runs concurrently
- * on up to `threads` threads and must be thread-safe.
+ * on up to `threads` threads (twice that with the check listener) and
+ * must be thread-safe.
  */
 #ifndef BW_NET_HTTP_H
 #define BW_NET_HTTP_H
@@ -132,6 +138,15 @@ struct bw_http_config {
 	/* TLS: both PEM texts (NUL-terminated) or neither; copied by
 	 * bw_http_start, which wipes its copy of the key at stop */
 	const char *tls_cert_pem, *tls_key_pem;
+	/* The check listener (net/lean.h): a second, lean HTTP/1.1 listener
+	 * on check_addr:check_port for the paths in check_paths only
+	 * (NULL-terminated, kept), in plain HTTP, with the same handler,
+	 * threads, connection and header limits; check_addr "" : none.  Under
+	 * the same loopback rule as the main listener (allow_plain_remote),
+	 * whatever the main listener's TLS. */
+	char check_addr[BW_HTTP_ADDR_MAX];
+	uint16_t check_port;          /* 0: any free port (bw_http_check_port) */
+	const char *const *check_paths;
 	bw_http_handler handler;
 	bw_http_gate body_gate;      /* may be NULL */
 	bw_http_refusal refusal;     /* may be NULL: a plain JSON error */
@@ -175,6 +190,9 @@ int bw_http_start(const struct bw_http_config *cfg, struct bw_http **out,
 
 /* The port the server listens on (the chosen one when cfg.port was 0). */
 uint16_t bw_http_port(const struct bw_http *h);
+
+/* The check listener's port, 0 without one. */
+uint16_t bw_http_check_port(const struct bw_http *h);
 
 /* Stops accepting, closes every connection and joins the threads; a
  * handler running now finishes first.  NULL is a no-op. */

@@ -22,6 +22,7 @@
 
 enum key_id {
 	K_LISTEN,
+	K_CHECK_LISTEN,
 	K_DB,
 	K_THREADS,
 	K_TLS_CERT,
@@ -68,6 +69,7 @@ enum key_id {
 
 const char *const bw_serve_conf_keys[] = {
 	"listen",
+	"check_listen",
 	"db",
 	"threads",
 	"tls_cert",
@@ -419,6 +421,24 @@ bw_serve_conf_set(struct bw_serve_conf *c, const char *key, const char *value,
 			return rc;
 		}
 		snprintf(c->listen, sizeof(c->listen), "%s", value);
+		return BW_OK;
+	}
+	case K_CHECK_LISTEN: {
+		/* the lean listener of the check endpoints (net/lean.h) */
+		struct bw_http_config h;
+		memset(&h, 0, sizeof(h));
+		if (strcmp(value, "no") == 0 || value[0] == '\0') {
+			c->check_listen[0] = '\0';
+			return BW_OK;
+		}
+		if (strlen(value) >= sizeof(c->check_listen))
+			return bw_err_set(err, BW_EINVAL, "check_listen: too long");
+		rc = bw_http_parse_listen(value, &h, err);
+		if (rc) {
+			bw_err_prefix(err, "check_listen");
+			return rc;
+		}
+		snprintf(c->check_listen, sizeof(c->check_listen), "%s", value);
 		return BW_OK;
 	}
 	case K_DB:
@@ -776,6 +796,21 @@ bw_serve_conf_check(const struct bw_serve_conf *c, struct bw_http_config *http,
 	if (rc) {
 		bw_err_prefix(err, "listen");
 		return rc;
+	}
+	if (c->check_listen[0]) {
+		struct bw_http_config ch;
+		memset(&ch, 0, sizeof(ch));
+		rc = bw_http_parse_listen(c->check_listen, &ch, err);
+		if (rc) {
+			bw_err_prefix(err, "check_listen");
+			return rc;
+		}
+		if (!bw_http_is_loopback(ch.addr) && !c->insecure_plain_http)
+			return bw_err_set(err, BW_EINVAL,
+					  "check_listen: refusing %s, which is not a loopback address: the check listener speaks plain HTTP and API keys would travel in clear (insecure_plain_http = yes overrides)",
+					  ch.addr);
+		memcpy(http->check_addr, ch.addr, sizeof(http->check_addr));
+		http->check_port = ch.port;
 	}
 	if ((c->tls_cert[0] != '\0') != (c->tls_key[0] != '\0'))
 		return bw_err_set(err, BW_EINVAL, "tls_cert and tls_key go together: %s is missing",

@@ -52,6 +52,7 @@
 
 struct bw_serve_conf {
 	char listen[BW_HTTP_ADDR_MAX + 16];
+	char check_listen[BW_HTTP_ADDR_MAX + 16]; /* "": no check listener */
 	char db[BW_SERVE_CONF_PATH_MAX];       /* "": the default store */
 	unsigned threads;
 	char tls_cert[BW_SERVE_CONF_PATH_MAX]; /* "": no TLS */

@@ -72,6 +72,7 @@ test_every_key(void)
 	static const char text[] =
 		"# a full configuration\r\n"
 		"listen = [::1]:8443\n"
+		"check_listen = [::1]:8081\n"
 		"db=/var/lib/bulwark/bulwark.db\n"
 		"  threads\t=\t8  \n"
 		"tls_cert = /etc/bulwark/cert.pem\n"
@@ -196,7 +197,8 @@ test_every_key(void)
 		CHECK(strstr(text, needle) != NULL);
 		nkeys++;
 	}
-	CHECK_INT(nkeys, 42);
+	CHECK_INT(nkeys, 43);
+	CHECK_STR(c.check_listen, "[::1]:8081");
 	/* the command line overrides the file */
 	CHECK_INT(bw_serve_conf_set(&c, "threads", "2", &err), BW_OK);
 	CHECK_INT(c.threads, 2);
@@ -269,6 +271,7 @@ test_errors(void)
 	BAD("listen = 127.0.0.1\n", BW_EINVAL, "t.conf:1: listen:");
 	BAD("listen = ::1:80\n", BW_EINVAL, "write IPv6 as [ADDR]:PORT");
 	BAD("listen = 127.0.0.1:65536\n", BW_EINVAL, "bad port");
+	BAD("check_listen = 127.0.0.1\n", BW_EINVAL, "t.conf:1: check_listen:");
 	BAD("trusted_proxies = 10.0.0.1/33\n", BW_EINVAL, "trusted_proxies: '10.0.0.1/33': bad prefix length");
 	BAD("trusted_proxies = 10.0.0.1/8\n", BW_EINVAL, "bits set beyond the prefix length");
 	BAD("trusted_proxies = 10.0.0.0/\n", BW_EINVAL, "bad prefix length");
@@ -452,6 +455,19 @@ test_check(void)
 	CHECK_INT(parse(&c, "listen = [::1]:0\n", &err), BW_OK);
 	CHECK_INT(bw_serve_conf_check(&c, &h, &err), BW_OK);
 	CHECK_STR(h.addr, "::1");
+	/* the check listener is plain HTTP: the same rule */
+	memset(&h, 0, sizeof(h));
+	CHECK_INT(parse(&c, "check_listen = 192.0.2.1:81\n", &err), BW_OK);
+	CHECK_INT(bw_serve_conf_check(&c, &h, &err), BW_EINVAL);
+	CHECK(strstr(err.msg, "check_listen") != NULL);
+	CHECK_INT(parse(&c, "check_listen = 192.0.2.1:81\ninsecure_plain_http = yes\n", &err), BW_OK);
+	CHECK_INT(bw_serve_conf_check(&c, &h, &err), BW_OK);
+	CHECK_STR(h.check_addr, "192.0.2.1");
+	CHECK_INT(h.check_port, 81);
+	memset(&h, 0, sizeof(h));
+	CHECK_INT(parse(&c, "check_listen = no\n", &err), BW_OK);
+	CHECK_INT(bw_serve_conf_check(&c, &h, &err), BW_OK);
+	CHECK_STR(h.check_addr, "");
 	/* TLS keys go together, and their files must be readable PEM */
 	CHECK_INT(parse(&c, "tls_cert = /nonexistent/cert.pem\n", &err), BW_OK);
 	CHECK_INT(bw_serve_conf_check(&c, &h, &err), BW_EINVAL);
