@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/hex.h"
 #include "core/mem.h"
 #include "core/timeutil.h"
 #include "index/index.h"
@@ -433,18 +434,6 @@ parse_unbound(struct bw_logfmt_parser *p, const char *l, size_t n,
 
 /* ---- Zeek ------------------------------------------------------------- */
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void
 zeek_defaults(struct bw_logfmt_parser *p)
 {
@@ -483,9 +472,9 @@ zeek_header(struct bw_logfmt_parser *p, const char *l, size_t n,
 		/* "#separator \x09" or a literal character */
 		v = l + 11;
 		vlen = n - 11;
-		if (vlen == 4 && v[0] == '\\' && v[1] == 'x' && hexval(v[2]) >= 0 &&
-		    hexval(v[3]) >= 0)
-			p->zsep = (char)(hexval(v[2]) * 16 + hexval(v[3]));
+		if (vlen == 4 && v[0] == '\\' && v[1] == 'x' && bw_hex_digit(v[2]) >= 0 &&
+		    bw_hex_digit(v[3]) >= 0)
+			p->zsep = (char)(bw_hex_digit(v[2]) * 16 + bw_hex_digit(v[3]));
 		else if (vlen == 1)
 			p->zsep = v[0];
 		else
@@ -617,7 +606,7 @@ hex4(const char *s, const char *end, unsigned *v)
 	if (end - s < 4)
 		return false;
 	for (int i = 0; i < 4; i++) {
-		int h = hexval(s[i]);
+		int h = bw_hex_digit(s[i]);
 		if (h < 0)
 			return false;
 		*v = *v * 16 + (unsigned)h;

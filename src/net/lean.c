@@ -24,7 +24,6 @@
 #include "net/lean.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -39,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/hex.h"
 #include "core/mem.h"
 
 #define ACCEPT_BATCH 64
@@ -55,15 +55,6 @@ is_tchar(unsigned char c)
 	       (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
-/* The value of hex digit c, or -1. */
-static int
-hexval(unsigned char c)
-{
-	if (!isxdigit(c))
-		return -1;
-	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-}
-
 /* Decodes s in place ('+' a space, %XX a byte) and NUL-terminates it. */
 static void
 unescape(char *s)
@@ -74,8 +65,8 @@ unescape(char *s)
 		int hi, lo;
 		if (*s == '+') {
 			*w++ = ' ';
-		} else if (*s == '%' && (hi = hexval((unsigned char)s[1])) >= 0 &&
-			   (lo = hexval((unsigned char)s[2])) >= 0) {
+		} else if (*s == '%' && (hi = bw_hex_digit((unsigned char)s[1])) >= 0 &&
+			   (lo = bw_hex_digit((unsigned char)s[2])) >= 0) {
 			*w++ = (char)(hi * 16 + lo);
 			s += 2;
 		} else {
