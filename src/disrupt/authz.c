@@ -372,7 +372,7 @@ get(struct bw_store *st, int64_t id, int counts, struct bw_authz *out,
     struct bw_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int rc, step;
+	int rc;
 
 	if (sqlite3_prepare_v3(bw_store_db(st),
 			       counts ? "SELECT " AUTHZ_COLS " FROM authz a WHERE a.id = ?1"
@@ -380,15 +380,9 @@ get(struct bw_store *st, int64_t id, int counts, struct bw_authz *out,
 			       -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
 		return bw_store_fail(st, err, "reading an authorisation");
 	sqlite3_bind_int64(s, 1, id);
-	step = sqlite3_step(s);
-	if (step == SQLITE_ROW) {
-		fill(s, out);
-		rc = BW_OK;
-	} else if (step == SQLITE_DONE) {
-		rc = bw_err_set(err, BW_ENOTFOUND, "no authorisation %lld", (long long)id);
-	} else {
-		rc = bw_store_fail(st, err, "reading an authorisation");
-	}
+	rc = bw_store_read_row(st, s, fill, out, "reading an authorisation", err);
+	if (rc == BW_ENOTFOUND)
+		bw_err_set(err, BW_ENOTFOUND, "no authorisation %lld", (long long)id);
 	sqlite3_finalize(s);
 	return rc;
 }

@@ -816,19 +816,16 @@ escalate_due(struct bw_store *st, const struct bw_incident_config *c, int64_t no
 	     struct bw_incident_stats *stats, struct bw_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int64_t ids[64];
+	int64_t *ids = NULL;
 	size_t k = 0;
-	int rc, step;
+	int rc;
 
 	rc = bw_store_prepare(st, "SELECT id FROM incident WHERE state = 'open' AND escalate_at <= ?1"
 		      " ORDER BY escalate_at LIMIT 64", &s, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(s, 1, now);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW)
-		ids[k++] = sqlite3_column_int64(s, 0);
-	if (step != SQLITE_DONE)
-		rc = bw_store_fail(st, err, "finding due escalations");
+	rc = bw_store_read_ids(st, s, &ids, &k, "finding due escalations", err);
 	sqlite3_finalize(s);
 	for (size_t i = 0; rc == BW_OK && i < k; i++) {
 		struct bw_incident x;
@@ -870,6 +867,7 @@ done:
 		}
 		rc = bw_store_commit(st, err);
 	}
+	bw_free(ids);
 	return rc;
 }
 

@@ -363,10 +363,10 @@ int
 bw_notify_flush_digests(struct bw_store *st, int64_t now, long *n, struct bw_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int64_t ids[64];
+	int64_t *ids = NULL;
 	size_t k = 0;
 	long made = 0;
-	int rc, step;
+	int rc;
 
 	if (n)
 		*n = 0;
@@ -378,16 +378,14 @@ bw_notify_flush_digests(struct bw_store *st, int64_t now, long *n, struct bw_err
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(s, 1, now);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW)
-		ids[k++] = sqlite3_column_int64(s, 0);
-	if (step != SQLITE_DONE)
-		rc = bw_store_fail(st, err, "finding due digests");
+	rc = bw_store_read_ids(st, s, &ids, &k, "finding due digests", err);
 	sqlite3_finalize(s);
 	for (size_t i = 0; rc == BW_OK && i < k; i++) {
 		int one = 0;
 		rc = flush_one(st, ids[i], now, &one, err);
 		made += one;
 	}
+	bw_free(ids);
 	if (n)
 		*n = made;
 	return rc;

@@ -498,6 +498,22 @@ bw_store_fail(struct bw_store *st, struct bw_err *err, const char *what)
 }
 
 int
+bw_store_read_row(struct bw_store *st, sqlite3_stmt *s, bw_store_row_fn fill, void *element,
+		  const char *what, struct bw_err *err)
+{
+	int step = sqlite3_step(s), rc = BW_OK;
+
+	if (step == SQLITE_ROW)
+		fill(s, element);
+	else if (step == SQLITE_DONE)
+		rc = BW_ENOTFOUND;
+	else
+		rc = bw_store_fail(st, err, what);
+	sqlite3_reset(s);
+	return rc;
+}
+
+int
 bw_store_read_rows(struct bw_store *st, sqlite3_stmt *s, size_t size, size_t max,
 		   bw_store_row_fn fill, void **rows, size_t *n, const char *what,
 		   struct bw_err *err)

@@ -61,6 +61,13 @@ int bw_store_read_ids(struct bw_store *st, struct sqlite3_stmt *s, int64_t **ids
  * is BW_ELIMIT.  what names the query in an error.  s is reset, not
  * finalised. */
 typedef void (*bw_store_row_fn)(struct sqlite3_stmt *s, void *element);
+
+/* Steps the bound statement s once: a row fills *element through fill and
+ * gives BW_OK; no row gives BW_ENOTFOUND with err unset, for the caller to
+ * say what was not found; a failure is BW_ESTORE naming what.  s is
+ * reset, not finalised. */
+int bw_store_read_row(struct bw_store *st, struct sqlite3_stmt *s, bw_store_row_fn fill,
+		      void *element, const char *what, struct bw_err *err);
 int bw_store_read_rows(struct bw_store *st, struct sqlite3_stmt *s, size_t size, size_t max,
 		       bw_store_row_fn fill, void **rows, size_t *n, const char *what,
 		       struct bw_err *err);
