@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -69,6 +70,7 @@ struct bw_dns {
 	struct bw_dns_config c;
 	int udp, tcp;
 	int stop[2];
+	int bl_wake; /* eventfd: the watcher saw a commit, the DNSBL is stale */
 	uint16_t port;
 	pthread_t udp_th, tcp_th, watch_th, bl_th;
 	int udp_started, tcp_started, watch_started, bl_started;
@@ -1355,6 +1357,8 @@ watch_main(void *arg)
 			continue;
 		noticed = mono_us();
 		version = v;
+		if (d->bl_wake >= 0)
+			(void)!eventfd_write(d->bl_wake, 1);
 		burst = wrote = -WATCH_SLOW_FOR_US - 1;
 		/* only a new journal row changes the zone (rpz.h) */
 		if (query_int(mx) == change)
@@ -1369,41 +1373,40 @@ out:
 	return NULL;
 }
 
-/* The DNSBL thread: its own connection, its own data_version; any commit
- * makes the snapshot stale, rebuilt at most once a second.  Separate from
- * the watcher because a DNSBL of millions of entries takes seconds to
- * build, and the RPZ must not wait for it. */
+/* The DNSBL thread: its own connection; the watcher wakes it after any
+ * commit (bl_wake), and the snapshot is rebuilt at most once a second.
+ * Separate from the watcher because a DNSBL of millions of entries takes
+ * seconds to build, and the RPZ must not wait for it.  It sleeps until
+ * there is something to do: no polling of its own. */
 static void *
 bl_main(void *arg)
 {
 	struct bw_dns *d = arg;
 	struct bw_store *st = NULL;
-	sqlite3_stmt *dv = NULL;
-	struct pollfd pf;
+	struct pollfd pf[2];
 	struct bw_err err;
-	int64_t version, last = now_ms();
+	int64_t last = now_ms();
 	int stale = 0;
 
-	if (bw_store_open(d->c.db_path, BW_STORE_NOCREATE, &st, &err) ||
-	    sqlite3_prepare_v2(bw_store_db(st), "PRAGMA data_version", -1, &dv, NULL) != SQLITE_OK) {
-		dlog(d, "error", "event=dns_error what=dnsbl error=\"%s\"",
-		     st ? sqlite3_errmsg(bw_store_db(st)) : err.msg);
-		goto out;
+	if (bw_store_open(d->c.db_path, BW_STORE_NOCREATE, &st, &err)) {
+		dlog(d, "error", "event=dns_error what=dnsbl error=\"%s\"", err.msg);
+		return NULL;
 	}
-	version = query_int(dv);
-	pf.fd = d->stop[0];
-	pf.events = POLLIN;
+	pf[0].fd = d->stop[0];
+	pf[0].events = POLLIN;
+	pf[1].fd = d->bl_wake;
+	pf[1].events = POLLIN;
 	for (;;) {
-		int r = poll(&pf, 1, 100);
-		int64_t v;
+		int64_t wait = stale ? 1000 - (now_ms() - last) : -1;
+		int r = poll(pf, 2, stale ? (int)(wait > 0 ? wait : 0) : -1);
 
 		if (r < 0 && errno != EINTR)
 			break;
-		if (r > 0)
+		if (r > 0 && pf[0].revents)
 			break;
-		v = query_int(dv);
-		if (v != version) {
-			version = v;
+		if (r > 0 && pf[1].revents) {
+			eventfd_t n;
+			(void)eventfd_read(d->bl_wake, &n);
 			stale = 1;
 		}
 		if (stale && now_ms() - last >= 1000) {
@@ -1412,8 +1415,6 @@ bl_main(void *arg)
 			last = now_ms();
 		}
 	}
-out:
-	sqlite3_finalize(dv);
 	bw_store_close(st);
 	return NULL;
 }
@@ -1469,7 +1470,7 @@ bw_dns_start(const struct bw_dns_config *c, struct bw_dns **out, struct bw_err *
 	if (d->c.poll_ms == 0)
 		d->c.poll_ms = 10;
 	d->udp = d->tcp = d->nfd4 = d->nfd6 = -1;
-	d->stop[0] = d->stop[1] = -1;
+	d->stop[0] = d->stop[1] = d->bl_wake = -1;
 	for (int i = 0; i < BW_DNS_TCP_MAX; i++)
 		d->slots[i].fd = -1;
 	pthread_mutex_init(&d->mu, NULL);
@@ -1493,6 +1494,10 @@ bw_dns_start(const struct bw_dns_config *c, struct bw_dns **out, struct bw_err *
 	}
 	if (pipe2(d->stop, O_CLOEXEC) != 0) {
 		rc = bw_err_set(err, BW_EIO, "dns: pipe: %s", strerror(errno));
+		goto fail;
+	}
+	if (d->c.dnsbl && (d->bl_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		rc = bw_err_set(err, BW_EIO, "dns: eventfd: %s", strerror(errno));
 		goto fail;
 	}
 	/* UDP and TCP on one port.  With port 0 the kernel picks the UDP port,
@@ -1580,6 +1585,8 @@ bw_dns_stop(struct bw_dns *d)
 		close(d->nfd4);
 	if (d->nfd6 >= 0)
 		close(d->nfd6);
+	if (d->bl_wake >= 0)
+		close(d->bl_wake);
 	bw_store_close(d->wst);
 	bw_rpz_unref(d->zone);
 	bw_dnsbl_unref(d->bl);
