@@ -17,31 +17,9 @@
 #include "feed/reader.h"
 #include "share/tenant.h"
 #include "store/store.h"
+#include "storetest.h"
 #include "tap.h"
-
-static char dir[] = "/tmp/bw-test-audit-XXXXXX";
-
-static const char *
-path(const char *name)
-{
-	static char buf[256];
-	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
-	return buf;
-}
-
-static long
-count(struct bw_store *st, const char *sql)
-{
-	sqlite3_stmt *s;
-	long n = -1;
-
-	if (sqlite3_prepare_v2(bw_store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return n;
-}
+#include "tmpdir.h"
 
 static int
 exec(struct bw_store *st, const char *sql)
@@ -56,8 +34,8 @@ fresh(const char *name, int n)
 	struct bw_store *st = NULL;
 	struct bw_err err;
 
-	unlink(path(name));
-	if (bw_store_open(path(name), 0, &st, &err) != BW_OK)
+	unlink(tmp_path(name));
+	if (bw_store_open(tmp_path(name), 0, &st, &err) != BW_OK)
 		return NULL;
 	bw_store_begin(st, &err);
 	for (int i = 1; i <= n; i++) {
@@ -213,9 +191,9 @@ test_signed_head(void)
 	char *text = NULL;
 
 	CHECK_INT(bw_audit_keygen(pk, sk, &err), BW_OK);
-	CHECK_INT(bw_audit_key_save(path("k"), sk, &err), BW_OK);
-	CHECK_INT(bw_audit_key_save(path("k"), sk, &err), BW_EIO); /* never overwritten */
-	CHECK_INT(bw_audit_key_load(path("k"), pk2, sk2, &err), BW_OK);
+	CHECK_INT(bw_audit_key_save(tmp_path("k"), sk, &err), BW_OK);
+	CHECK_INT(bw_audit_key_save(tmp_path("k"), sk, &err), BW_EIO); /* never overwritten */
+	CHECK_INT(bw_audit_key_load(tmp_path("k"), pk2, sk2, &err), BW_OK);
 	CHECK(memcmp(pk, pk2, sizeof(pk)) == 0);
 	CHECK(memcmp(sk, sk2, sizeof(sk)) == 0);
 	CHECK_INT(bw_audit_sign_head(st, sk, 5000, &sig, &err), BW_OK);
@@ -272,8 +250,8 @@ test_hooks(void)
 	int64_t kid = 0;
 	const char *data = getenv("BW_TEST_DATA");
 
-	unlink(path("h.db"));
-	CHECK_INT(bw_store_open(path("h.db"), 0, &st, &err), BW_OK);
+	unlink(tmp_path("h.db"));
+	CHECK_INT(bw_store_open(tmp_path("h.db"), 0, &st, &err), BW_OK);
 	CHECK_INT(bw_tenant_add(st, "EE", "Estonia", 100, NULL, &err), BW_OK);
 	CHECK_INT(bw_tenant_key_add(st, "EE", 101, key, &kid, &err), BW_OK);
 	CHECK_INT(bw_tenant_key_revoke(st, "EE", kid, 102, &err), BW_OK);
@@ -281,11 +259,7 @@ test_hooks(void)
 	CHECK_INT(count(st, "SELECT count(*) FROM audit WHERE kind = 'tenant.key.add'"), 1);
 	CHECK_INT(count(st, "SELECT count(*) FROM audit WHERE kind = 'tenant.key.revoke'"), 1);
 	/* the key text never enters the log */
-	{
-		char sql[256];
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE detail LIKE '%%%.20s%%'", key + 6);
-		CHECK_INT(count(st, sql), 0);
-	}
+	CHECK_INT(count(st, "SELECT count(*) FROM audit WHERE detail LIKE '%%%.20s%%'", key + 6), 0);
 	/* an ingested file: one entry with its counts, in its transaction */
 	CHECK_INT(bw_psl_open(&psl, &err), BW_OK);
 	memset(&o, 0, sizeof(o));
@@ -299,12 +273,8 @@ test_hooks(void)
 		CHECK_INT(bw_ingest_reader(st, rd, &o, &res, &err), BW_OK);
 		bw_reader_free(rd);
 		CHECK_INT(count(st, "SELECT count(*) FROM audit WHERE kind = 'ingest.batch'"), 1);
-		{
-			char sql[256];
-			snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE kind = 'ingest.batch'"
-				 " AND detail LIKE '%%\"added\":%ld,%%'", res.added);
-			CHECK_INT(count(st, sql), 1);
-		}
+		CHECK_INT(count(st, "SELECT count(*) FROM audit WHERE kind = 'ingest.batch'"
+				" AND detail LIKE '%%\"added\":%ld,%%'", res.added), 1);
 		CHECK(res.added > 0);
 	} else {
 		CHECK(!"tests/data/feeds/spamhaus-drop.txt is missing");
@@ -319,11 +289,12 @@ test_hooks(void)
 int
 main(void)
 {
-	if (mkdtemp(dir) == NULL)
+	if (tmp_dir_make("audit"))
 		return 1;
 	TAP_RUN(test_append);
 	TAP_RUN(test_tamper);
 	TAP_RUN(test_signed_head);
 	TAP_RUN(test_hooks);
+	tmp_dir_remove();
 	return tap_done();
 }

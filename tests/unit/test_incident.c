@@ -19,32 +19,11 @@
 #include "share/tenant.h"
 #include "share/tenant_scope.h"
 #include "store/store.h"
+#include "storetest.h"
 #include "tap.h"
+#include "tmpdir.h"
 
-static char dir[] = "/tmp/bw-test-incident-XXXXXX";
 #define T0 1800000000LL
-
-static const char *
-db_path(const char *name)
-{
-	static char buf[256];
-	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
-	return buf;
-}
-
-static long
-count(struct bw_store *st, const char *sql)
-{
-	sqlite3_stmt *s;
-	long n = -1;
-
-	if (sqlite3_prepare_v2(bw_store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return n;
-}
 
 /* One record of source "feed"; returns the indicator id. */
 static int64_t
@@ -56,7 +35,6 @@ add(struct bw_store *st, const char *text, int conf, int tlp, const char *malwar
 	struct bw_tag tag = {"malware", malware};
 	const char *rc[1] = {recipient};
 	enum bw_upsert_result res;
-	char sql[512];
 
 	memset(&r, 0, sizeof(r));
 	if (bw_ioc_parse(text, strlen(text), BW_IOC_ANY, &ioc, NULL) != BW_OK)
@@ -75,8 +53,7 @@ add(struct bw_store *st, const char *text, int conf, int tlp, const char *malwar
 	}
 	if (bw_store_upsert(st, &r, T0 - 86400, &res, NULL) != BW_OK)
 		return -1;
-	snprintf(sql, sizeof(sql), "SELECT id FROM indicator WHERE value = '%s'", ioc.value);
-	return count(st, sql);
+	return count(st, "SELECT id FROM indicator WHERE value = '%s'", ioc.value);
 }
 
 static int
@@ -110,7 +87,7 @@ test_contacts(void)
 	int64_t id = 0;
 	int lv = -1;
 
-	CHECK_INT(bw_store_open(db_path("c.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("c.db"), 0, &st, &err), BW_OK);
 	CHECK_INT(bw_tenant_add(st, "EE", "Estonia", 1, NULL, &err), BW_OK);
 	memset(&c, 0, sizeof(c));
 	snprintf(c.role, sizeof(c.role), "energy sector CSIRT");
@@ -160,12 +137,8 @@ test_contacts(void)
 static long
 incident_of(struct bw_store *st, const char *value)
 {
-	char sql[256];
-
-	snprintf(sql, sizeof(sql),
-		 "SELECT i.id FROM incident i JOIN indicator d ON d.id = i.indicator_id"
-		 " WHERE d.value = '%s' ORDER BY i.id DESC", value);
-	return count(st, sql);
+	return count(st, "SELECT i.id FROM incident i JOIN indicator d ON d.id = i.indicator_id"
+		     " WHERE d.value = '%s' ORDER BY i.id DESC", value);
 }
 
 static void
@@ -184,7 +157,7 @@ test_incidents(void)
 	int64_t evil, weak, c2, red, benign;
 	long ievil, ic2;
 
-	CHECK_INT(bw_store_open(db_path("i.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("i.db"), 0, &st, &err), BW_OK);
 	CHECK_INT(bw_tenant_add(st, "EE", "Estonia", 1, NULL, &err), BW_OK);
 	CHECK_INT(bw_tenant_add(st, "DE", "Germany", 1, NULL, &err), BW_OK);
 	CHECK_INT(bw_tenant_get(st, "EE", &ee, &err), BW_OK);
@@ -202,7 +175,7 @@ test_incidents(void)
 	CHECK(evil > 0 && weak > 0 && c2 > 0 && red > 0 && benign > 0);
 
 	/* sightings recorded by another connection (as `match --record`) */
-	CHECK_INT(bw_store_open(db_path("i.db"), 0, &other, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("i.db"), 0, &other, &err), BW_OK);
 	CHECK_INT(bw_store_begin(other, &err), BW_OK);
 	CHECK_INT(sight(other, evil, "10.0.0.1", T0 - 60, 3), BW_OK);
 	CHECK_INT(sight(other, weak, "10.0.0.1", T0 - 60, 1), BW_OK);      /* confidence 50 */
@@ -248,9 +221,9 @@ test_incidents(void)
 	/* level 1 mailed (two contacts per incident), the webhook told */
 	CHECK_INT(count(st, "SELECT count(*) FROM outbox WHERE channel = 'smtp'"), 4);
 	CHECK_INT(count(st, "SELECT count(*) FROM outbox WHERE channel = 'smtp' AND destination = 'carol@cert.example'"), 0);
-	CHECK_INT(count(st, "SELECT count(*) FROM outbox WHERE channel = 'webhook' AND idem_key LIKE 'incident-%-opened'"), 2);
-	CHECK_INT(count(st, "SELECT count(*) FROM outbox WHERE channel = 'smtp' AND CAST(body AS TEXT) LIKE '%https://bulwark.example/v1/incidents/%/ack?token=%'"
-			    " AND CAST(body AS TEXT) LIKE '%evil[.]ee%' AND CAST(body AS TEXT) NOT LIKE '%evil.ee%'"), 2);
+	CHECK_INT(count(st, "SELECT count(*) FROM outbox WHERE channel = 'webhook' AND idem_key LIKE 'incident-%%-opened'"), 2);
+	CHECK_INT(count(st, "SELECT count(*) FROM outbox WHERE channel = 'smtp' AND CAST(body AS TEXT) LIKE '%%https://bulwark.example/v1/incidents/%%/ack?token=%%'"
+			    " AND CAST(body AS TEXT) LIKE '%%evil[.]ee%%' AND CAST(body AS TEXT) NOT LIKE '%%evil.ee%%'"), 2);
 
 	/* another sighting adds to the open incident, without new mail */
 	CHECK_INT(sight(other, evil, "10.0.0.9", T0 + 10, 5), BW_OK);
@@ -280,7 +253,7 @@ test_incidents(void)
 	CHECK_INT(bw_incident_step(st, &cfg, T0 + 600, &stats, &err), BW_OK);
 	CHECK_INT(stats.escalated, 1);
 	CHECK_INT(count(st, "SELECT count(*) FROM outbox WHERE channel = 'smtp' AND destination = 'carol@cert.example'"), 1);
-	CHECK_INT(count(st, "SELECT count(*) FROM outbox WHERE idem_key LIKE 'incident-%-escalated-2'"), 1);
+	CHECK_INT(count(st, "SELECT count(*) FROM outbox WHERE idem_key LIKE 'incident-%%-escalated-2'"), 1);
 	CHECK_INT(bw_incident_get(st, ievil, &x, &err), BW_OK);
 	CHECK_INT(x.level, 2);
 	CHECK_INT(x.escalate_at, T0 + 1200);
@@ -360,7 +333,7 @@ test_step_faults(void)
 		return;
 	}
 	bw_mem_fail_reset();
-	CHECK_INT(bw_store_open(db_path("f.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("f.db"), 0, &st, &err), BW_OK);
 	CHECK_INT(bw_tenant_add(st, "EE", "Estonia", 1, NULL, &err), BW_OK);
 	CHECK_INT(contact(st, "EE", "Alice", "alice@cert.example", 1), BW_OK);
 	CHECK_INT(sight(st, add(st, "evil.ee", 90, BW_TLP_GREEN, "emotet", NULL), "10.0.0.1", T0, 1), BW_OK);
@@ -394,18 +367,11 @@ test_step_faults(void)
 int
 main(void)
 {
-	if (mkdtemp(dir) == NULL) {
-		printf("Bail out! cannot make %s\n", dir);
+	if (tmp_dir_make("incident"))
 		return 1;
-	}
 	TAP_RUN(test_contacts);
 	TAP_RUN(test_incidents);
 	TAP_RUN(test_step_faults);
-	{
-		char cmd[300];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			printf("# could not remove %s\n", dir);
-	}
+	tmp_dir_remove();
 	return tap_done();
 }

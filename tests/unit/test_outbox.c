@@ -14,31 +14,9 @@
 #include "share/outbox.h"
 #include "share/tenant.h"
 #include "store/store.h"
+#include "storetest.h"
 #include "tap.h"
-
-static char dir[] = "/tmp/bw-test-outbox-XXXXXX";
-
-static const char *
-db_path(const char *name)
-{
-	static char buf[256];
-	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
-	return buf;
-}
-
-static long
-count(struct bw_store *st, const char *sql)
-{
-	sqlite3_stmt *s;
-	long n = -1;
-
-	if (sqlite3_prepare_v2(bw_store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return n;
-}
+#include "tmpdir.h"
 
 static int
 enq(struct bw_store *st, const char *key, int prio, int64_t now)
@@ -71,7 +49,7 @@ test_enqueue_claim(void)
 	int dead = -1;
 	long k = 0;
 
-	CHECK_INT(bw_store_open(db_path("a.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("a.db"), 0, &st, &err), BW_OK);
 	/* in the caller's transaction: a rollback leaves nothing */
 	CHECK_INT(bw_store_begin(st, &err), BW_OK);
 	CHECK_INT(enq(st, "k-low", 100, 1000), BW_OK);
@@ -98,7 +76,7 @@ test_enqueue_claim(void)
 	CHECK_INT(bw_outbox_enqueue(st, &m, 1003, &id1, &err), BW_OK);
 	CHECK_INT(bw_outbox_enqueue(st, &m, 1003, &id2, &err), BW_OK);
 	CHECK(id1 > 0 && id2 == id1 + 1);
-	CHECK_INT(count(st, "SELECT count(*) FROM outbox WHERE idem_key LIKE 'bw-%' AND length(idem_key) = 35"), 2);
+	CHECK_INT(count(st, "SELECT count(*) FROM outbox WHERE idem_key LIKE 'bw-%%' AND length(idem_key) = 35"), 2);
 	m.channel = "fax";
 	CHECK_INT(bw_outbox_enqueue(st, &m, 1003, NULL, &err), BW_EINVAL);
 	m.channel = "smtp";
@@ -221,7 +199,7 @@ test_notify_digest(void)
 	int64_t period = 0;
 	long n = -1;
 
-	CHECK_INT(bw_store_open(db_path("n.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("n.db"), 0, &st, &err), BW_OK);
 	CHECK_INT(bw_tenant_add(st, "EE", "Estonia", 1, NULL, &err), BW_OK);
 	CHECK_INT(bw_tenant_add(st, "DE", "Germany", 1, NULL, &err), BW_OK);
 	CHECK_INT(bw_tenant_get(st, "EE", &te, &err), BW_OK);
@@ -280,8 +258,8 @@ test_notify_digest(void)
 	CHECK_INT(bw_notify_flush_digests(st, 3610, &n, &err), BW_OK);
 	CHECK_INT(n, 1);
 	CHECK_INT(count(st, "SELECT count(*) FROM digest_item"), 0);
-	CHECK_INT(count(st, "SELECT count(*) FROM outbox WHERE idem_key LIKE 'digest-%'"), 1);
-	CHECK_INT(count(st, "SELECT priority FROM outbox WHERE idem_key LIKE 'digest-%'"), 700);
+	CHECK_INT(count(st, "SELECT count(*) FROM outbox WHERE idem_key LIKE 'digest-%%'"), 1);
+	CHECK_INT(count(st, "SELECT priority FROM outbox WHERE idem_key LIKE 'digest-%%'"), 700);
 	{
 		sqlite3_stmt *s;
 		sqlite3_prepare_v2(bw_store_db(st), "SELECT body FROM outbox WHERE idem_key LIKE 'digest-%'",
@@ -299,7 +277,7 @@ test_notify_digest(void)
 	CHECK_INT(n, 0);
 	CHECK_INT(bw_notify_flush_digests(st, 3610 + 3600, &n, &err), BW_OK);
 	CHECK_INT(n, 1);
-	CHECK_INT(count(st, "SELECT count(*) FROM outbox WHERE idem_key LIKE 'digest-%'"), 2);
+	CHECK_INT(count(st, "SELECT count(*) FROM outbox WHERE idem_key LIKE 'digest-%%'"), 2);
 	bw_store_close(st);
 }
 
@@ -322,7 +300,7 @@ test_faults(void)
 		return;
 	}
 	bw_mem_fail_reset();
-	CHECK_INT(bw_store_open(db_path("f.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("f.db"), 0, &st, &err), BW_OK);
 	for (int i = 0; i < 5; i++) {
 		char key[16];
 		snprintf(key, sizeof(key), "f-%d", i);
@@ -351,20 +329,13 @@ test_faults(void)
 int
 main(void)
 {
-	if (mkdtemp(dir) == NULL) {
-		printf("Bail out! cannot make %s\n", dir);
+	if (tmp_dir_make("outbox"))
 		return 1;
-	}
 	TAP_RUN(test_enqueue_claim);
 	TAP_RUN(test_backoff);
 	TAP_RUN(test_sign);
 	TAP_RUN(test_notify_digest);
 	TAP_RUN(test_faults);
-	{
-		char cmd[300];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			printf("# could not remove %s\n", dir);
-	}
+	tmp_dir_remove();
 	return tap_done();
 }

@@ -27,6 +27,7 @@
 #include "store/store.h"
 #include "storetest.h"
 #include "tap.h"
+#include "tmpdir.h"
 
 #define NOW 1800000000LL
 #define SHARED_IP "203.0.113.77"  /* 50 unrelated phishing domains */
@@ -36,16 +37,7 @@
 #define NPAIRS (NUNRELATED + NSUB)
 #define NAMES_MAX 600
 
-static char dir[] = "/tmp/bw-test-policy-XXXXXX";
 static char data[512];
-
-static const char *
-path(const char *name)
-{
-	static char buf[256];
-	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
-	return buf;
-}
 
 /* Lines of tests/data/model/NAME into names (each bw_malloc'ed). */
 static size_t
@@ -202,18 +194,18 @@ blast_store(const char *name, const struct bw_psl *psl, const struct pair *p,
 	FILE *f;
 
 	snprintf(file, sizeof(file), "%s.db", name);
-	if (!CHECK(bw_store_open(path(file), 0, &st, &err) == BW_OK))
+	if (!CHECK(bw_store_open(tmp_path(file), 0, &st, &err) == BW_OK))
 		return;
 	o.tlp = BW_TLP_UNSET;
 	o.confidence = 90;
 	o.psl = psl;
 	o.now = NOW - 3600;
 	for (int k = 0; k < 3; k++) {
-		snprintf(file, sizeof(file), "%s/%s-%d.json", dir, name, k);
+		snprintf(file, sizeof(file), "%s/%s-%d.json", tmp_dir, name, k);
 		write_event(file, orgs[k], k, p, keep, k, NPAIRS);
 		CHECK_INT(bw_ingest_path(st, file, &o, ingest_result, &records, &err), BW_OK);
 	}
-	f = fopen(path("ips.txt"), "w");
+	f = fopen(tmp_path("ips.txt"), "w");
 	fputs(SHARED_IP "\n" TENANT_IP "\n", f);
 	fclose(f);
 	memset(&in, 0, sizeof(in));
@@ -223,7 +215,7 @@ blast_store(const char *name, const struct bw_psl *psl, const struct pair *p,
 	in.scope = "file:ips.txt";
 	in.valid_from = NOW - 100;
 	in.valid_until = NOW + 86400;
-	CHECK_INT(bw_authz_read_items(path("ips.txt"), &it, &in.nitems, &err), BW_OK);
+	CHECK_INT(bw_authz_read_items(tmp_path("ips.txt"), &it, &in.nitems, &err), BW_OK);
 	in.items = it;
 	CHECK_INT(bw_authz_add(st, &in, "alice", NOW - 100, &z, &err), BW_OK);
 	bw_free(it);
@@ -240,7 +232,7 @@ blast_store(const char *name, const struct bw_psl *psl, const struct pair *p,
 	text(st, reason, cap, sql);
 	/* the first source deletes all but its first five attributes: their
 	 * pairs no longer count */
-	snprintf(file, sizeof(file), "%s/%s-0.json", dir, name);
+	snprintf(file, sizeof(file), "%s/%s-0.json", tmp_dir, name);
 	write_event(file, orgs[0], 0, p, keep, 0, 5);
 	CHECK_INT(bw_ingest_path(st, file, &o, ingest_result, &records, &err), BW_OK);
 	if (keep == all_by_a_one_by_b) {
@@ -414,7 +406,7 @@ score_store(const char *name, char hi[][300], const char *lo)
 	int64_t z;
 	FILE *f;
 
-	if (bw_store_open(path(name), 0, &st, &err) != BW_OK)
+	if (bw_store_open(tmp_path(name), 0, &st, &err) != BW_OK)
 		return NULL;
 	bw_store_begin(st, &err);
 	put(st, hi[0], "feed-a", 95);
@@ -427,7 +419,7 @@ score_store(const char *name, char hi[][300], const char *lo)
 	put(st, hi[3], "feed-a", 95);
 	put(st, hi[3], "feed-b", 95);
 	bw_store_commit(st, &err);
-	f = fopen(path("names.txt"), "w");
+	f = fopen(tmp_path("names.txt"), "w");
 	fprintf(f, "%s\n%s\n%s\n%s\n", hi[0], lo, hi[1], hi[2]);
 	fclose(f);
 	memset(&in, 0, sizeof(in));
@@ -437,7 +429,7 @@ score_store(const char *name, char hi[][300], const char *lo)
 	in.scope = "file:names.txt";
 	in.valid_from = NOW - 100;
 	in.valid_until = NOW + 86400;
-	if (bw_authz_read_items(path("names.txt"), &it, &in.nitems, &err) == BW_OK) {
+	if (bw_authz_read_items(tmp_path("names.txt"), &it, &in.nitems, &err) == BW_OK) {
 		in.items = it;
 		bw_authz_add(st, &in, "alice", NOW - 100, &z, &err);
 	}
@@ -547,16 +539,13 @@ int
 main(void)
 {
 	const char *d = getenv("BW_TEST_DATA");
-	char cmd[600];
 
 	snprintf(data, sizeof(data), "%s", d ? d : "tests/data");
-	if (mkdtemp(dir) == NULL)
+	if (tmp_dir_make("policy"))
 		return 1;
 	TAP_RUN(test_blast_threshold);
 	TAP_RUN(test_blast_radius);
 	TAP_RUN(test_model_score);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		printf("# could not remove %s\n", dir);
+	tmp_dir_remove();
 	return tap_done();
 }

@@ -12,31 +12,9 @@
 #include "core/tlp.h"
 #include "store/store.h"
 #include "schema_old.h"
+#include "storetest.h"
 #include "tap.h"
-
-static char dir[] = "/tmp/bw-test-sighting-XXXXXX";
-
-static const char *
-db_path(const char *name)
-{
-	static char buf[256];
-	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
-	return buf;
-}
-
-static long
-count(struct bw_store *st, const char *sql)
-{
-	sqlite3_stmt *s;
-	long n = -1;
-
-	if (sqlite3_prepare_v2(bw_store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return n;
-}
+#include "tmpdir.h"
 
 /* Adds one indicator from source "t" and returns its indicator id. */
 static int64_t
@@ -45,7 +23,6 @@ add(struct bw_store *st, const char *text)
 	struct bw_ioc ioc;
 	struct bw_record_in r;
 	enum bw_upsert_result res;
-	char sql[512];
 
 	memset(&r, 0, sizeof(r));
 	if (bw_ioc_parse(text, strlen(text), BW_IOC_ANY, &ioc, NULL) != BW_OK)
@@ -56,8 +33,7 @@ add(struct bw_store *st, const char *text)
 	r.tlp = BW_TLP_UNSET;
 	if (bw_store_upsert(st, &r, 1000, &res, NULL) != BW_OK)
 		return -1;
-	snprintf(sql, sizeof(sql), "SELECT id FROM indicator WHERE value = '%s'", ioc.value);
-	return count(st, sql);
+	return count(st, "SELECT id FROM indicator WHERE value = '%s'", ioc.value);
 }
 
 static void
@@ -69,15 +45,15 @@ test_migration(void)
 
 	/* make a schema-1 store: a new store with what schemas 2 to 6 added
 	 * removed */
-	CHECK_INT(bw_store_open(db_path("v1.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("v1.db"), 0, &st, &err), BW_OK);
 	bw_store_close(st);
-	sqlite3_open(db_path("v1.db"), &db);
+	sqlite3_open(tmp_path("v1.db"), &db);
 	CHECK_INT(sqlite3_exec(db, SCHEMA_DROP_AFTER_V4 " DROP TABLE sighting; DROP TABLE tenant_scope;"
 			       " DROP TABLE api_key; DROP TABLE tenant;"
 			       " PRAGMA user_version = 1",
 			       NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	CHECK_INT(bw_store_open(db_path("v1.db"), BW_STORE_NOCREATE, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("v1.db"), BW_STORE_NOCREATE, &st, &err), BW_OK);
 	CHECK_INT(count(st, "PRAGMA user_version"), BW_STORE_SCHEMA_VERSION);
 	CHECK_INT(count(st, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"), 1);
 	CHECK_INT(count(st, "SELECT count(*) FROM sqlite_master WHERE name = 'sighting'"), 1);
@@ -95,7 +71,7 @@ test_record(void)
 	/* 2026-11-29T11:41:27Z and later in the same hour, and the next hour */
 	const int64_t t0 = 1795952487, h0 = 1795950000;
 
-	if (!CHECK(bw_store_open(db_path("s.db"), 0, &st, &err) == BW_OK))
+	if (!CHECK(bw_store_open(tmp_path("s.db"), 0, &st, &err) == BW_OK))
 		return;
 	CHECK_INT(bw_store_begin(st, &err), BW_OK);
 	a = add(st, "evil.example");
@@ -165,17 +141,10 @@ test_record(void)
 int
 main(void)
 {
-	if (mkdtemp(dir) == NULL) {
-		printf("Bail out! cannot make %s\n", dir);
+	if (tmp_dir_make("sighting"))
 		return 1;
-	}
 	TAP_RUN(test_migration);
 	TAP_RUN(test_record);
-	{
-		char cmd[300];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			printf("# could not remove %s\n", dir);
-	}
+	tmp_dir_remove();
 	return tap_done();
 }

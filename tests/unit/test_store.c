@@ -15,17 +15,9 @@
 #include "core/tlp.h"
 #include "schema_old.h"
 #include "store/store.h"
+#include "storetest.h"
 #include "tap.h"
-
-static char dir[] = "/tmp/bw-test-store-XXXXXX";
-
-static const char *
-db_path(const char *name)
-{
-	static char buf[256];
-	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
-	return buf;
-}
+#include "tmpdir.h"
 
 static struct bw_ioc
 ioc_of(const char *text)
@@ -47,20 +39,6 @@ rec(const struct bw_ioc *ioc, const char *source)
 	return r;
 }
 
-static long
-count(struct bw_store *st, const char *sql)
-{
-	sqlite3_stmt *s;
-	long n = -1;
-
-	if (sqlite3_prepare_v2(bw_store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return n;
-}
-
 static void
 test_open_and_versions(void)
 {
@@ -68,21 +46,21 @@ test_open_and_versions(void)
 	struct bw_err err;
 	sqlite3 *db;
 
-	CHECK_INT(bw_store_open(db_path("none/x.db"), BW_STORE_NOCREATE, &st, &err),
+	CHECK_INT(bw_store_open(tmp_path("none/x.db"), BW_STORE_NOCREATE, &st, &err),
 		  BW_ENOTFOUND);
 	CHECK(strstr(err.msg, "no store at") != NULL);
-	CHECK_INT(bw_store_open(db_path("sub/dir/a.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("sub/dir/a.db"), 0, &st, &err), BW_OK);
 	CHECK_INT(count(st, "PRAGMA user_version"), BW_STORE_SCHEMA_VERSION);
 	CHECK(count(st, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'") == 1);
 	bw_store_close(st);
-	CHECK_INT(bw_store_open(db_path("sub/dir/a.db"), BW_STORE_NOCREATE, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("sub/dir/a.db"), BW_STORE_NOCREATE, &st, &err), BW_OK);
 	bw_store_close(st);
 
 	/* a store from a newer build is refused, not touched */
-	sqlite3_open(db_path("sub/dir/a.db"), &db);
+	sqlite3_open(tmp_path("sub/dir/a.db"), &db);
 	sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
 	sqlite3_close(db);
-	CHECK_INT(bw_store_open(db_path("sub/dir/a.db"), 0, &st, &err), BW_EVERSION);
+	CHECK_INT(bw_store_open(tmp_path("sub/dir/a.db"), 0, &st, &err), BW_EVERSION);
 	CHECK(strstr(err.msg, "schema version 99") != NULL);
 	CHECK(st == NULL);
 }
@@ -98,7 +76,7 @@ test_upsert(void)
 	struct bw_tag t1[] = {{"malware", "Emotet"}}, t2[] = {{"actor", "TA542"}, {"malware", "Emotet"}};
 	const char *rc1[] = {"DE"};
 
-	if (!CHECK(bw_store_open(db_path("u.db"), 0, &st, &err) == BW_OK))
+	if (!CHECK(bw_store_open(tmp_path("u.db"), 0, &st, &err) == BW_OK))
 		return;
 	bw_store_begin(st, &err);
 	r = rec(&a, "feed-a");
@@ -202,7 +180,7 @@ test_expiry_cursor_stats(void)
 	long n;
 	int k;
 
-	if (!CHECK(bw_store_open(db_path("e.db"), 0, &st, &err) == BW_OK))
+	if (!CHECK(bw_store_open(tmp_path("e.db"), 0, &st, &err) == BW_OK))
 		return;
 	bw_store_begin(st, &err);
 	r = rec(&a, "s1");
@@ -316,7 +294,7 @@ test_kill9(void)
 		char name[64];
 		enum bw_upsert_result res;
 		close(fds[0]);
-		if (bw_store_open(db_path("k.db"), 0, &w, &err))
+		if (bw_store_open(tmp_path("k.db"), 0, &w, &err))
 			_exit(1);
 		bw_store_begin(w, &err);
 		for (int i = 0; i < 1000; i++) {
@@ -343,7 +321,7 @@ test_kill9(void)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	close(fds[0]);
-	CHECK_INT(bw_store_open(db_path("k.db"), BW_STORE_NOCREATE, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("k.db"), BW_STORE_NOCREATE, &st, &err), BW_OK);
 	CHECK_INT(count(st, "SELECT count(*) FROM record"), 1000);
 	CHECK_INT(count(st, "SELECT count(*) FROM pragma_integrity_check"
 			    " WHERE integrity_check = 'ok'"), 1);
@@ -391,7 +369,7 @@ test_read_rows(void)
 	int64_t *ids = NULL;
 	size_t n = 0;
 
-	if (!CHECK(bw_store_open(db_path("rows.db"), 0, &st, &err) == BW_OK))
+	if (!CHECK(bw_store_open(tmp_path("rows.db"), 0, &st, &err) == BW_OK))
 		return;
 	CHECK_INT(bw_store_prepare(st, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL"
 				   " SELECT x + 1 FROM c WHERE x < 300) SELECT x, 'r' || x FROM c",
@@ -425,10 +403,10 @@ test_migrate_v9(void)
 	struct bw_err err;
 	sqlite3 *db;
 
-	if (!CHECK(bw_store_open(db_path("v9.db"), 0, &st, &err) == BW_OK))
+	if (!CHECK(bw_store_open(tmp_path("v9.db"), 0, &st, &err) == BW_OK))
 		return;
 	bw_store_close(st);
-	if (!CHECK(sqlite3_open(db_path("v9.db"), &db) == SQLITE_OK))
+	if (!CHECK(sqlite3_open(tmp_path("v9.db"), &db) == SQLITE_OK))
 		return;
 	CHECK_INT(sqlite3_exec(db, SCHEMA_DROP_V9 "PRAGMA user_version = 8;"
 			       "INSERT INTO source VALUES (1, 'misp', 0);"
@@ -442,7 +420,7 @@ test_migrate_v9(void)
 			       "DELETE FROM rpz_change WHERE serial = 3;",
 			       NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	if (!CHECK(bw_store_open(db_path("v9.db"), 0, &st, &err) == BW_OK))
+	if (!CHECK(bw_store_open(tmp_path("v9.db"), 0, &st, &err) == BW_OK))
 		return;
 	CHECK_INT(count(st, "PRAGMA user_version"), BW_STORE_SCHEMA_VERSION);
 	CHECK_INT(count(st, "SELECT count(*) FROM rpz_change"), 2);
@@ -464,9 +442,7 @@ test_migrate_v9(void)
 int
 main(void)
 {
-	char cmd[300];
-
-	if (mkdtemp(dir) == NULL)
+	if (tmp_dir_make("store"))
 		return 1;
 	TAP_RUN(test_open_and_versions);
 	TAP_RUN(test_upsert);
@@ -475,8 +451,6 @@ main(void)
 	TAP_RUN(test_tag_text);
 	TAP_RUN(test_read_rows);
 	TAP_RUN(test_migrate_v9);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		return 1;
+	tmp_dir_remove();
 	return tap_done();
 }

@@ -14,31 +14,9 @@
 #include "share/tenant.h"
 #include "store/store.h"
 #include "schema_old.h"
+#include "storetest.h"
 #include "tap.h"
-
-static char dir[] = "/tmp/bw-test-tenant-XXXXXX";
-
-static const char *
-db_path(const char *name)
-{
-	static char buf[256];
-	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
-	return buf;
-}
-
-static long
-count(struct bw_store *st, const char *sql)
-{
-	sqlite3_stmt *s;
-	long n = -1;
-
-	if (sqlite3_prepare_v2(bw_store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return n;
-}
+#include "tmpdir.h"
 
 static void
 test_countries(void)
@@ -90,7 +68,7 @@ test_tenants(void)
 	int64_t id = 0;
 	size_t n = 0;
 
-	CHECK_INT(bw_store_open(db_path("t.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("t.db"), 0, &st, &err), BW_OK);
 	CHECK_INT(count(st, "PRAGMA user_version"), BW_STORE_SCHEMA_VERSION);
 	CHECK_INT(bw_tenant_add(st, "de", "Germany", 1000, &id, &err), BW_OK);
 	CHECK(id > 0);
@@ -152,7 +130,7 @@ test_keys(void)
 	size_t n = 0;
 	const char *p;
 
-	CHECK_INT(bw_store_open(db_path("t.db"), BW_STORE_NOCREATE, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("t.db"), BW_STORE_NOCREATE, &st, &err), BW_OK);
 	CHECK_INT(bw_tenant_key_add(st, "de", 2000, k1, &id1, &err), BW_OK);
 	CHECK_INT(bw_tenant_key_add(st, "DE", 2001, k2, &id2, &err), BW_OK);
 	CHECK_INT(bw_tenant_key_add(st, "FR", 2002, k3, &id3, &err), BW_OK);
@@ -170,13 +148,8 @@ test_keys(void)
 
 	/* only the hash is stored: no column holds the key or its secret */
 	CHECK_INT(count(st, "SELECT count(*) FROM api_key WHERE length(hash) = 32"), 3);
-	{
-		char sql[256];
-		snprintf(sql, sizeof(sql),
-			 "SELECT count(*) FROM api_key WHERE instr(hex(hash), upper('%s')) > 0"
-			 " OR instr(CAST(hash AS TEXT), '%s') > 0", p + 1, k1);
-		CHECK_INT(count(st, sql), 0);
-	}
+	CHECK_INT(count(st, "SELECT count(*) FROM api_key WHERE instr(hex(hash), upper('%s')) > 0"
+			" OR instr(CAST(hash AS TEXT), '%s') > 0", p + 1, k1), 0);
 	CHECK_INT(bw_api_key_hash(k1, strlen(k1), &got, hash, &err), BW_OK);
 	CHECK_INT(got, id1);
 	{
@@ -262,7 +235,7 @@ test_key_table(void)
 	int64_t it = 0, ig = 0, igf = 0;
 	size_t n = 0;
 
-	CHECK_INT(bw_store_open(db_path("t.db"), BW_STORE_NOCREATE, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("t.db"), BW_STORE_NOCREATE, &st, &err), BW_OK);
 	CHECK_INT(bw_tenant_key_add_kind(st, "DE", BW_KEY_TENANT, NULL, 4000, kt_de, &it, &err), BW_OK);
 	CHECK_INT(bw_tenant_key_add_kind(st, "de", BW_KEY_GATEWAY, "nginx in front of the chatbot",
 					 4001, kg_de, &ig, &err), BW_OK);
@@ -353,14 +326,14 @@ test_migration(void)
 	struct bw_err err;
 	sqlite3 *db;
 
-	CHECK_INT(bw_store_open(db_path("old.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("old.db"), 0, &st, &err), BW_OK);
 	bw_store_close(st);
-	CHECK(sqlite3_open(db_path("old.db"), &db) == SQLITE_OK);
+	CHECK(sqlite3_open(tmp_path("old.db"), &db) == SQLITE_OK);
 	CHECK(sqlite3_exec(db, SCHEMA_DROP_AFTER_V4 " DROP TABLE tenant_scope; DROP TABLE api_key;"
 			       " DROP TABLE tenant; PRAGMA user_version = 2;",
 			       NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
-	CHECK_INT(bw_store_open(db_path("old.db"), BW_STORE_NOCREATE, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("old.db"), BW_STORE_NOCREATE, &st, &err), BW_OK);
 	CHECK_INT(count(st, "PRAGMA user_version"), BW_STORE_SCHEMA_VERSION);
 	CHECK_INT(bw_tenant_add(st, "EE", "Estonia", 1, NULL, &err), BW_OK);
 	CHECK_INT(count(st, "SELECT count(*) FROM tenant"), 1);
@@ -403,7 +376,7 @@ test_eligible_config(void)
 	CHECK(strstr(err.msg, "no country given") != NULL);
 	CHECK_INT(bw_tenant_eligible_parse("abcdefghijklmnopqrstuvwxyz", &e, &err), BW_EINVAL);
 	/* tenant add under a list */
-	snprintf(path, sizeof(path), "%s/eligible.db", dir);
+	snprintf(path, sizeof(path), "%s/eligible.db", tmp_dir);
 	if (!CHECK(bw_store_open(path, 0, &st, &err) == BW_OK))
 		return;
 	CHECK_INT(bw_tenant_eligible_parse("NO IS", &e, &err), BW_OK);
@@ -433,10 +406,8 @@ test_visible_sql(void)
 int
 main(void)
 {
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
+	if (tmp_dir_make("tenant"))
 		return 1;
-	}
 	TAP_RUN(test_countries);
 	TAP_RUN(test_tenants);
 	TAP_RUN(test_keys);
@@ -444,11 +415,6 @@ main(void)
 	TAP_RUN(test_migration);
 	TAP_RUN(test_eligible_config);
 	TAP_RUN(test_visible_sql);
-	{
-		char cmd[300];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			printf("# could not remove %s\n", dir);
-	}
+	tmp_dir_remove();
 	return tap_done();
 }

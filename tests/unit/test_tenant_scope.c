@@ -17,17 +17,9 @@
 #include "share/tenant.h"
 #include "share/tenant_scope.h"
 #include "store/store.h"
+#include "storetest.h"
 #include "tap.h"
-
-static char dir[] = "/tmp/bw-test-scope-XXXXXX";
-
-static const char *
-db_path(const char *name)
-{
-	static char buf[256];
-	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
-	return buf;
-}
+#include "tmpdir.h"
 
 static const char *
 data_path(const char *name)
@@ -106,20 +98,6 @@ test_parse(void)
 	CHECK_STR(tld, "va");
 }
 
-static long
-count(struct bw_store *st, const char *sql)
-{
-	sqlite3_stmt *s;
-	long n = -1;
-
-	if (sqlite3_prepare_v2(bw_store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return n;
-}
-
 static void
 test_store(void)
 {
@@ -128,7 +106,7 @@ test_store(void)
 	struct bw_scope_entry *e = NULL;
 	size_t n = 0;
 
-	CHECK_INT(bw_store_open(db_path("s.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("s.db"), 0, &st, &err), BW_OK);
 	CHECK_INT(bw_tenant_add(st, "GB", "United Kingdom", 1, NULL, &err), BW_OK);
 	CHECK_INT(bw_tenant_add(st, "EE", "Estonia", 1, NULL, &err), BW_OK);
 
@@ -212,7 +190,7 @@ test_match(void)
 	struct bw_err err;
 	struct bw_scope_match m;
 
-	CHECK_INT(bw_store_open(db_path("m.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("m.db"), 0, &st, &err), BW_OK);
 	CHECK_INT(bw_tenant_add(st, "EE", "Estonia", 1, NULL, &err), BW_OK);
 	CHECK_INT(bw_tenant_add(st, "GB", "United Kingdom", 1, NULL, &err), BW_OK);
 	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
@@ -328,7 +306,7 @@ test_country(void)
 		       tap_state.n, tap_state.test);
 		return;
 	}
-	CHECK_INT(bw_store_open(db_path("c.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("c.db"), 0, &st, &err), BW_OK);
 	CHECK_INT(bw_tenant_add(st, "EE", "Estonia", 1, NULL, &err), BW_OK);
 	CHECK_INT(bw_tenant_scope_load(st, "EE", &s, &err), BW_OK);
 	CHECK_INT(bw_geo_new(&geo, &err), BW_OK);
@@ -346,17 +324,12 @@ test_country(void)
 int
 main(void)
 {
-	if (mkdtemp(dir) == NULL)
+	if (tmp_dir_make("scope"))
 		return 1;
 	TAP_RUN(test_parse);
 	TAP_RUN(test_store);
 	TAP_RUN(test_match);
 	TAP_RUN(test_country);
-	{
-		char cmd[300];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			printf("# could not remove %s\n", dir);
-	}
+	tmp_dir_remove();
 	return tap_done();
 }
