@@ -54,14 +54,6 @@ bw_action_state_live(enum bw_action_state s)
 	return s <= BW_ACTION_HELD;
 }
 
-static void
-copy_col(sqlite3_stmt *s, int i, char *out, size_t cap)
-{
-	const char *t = (const char *)sqlite3_column_text(s, i);
-
-	snprintf(out, cap, "%s", t ? t : "");
-}
-
 /* One row of ACTION_COLS into a (a struct bw_action). */
 static void
 fill(sqlite3_stmt *s, void *out)
@@ -74,16 +66,16 @@ fill(sqlite3_stmt *s, void *out)
 	a->id = sqlite3_column_int64(s, 0);
 	a->authz_id = sqlite3_column_int64(s, 1);
 	a->type = (enum bw_ioc_type)sqlite3_column_int(s, 2);
-	copy_col(s, 3, a->target, sizeof(a->target));
-	copy_col(s, 4, a->kind, sizeof(a->kind));
-	copy_col(s, 5, a->sinkhole, sizeof(a->sinkhole));
-	copy_col(s, 6, a->origin, sizeof(a->origin));
-	copy_col(s, 7, state, sizeof(state));
+	bw_store_copy_text(s, 3, a->target, sizeof(a->target));
+	bw_store_copy_text(s, 4, a->kind, sizeof(a->kind));
+	bw_store_copy_text(s, 5, a->sinkhole, sizeof(a->sinkhole));
+	bw_store_copy_text(s, 6, a->origin, sizeof(a->origin));
+	bw_store_copy_text(s, 7, state, sizeof(state));
 	st = bw_action_state_from_name(state);
 	a->state = st < 0 ? BW_ACTION_REJECTED : (enum bw_action_state)st;
-	copy_col(s, 8, a->reason, sizeof(a->reason));
-	copy_col(s, 9, a->proposed_by, sizeof(a->proposed_by));
-	copy_col(s, 10, a->approved_by, sizeof(a->approved_by));
+	bw_store_copy_text(s, 8, a->reason, sizeof(a->reason));
+	bw_store_copy_text(s, 9, a->proposed_by, sizeof(a->proposed_by));
+	bw_store_copy_text(s, 10, a->approved_by, sizeof(a->approved_by));
 	a->created = sqlite3_column_int64(s, 11);
 	a->updated = sqlite3_column_int64(s, 12);
 	a->expires = sqlite3_column_int64(s, 13);
@@ -140,10 +132,10 @@ fill_event(sqlite3_stmt *s, void *out)
 
 	e->id = sqlite3_column_int64(s, 0);
 	e->time = sqlite3_column_int64(s, 1);
-	copy_col(s, 2, e->op, sizeof(e->op));
-	copy_col(s, 3, e->from, sizeof(e->from));
-	copy_col(s, 4, e->to, sizeof(e->to));
-	copy_col(s, 5, e->reason, sizeof(e->reason));
+	bw_store_copy_text(s, 2, e->op, sizeof(e->op));
+	bw_store_copy_text(s, 3, e->from, sizeof(e->from));
+	bw_store_copy_text(s, 4, e->to, sizeof(e->to));
+	bw_store_copy_text(s, 5, e->reason, sizeof(e->reason));
 }
 
 int

@@ -23,6 +23,7 @@
 #include "disrupt/action.h"
 #include "disrupt/audit.h"
 #include "disrupt/ipnet.h"
+#include "feed/reader.h"
 
 #define COVER_IDS_MAX 20000000
 
@@ -85,40 +86,22 @@ int
 bw_authz_read_items(const char *path, struct bw_authz_item **out, size_t *n,
 		    struct bw_err *err)
 {
-	FILE *f;
+	struct bw_reader *rd = NULL;
 	char line[1024];
 	struct bw_authz_item *v = NULL;
 	struct bw_ioc ioc;
 	size_t len = 0, cap = 0, w = 0;
-	long lineno = 0, bytes = 0;
-	int rc = BW_OK;
+	long lineno = 0;
+	int rc, got;
 
 	*out = NULL;
 	*n = 0;
-	f = fopen(path, "r");
-	if (f == NULL)
-		return bw_err_set(err, BW_EIO, "cannot read %s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
-		size_t l = strlen(line);
-		char *p = line;
-		lineno++;
-		bytes += (long)l;
-		if (bytes > BW_AUTHZ_FILE_MAX) {
-			rc = bw_err_set(err, BW_ELIMIT, "%s: larger than %d bytes", path,
-					BW_AUTHZ_FILE_MAX);
-			goto out;
-		}
-		if (l == sizeof(line) - 1 && line[l - 1] != '\n') {
-			rc = bw_err_set(err, BW_EINVAL, "%s:%ld: line too long", path, lineno);
-			goto out;
-		}
-		while (l > 0 && isspace((unsigned char)line[l - 1]))
-			line[--l] = '\0';
-		while (isspace((unsigned char)*p))
-			p++;
-		if (*p == '\0' || *p == '#')
-			continue;
-		if (bw_ioc_parse(p, strlen(p), BW_IOC_ANY, &ioc, err) != BW_OK) {
+	rc = bw_reader_open_file(path, &rd, err);
+	if (rc)
+		return rc;
+	while ((got = bw_reader_text_line(rd, line, sizeof(line), BW_AUTHZ_FILE_MAX,
+					  &lineno, err)) == 1) {
+		if (bw_ioc_parse(line, strlen(line), BW_IOC_ANY, &ioc, err) != BW_OK) {
 			rc = bw_err_prefix(err, "%s:%ld", path, lineno);
 			goto out;
 		}
@@ -146,8 +129,8 @@ bw_authz_read_items(const char *path, struct bw_authz_item **out, size_t *n,
 		snprintf(v[len].value, sizeof(v[len].value), "%s", ioc.value);
 		len++;
 	}
-	if (ferror(f)) {
-		rc = bw_err_set(err, BW_EIO, "error reading %s", path);
+	if (got < 0) {
+		rc = -got;
 		goto out;
 	}
 	if (len > 0) {
@@ -160,7 +143,7 @@ bw_authz_read_items(const char *path, struct bw_authz_item **out, size_t *n,
 	*n = w;
 	v = NULL;
 out:
-	fclose(f);
+	bw_reader_free(rd);
 	bw_free(v);
 	return rc;
 }
@@ -330,14 +313,6 @@ out:
 	" a.created, a.created_by, a.revoked, a.revoked_by, a.revoke_reason," \
 	" -1, -1"
 
-static void
-copy_col(sqlite3_stmt *s, int i, char *out, size_t cap)
-{
-	const char *t = (const char *)sqlite3_column_text(s, i);
-
-	snprintf(out, cap, "%s", t ? t : "");
-}
-
 /* One row of AUTHZ_COLS into out (a struct bw_authz). */
 static void
 fill(sqlite3_stmt *s, void *out)
@@ -347,22 +322,22 @@ fill(sqlite3_stmt *s, void *out)
 
 	memset(a, 0, sizeof(*a));
 	a->id = sqlite3_column_int64(s, 0);
-	copy_col(s, 1, a->authority, sizeof(a->authority));
-	copy_col(s, 2, a->reference, sizeof(a->reference));
-	copy_col(s, 3, a->jurisdiction, sizeof(a->jurisdiction));
-	copy_col(s, 4, kind, sizeof(kind));
+	bw_store_copy_text(s, 1, a->authority, sizeof(a->authority));
+	bw_store_copy_text(s, 2, a->reference, sizeof(a->reference));
+	bw_store_copy_text(s, 3, a->jurisdiction, sizeof(a->jurisdiction));
+	bw_store_copy_text(s, 4, kind, sizeof(kind));
 	for (int k = BW_AUTHZ_SCOPE_TAG; k <= BW_AUTHZ_SCOPE_FILE; k++)
 		if (strcmp(kind, bw_authz_scope_name((enum bw_authz_scope)k)) == 0)
 			a->scope = (enum bw_authz_scope)k;
-	copy_col(s, 5, a->scope_value, sizeof(a->scope_value));
+	bw_store_copy_text(s, 5, a->scope_value, sizeof(a->scope_value));
 	a->valid_from = sqlite3_column_int64(s, 6);
 	a->valid_until = sqlite3_column_int64(s, 7);
-	copy_col(s, 8, a->document_sha256, sizeof(a->document_sha256));
+	bw_store_copy_text(s, 8, a->document_sha256, sizeof(a->document_sha256));
 	a->created = sqlite3_column_int64(s, 9);
-	copy_col(s, 10, a->created_by, sizeof(a->created_by));
+	bw_store_copy_text(s, 10, a->created_by, sizeof(a->created_by));
 	a->revoked = sqlite3_column_int64(s, 11);
-	copy_col(s, 12, a->revoked_by, sizeof(a->revoked_by));
-	copy_col(s, 13, a->revoke_reason, sizeof(a->revoke_reason));
+	bw_store_copy_text(s, 12, a->revoked_by, sizeof(a->revoked_by));
+	bw_store_copy_text(s, 13, a->revoke_reason, sizeof(a->revoke_reason));
 	a->items = (long)sqlite3_column_int64(s, 14);
 	a->actions = (long)sqlite3_column_int64(s, 15);
 }

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -527,14 +528,27 @@ bw_guard_remove(struct bw_store *st, const char *list, const char *value,
 	return guard_change(st, 0, list, value, NULL, op, now, err);
 }
 
+/* One row of (list, type, value, reason, added) into element (a struct
+ * bw_guard_entry). */
+static void
+entry_row(sqlite3_stmt *s, void *element)
+{
+	struct bw_guard_entry *e = element;
+
+	bw_store_copy_text(s, 0, e->list, sizeof(e->list));
+	e->type = (enum bw_ioc_type)sqlite3_column_int(s, 1);
+	bw_store_copy_text(s, 2, e->value, sizeof(e->value));
+	bw_store_copy_text(s, 3, e->reason, sizeof(e->reason));
+	e->added = sqlite3_column_int64(s, 4);
+}
+
 int
 bw_guard_entries(struct bw_store *st, struct bw_guard_entry **out, size_t *n,
 		 struct bw_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	struct bw_guard_entry *v = NULL;
-	size_t len = 0, cap = 0;
-	int rc = BW_OK, step;
+	void *rows = NULL;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
@@ -542,32 +556,9 @@ bw_guard_entries(struct bw_store *st, struct bw_guard_entry **out, size_t *n,
 			       " FROM guard_entry ORDER BY type, value, list", -1, &s,
 			       NULL) != SQLITE_OK)
 		return bw_store_fail(st, err, "reading guard entries");
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *r = (const char *)sqlite3_column_text(s, 3);
-		if (len == cap) {
-			struct bw_guard_entry *nv = bw_grow(v, &cap, len + 1, sizeof(*v));
-			if (nv == NULL) {
-				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
-				goto out;
-			}
-			v = nv;
-		}
-		snprintf(v[len].list, sizeof(v[len].list), "%s", sqlite3_column_text(s, 0));
-		v[len].type = (enum bw_ioc_type)sqlite3_column_int(s, 1);
-		snprintf(v[len].value, sizeof(v[len].value), "%s", sqlite3_column_text(s, 2));
-		snprintf(v[len].reason, sizeof(v[len].reason), "%s", r ? r : "");
-		v[len].added = sqlite3_column_int64(s, 4);
-		len++;
-	}
-	if (step != SQLITE_DONE) {
-		rc = bw_store_fail(st, err, "reading guard entries");
-		goto out;
-	}
-	*out = v;
-	*n = len;
-	v = NULL;
-out:
+	rc = bw_store_read_rows(st, s, sizeof(**out), SIZE_MAX, entry_row, &rows, n,
+				"reading guard entries", err);
 	sqlite3_finalize(s);
-	bw_free(v);
+	*out = rows;
 	return rc;
 }

@@ -27,6 +27,7 @@
 #include "disrupt/audit.h"
 #include "disrupt/authz.h"
 #include "disrupt/ipnet.h"
+#include "feed/reader.h"
 
 #define NOTICE_MAX (256 * 1024)
 #define NOTICE_CONTACTS_MAX 16
@@ -156,11 +157,11 @@ bw_contacts_load(struct bw_store *st, const char *path, const char *op,
 {
 	sqlite3 *db = bw_store_db(st);
 	sqlite3_stmt *s = NULL;
-	FILE *f;
+	struct bw_reader *rd = NULL;
 	char line[1024], sha[65], *detail = NULL;
-	long lineno = 0, count = 0, reporters = 0, bytes = 0, lines = 0;
+	long lineno = 0, count = 0, reporters = 0, lines = 0;
 	json_t *dj = NULL;
-	int rc;
+	int rc, got;
 
 	rc = bw_audit_check_operator(op, "operator", err);
 	if (rc)
@@ -168,9 +169,9 @@ bw_contacts_load(struct bw_store *st, const char *path, const char *op,
 	rc = bw_authz_file_sha256(path, sha, err);
 	if (rc)
 		return rc;
-	f = fopen(path, "r");
-	if (f == NULL)
-		return bw_err_set(err, BW_EIO, "cannot read %s: %s", path, strerror(errno));
+	rc = bw_reader_open_file(path, &rd, err);
+	if (rc)
+		return rc;
 	rc = bw_store_begin(st, err);
 	if (rc)
 		goto out;
@@ -180,24 +181,9 @@ bw_contacts_load(struct bw_store *st, const char *path, const char *op,
 		rc = bw_store_fail(st, err, "loading contacts");
 		goto out;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	while ((got = bw_reader_text_line(rd, line, sizeof(line), BW_CONTACTS_FILE_MAX,
+					  &lineno, err)) == 1) {
 		char *fld[4], match[BW_CONTACT_TEXT_MAX + 8];
-		size_t l = strlen(line);
-		lineno++;
-		bytes += (long)l;
-		if (bytes > BW_CONTACTS_FILE_MAX) {
-			rc = bw_err_set(err, BW_ELIMIT, "%s: larger than %d bytes", path,
-					BW_CONTACTS_FILE_MAX);
-			goto out;
-		}
-		if (l == sizeof(line) - 1 && line[l - 1] != '\n') {
-			rc = bw_err_set(err, BW_EINVAL, "%s:%ld: line too long", path, lineno);
-			goto out;
-		}
-		while (l > 0 && isspace((unsigned char)line[l - 1]))
-			line[--l] = '\0';
-		if (l == 0 || line[strspn(line, " \t")] == '#')
-			continue;
 		if (split4(line, fld) != 0) {
 			rc = bw_err_set(err, BW_EINVAL, "%s:%ld: expected role,match,name,email",
 					path, lineno);
@@ -245,8 +231,8 @@ bw_contacts_load(struct bw_store *st, const char *path, const char *op,
 		}
 		sqlite3_reset(s);
 	}
-	if (ferror(f)) {
-		rc = bw_err_set(err, BW_EIO, "error reading %s", path);
+	if (got < 0) {
+		rc = -got;
 		goto out;
 	}
 	if (count > reporters && reporters == 0) {
@@ -270,20 +256,12 @@ bw_contacts_load(struct bw_store *st, const char *path, const char *op,
 		*n = count;
 out:
 	sqlite3_finalize(s);
-	fclose(f);
+	bw_reader_free(rd);
 	json_decref(dj);
 	bw_free(detail);
 	if (rc)
 		bw_store_rollback(st);
 	return rc;
-}
-
-static void
-copy_col(sqlite3_stmt *s, int i, char *out, size_t cap)
-{
-	const char *t = (const char *)sqlite3_column_text(s, i);
-
-	snprintf(out, cap, "%s", t ? t : "");
 }
 
 /* One row of (role, match, name, email) into out (a struct bw_contact). */
@@ -292,10 +270,10 @@ fill_contact(sqlite3_stmt *s, void *out)
 {
 	struct bw_contact *c = out;
 
-	copy_col(s, 0, c->role, sizeof(c->role));
-	copy_col(s, 1, c->match, sizeof(c->match));
-	copy_col(s, 2, c->name, sizeof(c->name));
-	copy_col(s, 3, c->email, sizeof(c->email));
+	bw_store_copy_text(s, 0, c->role, sizeof(c->role));
+	bw_store_copy_text(s, 1, c->match, sizeof(c->match));
+	bw_store_copy_text(s, 2, c->name, sizeof(c->name));
+	bw_store_copy_text(s, 3, c->email, sizeof(c->email));
 }
 
 int

@@ -11,6 +11,7 @@
  */
 #include "feed/reader.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -110,18 +111,26 @@ reader_new(const char *name)
 	return r;
 }
 
+/* What "-" names. */
+enum dash {
+	DASH_STREAM, /* standard input, read as it comes */
+	DASH_SPOOL,  /* standard input, spooled */
+	DASH_FILE,   /* a file named "-" */
+};
+
 static int
-open_reader(const char *path, bool spool, struct bw_reader **out,
+open_reader(const char *path, enum dash dash, struct bw_reader **out,
 	    struct bw_err *err)
 {
 	struct bw_reader *r;
 	struct stat sb;
 	int fd, rc;
+	bool in = dash != DASH_FILE && strcmp(path, "-") == 0;
 
 	*out = NULL;
-	if (strcmp(path, "-") == 0 && !spool) {
+	if (in && dash == DASH_STREAM) {
 		fd = STDIN_FILENO;
-	} else if (strcmp(path, "-") == 0) {
+	} else if (in) {
 		rc = spool_stdin(&fd, err);
 		if (rc)
 			return rc;
@@ -137,14 +146,14 @@ open_reader(const char *path, bool spool, struct bw_reader **out,
 		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
 	}
-	r = reader_new(strcmp(path, "-") == 0 ? "(stdin)" : path);
+	r = reader_new(in ? "(stdin)" : path);
 	if (r == NULL) {
 		close(fd);
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
 	}
 	r->fd = fd;
-	r->own_fd = fd != STDIN_FILENO;
-	r->stream = fd == STDIN_FILENO;
+	r->own_fd = !in || dash == DASH_SPOOL;
+	r->stream = in && dash == DASH_STREAM;
 	r->lineno = 0;
 	*out = r;
 	return BW_OK;
@@ -153,14 +162,20 @@ open_reader(const char *path, bool spool, struct bw_reader **out,
 int
 bw_reader_open(const char *path, struct bw_reader **out, struct bw_err *err)
 {
-	return open_reader(path, true, out, err);
+	return open_reader(path, DASH_SPOOL, out, err);
+}
+
+int
+bw_reader_open_file(const char *path, struct bw_reader **out, struct bw_err *err)
+{
+	return open_reader(path, DASH_FILE, out, err);
 }
 
 int
 bw_reader_open_stream(const char *path, struct bw_reader **out,
 		      struct bw_err *err)
 {
-	return open_reader(path, false, out, err);
+	return open_reader(path, DASH_STREAM, out, err);
 }
 
 int
@@ -333,6 +348,37 @@ done:
 		*len = 0;
 	}
 	return 1;
+}
+
+int
+bw_reader_text_line(struct bw_reader *r, char *buf, size_t cap, uint64_t max_bytes,
+		    long *lineno, struct bw_err *err)
+{
+	const char *line;
+	size_t len, skip;
+	int s, too_long;
+
+	while ((s = bw_reader_line(r, &line, &len, lineno, &too_long, err)) == 1) {
+		if (bw_reader_offset(r) > max_bytes) {
+			bw_err_set(err, BW_ELIMIT, "%s: larger than %llu bytes", r->name,
+				   (unsigned long long)max_bytes);
+			return -BW_ELIMIT;
+		}
+		if (too_long || len >= cap) {
+			bw_err_set(err, BW_EINVAL, "%s:%ld: line too long", r->name, *lineno);
+			return -BW_EINVAL;
+		}
+		for (skip = 0; skip < len && isspace((unsigned char)line[skip]); skip++)
+			;
+		while (len > skip && isspace((unsigned char)line[len - 1]))
+			len--;
+		if (len == skip || line[skip] == '#')
+			continue;
+		memcpy(buf, line + skip, len - skip);
+		buf[len - skip] = '\0';
+		return 1;
+	}
+	return s;
 }
 
 int

@@ -33,6 +33,10 @@ int bw_reader_open(const char *path, struct bw_reader **out, struct bw_err *err)
  * for BW_READER_PEEK_MAX bytes or the end of input. */
 int bw_reader_open_stream(const char *path, struct bw_reader **out,
 			  struct bw_err *err);
+/* Like bw_reader_open, but path always names a file, "-" too: for a file
+ * the caller also reads by name (an authorisation scope is hashed, then
+ * read). */
+int bw_reader_open_file(const char *path, struct bw_reader **out, struct bw_err *err);
 /* A reader over caller-owned memory (kept, not copied). */
 int bw_reader_open_mem(const void *buf, size_t len, const char *name,
 		       struct bw_reader **out, struct bw_err *err);
@@ -53,6 +57,19 @@ int bw_reader_peek(struct bw_reader *r, const char **p, size_t *n,
  */
 int bw_reader_line(struct bw_reader *r, const char **line, size_t *len,
 		   long *lineno, int *too_long, struct bw_err *err);
+
+/*
+ * The next line of a small text file (a list or a settings file, not a
+ * feed): copied into buf (cap bytes, NUL-terminated) with the white space
+ * at both ends removed; blank lines and lines whose first character after
+ * white space is '#' are skipped.  Returns 1 for a line, 0 at the end, or a
+ * BW_E* code as a negative number: BW_ELIMIT "NAME: larger than MAX bytes"
+ * once the input passes max_bytes, BW_EINVAL "NAME:LINE: line too long"
+ * for a line of cap bytes or more, or a read error.  *lineno as
+ * bw_reader_line() gives it, for the caller's messages.
+ */
+int bw_reader_text_line(struct bw_reader *r, char *buf, size_t cap, uint64_t max_bytes,
+			long *lineno, struct bw_err *err);
 
 /*
  * 1 if the next bw_reader_line() will not wait for input: a file or memory

@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,6 +256,17 @@ fill_tenant(sqlite3_stmt *s, int col, struct bw_tenant *t)
 	" (SELECT count(*) FROM api_key k WHERE k.tenant_id = t.id AND k.revoked IS NULL)," \
 	" (SELECT count(*) FROM api_key k WHERE k.tenant_id = t.id AND k.revoked IS NOT NULL)"
 
+/* One row of TENANT_COLS into element (a struct bw_tenant). */
+static void
+tenant_row(sqlite3_stmt *s, void *element)
+{
+	struct bw_tenant *t = element;
+
+	fill_tenant(s, 0, t);
+	t->keys_active = (long)sqlite3_column_int64(s, 4);
+	t->keys_revoked = (long)sqlite3_column_int64(s, 5);
+}
+
 /* The audit entry of a tenant or key change, in its transaction (takes
  * detail). */
 static int
@@ -289,19 +301,9 @@ bw_tenant_get(struct bw_store *st, const char *country, struct bw_tenant *out,
 	if (rc)
 		return rc;
 	sqlite3_bind_text(s, 1, cc, 2, SQLITE_STATIC);
-	switch (sqlite3_step(s)) {
-	case SQLITE_ROW:
-		fill_tenant(s, 0, out);
-		out->keys_active = (long)sqlite3_column_int64(s, 4);
-		out->keys_revoked = (long)sqlite3_column_int64(s, 5);
-		rc = BW_OK;
-		break;
-	case SQLITE_DONE:
+	rc = bw_store_read_row(st, s, tenant_row, out, "reading a tenant", err);
+	if (rc == BW_ENOTFOUND)
 		rc = bw_err_set(err, BW_ENOTFOUND, "no tenant for %s", cc);
-		break;
-	default:
-		rc = bw_store_fail(st, err, "reading a tenant");
-	}
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -376,40 +378,33 @@ bw_tenant_list(struct bw_store *st, struct bw_tenant **out, size_t *n,
 	       struct bw_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	struct bw_tenant *v = NULL, *nv;
-	size_t len = 0, cap = 0;
-	int rc, step;
+	void *rows = NULL;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
 	rc = bw_store_prepare(st, "SELECT " TENANT_COLS " FROM tenant t ORDER BY t.country", &s, err);
 	if (rc)
 		return rc;
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			nv = bw_grow(v, &cap, len + 1, sizeof(*v));
-			if (nv == NULL) {
-				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
-				goto out;
-			}
-			v = nv;
-		}
-		fill_tenant(s, 0, &v[len]);
-		v[len].keys_active = (long)sqlite3_column_int64(s, 4);
-		v[len].keys_revoked = (long)sqlite3_column_int64(s, 5);
-		len++;
-	}
-	if (step != SQLITE_DONE) {
-		rc = bw_store_fail(st, err, "listing tenants");
-		goto out;
-	}
-	*out = v;
-	*n = len;
-	v = NULL;
-out:
+	rc = bw_store_read_rows(st, s, sizeof(**out), SIZE_MAX, tenant_row, &rows, n,
+				"listing tenants", err);
 	sqlite3_finalize(s);
-	bw_free(v);
+	*out = rows;
 	return rc;
+}
+
+/* One row of (id, created, revoked, kind, label) into element (a struct
+ * bw_tenant_key). */
+static void
+key_row(sqlite3_stmt *s, void *element)
+{
+	struct bw_tenant_key *k = element;
+
+	k->id = sqlite3_column_int64(s, 0);
+	k->created = sqlite3_column_int64(s, 1);
+	k->revoked = sqlite3_column_int64(s, 2);
+	k->kind = kind_of(sqlite3_column_text(s, 3));
+	bw_store_copy_text(s, 4, k->label, sizeof(k->label));
 }
 
 int
@@ -417,10 +412,9 @@ bw_tenant_key_list(struct bw_store *st, const char *country,
 		   struct bw_tenant_key **out, size_t *n, struct bw_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	struct bw_tenant_key *v = NULL, *nv;
 	struct bw_tenant t;
-	size_t len = 0, cap = 0;
-	int rc, step;
+	void *rows = NULL;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
@@ -432,33 +426,10 @@ bw_tenant_key_list(struct bw_store *st, const char *country,
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(s, 1, t.id);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			nv = bw_grow(v, &cap, len + 1, sizeof(*v));
-			if (nv == NULL) {
-				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
-				goto out;
-			}
-			v = nv;
-		}
-		v[len].id = sqlite3_column_int64(s, 0);
-		v[len].created = sqlite3_column_int64(s, 1);
-		v[len].revoked = sqlite3_column_int64(s, 2);
-		v[len].kind = kind_of(sqlite3_column_text(s, 3));
-		snprintf(v[len].label, sizeof(v[len].label), "%s",
-			 sqlite3_column_text(s, 4) ? (const char *)sqlite3_column_text(s, 4) : "");
-		len++;
-	}
-	if (step != SQLITE_DONE) {
-		rc = bw_store_fail(st, err, "listing keys");
-		goto out;
-	}
-	*out = v;
-	*n = len;
-	v = NULL;
-out:
+	rc = bw_store_read_rows(st, s, sizeof(**out), SIZE_MAX, key_row, &rows, n,
+				"listing keys", err);
 	sqlite3_finalize(s);
-	bw_free(v);
+	*out = rows;
 	return rc;
 }
 

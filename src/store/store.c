@@ -497,6 +497,14 @@ bw_store_fail(struct bw_store *st, struct bw_err *err, const char *what)
 			  st && st->db ? sqlite3_errmsg(st->db) : "no database");
 }
 
+void
+bw_store_copy_text(sqlite3_stmt *s, int col, char *out, size_t cap)
+{
+	const char *t = (const char *)sqlite3_column_text(s, col);
+
+	snprintf(out, cap, "%s", t ? t : "");
+}
+
 int
 bw_store_read_row(struct bw_store *st, sqlite3_stmt *s, bw_store_row_fn fill, void *element,
 		  const char *what, struct bw_err *err)

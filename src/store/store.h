@@ -72,6 +72,10 @@ int bw_store_read_rows(struct bw_store *st, struct sqlite3_stmt *s, size_t size,
 		       bw_store_row_fn fill, void **rows, size_t *n, const char *what,
 		       struct bw_err *err);
 
+/* For fill functions: column col of s's current row as text into out (cap
+ * bytes, NUL-terminated, cut at cap - 1; "" for NULL). */
+void bw_store_copy_text(struct sqlite3_stmt *s, int col, char *out, size_t cap);
+
 /* Prepares sql on st's connection into *s; on failure *s is NULL and err
  * says why (BW_ESTORE). */
 int bw_store_prepare(struct bw_store *st, const char *sql, struct sqlite3_stmt **s,

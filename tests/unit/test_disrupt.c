@@ -26,20 +26,11 @@
 #include "store/store.h"
 #include "storetest.h"
 #include "tap.h"
+#include "tmpdir.h"
 
 #define NOW 1800000000LL
 
-static char dir[] = "/tmp/bw-test-disrupt-XXXXXX";
 static char data[512];
-
-static const char *
-path(const char *name)
-{
-	static char buf[256];
-	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
-	return buf;
-}
-
 
 /* the DNS contract: an action is in the zone iff its adds outnumber its dels */
 static int
@@ -67,7 +58,7 @@ add_file_authz(struct bw_store *st, const char *items, int64_t from, int64_t unt
 	struct bw_authz_in in;
 	struct bw_authz_item *it = NULL;
 	struct bw_err err;
-	FILE *f = fopen(path("scope.txt"), "w");
+	FILE *f = fopen(tmp_path("scope.txt"), "w");
 	int64_t id = 0;
 
 	fputs(items, f);
@@ -79,7 +70,7 @@ add_file_authz(struct bw_store *st, const char *items, int64_t from, int64_t unt
 	in.scope = "file:scope.txt";
 	in.valid_from = from;
 	in.valid_until = until;
-	if (bw_authz_read_items(path("scope.txt"), &it, &in.nitems, &err) != BW_OK)
+	if (bw_authz_read_items(tmp_path("scope.txt"), &it, &in.nitems, &err) != BW_OK)
 		return 0;
 	in.items = it;
 	if (bw_authz_add(st, &in, "alice", NOW - 10, &id, &err) != BW_OK)
@@ -115,7 +106,7 @@ test_authz(void)
 	int64_t id = 0;
 	FILE *f;
 
-	CHECK_INT(bw_store_open(path("authz.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("authz.db"), 0, &st, &err), BW_OK);
 	memset(&in, 0, sizeof(in));
 	in.authority = "Court";
 	in.reference = "R-1";
@@ -146,10 +137,10 @@ test_authz(void)
 	CHECK(!bw_authz_in_force(&a, NOW - 1));
 	CHECK_INT(bw_authz_get(st, 9, &a, &err), BW_ENOTFOUND);
 	/* a scope file: canonical, deduplicated, only domains and addresses */
-	f = fopen(path("items.txt"), "w");
+	f = fopen(tmp_path("items.txt"), "w");
 	fputs("# seized\nEvil.Example.\nevil[.]example\n192.0.2.7\n198.51.100.0/24\n\n", f);
 	fclose(f);
-	CHECK_INT(bw_authz_read_items(path("items.txt"), &it, &n, &err), BW_OK);
+	CHECK_INT(bw_authz_read_items(tmp_path("items.txt"), &it, &n, &err), BW_OK);
 	CHECK_INT(n, 3);
 	if (n == 3) {
 		CHECK_STR(it[0].value, "evil.example");
@@ -157,11 +148,32 @@ test_authz(void)
 		CHECK_STR(it[2].value, "198.51.100.0/24");
 	}
 	bw_free(it);
-	f = fopen(path("bad.txt"), "w");
+	f = fopen(tmp_path("bad.txt"), "w");
 	fputs("evil.example\nhttp://evil.example/x\n", f);
 	fclose(f);
-	CHECK_INT(bw_authz_read_items(path("bad.txt"), &it, &n, &err), BW_EINVAL);
+	CHECK_INT(bw_authz_read_items(tmp_path("bad.txt"), &it, &n, &err), BW_EINVAL);
 	CHECK(strstr(err.msg, "bad.txt:2") != NULL);
+	/* the bounded text lines of feed/reader.h: CRLF, blanks around,
+	 * indented comments; a line of 1024 bytes or more is refused */
+	f = fopen(tmp_path("crlf.txt"), "w");
+	fputs("  # seized\r\n\t192.0.2.8  \r\n\r\n   \r\nx.example", f);
+	fclose(f);
+	CHECK_INT(bw_authz_read_items(tmp_path("crlf.txt"), &it, &n, &err), BW_OK);
+	CHECK_INT(n, 2);
+	if (n == 2) {
+		CHECK_STR(it[0].value, "x.example");
+		CHECK_STR(it[1].value, "192.0.2.8");
+	}
+	bw_free(it);
+	f = fopen(tmp_path("long.txt"), "w");
+	fputs("evil.example\n", f);
+	for (int i = 0; i < 1024; i++)
+		fputc('a', f);
+	fputs("\n", f);
+	fclose(f);
+	CHECK_INT(bw_authz_read_items(tmp_path("long.txt"), &it, &n, &err), BW_EINVAL);
+	CHECK(strstr(err.msg, "long.txt:2: line too long") != NULL);
+	CHECK_INT(bw_authz_read_items(tmp_path("no-such-file"), &it, &n, &err), BW_EIO);
 	CHECK_INT(bw_authz_revoke(st, 1, "bob", "order quashed", NOW + 1, NULL, &err), BW_OK);
 	CHECK_INT(bw_authz_revoke(st, 1, "bob", "again", NOW + 2, NULL, &err), BW_EINVAL);
 	CHECK_INT(bw_authz_get(st, 1, &a, &err), BW_OK);
@@ -184,7 +196,7 @@ test_lifecycle(void)
 	int64_t z, z2, id, id2, id3;
 	size_t n = 0;
 
-	CHECK_INT(bw_store_open(path("life.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("life.db"), 0, &st, &err), BW_OK);
 	z = add_file_authz(st, "evil.example\n192.0.2.0/24\n2001:db8::/32\n", NOW - 10, NOW + 1000);
 	CHECK_INT(z, 1);
 	/* not covered, not an actionable type */
@@ -314,7 +326,7 @@ test_guard(void)
 	char gdir[600];
 
 	snprintf(gdir, sizeof(gdir), "%s/disrupt/guard", data);
-	CHECK_INT(bw_store_open(path("guard.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("guard.db"), 0, &st, &err), BW_OK);
 	CHECK_INT(bw_tenant_add(st, "EE", "Estonia", NOW, NULL, &err), BW_OK);
 	CHECK_INT(bw_tenant_scope_add(st, "EE", "brand:err.ee", NOW, &err), BW_OK);
 	CHECK_INT(bw_guard_add(st, "ops", "partner.example", "our partner", "alice", NOW, &err), BW_OK);
@@ -355,7 +367,7 @@ test_guard(void)
 	bw_guard_free(g);
 	CHECK_INT(bw_guard_remove(st, "ops", "www.shop.example", "alice", NOW, &err), BW_OK);
 	CHECK_INT(bw_guard_remove(st, "ops", "www.shop.example", "alice", NOW, &err), BW_ENOTFOUND);
-	CHECK_INT(bw_guard_load(st, path("no-such-dir"), &g, &err), BW_EIO);
+	CHECK_INT(bw_guard_load(st, tmp_path("no-such-dir"), &g, &err), BW_EIO);
 	bw_store_close(st);
 }
 
@@ -416,7 +428,7 @@ test_policy(void)
 
 	snprintf(gdir, sizeof(gdir), "%s/disrupt/guard", data);
 	CHECK_INT(bw_psl_open(&psl, &err), BW_OK);
-	CHECK_INT(bw_store_open(path("policy.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("policy.db"), 0, &st, &err), BW_OK);
 	CHECK_INT(bw_store_begin(st, &err), BW_OK);
 	/* two sources, confident: actioned */
 	put(st, psl, "lumma-c2.example", "feed-a", 90, "lumma", NULL);
@@ -524,7 +536,7 @@ test_notices(void)
 
 	snprintf(file, sizeof(file), "%s/disrupt/contacts.csv", data);
 	CHECK_INT(bw_psl_open(&psl, &err), BW_OK);
-	CHECK_INT(bw_store_open(path("notice.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("notice.db"), 0, &st, &err), BW_OK);
 	CHECK_INT(bw_contacts_load(st, file, "alice", NOW, &loaded, &err), BW_OK);
 	CHECK_INT(loaded, 5);
 	CHECK_INT(bw_contacts_list(st, &c, &n, &err), BW_OK);
@@ -578,14 +590,14 @@ test_notices(void)
 	CHECK(id > 0);
 	/* a directory without a reporter is refused */
 	{
-		FILE *f = fopen(path("c2.csv"), "w");
+		FILE *f = fopen(tmp_path("c2.csv"), "w");
 		fputs("registrar,domain:ee,X,abuse@x.example\n", f);
 		fclose(f);
-		CHECK_INT(bw_contacts_load(st, path("c2.csv"), "alice", NOW, NULL, &err), BW_EINVAL);
-		f = fopen(path("c3.csv"), "w");
+		CHECK_INT(bw_contacts_load(st, tmp_path("c2.csv"), "alice", NOW, NULL, &err), BW_EINVAL);
+		f = fopen(tmp_path("c3.csv"), "w");
 		fputs("reporter,-,CERT,cert@cert.example\nhosting,asn:64500,X,abuse@x.example\n", f);
 		fclose(f);
-		CHECK_INT(bw_contacts_load(st, path("c3.csv"), "alice", NOW, NULL, &err), BW_EINVAL);
+		CHECK_INT(bw_contacts_load(st, tmp_path("c3.csv"), "alice", NOW, NULL, &err), BW_EINVAL);
 		CHECK(strstr(err.msg, "c3.csv:2") != NULL);
 	}
 	CHECK_INT(count(st, "SELECT count(*) FROM abuse_contact"), 5);
@@ -617,7 +629,7 @@ test_exports(void)
 	int64_t z, id;
 	char *t;
 
-	CHECK_INT(bw_store_open(path("export.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("export.db"), 0, &st, &err), BW_OK);
 	z = add_file_authz(st, "evil.example\nsink.example\n192.0.2.0/24\n2001:db8::/32\n",
 			   NOW - 10, NOW + 1000);
 	id = propose(st, z, "evil.example", "alice", NOW, &err);
@@ -695,7 +707,7 @@ test_faults(void)
 		return;
 	}
 	bw_mem_fail_reset();
-	CHECK_INT(bw_store_open(path("faults.db"), 0, &st, &err), BW_OK);
+	CHECK_INT(bw_store_open(tmp_path("faults.db"), 0, &st, &err), BW_OK);
 	{
 		char file[600];
 		snprintf(file, sizeof(file), "%s/disrupt/contacts.csv", data);
@@ -742,9 +754,9 @@ main(void)
 	snprintf(data, sizeof(data), "%s", d ? d : "tests/data");
 	/* jansson allocates through the library's path, as in bulwark */
 	json_set_alloc_funcs(bw_malloc, bw_free);
-	if (mkdtemp(dir) == NULL)
+	if (tmp_dir_make("disrupt"))
 		return 1;
-	if (chdir(dir) != 0)
+	if (chdir(tmp_dir) != 0)
 		return 1;
 	TAP_RUN(test_authz);
 	TAP_RUN(test_lifecycle);
@@ -753,5 +765,6 @@ main(void)
 	TAP_RUN(test_notices);
 	TAP_RUN(test_exports);
 	TAP_RUN(test_faults);
+	tmp_dir_remove();
 	return tap_done();
 }
