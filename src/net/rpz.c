@@ -604,34 +604,6 @@ make_apex(struct bw_rpz *z, const struct bw_rpz_conf *c, struct bw_err *err)
 	return BW_OK;
 }
 
-static int
-grow_acts(struct bw_rpz *z)
-{
-	if (z->nacts == z->acap) {
-		size_t cap = z->acap;
-		struct act *a = bw_grow(z->acts, &cap, z->nacts + 1, sizeof(*a));
-		if (a == NULL)
-			return BW_ENOMEM;
-		z->acts = a;
-		z->acap = cap;
-	}
-	return BW_OK;
-}
-
-static int
-grow_journal(struct bw_rpz *z)
-{
-	if (z->njournal == z->jcap) {
-		size_t cap = z->jcap;
-		struct jent *j = bw_grow(z->journal, &cap, z->njournal + 1, sizeof(*j));
-		if (j == NULL)
-			return BW_ENOMEM;
-		z->journal = j;
-		z->jcap = cap;
-	}
-	return BW_OK;
-}
-
 /* The journal's head and tail serials (0 when empty): two sub-queries,
  * because SQLite answers a lone min() or max() from the end of the
  * B-tree but scans every row for both in one. */
@@ -668,8 +640,10 @@ read_rows(struct bw_rpz *z, sqlite3 *db, const struct bw_rpz_conf *c, struct bw_
 				   " WHERE state = 'active'", -1, &s, NULL) != SQLITE_OK)
 		goto dberr;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if (grow_acts(z))
+		struct act *a = bw_grow(z->acts, &z->acap, z->nacts + 1, sizeof(*a));
+		if (a == NULL)
 			goto nomem;
+		z->acts = a;
 		z->stats.actions++;
 		r = act_from_row(z, s, 1, sqlite3_column_int64(s, 0), &z->acts[z->nacts]);
 		if (r < 0)
@@ -690,8 +664,10 @@ read_rows(struct bw_rpz *z, sqlite3 *db, const struct bw_rpz_conf *c, struct bw_
 			       -1, &s, NULL) != SQLITE_OK)
 		goto dberr;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if (grow_acts(z))
+		struct act *a = bw_grow(z->acts, &z->acap, z->nacts + 1, sizeof(*a));
+		if (a == NULL)
 			goto nomem;
+		z->acts = a;
 		r = act_from_row(z, s, 0, 0, &z->acts[z->nacts]);
 		if (r < 0)
 			goto nomem;
@@ -714,10 +690,11 @@ read_rows(struct bw_rpz *z, sqlite3 *db, const struct bw_rpz_conf *c, struct bw_
 		goto dberr;
 	sqlite3_bind_int64(s, 1, z->journal_from);
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		struct jent *j;
+		struct jent *nj = bw_grow(z->journal, &z->jcap, z->njournal + 1, sizeof(*nj)), *j;
 		const char *op = (const char *)sqlite3_column_text(s, 1);
-		if (grow_journal(z))
+		if (nj == NULL)
 			goto nomem;
+		z->journal = nj;
 		j = &z->journal[z->njournal];
 		r = act_from_row(z, s, 3, sqlite3_column_int64(s, 2), &j->a);
 		if (r < 0)
@@ -1370,14 +1347,11 @@ in_run(const struct bw_rpz *z, const struct act *v, size_t n, const struct act *
 static int
 push_act(struct act **v, size_t *n, size_t *cap, const struct act *e)
 {
-	if (*n == *cap) {
-		size_t c = *cap;
-		struct act *g = bw_grow(*v, &c, *n + 1, sizeof(*g));
-		if (g == NULL)
-			return BW_ENOMEM;
-		*v = g;
-		*cap = c;
-	}
+	struct act *g = bw_grow(*v, cap, *n + 1, sizeof(*g));
+
+	if (g == NULL)
+		return BW_ENOMEM;
+	*v = g;
 	(*v)[(*n)++] = *e;
 	return BW_OK;
 }
