@@ -55,6 +55,44 @@ bw_ioc_type_from_name(const char *name)
 	return BW_IOC_ANY;
 }
 
+size_t
+bw_ioc_host(enum bw_ioc_type type, const char *value, char *out, size_t cap)
+{
+	const char *h, *end;
+	size_t n;
+
+	if (type == BW_IOC_EMAIL) {
+		h = strrchr(value, '@');
+		if (h == NULL)
+			return 0;
+		h++;
+		n = strlen(h);
+	} else if (type == BW_IOC_URL) {
+		h = strstr(value, "://");
+		if (h == NULL)
+			return 0;
+		h += 3;
+		end = h + strcspn(h, "/?");
+		for (const char *a = h; a < end; a++)
+			if (*a == '@')
+				h = a + 1;
+		if (*h == '[')
+			return 0;
+		n = strcspn(h, ":/?");
+		if (h + n > end)
+			n = (size_t)(end - h);
+		if (strspn(h, "0123456789.") >= n)
+			return 0;
+	} else {
+		return 0;
+	}
+	if (n == 0 || n >= cap)
+		return 0;
+	memcpy(out, h, n);
+	out[n] = '\0';
+	return n;
+}
+
 const char *
 bw_ioc_notes_text(unsigned notes, char *buf, size_t n)
 {

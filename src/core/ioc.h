@@ -101,6 +101,13 @@ const char *bw_ioc_notes_text(unsigned notes, char *buf, size_t n);
  * bw_ioc_parse. */
 bool bw_ioc_parse_ipv4(const char *s, size_t len, uint8_t addr[4]);
 
+/* The host name of a canonical url value (after "://" and any user info,
+ * up to the port, path or query) or email value (after the last '@') into
+ * out, NUL-terminated; returns its length, or 0 when it has none, a URL's
+ * host is an address (digits and dots, or an IPv6 address in brackets),
+ * it does not fit in cap bytes, or type is another. */
+size_t bw_ioc_host(enum bw_ioc_type type, const char *value, char *out, size_t cap);
+
 /* The address family of an ipv4/ipv6/cidr value: 4, 6, or 0. */
 int bw_ioc_family(const struct bw_ioc *ioc);
 

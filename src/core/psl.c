@@ -66,34 +66,13 @@ bw_psl_registrable_of(const struct bw_psl *p, const struct bw_ioc *ioc,
 		      char *out, size_t cap)
 {
 	char host[256];
-	const char *h, *end;
-	size_t n;
 
 	switch (ioc->type) {
 	case BW_IOC_DOMAIN:
 		return bw_psl_registrable(p, ioc->value, out, cap);
 	case BW_IOC_EMAIL:
-		h = strrchr(ioc->value, '@');
-		return h ? bw_psl_registrable(p, h + 1, out, cap) : 0;
 	case BW_IOC_URL:
-		h = strstr(ioc->value, "://");
-		if (h == NULL)
-			return 0;
-		h += 3;
-		end = h + strcspn(h, "/?");
-		for (const char *a = h; a < end; a++)
-			if (*a == '@')
-				h = a + 1;
-		if (*h == '[')
-			return 0;
-		n = strcspn(h, ":/?");
-		if (h + n > end)
-			n = (size_t)(end - h);
-		if (n == 0 || n >= sizeof(host))
-			return 0;
-		memcpy(host, h, n);
-		host[n] = '\0';
-		if (strspn(host, "0123456789.") == n)
+		if (bw_ioc_host(ioc->type, ioc->value, host, sizeof(host)) == 0)
 			return 0;
 		return bw_psl_registrable(p, host, out, cap);
 	default:

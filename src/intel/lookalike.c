@@ -721,38 +721,13 @@ check_label(struct cand *c, const char *l, const char *suf, const char *sub,
 static int
 host_of(const struct bw_ioc *ioc, char host[254])
 {
-	const char *h, *end;
-	size_t n;
-
 	switch (ioc->type) {
 	case BW_IOC_DOMAIN:
 		memcpy(host, ioc->value, ioc->len + 1);
 		return 1;
 	case BW_IOC_EMAIL:
-		h = strrchr(ioc->value, '@');
-		if (h == NULL || strlen(h + 1) >= 254)
-			return 0;
-		memcpy(host, h + 1, strlen(h + 1) + 1);
-		return 1;
 	case BW_IOC_URL:
-		h = strstr(ioc->value, "://");
-		if (h == NULL)
-			return 0;
-		h += 3;
-		end = h + strcspn(h, "/?");
-		for (const char *a = h; a < end; a++)
-			if (*a == '@')
-				h = a + 1;
-		if (*h == '[')
-			return 0;
-		n = strcspn(h, ":/?");
-		if (h + n > end)
-			n = (size_t)(end - h);
-		if (n == 0 || n >= 254 || strspn(h, "0123456789.") >= n)
-			return 0;
-		memcpy(host, h, n);
-		host[n] = '\0';
-		return 1;
+		return bw_ioc_host(ioc->type, ioc->value, host, 254) > 0;
 	default:
 		return 0;
 	}

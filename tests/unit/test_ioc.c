@@ -212,6 +212,30 @@ test_names_and_psl(void)
 	bw_psl_free(psl);
 }
 
+/* bw_ioc_host on canonical values: user info, port, path and query cut
+ * off; addresses, other types and a host that does not fit give 0. */
+static void
+test_hosts(void)
+{
+	struct bw_ioc ioc;
+	char h[256], small[8];
+
+	CHECK(bw_ioc_parse("https://u:p@Login.Evil.example:8443/a@b?q=1", 43, BW_IOC_ANY, &ioc,
+			   NULL) == BW_OK);
+	CHECK_INT(bw_ioc_host(ioc.type, ioc.value, h, sizeof(h)), 18);
+	CHECK_STR(h, "login.evil.example");
+	CHECK_INT(bw_ioc_host(BW_IOC_URL, "http://evil.example?x", h, sizeof(h)), 12);
+	CHECK_STR(h, "evil.example");
+	CHECK_INT(bw_ioc_host(BW_IOC_URL, "http://198.51.100.7:80/", h, sizeof(h)), 0);
+	CHECK_INT(bw_ioc_host(BW_IOC_URL, "http://[2001:db8::1]/", h, sizeof(h)), 0);
+	CHECK_INT(bw_ioc_host(BW_IOC_URL, "evil.example/x", h, sizeof(h)), 0);
+	CHECK_INT(bw_ioc_host(BW_IOC_EMAIL, "a@b@mail.example", h, sizeof(h)), 12);
+	CHECK_STR(h, "mail.example");
+	CHECK_INT(bw_ioc_host(BW_IOC_EMAIL, "mail.example", h, sizeof(h)), 0);
+	CHECK_INT(bw_ioc_host(BW_IOC_EMAIL, "x@mail.example", small, sizeof(small)), 0);
+	CHECK_INT(bw_ioc_host(BW_IOC_DOMAIN, "mail.example", h, sizeof(h)), 0);
+}
+
 int
 main(void)
 {
@@ -220,5 +244,6 @@ main(void)
 	TAP_RUN(test_urls);
 	TAP_RUN(test_email_and_hashes);
 	TAP_RUN(test_names_and_psl);
+	TAP_RUN(test_hosts);
 	return tap_done();
 }
