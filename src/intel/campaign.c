@@ -7,10 +7,15 @@
  * first member that had the key:
  *
  *   "t" kind name      event, report, campaign, actor and malware tags
- *   "x" source ext     the external id without a "|ip" suffix
+ *   "x" source ext     the external id (the values of one STIX pattern)
  *   "d" domain         domain indicators, for the URL and e-mail hosts
  *                      (which are kept aside and linked after the pass, so
  *                      that the domain may come after the URL)
+ *
+ * After the pass, the resolution table (every domain|ip pair of every
+ * source) links each address to the domains it resolves to, where both
+ * halves have a live record of the pair's source: the indicator ids the
+ * query gives are found among the members through an array sorted by id.
  *
  * Addresses get one entry per network, /24 (IPv4) or /64 (IPv6) and, with
  * a geo table, ASN, in one flat array; after the pass it is sorted by
@@ -25,6 +30,7 @@
  */
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,37 +283,74 @@ sweep(struct bw_campaigns *c, unsigned *why, const struct netentry *e, size_t n,
 	}
 }
 
-/* Host of a URL or e-mail value into out; 0 if none. */
-static size_t
-host_of(enum bw_ioc_type type, const char *v, char *out, size_t cap)
-{
-	const char *h, *end;
-	size_t n;
+/* A member by its indicator id, for the resolution pairs. */
+struct byid {
+	int64_t id;
+	size_t m;
+};
 
-	if (type == BW_IOC_EMAIL) {
-		h = strrchr(v, '@');
-		if (h == NULL || strlen(h + 1) >= cap)
-			return 0;
-		n = strlen(h + 1);
-		memcpy(out, h + 1, n + 1);
-		return n;
+static int
+cmp_byid(const void *a, const void *b)
+{
+	const struct byid *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static const struct byid *
+member_by_id(const struct byid *ids, size_t n, int64_t id)
+{
+	struct byid key = {id, 0};
+
+	return bsearch(&key, ids, n, sizeof(*ids), cmp_byid);
+}
+
+/* Links every address to the domains it resolves to: the pairs of the
+ * resolution table that are not revoked and whose two halves have a live
+ * record of the pair's source (as the members were read). */
+static int
+link_resolutions(struct bw_campaigns *c, struct bw_store *st, unsigned *why,
+		 struct bw_err *err)
+{
+	struct byid *ids = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if (c->n == 0)
+		return BW_OK;
+	ids = bw_calloc(c->n, sizeof(*ids));
+	if (ids == NULL)
+		return bw_err_set(err, BW_ENOMEM, "out of memory computing campaigns");
+	for (size_t i = 0; i < c->n; i++) {
+		ids[i].id = c->m[i].pub.indicator_id;
+		ids[i].m = i;
 	}
-	h = strstr(v, "://");
-	if (h == NULL)
-		return 0;
-	h += 3;
-	end = h + strcspn(h, "/?");
-	for (const char *a = h; a < end; a++)
-		if (*a == '@')
-			h = a + 1;
-	n = strcspn(h, ":/?");
-	if (h + n > end)
-		n = (size_t)(end - h);
-	if (n == 0 || n >= cap || *h == '[')
-		return 0;
-	memcpy(out, h, n);
-	out[n] = '\0';
-	return n;
+	qsort(ids, c->n, sizeof(*ids), cmp_byid);
+	rc = bw_store_prepare(st,
+			      "SELECT res.ip_id, d.id FROM resolution res"
+			      " JOIN indicator d ON d.type = ?1 AND d.value = res.domain"
+			      " JOIN record ri ON ri.indicator_id = res.ip_id"
+			      "  AND ri.source_id = res.source_id"
+			      "  AND ri.revoked = 0 AND ri.expired = 0"
+			      " JOIN record rd ON rd.indicator_id = d.id"
+			      "  AND rd.source_id = res.source_id"
+			      "  AND rd.revoked = 0 AND rd.expired = 0"
+			      " WHERE res.revoked = 0", &s, err);
+	if (rc)
+		goto out;
+	sqlite3_bind_int(s, 1, BW_IOC_DOMAIN);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const struct byid *ip = member_by_id(ids, c->n, sqlite3_column_int64(s, 0));
+		const struct byid *dom = member_by_id(ids, c->n, sqlite3_column_int64(s, 1));
+		if (ip && dom)
+			unite(c, why, dom->m, ip->m, BW_LINK_RESOLUTION);
+	}
+	if (step != SQLITE_DONE)
+		rc = bw_store_fail(st, err, "reading resolutions for campaigns");
+out:
+	sqlite3_finalize(s);
+	bw_free(ids);
+	return rc;
 }
 
 /* Adds a record's facts to member m (index i). */
@@ -360,11 +403,7 @@ add_record(struct bw_campaigns *c, struct bw_strmap *keys, unsigned *why,
 		m->ntags++;
 	}
 	if (r->external_id && r->external_id[0]) {
-		size_t el = strlen(r->external_id);
-		if (el > 3 && strcmp(r->external_id + el - 3, "|ip") == 0)
-			el -= 3;
-		n = snprintf(key, sizeof(key), "x%s\x1f%.*s", r->source, (int)el,
-			     r->external_id);
+		n = snprintf(key, sizeof(key), "x%s\x1f%s", r->source, r->external_id);
 		if (n > 0 && (size_t)n < sizeof(key)) {
 			rc = link_key(c, keys, why, key, (size_t)n, i, BW_LINK_RESOLUTION, err);
 			if (rc)
@@ -593,7 +632,7 @@ bw_campaigns_compute(struct bw_store *st, const struct bw_campaign_opts *opts,
 			} else if (r->type == BW_IOC_URL || r->type == BW_IOC_EMAIL) {
 				char host[256];
 				struct hostlink *nh;
-				if (host_of(r->type, r->value, host, sizeof(host))) {
+				if (bw_ioc_host(r->type, r->value, host, sizeof(host))) {
 					nh = bw_grow(hl, &hlcap, nhl + 1, sizeof(*hl));
 					if (nh == NULL)
 						goto nomem;
@@ -619,6 +658,8 @@ bw_campaigns_compute(struct bw_store *st, const struct bw_campaign_opts *opts,
 	for (size_t i = 0; i < c->n; i++)
 		c->m[i].pub.sources = c->srcs + c->m[i].src_off;
 
+	if ((rc = link_resolutions(c, st, why, err)))
+		goto out;
 	/* hosts of URLs and addresses that are domain indicators */
 	for (size_t k = 0; k < nhl; k++) {
 		char key[260];

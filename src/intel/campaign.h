@@ -7,10 +7,11 @@
  *   context         a tag of kind event (the MISP event a record came in),
  *                   report (the STIX report that lists it), campaign, actor
  *                   or malware; plain labels ("phishing") never link
- *   a resolution    the same external id of one source, up to a "|ip"
- *                   suffix: the two halves of a MISP domain|ip or
- *                   hostname|ip attribute, the values of one STIX
- *                   indicator's pattern
+ *   a resolution    a domain|ip pair of the store's resolution table (a
+ *                   MISP domain|ip attribute), not revoked, whose domain
+ *                   and address both have a live record of the pair's
+ *                   source; or the same external id of one source: the
+ *                   values of one STIX indicator's pattern
  *   a host          a URL or e-mail address whose host is a domain
  *                   indicator of the store
  *   a network       two addresses in the same IPv4 /24 or IPv6 /64, or

@@ -149,9 +149,12 @@ out:
 	bw_store_close(st);
 }
 
+/* One record; resolves: the domain a source says resolves to an address
+ * (the store's resolution table), or NULL. */
 static int
-put(struct bw_store *st, const char *value, const char *source, const char *ext,
-    const char *tagkind, const char *tagname, int64_t first, int64_t last)
+put_rec(struct bw_store *st, const char *value, const char *source, const char *ext,
+	const char *tagkind, const char *tagname, int64_t first, int64_t last, int revoked,
+	const char *resolves)
 {
 	struct bw_ioc ioc;
 	struct bw_tag tag = {tagkind, tagname};
@@ -166,13 +169,37 @@ put(struct bw_store *st, const char *value, const char *source, const char *ext,
 	r.external_id = ext;
 	r.confidence = -1;
 	r.tlp = BW_TLP_GREEN;
+	r.revoked = revoked;
 	r.first_seen = first;
 	r.last_seen = last;
+	r.resolves = resolves;
 	if (tagkind) {
 		r.tags = &tag;
 		r.ntags = 1;
 	}
 	return bw_store_upsert(st, &r, 1700000000, &res, &err);
+}
+
+static int
+put(struct bw_store *st, const char *value, const char *source, const char *ext,
+    const char *tagkind, const char *tagname, int64_t first, int64_t last)
+{
+	return put_rec(st, value, source, ext, tagkind, tagname, first, last, 0, NULL);
+}
+
+/* One MISP domain|ip attribute as src/feed/misp.c writes it: the domain
+ * with the attribute's id, the address with "|ip" after it and the pair
+ * for the store's resolution table. */
+static int
+put_pair(struct bw_store *st, const char *domain, const char *ip, const char *source,
+	 const char *ext, int revoked, int64_t t)
+{
+	char ipext[64];
+
+	if (put(st, domain, source, ext, NULL, NULL, t, t))
+		return -1;
+	snprintf(ipext, sizeof(ipext), "%s|ip", ext);
+	return put_rec(st, ip, source, ipext, NULL, NULL, t, t, revoked, domain);
 }
 
 static void
@@ -196,9 +223,8 @@ test_links(void)
 	CHECK_INT(put(st, "b1.example", "s2", NULL, "event", "B", t0, t0), 0);
 	CHECK_INT(put(st, "c1.example", "s3", NULL, "event", "C", t0, t0), 0);
 	CHECK_INT(put(st, "c2.example", "s3", NULL, "event", "C", t0, t0), 0);
-	/* a domain|ip pair: one external id, "|ip" on the address half */
-	CHECK_INT(put(st, "pair.example", "s4", "u-1", NULL, NULL, t0, t0), 0);
-	CHECK_INT(put(st, "192.0.2.77", "s4", "u-1|ip", NULL, NULL, t0, t0), 0);
+	/* a domain|ip pair */
+	CHECK_INT(put_pair(st, "pair.example", "192.0.2.77", "s4", "u-1", 0, t0), 0);
 	/* a URL on a domain indicator */
 	CHECK_INT(put(st, "http://pair.example/gate.php", "s5", NULL, NULL, NULL, t0, t0), 0);
 	/* the same /24: within the window, and a year later */
@@ -279,6 +305,55 @@ out:
 	bw_store_close(st);
 }
 
+/* Links made through the resolution table alone: a domain of one source
+ * resolving to three addresses in unrelated networks (its record keeps
+ * only the last attribute's external id, the table keeps every pair), a
+ * revoked pair, and a pair whose domain half another source reports. */
+static void
+test_resolution_pairs(void)
+{
+	const int64_t t0 = 1690000000;
+	struct bw_store *st = NULL;
+	struct bw_campaigns *cs = NULL;
+	struct bw_err err;
+	char path[300];
+	const struct bw_campaign *a;
+
+	snprintf(path, sizeof(path), "%s/pairs.db", dir);
+	if (!CHECK(bw_store_open(path, 0, &st, &err) == BW_OK))
+		return;
+	CHECK_INT(bw_store_begin(st, &err), BW_OK);
+	CHECK_INT(put_pair(st, "multi.example", "192.0.2.10", "m1", "attr-a", 0, t0), 0);
+	CHECK_INT(put_pair(st, "multi.example", "198.18.0.1", "m1", "attr-b", 0, t0), 0);
+	CHECK_INT(put_pair(st, "multi.example", "2001:db8::1", "m1", "attr-c", 0, t0), 0);
+	/* withdrawn: the pair links nothing */
+	CHECK_INT(put_pair(st, "gone.example", "203.0.113.9", "m1", "attr-d", 1, t0), 0);
+	CHECK_INT(put(st, "203.0.113.9", "m2", NULL, NULL, NULL, t0, t0), 0);
+	/* the domain half comes from another source only: no pair of one source */
+	CHECK_INT(put(st, "split.example", "m3", NULL, NULL, NULL, t0, t0), 0);
+	CHECK_INT(put_rec(st, "100.64.0.1", "m4", NULL, NULL, NULL, t0, t0, 0, "split.example"), 0);
+	CHECK_INT(bw_store_commit(st, &err), BW_OK);
+
+	if (!CHECK(bw_campaigns_compute(st, NULL, &cs, &err) == BW_OK))
+		goto out;
+	CHECK_INT((long)bw_campaigns_count(cs), 1);
+	a = campaign_of(cs, "multi.example");
+	if (CHECK(a != NULL)) {
+		CHECK_INT((long)a->nmembers, 4);
+		CHECK(a == campaign_of(cs, "192.0.2.10"));
+		CHECK(a == campaign_of(cs, "198.18.0.1"));
+		CHECK(a == campaign_of(cs, "2001:db8::1"));
+		CHECK_INT(a->reasons, BW_LINK_RESOLUTION);
+	}
+	CHECK(campaign_of(cs, "gone.example") == NULL);
+	CHECK(campaign_of(cs, "203.0.113.9") == NULL);
+	CHECK(campaign_of(cs, "split.example") == NULL);
+	CHECK(campaign_of(cs, "100.64.0.1") == NULL);
+out:
+	bw_campaigns_free(cs);
+	bw_store_close(st);
+}
+
 int
 main(void)
 {
@@ -286,6 +361,7 @@ main(void)
 		return 1;
 	TAP_RUN(test_misp_events);
 	TAP_RUN(test_links);
+	TAP_RUN(test_resolution_pairs);
 	{
 		char cmd[300];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
