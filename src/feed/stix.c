@@ -661,6 +661,24 @@ add_term(struct pat *p, enum target target)
 static int parse_cmp_or(struct pat *p);
 static int parse_obs_exprs(struct pat *p);
 
+/* item (op item)*: the expressions joined by one operator, left to right;
+ * uses names an operator that parses but is not supported ("pattern uses
+ * NAME"), NULL for one that is (OR). */
+static int
+parse_joined(struct pat *p, int (*item)(struct pat *), enum tok op, const char *uses)
+{
+	if (item(p))
+		return -1;
+	while (p->t == op) {
+		if (uses)
+			pat_unsupported(p, "pattern uses %s", uses);
+		next(p);
+		if (item(p))
+			return -1;
+	}
+	return 0;
+}
+
 /* propTest */
 static int
 parse_prop_test(struct pat *p)
@@ -746,29 +764,18 @@ parse_prop_test(struct pat *p)
 	}
 }
 
+/* comparisonExpressionAnd */
 static int
 parse_cmp_and(struct pat *p)
 {
-	if (parse_prop_test(p))
-		return -1;
-	while (p->t == T_AND) {
-		pat_unsupported(p, "pattern uses AND");
-		next(p);
-		if (parse_prop_test(p))
-			return -1;
-	}
-	return 0;
+	return parse_joined(p, parse_prop_test, T_AND, "AND");
 }
 
+/* comparisonExpression */
 static int
 parse_cmp_or(struct pat *p)
 {
-	if (parse_cmp_and(p))
-		return -1;
-	while (accept(p, T_OR))
-		if (parse_cmp_and(p))
-			return -1;
-	return 0;
+	return parse_joined(p, parse_cmp_and, T_OR, NULL);
 }
 
 static int
@@ -832,43 +839,25 @@ parse_obs_expr(struct pat *p)
 	return parse_qualifiers(p);
 }
 
+/* observationExpressionAnd */
 static int
 parse_obs_and(struct pat *p)
 {
-	if (parse_obs_expr(p))
-		return -1;
-	while (p->t == T_AND) {
-		pat_unsupported(p, "pattern uses AND");
-		next(p);
-		if (parse_obs_expr(p))
-			return -1;
-	}
-	return 0;
+	return parse_joined(p, parse_obs_expr, T_AND, "AND");
 }
 
+/* observationExpressionOr */
 static int
 parse_obs_or(struct pat *p)
 {
-	if (parse_obs_and(p))
-		return -1;
-	while (accept(p, T_OR))
-		if (parse_obs_and(p))
-			return -1;
-	return 0;
+	return parse_joined(p, parse_obs_and, T_OR, NULL);
 }
 
+/* observationExpressions */
 static int
 parse_obs_exprs(struct pat *p)
 {
-	if (parse_obs_or(p))
-		return -1;
-	while (p->t == T_FOLLOWEDBY) {
-		pat_unsupported(p, "pattern uses FOLLOWEDBY");
-		next(p);
-		if (parse_obs_or(p))
-			return -1;
-	}
-	return 0;
+	return parse_joined(p, parse_obs_or, T_FOLLOWEDBY, "FOLLOWEDBY");
 }
 
 /* Parses s; afterwards p->failed (syntax error in p->reason),
