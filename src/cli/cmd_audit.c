@@ -204,13 +204,10 @@ bw_cmd_audit(int argc, char **argv)
 	} else {
 		struct show_ctx ctx = {o.json ? json_array() : NULL};
 		rc = bw_audit_list(st, o.after, o.limit, o.subject, show_one, &ctx, &err);
-		if (rc == BW_OK && ctx.arr) {
-			char *text = json_dumps(ctx.arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-			if (text)
-				printf("%s\n", text);
-			bw_free(text);
-		}
-		json_decref(ctx.arr);
+		if (rc == BW_OK && ctx.arr)
+			bw_cli_print_json(0, ctx.arr);
+		else
+			json_decref(ctx.arr);
 	}
 out:
 	if (rc) {

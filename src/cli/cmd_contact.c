@@ -35,7 +35,6 @@ print_list(const struct bw_contact *c, size_t n, int json)
 		return BW_OK;
 	}
 	json_t *arr = json_array();
-	char *text;
 	for (size_t i = 0; arr && i < n; i++) {
 		json_t *o = json_object();
 		if (o == NULL)
@@ -53,58 +52,33 @@ print_list(const struct bw_contact *c, size_t n, int json)
 						 : json_null());
 		json_array_append_new(arr, o);
 	}
-	text = arr ? json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(arr);
-	if (text == NULL)
-		return BW_ENOMEM;
-	printf("%s\n", text);
-	free(text);
-	return BW_OK;
+	return bw_cli_print_json(0, arr);
 }
 
 int
 bw_cmd_contact(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"tenant", required_argument, NULL, 't'},
-		{"role", required_argument, NULL, 'r'},
-		{"name", required_argument, NULL, 'n'},
-		{"email", required_argument, NULL, 'e'},
-		{"phone", required_argument, NULL, 'p'},
-		{"level", required_argument, NULL, 'l'},
-		{"all", no_argument, NULL, 'a'},
-		{"json", no_argument, NULL, 'j'},
-		{"db", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *tenant = NULL, *role = NULL, *name = NULL, *email = NULL, *phone = "";
 	const char *level = NULL, *db = NULL, *verb;
 	struct bw_store *st = NULL;
 	struct bw_err err;
 	char cc[3] = "";
 	int c, json = 0, all = 0, rc = BW_OK, status = BW_EXIT_OK;
+	const struct bw_cli_opt opts[] = {
+		{.name = "tenant", .str = &tenant},
+		{.name = "role", .str = &role},
+		{.name = "name", .str = &name},
+		{.name = "email", .str = &email},
+		{.name = "phone", .str = &phone},
+		{.name = "level", .str = &level},
+		{.name = "all", .flag = &all},
+		{.name = "json", .flag = &json},
+		{.name = "db", .str = &db},
+		{.name = NULL},
+	};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 't': tenant = optarg; break;
-		case 'r': role = optarg; break;
-		case 'n': name = optarg; break;
-		case 'e': email = optarg; break;
-		case 'p': phone = optarg; break;
-		case 'l': level = optarg; break;
-		case 'a': all = 1; break;
-		case 'j': json = 1; break;
-		case 'd': db = optarg; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return BW_EXIT_OK;
-		default:
-			fputs(usage_text, stderr);
-			return BW_EXIT_USAGE;
-		}
-	}
+	if ((c = bw_cli_options(argc, argv, "contact", usage_text, opts)) >= 0)
+		return c;
 	if (optind >= argc)
 		return bw_cli_usage_error("contact", "add, list or remove is required");
 	verb = argv[optind];

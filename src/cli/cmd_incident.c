@@ -134,40 +134,24 @@ cmd_show(struct bw_store *st, long id, int json, struct bw_err *err)
 int
 bw_cmd_incident(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"tenant", required_argument, NULL, 't'},
-		{"state", required_argument, NULL, 's'},
-		{"limit", required_argument, NULL, 'l'},
-		{"operator", required_argument, NULL, 'o'},
-		{"json", no_argument, NULL, 'j'},
-		{"db", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *tenant = NULL, *state = NULL, *limit = NULL, *op = NULL, *db = NULL, *verb;
 	struct bw_store *st = NULL;
 	struct bw_err err;
 	char cc[3] = "";
 	long id = 0, lim = 100;
 	int c, json = 0, rc, status = BW_EXIT_OK;
+	const struct bw_cli_opt opts[] = {
+		{.name = "tenant", .str = &tenant},
+		{.name = "state", .str = &state},
+		{.name = "limit", .str = &limit},
+		{.name = "operator", .str = &op},
+		{.name = "json", .flag = &json},
+		{.name = "db", .str = &db},
+		{.name = NULL},
+	};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 't': tenant = optarg; break;
-		case 's': state = optarg; break;
-		case 'l': limit = optarg; break;
-		case 'o': op = optarg; break;
-		case 'j': json = 1; break;
-		case 'd': db = optarg; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return BW_EXIT_OK;
-		default:
-			fputs(usage_text, stderr);
-			return BW_EXIT_USAGE;
-		}
-	}
+	if ((c = bw_cli_options(argc, argv, "incident", usage_text, opts)) >= 0)
+		return c;
 	if (optind >= argc)
 		return bw_cli_usage_error("incident", "list, show, ack or close is required");
 	verb = argv[optind];

@@ -138,38 +138,23 @@ out:
 int
 bw_cmd_lookalike(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"brands", required_argument, NULL, 'b'},
-		{"json", no_argument, NULL, 'j'},
-		{"scan-store", no_argument, NULL, 's'},
-		{"db", required_argument, NULL, 'd'},
-		{"since", required_argument, NULL, 'S'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *brands = NULL, *db = NULL, *since_text = NULL;
 	struct bw_lookalike *lk = NULL;
 	struct bw_err err;
 	int64_t since = 0;
 	long bad = 0;
 	int c, json = 0, scan = 0, status = BW_EXIT_OK;
+	const struct bw_cli_opt opts[] = {
+		{.name = "brands", .str = &brands},
+		{.name = "json", .flag = &json},
+		{.name = "scan-store", .flag = &scan},
+		{.name = "db", .str = &db},
+		{.name = "since", .str = &since_text},
+		{.name = NULL},
+	};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'b': brands = optarg; break;
-		case 'j': json = 1; break;
-		case 's': scan = 1; break;
-		case 'd': db = optarg; break;
-		case 'S': since_text = optarg; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return BW_EXIT_OK;
-		default:
-			fputs(usage_text, stderr);
-			return BW_EXIT_USAGE;
-		}
-	}
+	if ((c = bw_cli_options(argc, argv, "lookalike", usage_text, opts)) >= 0)
+		return c;
 	if (!scan && brands == NULL)
 		return bw_cli_usage_error("lookalike", "--brands FILE is required");
 	if (!scan && optind >= argc)

@@ -54,38 +54,23 @@ item_json(const struct bw_outbox_item *it, int with_body)
 int
 bw_cmd_outbox(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"state", required_argument, NULL, 's'},
-		{"limit", required_argument, NULL, 'l'},
-		{"all-dead", no_argument, NULL, 'A'},
-		{"json", no_argument, NULL, 'j'},
-		{"db", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *state = NULL, *limit = NULL, *db = NULL, *verb;
 	struct bw_store *st = NULL;
 	struct bw_err err;
 	long id = 0, lim = 100;
 	int c, json = 0, all_dead = 0, rc, status = BW_EXIT_OK;
 	char ts[BW_TIME_TEXT_MAX];
+	const struct bw_cli_opt opts[] = {
+		{.name = "state", .str = &state},
+		{.name = "limit", .str = &limit},
+		{.name = "all-dead", .flag = &all_dead},
+		{.name = "json", .flag = &json},
+		{.name = "db", .str = &db},
+		{.name = NULL},
+	};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': state = optarg; break;
-		case 'l': limit = optarg; break;
-		case 'A': all_dead = 1; break;
-		case 'j': json = 1; break;
-		case 'd': db = optarg; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return BW_EXIT_OK;
-		default:
-			fputs(usage_text, stderr);
-			return BW_EXIT_USAGE;
-		}
-	}
+	if ((c = bw_cli_options(argc, argv, "outbox", usage_text, opts)) >= 0)
+		return c;
 	if (optind >= argc)
 		return bw_cli_usage_error("outbox", "list, show or replay is required");
 	verb = argv[optind];

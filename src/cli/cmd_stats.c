@@ -39,7 +39,6 @@ print_json(const struct bw_store_stats *s)
 {
 	json_t *o = json_object(), *types = json_object(), *tlp = json_object(),
 	       *src = json_object();
-	char *text;
 
 	if (!o || !types || !tlp || !src)
 		goto fail;
@@ -59,13 +58,7 @@ print_json(const struct bw_store_stats *s)
 	json_object_set_new(o, "by_type", types);
 	json_object_set_new(o, "by_tlp", tlp);
 	json_object_set_new(o, "by_source", src);
-	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (text == NULL)
-		return -1;
-	printf("%s\n", text);
-	free(text);
-	return 0;
+	return bw_cli_print_json(0, o) ? -1 : 0;
 fail:
 	json_decref(o);
 	json_decref(types);
@@ -77,31 +70,19 @@ fail:
 int
 bw_cmd_stats(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"db", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *db = NULL;
 	struct bw_store *st = NULL;
 	struct bw_store_stats s;
 	struct bw_err err;
 	int c, json = 0, status = BW_EXIT_OK;
+	const struct bw_cli_opt opts[] = {
+		{.name = "json", .flag = &json},
+		{.name = "db", .str = &db},
+		{.name = NULL},
+	};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = 1; break;
-		case 'd': db = optarg; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return BW_EXIT_OK;
-		default:
-			fputs(usage_text, stderr);
-			return BW_EXIT_USAGE;
-		}
-	}
+	if ((c = bw_cli_options(argc, argv, "stats", usage_text, opts)) >= 0)
+		return c;
 	if (optind < argc)
 		return bw_cli_usage_error("stats", "unexpected argument '%s'", argv[optind]);
 	if (bw_store_open(bw_cli_db_path(db), BW_STORE_NOCREATE, &st, &err) ||

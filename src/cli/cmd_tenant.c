@@ -46,12 +46,29 @@ struct opts {
 	const char *label;
 };
 
+/* A key as an element of the JSON lists; NULL when out of memory. */
+static json_t *
+key_json(const struct bw_tenant_key *k)
+{
+	json_t *ko = json_object();
+	char ts[64];
+
+	if (ko == NULL)
+		return NULL;
+	json_object_set_new(ko, "id", json_integer(k->id));
+	json_object_set_new(ko, "created", json_string(bw_time_format(k->created, ts)));
+	json_object_set_new(ko, "revoked",
+			    k->revoked ? json_string(bw_time_format(k->revoked, ts)) : json_null());
+	json_object_set_new(ko, "kind", json_string(bw_key_kind_name(k->kind)));
+	json_object_set_new(ko, "label", k->label[0] ? json_string(k->label) : json_null());
+	return ko;
+}
+
 static int
 print_tenants_json(struct bw_store *st, const struct bw_tenant *t, size_t n,
 		   struct bw_err *err)
 {
 	json_t *arr = json_array();
-	char *text;
 	char ts[64];
 	int rc = BW_OK;
 
@@ -67,18 +84,9 @@ print_tenants_json(struct bw_store *st, const struct bw_tenant *t, size_t n,
 			goto out;
 		keys = json_array();
 		for (size_t j = 0; keys && j < nk; j++) {
-			json_t *ko = json_object();
+			json_t *ko = key_json(&k[j]);
 			if (ko == NULL)
 				break;
-			json_object_set_new(ko, "id", json_integer(k[j].id));
-			json_object_set_new(ko, "created",
-					    json_string(bw_time_format(k[j].created, ts)));
-			json_object_set_new(ko, "revoked",
-					    k[j].revoked ? json_string(bw_time_format(k[j].revoked, ts))
-							 : json_null());
-			json_object_set_new(ko, "kind", json_string(bw_key_kind_name(k[j].kind)));
-			json_object_set_new(ko, "label", k[j].label[0] ? json_string(k[j].label)
-								     : json_null());
 			json_array_append_new(keys, ko);
 		}
 		bw_free(k);
@@ -95,13 +103,10 @@ print_tenants_json(struct bw_store *st, const struct bw_tenant *t, size_t n,
 		json_object_set_new(o, "keys", keys);
 		json_array_append_new(arr, o);
 	}
-	text = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (text == NULL) {
+	rc = bw_cli_print_json(0, arr);
+	arr = NULL;
+	if (rc)
 		rc = bw_err_set(err, BW_ENOMEM, "out of memory");
-		goto out;
-	}
-	printf("%s\n", text);
-	free(text);
 out:
 	json_decref(arr);
 	return rc;
@@ -143,29 +148,14 @@ cmd_key_list(struct bw_store *st, const char *cc, const struct opts *o,
 		return rc;
 	if (o->json) {
 		json_t *arr = json_array();
-		char *text;
 		for (size_t i = 0; arr && i < n; i++) {
-			json_t *ko = json_object();
+			json_t *ko = key_json(&k[i]);
 			if (ko == NULL)
 				break;
-			json_object_set_new(ko, "id", json_integer(k[i].id));
-			json_object_set_new(ko, "created", json_string(bw_time_format(k[i].created, ts)));
-			json_object_set_new(ko, "revoked",
-					    k[i].revoked ? json_string(bw_time_format(k[i].revoked, ts))
-							 : json_null());
-			json_object_set_new(ko, "kind", json_string(bw_key_kind_name(k[i].kind)));
-			json_object_set_new(ko, "label", k[i].label[0] ? json_string(k[i].label)
-								     : json_null());
 			json_array_append_new(arr, ko);
 		}
-		text = arr ? json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-		json_decref(arr);
-		if (text == NULL) {
+		if (bw_cli_print_json(0, arr))
 			rc = bw_err_set(err, BW_ENOMEM, "out of memory");
-		} else {
-			printf("%s\n", text);
-			free(text);
-		}
 	} else {
 		for (size_t i = 0; i < n; i++)
 			printf("%lld  created %s  %s%s  %s%s%s\n", (long long)k[i].id,
@@ -192,7 +182,6 @@ cmd_scope_list(struct bw_store *st, const char *cc, const struct opts *o,
 		return rc;
 	if (o->json) {
 		json_t *arr = json_array();
-		char *text;
 		for (size_t i = 0; arr && i < n; i++) {
 			json_t *eo = json_object();
 			if (eo == NULL)
@@ -206,14 +195,8 @@ cmd_scope_list(struct bw_store *st, const char *cc, const struct opts *o,
 						       : json_null());
 			json_array_append_new(arr, eo);
 		}
-		text = arr ? json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-		json_decref(arr);
-		if (text == NULL) {
+		if (bw_cli_print_json(0, arr))
 			rc = bw_err_set(err, BW_ENOMEM, "out of memory");
-		} else {
-			printf("%s\n", text);
-			free(text);
-		}
 	} else {
 		for (size_t i = 0; i < n; i++)
 			printf("%s:%s%s\n", bw_scope_kind_name(e[i].kind), e[i].value,
