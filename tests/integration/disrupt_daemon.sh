@@ -11,22 +11,6 @@ command -v dig >/dev/null || { echo "1..0 # SKIP no dig"; exit 0; }
 DB=$T/d.db
 HTTP=18850 DNS=18851
 B() { "$BULWARK" "$@"; }
-pids=""
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-wait_for() {
-	local n=$(( $1 * 10 )); shift
-	while [ $n -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
 # the RPZ answer for a trigger name, as a secondary would see it
 rpz() { dig +short +time=1 +tries=1 @127.0.0.1 -p $DNS "$1.rpz.bulwark." CNAME; }
 state_of() { B disrupt list --db "$DB" --json | jq -r --arg t "$1" '[.[] | select(.target == $t) | .state] | join(",")'; }

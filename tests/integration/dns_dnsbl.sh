@@ -14,13 +14,6 @@ command -v dig >/dev/null || { echo "1..0 # SKIP no dig"; exit 0; }
 command -v sqlite3 >/dev/null || { echo "1..0 # SKIP no sqlite3"; exit 0; }
 
 DB=$T/s.db
-PIDS=""
-cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
 sql() { sqlite3 -cmd ".timeout 5000" "$DB" "$@"; }
 
 printf 'clear.example\n198.51.100.7\n203.0.113.0/24\n' >"$T/clear.txt"
@@ -54,9 +47,9 @@ id rbldns >/dev/null 2>&1 && RU=rbldns || RU=nobody
 rbldnsd -n -u $RU -t 300 -b 127.0.0.1/18741 -w "$T" -p "$T/rbldnsd.pid" \
 	dnsbl.bulwark:ip4set:ip.txt dbl.bulwark:dnset:names.txt >"$T/rbldnsd.log" 2>&1 &
 
-PIDS="$PIDS $!"
+pids="$pids $!"
 "$BULWARK" serve --db "$DB" --listen 127.0.0.1:0 --dns 127.0.0.1:18740 2>"$T/bw.log" &
-PIDS="$PIDS $!"
+pids="$pids $!"
 for _ in $(seq 100); do
 	grep -q event=dns_listening "$T/bw.log" &&
 		dig +time=1 +tries=1 @127.0.0.1 -p 18741 dnsbl.bulwark SOA >/dev/null 2>&1 && break
@@ -97,7 +90,7 @@ is "$(ans 18740 4.3.2.1.dnsbl.bulwark A)" "NXDOMAIN" "a revoked action leaves th
 # clients outside the configured networks are refused
 "$BULWARK" serve --db "$DB" --listen 127.0.0.1:0 --dns 127.0.0.1:18742 \
 	--dnsbl-clients 10.0.0.0/8 2>"$T/bw2.log" &
-PIDS="$PIDS $!"
+pids="$pids $!"
 for _ in $(seq 100); do
 	grep -q event=dns_listening "$T/bw2.log" 2>/dev/null && break
 	sleep 0.05

@@ -2,13 +2,22 @@
 #
 # Environment from meson: BULWARK (the binary), BW_TEST_DATA (tests/data),
 # BW_SRCDIR (the source tree).  Each script gets a scratch directory $T that
-# is removed on exit.
+# is removed on exit, after the background processes whose ids the script
+# added to $pids (pids="$pids $!") are stopped.
 
 set -u
 : "${BULWARK:?BULWARK must name the bulwark binary}"
 : "${BW_TEST_DATA:?}"
 T=$(mktemp -d /tmp/bw-it-XXXXXX)
-trap 'rm -rf "$T"' EXIT
+pids=""
+cleanup() {
+	if [ -n "$pids" ]; then
+		for p in $pids; do kill "$p" 2>/dev/null; done
+		wait 2>/dev/null
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
 _n=0
 _failed=0
 
@@ -48,6 +57,21 @@ contains() {
 		;;
 	esac
 }
+
+# wait_for SECONDS COMMAND...: polls every 0.1 s until COMMAND succeeds;
+# 1 if it never does
+wait_for() {
+	local n=$(( $1 * 10 )); shift
+	while [ $n -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# lines FILE N: FILE exists and has N lines or more
+lines() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
 
 done_testing() {
 	echo "1..$_n"

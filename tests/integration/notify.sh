@@ -20,25 +20,6 @@ B() { "$BULWARK" "$@"; }
 HTTP=18810 SMTP=18811 HOOK=18812
 SECRET=it-is-a-webhook-secret-0123456789
 
-pids=""
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-# wait_for SECONDS COMMAND...: polls until COMMAND succeeds
-wait_for() {
-	local n=$(( $1 * 10 )); shift
-	while [ $n -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
-lines() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
 
 # the store: EE with a network, three contacts on two levels, a webhook
 printf 'evil.ee\nphish.ee\nc2.example\n' >"$T/hi.txt"

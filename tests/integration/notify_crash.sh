@@ -27,15 +27,6 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-wait_for() {
-	local n=$(( $1 * 10 )); shift
-	while [ $n -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
 pending() { sqlite3 "$DB" "SELECT count(*) FROM outbox WHERE state = 'pending'"; }
 
 for i in $(seq 1 $N); do echo "host$i.ee"; done >"$T/hi.txt"

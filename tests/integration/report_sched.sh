@@ -17,24 +17,6 @@ B() { "$BULWARK" "$@"; }
 HTTP=18840 SMTP=18841 HOOK=18842
 SECRET=a-report-webhook-secret-0123456789
 
-pids=""
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-wait_for() {
-	local n=$(( $1 * 10 )); shift
-	while [ $n -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
-lines() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
-
 printf 'a.bad.ee\nb.bad.ee\n' >"$T/ee.txt"
 B ingest --db "$DB" --source feed --confidence 90 --tag malware:Lumma "$T/ee.txt" >/dev/null
 B tenant add --db "$DB" --country EE --name Estonia >/dev/null

@@ -16,24 +16,6 @@ unset BULWARK_OPERATOR BULWARK_CONF
 B=$BULWARK
 HTTP=18610 SMTP=18611
 
-pids=""
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-wait_for() {
-	local n=$(( $1 * 10 )); shift
-	while [ $n -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
-lines() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
-
 # evidence: two sources, and a domain|ip pair placing the host
 printf 'login.shop.example\n' >"$T/a.txt"
 "$B" ingest --source feed-a --confidence 90 --tag phishing "$T/a.txt" >/dev/null
