@@ -27,6 +27,7 @@
 #include "disrupt/action.h"
 #include "disrupt/audit.h"
 #include "disrupt/ipnet.h"
+#include "feed/reader.h"
 
 struct origin {
 	const char *list, *entry;
@@ -145,35 +146,21 @@ add_entry(struct bw_guard *g, const char *list, enum bw_ioc_type type,
 static int
 load_file(struct bw_guard *g, const char *path, const char *list, struct bw_err *err)
 {
-	FILE *f = fopen(path, "r");
+	struct bw_reader *rd = NULL;
 	char line[1024];
-	long lineno = 0, bytes = 0;
-	int rc = BW_OK;
+	long lineno = 0;
+	int rc, got;
 
-	if (f == NULL)
-		return bw_err_set(err, BW_EIO, "cannot read %s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
+	rc = bw_reader_open_file(path, &rd, err);
+	if (rc)
+		return rc;
+	while ((got = bw_reader_text_line(rd, line, sizeof(line), BW_GUARD_FILE_MAX, &lineno,
+					  err)) == 1) {
 		struct bw_ioc ioc;
-		char *p = line, *hash;
-		size_t l;
-		lineno++;
-		bytes += (long)strlen(line);
-		if (bytes > BW_GUARD_FILE_MAX) {
-			rc = bw_err_set(err, BW_ELIMIT, "%s: larger than %d bytes", path,
-					BW_GUARD_FILE_MAX);
-			break;
-		}
-		hash = strchr(line, '#');
-		if (hash)
-			*hash = '\0';
-		while (isspace((unsigned char)*p))
-			p++;
-		l = strlen(p);
-		while (l > 0 && isspace((unsigned char)p[l - 1]))
-			p[--l] = '\0';
+		size_t l = bw_reader_cut_comment(line);
 		if (l == 0)
 			continue;
-		if (bw_ioc_parse(p, l, BW_IOC_ANY, &ioc, err) != BW_OK) {
+		if (bw_ioc_parse(line, l, BW_IOC_ANY, &ioc, err) != BW_OK) {
 			rc = bw_err_prefix(err, "%s:%ld", path, lineno);
 			break;
 		}
@@ -181,9 +168,9 @@ load_file(struct bw_guard *g, const char *path, const char *list, struct bw_err 
 		if (rc)
 			break;
 	}
-	if (rc == BW_OK && ferror(f))
-		rc = bw_err_set(err, BW_EIO, "error reading %s", path);
-	fclose(f);
+	if (got < 0)
+		rc = -got;
+	bw_reader_free(rd);
 	return rc;
 }
 

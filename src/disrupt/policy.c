@@ -31,6 +31,7 @@
 #include "disrupt/audit.h"
 #include "disrupt/authz.h"
 #include "disrupt/ipnet.h"
+#include "feed/reader.h"
 #include "intel/model.h"
 
 #define POLICY_FILE_MAX (64 * 1024)
@@ -152,26 +153,17 @@ bw_policy_set(struct bw_policy *p, const char *key, const char *value,
 int
 bw_policy_load(struct bw_policy *p, const char *path, struct bw_err *err)
 {
-	FILE *f = fopen(path, "r");
+	struct bw_reader *rd = NULL;
 	char line[4096];
-	long lineno = 0, bytes = 0;
-	int rc = BW_OK;
+	long lineno = 0;
+	int rc, got;
 
-	if (f == NULL)
-		return bw_err_set(err, BW_EIO, "cannot read %s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
+	rc = bw_reader_open_file(path, &rd, err);
+	if (rc)
+		return rc;
+	while ((got = bw_reader_text_line(rd, line, sizeof(line), POLICY_FILE_MAX, &lineno,
+					  err)) == 1) {
 		char *k = line, *eq, *v, *e;
-		lineno++;
-		bytes += (long)strlen(line);
-		if (bytes > POLICY_FILE_MAX) {
-			rc = bw_err_set(err, BW_ELIMIT, "%s: larger than %d bytes", path,
-					POLICY_FILE_MAX);
-			break;
-		}
-		while (isspace((unsigned char)*k))
-			k++;
-		if (*k == '\0' || *k == '#')
-			continue;
 		eq = strchr(k, '=');
 		if (eq == NULL)
 			continue; /* the owner of the file reports it */
@@ -195,7 +187,9 @@ bw_policy_load(struct bw_policy *p, const char *path, struct bw_err *err)
 			break;
 		}
 	}
-	fclose(f);
+	if (got < 0)
+		rc = -got;
+	bw_reader_free(rd);
 	return rc;
 }
 

@@ -350,6 +350,20 @@ done:
 	return 1;
 }
 
+size_t
+bw_reader_cut_comment(char *line)
+{
+	char *hash = strchr(line, '#');
+	size_t n;
+
+	if (hash != NULL)
+		*hash = '\0';
+	n = strlen(line);
+	while (n > 0 && isspace((unsigned char)line[n - 1]))
+		line[--n] = '\0';
+	return n;
+}
+
 int
 bw_reader_text_line(struct bw_reader *r, char *buf, size_t cap, uint64_t max_bytes,
 		    long *lineno, struct bw_err *err)

@@ -70,6 +70,10 @@ int bw_reader_line(struct bw_reader *r, const char **line, size_t *len,
  */
 int bw_reader_text_line(struct bw_reader *r, char *buf, size_t cap, uint64_t max_bytes,
 			long *lineno, struct bw_err *err);
+/* For lists that allow a comment after the value ("evil.example  # why"):
+ * cuts line at its first '#' and the white space before it; returns the
+ * length left (0: nothing but a comment). */
+size_t bw_reader_cut_comment(char *line);
 
 /*
  * 1 if the next bw_reader_line() will not wait for input: a file or memory

@@ -32,6 +32,7 @@
 #include "core/mem.h"
 #include "core/psl.h"
 #include "core/strmap.h"
+#include "feed/reader.h"
 #include "intel/lookalike.h"
 #include "share/tenant_scope.h"
 
@@ -488,47 +489,27 @@ int
 bw_lookalike_load(struct bw_lookalike *lk, const char *path, const char *owner,
 		  struct bw_err *err)
 {
-	FILE *f = fopen(path, "r");
+	struct bw_reader *rd = NULL;
 	char line[1024];
-	long lineno = 0, total = 0;
-	int rc = BW_OK;
+	long lineno = 0;
+	int rc, got;
 
-	if (f == NULL)
-		return bw_err_set(err, BW_EIO, "%s: cannot open", path);
-	while (fgets(line, sizeof(line), f)) {
-		size_t n = strlen(line);
-		char *s = line, *hash;
-
-		lineno++;
-		total += (long)n;
-		if (total > BW_LOOKALIKE_FILE_MAX) {
-			rc = bw_err_set(err, BW_ELIMIT, "%s: more than %ld bytes",
-					path, BW_LOOKALIKE_FILE_MAX);
-			goto out;
-		}
-		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
-			rc = bw_err_set(err, BW_ELIMIT, "%s:%ld: line too long", path, lineno);
-			goto out;
-		}
-		if ((hash = strchr(s, '#')) != NULL)
-			*hash = '\0';
-		while (isspace((unsigned char)*s))
-			s++;
-		n = strlen(s);
-		while (n > 0 && isspace((unsigned char)s[n - 1]))
-			s[--n] = '\0';
-		if (n == 0)
+	rc = bw_reader_open_file(path, &rd, err);
+	if (rc)
+		return rc;
+	while ((got = bw_reader_text_line(rd, line, sizeof(line), BW_LOOKALIKE_FILE_MAX, &lineno,
+					  err)) == 1) {
+		if (bw_reader_cut_comment(line) == 0)
 			continue;
-		rc = bw_lookalike_add(lk, s, owner, err);
+		rc = bw_lookalike_add(lk, line, owner, err);
 		if (rc) {
 			bw_err_prefix(err, "%s:%ld", path, lineno);
-			goto out;
+			break;
 		}
 	}
-	if (ferror(f))
-		rc = bw_err_set(err, BW_EIO, "%s: read error", path);
-out:
-	fclose(f);
+	if (got < 0)
+		rc = -got;
+	bw_reader_free(rd);
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/mem.h"
@@ -368,6 +369,38 @@ test_guard(void)
 	CHECK_INT(bw_guard_remove(st, "ops", "www.shop.example", "alice", NOW, &err), BW_OK);
 	CHECK_INT(bw_guard_remove(st, "ops", "www.shop.example", "alice", NOW, &err), BW_ENOTFOUND);
 	CHECK_INT(bw_guard_load(st, tmp_path("no-such-dir"), &g, &err), BW_EIO);
+	/* a shipped list: a trailing comment is allowed; a line too long is
+	 * refused with the file and line, not cut and read on as a new line,
+	 * and a bad entry names its line */
+	if (CHECK(mkdir(tmp_path("guard-lists"), 0700) == 0)) {
+		char path[700];
+		FILE *f;
+		snprintf(path, sizeof(path), "%s/mine.txt", tmp_path("guard-lists"));
+		if ((f = fopen(path, "w")) != NULL) {
+			fputs("ok.example  # kept\n\n", f);
+			for (int i = 0; i < 1030; i++)
+				fputc(i < 2 ? "# "[i] : 'x', f);
+			fputs("203.0.113.7\n", f);
+			fclose(f);
+		}
+		CHECK_INT(bw_guard_load(st, tmp_path("guard-lists"), &g, &err), BW_EINVAL);
+		CHECK(strstr(err.msg, "mine.txt:3: line too long") != NULL);
+		if ((f = fopen(path, "w")) != NULL) {
+			fputs("ok.example  # kept\nnot a value\n", f);
+			fclose(f);
+		}
+		CHECK(bw_guard_load(st, tmp_path("guard-lists"), &g, &err) != BW_OK);
+		CHECK(strstr(err.msg, "mine.txt:2") != NULL);
+		if ((f = fopen(path, "w")) != NULL) {
+			fputs("ok.example  # kept\n", f);
+			fclose(f);
+		}
+		if (CHECK(bw_guard_load(st, tmp_path("guard-lists"), &g, &err) == BW_OK)) {
+			CHECK(bw_guard_check(g, BW_IOC_DOMAIN, "www.ok.example", &hit));
+			CHECK_STR(hit.list, "mine");
+			bw_guard_free(g);
+		}
+	}
 	bw_store_close(st);
 }
 

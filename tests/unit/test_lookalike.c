@@ -159,6 +159,17 @@ test_errors(void)
 		CHECK_INT((long)bw_lookalike_count(lk), 2);
 	}
 	CHECK_INT(bw_lookalike_load(lk, "/nonexistent/brands", NULL, &err), BW_EIO);
+	/* a line too long for the buffer is refused, not cut in two */
+	f = fopen(path, "w");
+	if (CHECK(f != NULL)) {
+		fputs("zeit.de\n", f);
+		for (int i = 0; i < 1100; i++)
+			fputc('a', f);
+		fputs(".de\n", f);
+		fclose(f);
+		CHECK_INT(bw_lookalike_load(lk, path, NULL, &err), BW_EINVAL);
+		CHECK(strstr(err.msg, "brands.txt:2: line too long") != NULL);
+	}
 	bw_lookalike_free(lk);
 }
 

@@ -535,6 +535,57 @@ out:
 	bw_model_free(m);
 }
 
+/* The policy keys of a bulwark.conf: comments, other owners' keys and
+ * spacing are skipped; a bad value and an over-long line are refused with
+ * the file and line, never cut and read on as a new line. */
+static void
+write_text(const char *name, const char *text)
+{
+	FILE *f = fopen(tmp_path(name), "w");
+
+	if (f != NULL) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static void
+test_policy_file(void)
+{
+	struct bw_policy p;
+	struct bw_err err;
+	char *big = bw_malloc(6000);
+
+	bw_policy_init(&p);
+	write_text("ok.conf", "# the policy\n\n  disrupt_min_confidence = 90 \n"
+			      "listen = 127.0.0.1:8080\ndisrupt_min_sources=3\r\n"
+			      "disrupt_sinkhole = 192.0.2.53\n");
+	CHECK_INT(bw_policy_load(&p, tmp_path("ok.conf"), &err), BW_OK);
+	CHECK_INT(p.min_confidence, 90);
+	CHECK_INT(p.min_sources, 3);
+	CHECK_STR(p.sinkhole, "192.0.2.53");
+
+	write_text("bad.conf", "disrupt_min_sources = 2\ndisrupt_min_confidence = 101\n");
+	CHECK_INT(bw_policy_load(&p, tmp_path("bad.conf"), &err), BW_EINVAL);
+	CHECK(strstr(err.msg, "bad.conf:2") != NULL);
+
+	if (CHECK(big != NULL)) {
+		/* 5,000 bytes of comment, then a key on the same line: fgets
+		 * once read the tail as a line of its own */
+		memset(big, 'x', 5000);
+		memcpy(big, "# ", 2);
+		snprintf(big + 5000, 1000, "\ndisrupt_min_sources = 5\n");
+		write_text("long.conf", big);
+		bw_policy_init(&p);
+		CHECK_INT(bw_policy_load(&p, tmp_path("long.conf"), &err), BW_EINVAL);
+		CHECK(strstr(err.msg, "long.conf:1: line too long") != NULL);
+		CHECK_INT(p.min_sources, 2);
+	}
+	CHECK_INT(bw_policy_load(&p, tmp_path("missing.conf"), &err), BW_EIO);
+	CHECK(strstr(err.msg, "missing.conf") != NULL);
+	bw_free(big);
+}
+
 int
 main(void)
 {
@@ -546,6 +597,7 @@ main(void)
 	TAP_RUN(test_blast_threshold);
 	TAP_RUN(test_blast_radius);
 	TAP_RUN(test_model_score);
+	TAP_RUN(test_policy_file);
 	tmp_dir_remove();
 	return tap_done();
 }
