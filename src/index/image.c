@@ -375,6 +375,73 @@ bw_image_take(struct bw_image *img, size_t size, uint64_t count,
 	return BW_OK;
 }
 
+/* n bytes at off of fd into buf; how many there were. */
+static size_t
+pread_all(int fd, void *buf, size_t n, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t k = pread(fd, (uint8_t *)buf + got, n - got, (off_t)(off + got));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	return got;
+}
+
+int
+bw_image_peek(const char *path, uint64_t *kind, void *buf, size_t cap,
+	      size_t *n, struct bw_err *err)
+{
+	uint8_t head[BW_IMAGE_HEADER + 16];
+	uint64_t flen, sum, off, len;
+	uint32_t nsec;
+	struct stat sb;
+	size_t got;
+	int fd, rc;
+
+	*n = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return bw_err_set(err, BW_ENOTFOUND, "%s: no snapshot", path);
+		return bw_err_set(err, BW_EIO, "%s: %s", path, strerror(errno));
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		rc = bw_err_set(err, BW_EFORMAT, "%s: not a regular file", path);
+		goto out;
+	}
+	got = pread_all(fd, head, sizeof(head), 0);
+	rc = check_header(head, got, &flen, &sum, &nsec, err);
+	if (rc)
+		goto out;
+	memcpy(kind, head + 40, 8);
+	memcpy(&off, head + BW_IMAGE_HEADER, 8);
+	memcpy(&len, head + BW_IMAGE_HEADER + 8, 8);
+	if ((uint64_t)sb.st_size != flen || got < sizeof(head) || nsec == 0 ||
+	    off % BW_IMAGE_ALIGN != 0 || off < BW_IMAGE_HEADER + 16 * (uint64_t)nsec ||
+	    off > flen || len > flen - off) {
+		rc = bw_err_set(err, BW_EFORMAT, "%s: damaged or truncated", path);
+		goto out;
+	}
+	if (len > cap) {
+		rc = bw_err_set(err, BW_ELIMIT, "%s: first section of %llu bytes", path,
+				(unsigned long long)len);
+		goto out;
+	}
+	if (pread_all(fd, buf, (size_t)len, off) != len) {
+		rc = bw_err_set(err, BW_EIO, "%s: read error", path);
+		goto out;
+	}
+	*n = (size_t)len;
+out:
+	close(fd);
+	return rc;
+}
+
 int
 bw_image_read(const char *path, void **raw, struct bw_image *img,
 	      struct bw_err *err)
@@ -400,14 +467,7 @@ bw_image_read(const char *path, void **raw, struct bw_image *img,
 		rc = bw_err_set(err, BW_EFORMAT, "%s: not a regular file", path);
 		goto out;
 	}
-	while (got < sizeof(head)) {
-		ssize_t k = pread(fd, head + got, sizeof(head) - got, (off_t)got);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		got += (size_t)k;
-	}
+	got = pread_all(fd, head, sizeof(head), 0);
 	rc = check_header(head, got, &flen, &sum, &nsec, err);
 	if (rc)
 		goto out;

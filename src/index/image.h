@@ -86,6 +86,15 @@ struct bw_image {
 int bw_image_read(const char *path, void **raw, struct bw_image *img,
 		  struct bw_err *err);
 
+/* Reads only the header and the first section of the image file at path
+ * (into buf, at most cap bytes; *n gets its length) and *kind: the header,
+ * the file's length and the first section's bounds are checked, the
+ * checksum is not (for a glance at a small leading section, e.g. what a
+ * snapshot was built from, without reading the file).  Errors as for
+ * bw_image_read(); BW_ELIMIT if the first section is longer than cap. */
+int bw_image_peek(const char *path, uint64_t *kind, void *buf, size_t cap,
+		  size_t *n, struct bw_err *err);
+
 /* Checks the header and section table of the len bytes at p (64-byte
  * aligned, else BW_EINVAL) without the checksum, and fills img.  Errors as
  * for bw_image_read(). */

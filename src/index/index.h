@@ -242,6 +242,26 @@ int bw_index_from_image(void *raw, const void *p, size_t len,
 int bw_index_fresh(const struct bw_index *ix, struct bw_store *st, int64_t now,
 		   const char **why, struct bw_err *err);
 
+/* What a snapshot built from a store (or loaded) records of that store:
+ * the values bw_index_fresh() compares.  Equal sources mean equal
+ * snapshots, so a writer can skip saving one a file already holds.  gen
+ * is 0 for a snapshot built without a store (bw_index_save refuses it). */
+struct bw_index_source {
+	uint64_t ident;
+	int64_t gen, maxrec, expires;
+};
+
+void bw_index_source(const struct bw_index *ix, struct bw_index_source *out);
+
+/* The source recorded in the snapshot file at path, from its header and
+ * first section only (bw_image_peek: the checksum is not checked, so this
+ * says what the file claims, for a writer deciding whether to write it
+ * again; a reader still loads it with bw_index_load).  BW_ENOTFOUND if
+ * there is none, BW_EVERSION for another format or layout, BW_EFORMAT,
+ * BW_EIO. */
+int bw_index_file_source(const char *path, struct bw_index_source *out,
+			 struct bw_err *err);
+
 /* How bw_index_open() got its snapshot. */
 struct bw_index_origin {
 	bool loaded;          /* from the file, fresh */
@@ -284,6 +304,11 @@ struct bw_index_addr {
 /* Parses a textual IPv4 (dotted quad) or IPv6 address, optionally in
  * brackets; returns 1 and fills a, or 0 if text is not an address. */
 int bw_index_parse_addr(const char *text, size_t len, struct bw_index_addr *a);
+/* The portable dotted-quad parser, which bw_index_parse_addr uses where
+ * the CPU lacks SSSE3 (it picks the vector one at run time): exported so
+ * that the tests check both, whatever CPU they run on.  4 bytes into out;
+ * false for anything bw_ioc_parse_ipv4 refuses. */
+bool bw_index_parse_quad_portable(const char *s, size_t len, uint8_t out[4]);
 
 /* The listed addresses and CIDRs covering a, the longest first. */
 size_t bw_index_lookup_addr(const struct bw_index *ix,

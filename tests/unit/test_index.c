@@ -1854,7 +1854,7 @@ test_parse_quad(void)
 		"199.199.199.199", "1.2.3.4 ", "1.2.3.4\n", "1.2.3.-4", "9.99.999.9",
 	};
 	uint64_t x = 0x2545f4914f6cdd1dull;
-	long wrong = 0, accepted = 0;
+	long wrong = 0, wrong_portable = 0, accepted = 0;
 
 	for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
 		struct bw_index_addr a;
@@ -1862,8 +1862,12 @@ test_parse_quad(void)
 		size_t n = strlen(edge[i]);
 		int ok = bw_ioc_parse_ipv4(edge[i], n, want);
 		int got = bw_index_parse_addr(edge[i], n, &a);
+		uint8_t port[4];
+		int got_port = bw_index_parse_quad_portable(edge[i], n, port);
 		if (ok != got || (ok && (a.family != 4 || memcmp(a.addr, want, 4) != 0)))
 			wrong++;
+		if (ok != got_port || (ok && memcmp(port, want, 4) != 0))
+			wrong_portable++;
 	}
 	for (long r = 0; r < 2000000; r++) {
 		char s[16];
@@ -1883,13 +1887,20 @@ test_parse_quad(void)
 		}
 		int ok = bw_ioc_parse_ipv4(s, n, want);
 		int got = bw_index_parse_addr(s, n, &a);
+		uint8_t port[4];
+		int got_port = bw_index_parse_quad_portable(s, n, port);
 		accepted += ok;
 		if (ok != got || (ok && (a.family != 4 || memcmp(a.addr, want, 4) != 0))) {
 			if (wrong++ < 3)
 				printf("#   %.*s: %d %d\n", (int)n, s, ok, got);
 		}
+		if (ok != got_port || (ok && memcmp(port, want, 4) != 0)) {
+			if (wrong_portable++ < 3)
+				printf("#   portable %.*s: %d %d\n", (int)n, s, ok, got_port);
+		}
 	}
 	CHECK_INT(wrong, 0);
+	CHECK_INT(wrong_portable, 0);
 	CHECK(accepted > 1000);
 }
 

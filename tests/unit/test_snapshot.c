@@ -241,6 +241,19 @@ test_roundtrip(void)
 	if (!CHECK(built != NULL))
 		return;
 	CHECK_INT(bw_index_save(built, snap, &err), BW_OK);
+	{
+		/* the file's header says what the snapshot was built from */
+		struct bw_index_source want, got;
+		char none[160];
+		bw_index_source(built, &want);
+		memset(&got, 0, sizeof(got));
+		CHECK_INT(bw_index_file_source(snap, &got, &err), BW_OK);
+		CHECK(got.ident == want.ident && got.gen == want.gen &&
+		      got.maxrec == want.maxrec && got.expires == want.expires);
+		CHECK(want.gen > 0 && want.maxrec > 2000);
+		snprintf(none, sizeof(none), "%s/none.index", dir);
+		CHECK_INT(bw_index_file_source(none, &got, &err), BW_ENOTFOUND);
+	}
 	CHECK_INT(bw_index_load(snap, &loaded, &err), BW_OK);
 	if (!CHECK(loaded != NULL)) {
 		printf("#   %s\n", err.msg);
@@ -446,6 +459,18 @@ test_corrupt(void)
 	CHECK_INT(spill(bad, img, n - 64), 0);
 	CHECK_INT(bw_index_load(bad, &ix, &err), BW_EFORMAT);
 	CHECK(strstr(err.msg, "truncated") != NULL);
+	{
+		struct bw_index_source src;
+		CHECK_INT(bw_index_file_source(bad, &src, &err), BW_EFORMAT);
+		CHECK_INT(spill(bad, img, 40), 0);
+		CHECK_INT(bw_index_file_source(bad, &src, &err), BW_EFORMAT);
+		CHECK_INT(spill(bad, img, n), 0);
+		CHECK_INT(bw_index_file_source(bad, &src, &err), BW_OK);
+		img[8] ^= 0x7; /* another format version */
+		CHECK_INT(spill(bad, img, n), 0);
+		CHECK_INT(bw_index_file_source(bad, &src, &err), BW_EVERSION);
+		img[8] ^= 0x7;
+	}
 	/* one byte changed in the middle */
 	img[n / 2] ^= 0x40;
 	CHECK_INT(spill(bad, img, n), 0);
