@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const char *
 bw_cli_db_path(const char *opt)
@@ -25,6 +26,19 @@ bw_cli_db_path(const char *opt)
 	if (env != NULL && env[0] != '\0')
 		return env;
 	return BW_DEFAULT_DB;
+}
+
+char *
+bw_cli_snapshot_path(const char *db)
+{
+	size_t n = strlen(db);
+	char *p = bw_malloc(n + sizeof(".index"));
+
+	if (p != NULL) {
+		memcpy(p, db, n);
+		memcpy(p + n, ".index", sizeof(".index"));
+	}
+	return p;
 }
 
 int

@@ -22,6 +22,11 @@ enum bw_exit {
 /* The store path: --db if given, else $BULWARK_DB, else var/bulwark.db. */
 const char *bw_cli_db_path(const char *opt);
 
+/* The index snapshot file beside the store db ("DB.index", which `match`
+ * reads and writes and `serve` keeps current), allocated with bw_malloc;
+ * NULL when out of memory. */
+char *bw_cli_snapshot_path(const char *db);
+
 /* Prints "bulwark CMD: message" and the usage hint to stderr; returns
  * BW_EXIT_USAGE. */
 int bw_cli_usage_error(const char *cmd, const char *fmt, ...)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "core/mem.h"
@@ -24,6 +25,28 @@
 #define BAD_SHOWN 10
 /* Keys the aggregator holds before it writes to the store (about 24 MB). */
 #define RECORD_KEYS (1u << 18)
+
+/* One line on stderr: where the index came from (the snapshot file, or
+ * the store and why not the file) and how long that took since t0. */
+static void
+report_index(const struct bw_index *ix, const char *snap,
+	     const struct bw_index_origin *how, const struct timespec *t0)
+{
+	struct bw_index_stats s;
+	struct timespec t1;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (long)((t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000);
+	bw_index_stats(ix, &s);
+	if (how->loaded)
+		fprintf(stderr, "index: %zu indicators, snapshot %s loaded in %ld ms\n",
+			s.indicators, snap, ms);
+	else
+		fprintf(stderr, "index: %zu indicators, built from the store in %ld ms%s%s%s%s\n",
+			s.indicators, ms, how->why[0] ? " (snapshot not used: " : "", how->why,
+			how->why[0] ? ")" : "", how->saved ? ", snapshot written" : "");
+}
 
 static const char usage_text[] =
 	"usage: bulwark match [--format auto|bind|unbound|zeek|squid|csv|plain]\n"
@@ -96,7 +119,7 @@ utf8_len(const unsigned char *s, size_t n)
 	return k;
 }
 
-static bool
+static inline bool
 ob_reserve(struct obuf *o, size_t n)
 {
 	char *np;
@@ -112,7 +135,7 @@ ob_reserve(struct obuf *o, size_t n)
 	return true;
 }
 
-static void
+static inline void
 ob_put(struct obuf *o, const char *s, size_t n)
 {
 	if (!ob_reserve(o, n))
@@ -123,7 +146,7 @@ ob_put(struct obuf *o, const char *s, size_t n)
 
 #define OB_LIT(o, lit) ob_put((o), (lit), sizeof(lit) - 1)
 
-static void
+static inline void
 ob_int(struct obuf *o, long long v)
 {
 	char buf[24];
@@ -186,6 +209,10 @@ ob_str(struct obuf *o, const char *text, size_t n)
 		size_t k;
 		while (i + 8 <= n && plain_at(s + i))
 			i += 8;
+		/* the last 0-7 bytes as the 8 that end the string (they
+		 * overlap bytes already checked) */
+		if (i < n && n >= 8 && i + 8 > n && plain_at(s + n - 8))
+			i = n;
 		if (i == n)
 			break;
 		c = s[i];
@@ -453,6 +480,7 @@ bw_cmd_match(int argc, char **argv)
 	unsigned threads = 0;
 	struct bw_match_pieces pieces;
 	long lv;
+	struct timespec t0;
 	int c, ok, status = BW_EXIT_OK;
 
 	memset(&o, 0, sizeof(o));
@@ -494,15 +522,11 @@ bw_cmd_match(int argc, char **argv)
 		return bw_cli_usage_error("match", "--snapshot and --no-snapshot exclude each other");
 	if (snap == NULL && !no_snap) {
 		/* DB.index beside the store */
-		const char *dbp = bw_cli_db_path(db);
-		size_t n = strlen(dbp);
-		snap_owned = bw_malloc(n + sizeof(".index"));
+		snap_owned = bw_cli_snapshot_path(bw_cli_db_path(db));
 		if (snap_owned == NULL) {
 			bw_cli_error("out of memory");
 			return BW_EXIT_ERROR;
 		}
-		memcpy(snap_owned, dbp, n);
-		memcpy(snap_owned + n, ".index", sizeof(".index"));
 		snap = snap_owned;
 	}
 
@@ -519,6 +543,7 @@ bw_cmd_match(int argc, char **argv)
 		run.live = live;
 	}
 	run.now = bw_time_now();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	o.on_sighting = on_sighting;
 	o.on_bad = on_bad;
 	o.ctx = &run;
@@ -539,6 +564,7 @@ bw_cmd_match(int argc, char **argv)
 	if (snap && !origin.loaded && !origin.saved)
 		bw_cli_error("warning: index snapshot not written: %s",
 			origin.save_error);
+	report_index(ix, snap, &origin, &t0);
 	for (int i = optind; i < argc; i++) {
 		struct bw_match_stats s;
 		int rc;
