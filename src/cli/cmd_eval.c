@@ -2,7 +2,9 @@
  * cmd_eval.c - bulwark eval: how well the domain-risk model separates a
  * list of benign names from a list of malicious ones: ROC AUC and the true
  * positive rate at 0.1% and 1% false positives, with the counts behind
- * each figure (bw_model_roc in src/intel/model.h).
+ * each figure (bw_model_roc in src/intel/model.h).  --score generated
+ * measures the model's generated-names score instead of the score of
+ * record (any malicious), for the goals on DGA names.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +15,7 @@
 
 static const char usage_text[] =
 	"usage: bulwark eval --benign FILE --malicious FILE [--model FILE] [--json]\n"
-	"                    [--dump-features FILE]\n";
+	"                    [--score any|generated] [--dump-features FILE]\n";
 
 #define EVAL_MAX 5000000
 
@@ -34,23 +36,33 @@ read_list(const char *path, struct bw_namelist *l)
 	return 0;
 }
 
+/* Scores the names of l into *out: the score of record, or with gen the
+ * generated-names score. */
 static int
-score_list(const struct bw_model *m, const struct bw_namelist *l, float **out,
-	   size_t *unscored)
+score_list(const struct bw_model *m, const struct bw_namelist *l, int gen,
+	   float **out, size_t *unscored)
 {
 	struct bw_err err;
 	float *s = bw_malloc((l->n ? l->n : 1) * sizeof(*s));
+	float *g = gen ? bw_malloc((l->n ? l->n : 1) * sizeof(*g)) : NULL;
 
 	*out = NULL;
-	if (s == NULL) {
+	if (s == NULL || (gen && g == NULL)) {
 		bw_cli_error("out of memory");
+		bw_free(s);
+		bw_free(g);
 		return -1;
 	}
-	if (bw_model_score_batch(m, (const char *const *)l->names, l->lens, l->n, s,
-				 NULL, &err)) {
+	if (bw_model_score_batch_both(m, (const char *const *)l->names, l->lens, l->n, s,
+				  g, NULL, &err)) {
 		bw_cli_error("%s", err.msg);
 		bw_free(s);
+		bw_free(g);
 		return -1;
+	}
+	if (gen) {
+		bw_free(s);
+		s = g;
 	}
 	for (size_t i = 0; i < l->n; i++)
 		*unscored += s[i] < 0;
@@ -66,6 +78,7 @@ bw_cmd_eval(int argc, char **argv)
 		{"malicious", required_argument, NULL, 'm'},
 		{"model", required_argument, NULL, 'M'},
 		{"json", no_argument, NULL, 'j'},
+		{"score", required_argument, NULL, 's'},
 		{"dump-features", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -77,7 +90,7 @@ bw_cmd_eval(int argc, char **argv)
 	struct bw_err err;
 	float *sb = NULL, *sm = NULL;
 	size_t unscored = 0;
-	int c, json = 0, status = BW_EXIT_ERROR;
+	int c, json = 0, gen = 0, status = BW_EXIT_ERROR;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -86,6 +99,11 @@ bw_cmd_eval(int argc, char **argv)
 		case 'm': malicious = optarg; break;
 		case 'M': model = optarg; break;
 		case 'j': json = 1; break;
+		case 's':
+			if (strcmp(optarg, "any") != 0 && strcmp(optarg, "generated") != 0)
+				return bw_cli_usage_error("eval", "--score: any or generated");
+			gen = optarg[0] == 'g';
+			break;
 		case 'D': dump = optarg; break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -105,7 +123,8 @@ bw_cmd_eval(int argc, char **argv)
 	}
 	if (read_list(benign, &lb) || read_list(malicious, &lm))
 		goto out;
-	if (score_list(m, &lb, &sb, &unscored) || score_list(m, &lm, &sm, &unscored))
+	if (score_list(m, &lb, gen, &sb, &unscored) ||
+	    score_list(m, &lm, gen, &sm, &unscored))
 		goto out;
 	if (bw_model_roc(sb, lb.n, sm, lm.n, &roc, &err)) {
 		bw_cli_error("%s", err.msg);
@@ -142,8 +161,9 @@ bw_cmd_eval(int argc, char **argv)
 		}
 	}
 	if (json) {
-		printf("{\"benign\":%zu,\"malicious\":%zu,\"unscored\":%zu,"
-		       "\"auc\":%.6f", roc.benign, roc.malicious, unscored, roc.auc);
+		printf("{\"score\":\"%s\",\"benign\":%zu,\"malicious\":%zu,"
+		       "\"unscored\":%zu,\"auc\":%.6f", gen ? "generated" : "any",
+		       roc.benign, roc.malicious, unscored, roc.auc);
 		for (int k = 0; k < 2; k++)
 			printf(",\"at_fpr_%s\":{\"threshold\":%.6f,\"tpr\":%.6f,"
 			       "\"fpr\":%.6f,\"tp\":%zu,\"fp\":%zu}",
@@ -151,7 +171,8 @@ bw_cmd_eval(int argc, char **argv)
 			       roc.at[k].fpr, roc.at[k].tp, roc.at[k].fp);
 		printf("}\n");
 	} else {
-		printf("benign      %zu\nmalicious   %zu\n", roc.benign, roc.malicious);
+		printf("score       %s\nbenign      %zu\nmalicious   %zu\n",
+		       gen ? "generated" : "any", roc.benign, roc.malicious);
 		if (unscored)
 			printf("unscored    %zu\n", unscored);
 		printf("roc_auc     %.4f\n", roc.auc);

@@ -5,7 +5,11 @@
  * Output keeps the input order: a line that is not a name gets an error in
  * its place and scoring goes on.  Text output is "SCORE<TAB>NAME" (or
  * "-<TAB>NAME<TAB>error: REASON"); --json writes one object per line,
- * {"name", "score", "why"} or {"name", "error"}.  Plain output scores
+ * {"name", "score", "generated", "kind", "why"} or {"name", "error"}:
+ * "score" is the score of record (generated or phishing), "generated" the
+ * generated-names score, and "kind" for a score of 0.5 or more says which
+ * it looks like ("generated" when the generated-names score is 0.5 or
+ * more, else "phishing").  Plain output scores
  * blocks of names through bw_model_score_batch(); --json scores one name at
  * a time because each "why" needs a TreeSHAP pass.
  */
@@ -71,7 +75,7 @@ block_clear(struct block *b)
 
 static void
 print_json(const struct run *r, const char *name, const char *error,
-	   double score, const struct bw_model_why *why)
+	   double score, double gen, const struct bw_model_why *why)
 {
 	json_t *o = json_object(), *arr;
 	char *text;
@@ -84,6 +88,11 @@ print_json(const struct run *r, const char *name, const char *error,
 		json_object_set_new(o, "error", json_string(error));
 	} else {
 		json_object_set_new(o, "score", json_real((double)(int)(score * 10000 + 0.5) / 10000));
+		json_object_set_new(o, "generated",
+				    json_real((double)(int)(gen * 10000 + 0.5) / 10000));
+		if (score >= 0.5)
+			json_object_set_new(o, "kind", json_string(gen >= 0.5 ? "generated"
+									     : "phishing"));
 		arr = json_array();
 		for (int i = 0; arr && why && i < why->n; i++) {
 			json_t *w = json_object();
@@ -151,23 +160,25 @@ flush_block(struct run *r)
 	} else {
 		for (size_t i = 0; i < b->n; i++) {
 			struct bw_model_why why;
-			double s;
+			double s, g;
 
 			if (b->canon[i] == NULL) {
 				r->bad++;
-				print_json(r, b->input[i], b->reason[i], 0, NULL);
+				print_json(r, b->input[i], b->reason[i], 0, 0, NULL);
 				continue;
 			}
-			if (bw_model_score(r->m, b->canon[i], b->clen[i], &s, &why, &err)) {
+			if (bw_model_score(r->m, b->canon[i], b->clen[i], &s, &why, &err) ||
+			    bw_model_score_generated(r->m, b->canon[i], b->clen[i], &g,
+						     &err)) {
 				if (err.code != BW_EINVAL) {
 					bw_cli_error("%s", err.msg);
 					return -1;
 				}
 				r->bad++;
-				print_json(r, b->input[i], err.msg, 0, NULL);
+				print_json(r, b->input[i], err.msg, 0, 0, NULL);
 				continue;
 			}
-			print_json(r, b->input[i], NULL, s, &why);
+			print_json(r, b->input[i], NULL, s, g, &why);
 		}
 	}
 	block_clear(b);

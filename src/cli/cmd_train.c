@@ -20,7 +20,9 @@
 static const char usage_text[] =
 	"usage: bulwark train --benign FILE --malicious FILE [--generated FILE]\n"
 	"                     [--out FILE] [--words FILE]... [--rounds N] [--depth N]\n"
-	"                     [--eta X] [--benign-weight X] [--weight X] [--threads N]\n"
+	"                     [--eta X] [--generated-rounds N] [--generated-depth N]\n"
+	"                     [--generated-eta X] [--generated-benign-weight X]\n"
+	"                     [--benign-weight X] [--weight X] [--threads N]\n"
 	"                     [--info JSON] [--dump-features FILE]\n";
 
 #define DEFAULT_OUT "models/domain.model"
@@ -103,6 +105,10 @@ bw_cmd_train(int argc, char **argv)
 		{"rounds", required_argument, NULL, 'r'},
 		{"depth", required_argument, NULL, 'd'},
 		{"eta", required_argument, NULL, 'e'},
+		{"generated-rounds", required_argument, NULL, 'R'},
+		{"generated-eta", required_argument, NULL, 'E'},
+		{"generated-depth", required_argument, NULL, 'T'},
+		{"generated-benign-weight", required_argument, NULL, 'B'},
 		{"benign-weight", required_argument, NULL, 'W'},
 		{"weight", required_argument, NULL, 'x'},
 		{"threads", required_argument, NULL, 't'},
@@ -160,16 +166,24 @@ bw_cmd_train(int argc, char **argv)
 		case 'i': o.info = optarg; break;
 		case 'D': dump = optarg; break;
 		case 'r':
-			if (bw_cli_parse_int(optarg, 1, 5000, &v))
-				return bw_cli_usage_error("train", "--rounds: 1 to 5000");
-			o.rounds = (int)v;
-			break;
+		case 'R':
 		case 'd':
-			if (bw_cli_parse_int(optarg, 1, 16, &v))
-				return bw_cli_usage_error("train", "--depth: 1 to 16");
-			o.depth = (int)v;
+		case 'T': {
+			/* rounds 1 to 5000, depths 1 to 16, of either booster */
+			int hi = c == 'r' || c == 'R' ? 5000 : 16;
+			int *to = c == 'r' ? &o.rounds : c == 'R' ? &o.gen_rounds
+				: c == 'd' ? &o.depth : &o.gen_depth;
+
+			if (bw_cli_parse_int(optarg, 1, hi, &v))
+				return bw_cli_usage_error("train", "--%s%s: 1 to %d",
+							  c == 'R' || c == 'T' ? "generated-" : "",
+							  hi == 16 ? "depth" : "rounds", hi);
+			*to = (int)v;
 			break;
+		}
 		case 'e':
+		case 'E':
+		case 'B':
 		case 'W':
 		case 'x': {
 			char *end;
@@ -178,9 +192,15 @@ bw_cmd_train(int argc, char **argv)
 			if (*optarg == '\0' || *end != '\0' || !(x > 0 && x <= 100))
 				return bw_cli_usage_error("train", "--%s: a number above 0, "
 							  "at most 100", c == 'e' ? "eta"
+							  : c == 'E' ? "generated-eta"
+							  : c == 'B' ? "generated-benign-weight"
 							  : c == 'W' ? "benign-weight" : "weight");
 			if (c == 'e')
 				o.eta = x;
+			else if (c == 'E')
+				o.gen_eta = x;
+			else if (c == 'B')
+				o.gen_benign_weight = x;
 			else if (c == 'W')
 				o.benign_weight = x;
 			else if (nmal == 0)

@@ -8,6 +8,12 @@
  * before XGBoost sees a byte of it.  XGBoost keeps per-handle output
  * buffers that are only valid until its next call, so calls into the
  * booster take the model's mutex and copy the result out.
+ *
+ * A model owns two boosters (struct ens: the XGBoost handle and its
+ * compiled trees), the score of record and the generated-names score,
+ * trained on the same feature rows (the second without the phishing rows)
+ * and loaded, compiled and checked the same way; the features of a name are
+ * computed once for both.
  */
 #include "intel/model.h"
 
@@ -35,10 +41,16 @@ static const char magic[8] = {'B', 'W', 'M', 'O', 'D', 'E', 'L', '\n'};
 #define HEADER_LEN 24
 #define SECTION_HEAD 16
 #define FORMAT_NAME "bulwark-domain-model"
-#define NSEC 6
+/* The boosters of a model: the score of record (any malicious: generated
+ * or phishing) and the generated-names score. */
+enum { ENS_ANY, ENS_GEN, NENS };
+
+#define NSEC 7
+/* the booster of ENS_ANY is section 4, that of ENS_GEN section 6 */
 static const char tags[NSEC][4] = {{'M', 'E', 'T', 'A'}, {'W', 'O', 'R', 'D'},
 	{'T', 'R', 'I', 'G'}, {'S', 'U', 'F', 'X'}, {'X', 'G', 'B', 'M'},
-	{'L', 'I', 'N', 'W'}};
+	{'L', 'I', 'N', 'W'}, {'X', 'G', 'B', 'G'}};
+static const int ens_sec[NENS] = {4, 6};
 
 /* A split of a complete tree: 8 bytes, one load per step. */
 struct csplit {
@@ -58,12 +70,9 @@ struct flat_node {
 	uint32_t left, right;
 };
 
-struct bw_model {
-	struct bw_features *f;
+/* One booster and its trees, compiled for the batch path. */
+struct ens {
 	BoosterHandle booster;
-	char *meta;
-	pthread_mutex_t mu;
-	/* the booster's trees, compiled for the batch path */
 	struct flat_node *nodes;
 	uint32_t *roots;
 	size_t nnodes, ntrees;
@@ -88,6 +97,13 @@ struct bw_model {
 	/* per tree its first 15 splits (levels 0-3) as int32, padded to 16:
 	 * those levels pick their split with a register permute, not a gather */
 	int32_t (*top)[16];
+};
+
+struct bw_model {
+	struct bw_features *f;
+	char *meta;
+	pthread_mutex_t mu;
+	struct ens e[NENS];
 };
 
 /* ---- little helpers ---------------------------------------------------- */
@@ -158,18 +174,22 @@ bw_model_free(struct bw_model *m)
 {
 	if (m == NULL)
 		return;
-	if (m->booster)
-		XGBoosterFree(m->booster);
+	for (int k = 0; k < NENS; k++) {
+		struct ens *e = &m->e[k];
+
+		if (e->booster)
+			XGBoosterFree(e->booster);
+		bw_free(e->nodes);
+		bw_free(e->roots);
+		bw_free(e->csplit);
+		bw_free(e->cleaf);
+		bw_free(e->qsplit);
+		bw_free(e->bthr);
+		bw_free(e->blut);
+		bw_free(e->top);
+	}
 	bw_features_free(m->f);
 	bw_free(m->meta);
-	bw_free(m->nodes);
-	bw_free(m->roots);
-	bw_free(m->csplit);
-	bw_free(m->cleaf);
-	bw_free(m->qsplit);
-	bw_free(m->bthr);
-	bw_free(m->blut);
-	bw_free(m->top);
 	pthread_mutex_destroy(&m->mu);
 	bw_free(m);
 }
@@ -200,8 +220,8 @@ booster_quiet(BoosterHandle b, int threads, struct bw_err *err)
 
 /* ---- compiled trees ---------------------------------------------------- */
 
-static int predict_dense(const struct bw_model *m, const float *x, size_t n,
-			 float *out, struct bw_err *err);
+static int predict_dense(const struct bw_model *m, const struct ens *e,
+			 const float *x, size_t n, float *out, struct bw_err *err);
 
 /*
  * XGBoost's own predictor spends most of a batch on per-row set-up (about
@@ -217,7 +237,7 @@ static int predict_dense(const struct bw_model *m, const float *x, size_t n,
  * the file otherwise.
  */
 static float
-flat_margin(const struct bw_model *m, const float *x)
+flat_margin(const struct ens *m, const float *x)
 {
 	float sum = m->base_margin;
 
@@ -238,7 +258,7 @@ flat_margin(const struct bw_model *m, const float *x)
 }
 
 static float
-flat_score(const struct bw_model *m, const float *x)
+flat_score(const struct ens *m, const float *x)
 {
 	return 1.0f / (1.0f + expf(-flat_margin(m, x)));
 }
@@ -255,7 +275,7 @@ flat_score(const struct bw_model *m, const float *x)
 #define DEPTH_MAX 10
 
 static void
-fill_complete(struct bw_model *m, size_t t, uint32_t src, size_t pos, int d)
+fill_complete(struct ens *m, size_t t, uint32_t src, size_t pos, int d)
 {
 	size_t nsplit = ((size_t)1 << m->depth) - 1;
 	const struct flat_node *n = m->nodes + src;
@@ -281,7 +301,7 @@ fill_complete(struct bw_model *m, size_t t, uint32_t src, size_t pos, int d)
 }
 
 static int
-node_depth(const struct bw_model *m, uint32_t i, int d)
+node_depth(const struct ens *m, uint32_t i, int d)
 {
 	const struct flat_node *n = m->nodes + i;
 	int a, b;
@@ -293,10 +313,10 @@ node_depth(const struct bw_model *m, uint32_t i, int d)
 	return a > b ? a : b;
 }
 
-static int compile_bins(struct bw_model *m, struct bw_err *err);
+static int compile_bins(struct ens *m, struct bw_err *err);
 
 static int
-compile_complete(struct bw_model *m, struct bw_err *err)
+compile_complete(struct ens *m, struct bw_err *err)
 {
 	size_t nsplit, nleaf;
 
@@ -353,7 +373,7 @@ cmp_float(const void *a, const void *b)
 
 /* The index of thr among the sorted thresholds of feature f, or -1. */
 static int
-thr_index(const struct bw_model *m, int f, float thr)
+thr_index(const struct ens *m, int f, float thr)
 {
 	const float *t = m->bthr + (size_t)f * BIN_STRIDE;
 	int lo = 0, hi = m->nthr[f];
@@ -372,7 +392,7 @@ thr_index(const struct bw_model *m, int f, float thr)
 /* Builds the bins and the quantised splits; leaves m->qsplit NULL (the
  * float walk) when a feature has too many thresholds. */
 static int
-compile_bins(struct bw_model *m, struct bw_err *err)
+compile_bins(struct ens *m, struct bw_err *err)
 {
 	size_t nsplit = ((size_t)1 << m->depth) - 1;
 	size_t cnt[BW_FEAT_N] = {0};
@@ -445,7 +465,7 @@ out:
 
 /* The bins of k rows of features x into b (k x RB bytes). */
 static void
-bin_rows(const struct bw_model *m, const float *x, size_t k, uint8_t *b)
+bin_rows(const struct ens *m, const float *x, size_t k, uint8_t *b)
 {
 	for (size_t r = 0; r < k; r++) {
 		const float *row = x + r * BW_FEAT_N;
@@ -472,7 +492,7 @@ bin_rows(const struct bw_model *m, const float *x, size_t k, uint8_t *b)
 }
 
 static void
-binned_margins(const struct bw_model *m, const uint8_t *b, size_t k, float *out)
+binned_margins(const struct ens *m, const uint8_t *b, size_t k, float *out)
 {
 	size_t nsplit = ((size_t)1 << m->depth) - 1, nleaf = nsplit + 1;
 
@@ -506,7 +526,7 @@ binned_margins(const struct bw_model *m, const uint8_t *b, size_t k, float *out)
  * and qsplit are padded for.
  */
 __attribute__((target("avx2"))) static void
-binned_margins_avx2(const struct bw_model *m, const uint8_t *b, float *out)
+binned_margins_avx2(const struct ens *m, const uint8_t *b, float *out)
 {
 	size_t nsplit = ((size_t)1 << m->depth) - 1, nleaf = nsplit + 1;
 	const __m256i lo16 = _mm256_set1_epi32(0xffff), lo8 = _mm256_set1_epi32(0xff);
@@ -564,7 +584,7 @@ binned_margins_avx2(const struct bw_model *m, const uint8_t *b, float *out)
 
 /* Scores k <= ROWS rows on the fast path. */
 static void
-fast_scores(const struct bw_model *m, const float *x, size_t k, float *out)
+fast_scores(const struct ens *m, const float *x, size_t k, float *out)
 {
 	if (m->qsplit) {
 		/* padded: the AVX2 walk reads 32 bits at the last bin byte */
@@ -602,9 +622,8 @@ json_num_array(json_t *tree, const char *key, size_t want, json_t **out)
 }
 
 static int
-compile_trees(struct bw_model *m, struct bw_err *err)
+compile_trees(struct bw_model *mm, struct ens *m, struct bw_err *err)
 {
-	struct bw_model *mm = m;
 	const char *buf;
 	bst_ulong len;
 	json_t *root = NULL, *trees, *param;
@@ -702,7 +721,8 @@ out:
 /* Probe rows (features of fixed names, and the same with gaps) scored by
  * XGBoost and by the compiled trees must agree. */
 static int
-check_compiled(const struct bw_model *m, struct bw_err *err)
+check_compiled(const struct bw_model *mod, const struct ens *m,
+	       struct bw_err *err)
 {
 	static const char *const probe[] = {"example.com", "www.bbc.co.uk",
 		"xjw3kq9zpl.top", "secure-wallet-claim.app", "a.b.c.github.io",
@@ -713,14 +733,14 @@ check_compiled(const struct bw_model *m, struct bw_err *err)
 	int rc;
 
 	for (size_t i = 0; i < NP; i++) {
-		if (bw_features_extract(m->f, probe[i], strlen(probe[i]), x[i], NULL))
+		if (bw_features_extract(mod->f, probe[i], strlen(probe[i]), x[i], NULL))
 			for (int k = 0; k < BW_FEAT_N; k++)
 				x[i][k] = (float)k;
 		memcpy(x[NP + i], x[i], sizeof(x[i]));
 		for (int k = (int)i % 3; k < BW_FEAT_N; k += 3)
 			x[NP + i][k] = NAN;
 	}
-	rc = predict_dense(m, &x[0][0], 2 * NP, want, err);
+	rc = predict_dense(mod, m, &x[0][0], 2 * NP, want, err);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < 2 * NP; i++) {
@@ -737,6 +757,22 @@ check_compiled(const struct bw_model *m, struct bw_err *err)
 					  (double)want[i]);
 	}
 	return BW_OK;
+}
+
+/* Makes a trained or loaded booster ready to score: single-threaded
+ * prediction, its trees compiled and checked against XGBoost. */
+static int
+ens_ready(struct bw_model *m, struct ens *e, struct bw_err *err)
+{
+	int rc = booster_quiet(e->booster, 1, err);
+
+	if (rc == BW_OK)
+		rc = compile_trees(m, e, err);
+	if (rc == BW_OK)
+		rc = compile_complete(e, err);
+	if (rc == BW_OK)
+		rc = check_compiled(m, e, err);
+	return rc;
 }
 
 /* ---- loading ----------------------------------------------------------- */
@@ -863,26 +899,24 @@ bw_model_load_mem(const void *buf, size_t len, const char *name,
 		bw_err_prefix(err, "%s", name);
 		goto fail;
 	}
-	if (XGBoosterCreate(NULL, 0, &m->booster)) {
-		rc = xgb_err(err, "create booster");
-		goto fail;
-	}
-	if (XGBoosterLoadModelFromBuffer(m->booster, sec[4], (bst_ulong)slen[4])) {
-		rc = xgb_err(err, "XGBM section");
-		bw_err_prefix(err, "%s", name);
-		goto fail;
-	}
-	rc = booster_quiet(m->booster, 1, err);
-	if (rc)
-		goto fail;
-	rc = compile_trees(m, err);
-	if (rc == BW_OK)
-		rc = compile_complete(m, err);
-	if (rc == BW_OK)
-		rc = check_compiled(m, err);
-	if (rc) {
-		bw_err_prefix(err, "%s", name);
-		goto fail;
+	for (int k = 0; k < NENS; k++) {
+		struct ens *e = &m->e[k];
+		int s = ens_sec[k];
+
+		if (XGBoosterCreate(NULL, 0, &e->booster)) {
+			rc = xgb_err(err, "create booster");
+			goto fail;
+		}
+		if (XGBoosterLoadModelFromBuffer(e->booster, sec[s], (bst_ulong)slen[s])) {
+			rc = xgb_err(err, "section");
+			bw_err_prefix(err, "%s: %.4s", name, tags[s]);
+			goto fail;
+		}
+		rc = ens_ready(m, e, err);
+		if (rc) {
+			bw_err_prefix(err, "%s: %.4s", name, tags[s]);
+			goto fail;
+		}
 	}
 	*out = m;
 	return BW_OK;
@@ -935,8 +969,8 @@ out:
 
 /* Predicts rows x[n][BW_FEAT_N] into out[n]; the caller holds no lock. */
 static int
-predict_dense(const struct bw_model *m, const float *x, size_t n, float *out,
-	      struct bw_err *err)
+predict_dense(const struct bw_model *m, const struct ens *e, const float *x,
+	      size_t n, float *out, struct bw_err *err)
 {
 	struct bw_model *mm = (struct bw_model *)m; /* the mutex only */
 	char arr[160];
@@ -954,7 +988,7 @@ predict_dense(const struct bw_model *m, const float *x, size_t n, float *out,
 		 "\"typestr\": \"<f4\", \"version\": 3}",
 		 (unsigned long long)(uintptr_t)x, n, BW_FEAT_N);
 	pthread_mutex_lock(&mm->mu);
-	if (XGBoosterPredictFromDense(m->booster, arr, cfg, NULL, &shape, &dim,
+	if (XGBoosterPredictFromDense(e->booster, arr, cfg, NULL, &shape, &dim,
 				      &res))
 		rc = xgb_err(err, "predict");
 	else
@@ -991,7 +1025,7 @@ explain(const struct bw_model *m, const float *x, double score,
 	why->n = 0;
 	pthread_mutex_lock(&mm->mu);
 	if (XGDMatrixCreateFromMat(x, 1, BW_FEAT_N, NAN, &d) ||
-	    XGBoosterPredictFromDMatrix(m->booster, d, cfg, &shape, &dim, &res)) {
+	    XGBoosterPredictFromDMatrix(m->e[ENS_ANY].booster, d, cfg, &shape, &dim, &res)) {
 		rc = xgb_err(err, "explain");
 	} else {
 		for (int i = 0; i < BW_FEAT_N; i++) {
@@ -1031,7 +1065,7 @@ bw_model_score(const struct bw_model *m, const char *name, size_t len,
 	rc = bw_features_extract(m->f, name, len, x, err);
 	if (rc)
 		return rc;
-	fast_scores(m, x, 1, &s);
+	fast_scores(&m->e[ENS_ANY], x, 1, &s);
 	*score = s;
 	if (why)
 		rc = explain(m, x, s, why, err);
@@ -1039,9 +1073,33 @@ bw_model_score(const struct bw_model *m, const char *name, size_t len,
 }
 
 int
+bw_model_score_generated(const struct bw_model *m, const char *name, size_t len,
+			 double *generated, struct bw_err *err)
+{
+	float x[BW_FEAT_N], s;
+	int rc;
+
+	*generated = -1;
+	rc = bw_features_extract(m->f, name, len, x, err);
+	if (rc)
+		return rc;
+	fast_scores(&m->e[ENS_GEN], x, 1, &s);
+	*generated = s;
+	return BW_OK;
+}
+
+int
 bw_model_score_batch(const struct bw_model *m, const char *const *names,
 		     const size_t *lens, size_t n, float *scores, int *rcs,
 		     struct bw_err *err)
+{
+	return bw_model_score_batch_both(m, names, lens, n, scores, NULL, rcs, err);
+}
+
+int
+bw_model_score_batch_both(const struct bw_model *m, const char *const *names,
+		      const size_t *lens, size_t n, float *scores,
+		      float *generated, int *rcs, struct bw_err *err)
 {
 	size_t cap = n < BW_MODEL_BATCH ? n : BW_MODEL_BATCH;
 	float *x;
@@ -1065,12 +1123,20 @@ bw_model_score_batch(const struct bw_model *m, const char *const *names,
 				for (int j = 0; j < BW_FEAT_N; j++)
 					x[i * BW_FEAT_N + j] = NAN;
 		}
-		for (size_t i = 0; i < k; i += ROWS)
-			fast_scores(m, x + i * BW_FEAT_N, k - i < ROWS ? k - i : ROWS,
-				    scores + at + i);
+		for (size_t i = 0; i < k; i += ROWS) {
+			size_t r = k - i < ROWS ? k - i : ROWS;
+
+			fast_scores(&m->e[ENS_ANY], x + i * BW_FEAT_N, r, scores + at + i);
+			if (generated)
+				fast_scores(&m->e[ENS_GEN], x + i * BW_FEAT_N, r,
+					    generated + at + i);
+		}
 		for (size_t i = 0; i < k; i++)
-			if (rcs ? rcs[at + i] != 0 : isnan(x[i * BW_FEAT_N]))
+			if (rcs ? rcs[at + i] != 0 : isnan(x[i * BW_FEAT_N])) {
 				scores[at + i] = -1;
+				if (generated)
+					generated[at + i] = -1;
+			}
 	}
 	bw_free(x);
 	return rc;
@@ -1084,6 +1150,10 @@ bw_model_train_defaults(struct bw_model_train_opts *o)
 	o->rounds = 100;
 	o->depth = 6;
 	o->eta = 0.2;
+	o->gen_rounds = 40;
+	o->gen_depth = 6;
+	o->gen_eta = 0.4;
+	o->gen_benign_weight = 1.0;
 	o->benign_weight = 1.0;
 	o->threads = 1;
 	o->seed = 20261129;
@@ -1309,7 +1379,7 @@ featurise(const struct bw_features *f, const char *const *names,
 
 static int
 make_meta(const struct bw_model_train_opts *o, size_t rows, size_t nb,
-	  size_t nm, char **out, struct bw_err *err)
+	  size_t nm, size_t ngen, char **out, struct bw_err *err)
 {
 	json_t *meta = json_object(), *feats = json_array(), *train = NULL;
 	json_error_t je;
@@ -1335,11 +1405,21 @@ make_meta(const struct bw_model_train_opts *o, size_t rows, size_t nb,
 	json_object_set_new(train, "rounds", json_integer(o->rounds));
 	json_object_set_new(train, "depth", json_integer(o->depth));
 	json_object_set_new(train, "eta", json_real(o->eta));
+	/* 0: no name was marked generated, the generated-names booster was
+	 * trained on every malicious name */
+	json_object_set_new(train, "generated", json_integer((json_int_t)ngen));
+	json_object_set_new(train, "generated_rounds", json_integer(o->gen_rounds));
+	json_object_set_new(train, "generated_depth", json_integer(o->gen_depth));
+	json_object_set_new(train, "generated_eta", json_real(o->gen_eta));
+	json_object_set_new(train, "generated_benign_weight",
+			    json_real(o->gen_benign_weight));
 	json_object_set_new(train, "benign_weight", json_real(o->benign_weight));
 	json_object_set_new(train, "seed", json_integer(o->seed));
 	json_object_set_new(meta, "format", json_string(FORMAT_NAME));
 	json_object_set_new(meta, "version", json_integer(BW_MODEL_VERSION));
-	json_object_set_new(meta, "classifier", json_string("xgboost gbtree binary:logistic"));
+	json_object_set_new(meta, "classifier", json_string("xgboost gbtree binary:logistic, "
+						       "two boosters: any malicious (XGBM), "
+						       "generated (XGBG)"));
 	json_object_set_new(meta, "features", feats);
 	feats = NULL;
 	json_object_set_new(meta, "training", train);
@@ -1357,6 +1437,69 @@ out:
 	return rc;
 }
 
+/*
+ * Trains booster e on rows x (labels y, weights w, which it scales so that
+ * each class weighs as much in total, the benign one times benign_weight)
+ * and makes it ready to score.
+ */
+static int
+train_booster(struct bw_model *m, struct ens *e, const float *x, const float *y,
+	      float *w, size_t rows, size_t nb, size_t nm, int rounds, int depth,
+	      double eta, double benign_weight,
+	      const struct bw_model_train_opts *o, struct bw_err *err)
+{
+	DMatrixHandle d = NULL;
+	char num[32];
+	int rc = BW_OK;
+
+	for (size_t i = 0; i < rows; i++)
+		w[i] *= y[i] > 0.5f ? (float)rows / (2.0f * (float)nm)
+				    : (float)(benign_weight * (double)rows /
+					      (2.0 * (double)nb));
+	if (XGDMatrixCreateFromMat(x, (bst_ulong)rows, BW_FEAT_N, NAN, &d) ||
+	    XGDMatrixSetFloatInfo(d, "label", y, (bst_ulong)rows) ||
+	    XGDMatrixSetFloatInfo(d, "weight", w, (bst_ulong)rows) ||
+	    XGBoosterCreate(&d, 1, &e->booster)) {
+		rc = xgb_err(err, "training matrix");
+		goto out;
+	}
+	rc = booster_quiet(e->booster, o->threads, err);
+	if (rc)
+		goto out;
+	snprintf(num, sizeof(num), "%d", depth);
+	if (XGBoosterSetParam(e->booster, "objective", "binary:logistic") ||
+	    XGBoosterSetParam(e->booster, "tree_method", "hist") ||
+	    XGBoosterSetParam(e->booster, "max_bin", BIN_MAX_STR) ||
+	    XGBoosterSetParam(e->booster, "max_depth", num)) {
+		rc = xgb_err(err, "set parameters");
+		goto out;
+	}
+	snprintf(num, sizeof(num), "%g", eta);
+	if (XGBoosterSetParam(e->booster, "eta", num)) {
+		rc = xgb_err(err, "set parameters");
+		goto out;
+	}
+	snprintf(num, sizeof(num), "%u", o->seed);
+	if (XGBoosterSetParam(e->booster, "seed", num) ||
+	    XGBoosterSetParam(e->booster, "subsample", "0.8") ||
+	    XGBoosterSetParam(e->booster, "colsample_bytree", "0.8") ||
+	    XGBoosterSetParam(e->booster, "min_child_weight", "2")) {
+		rc = xgb_err(err, "set parameters");
+		goto out;
+	}
+	for (int it = 0; it < rounds; it++)
+		if (XGBoosterUpdateOneIter(e->booster, it, d)) {
+			rc = xgb_err(err, "training");
+			goto out;
+		}
+	/* scoring is single-threaded per call */
+	rc = ens_ready(m, e, err);
+out:
+	if (d)
+		XGDMatrixFree(d);
+	return rc;
+}
+
 int
 bw_model_train(struct bw_features *f, const char *const *names,
 	       const size_t *lens, const uint8_t *labels, size_t n,
@@ -1364,11 +1507,10 @@ bw_model_train(struct bw_features *f, const char *const *names,
 	       struct bw_model **out, struct bw_err *err)
 {
 	struct bw_model *m = NULL;
-	float *x = NULL, *y = NULL, *w = NULL, *oof[BW_FEAT_LINEAR] = {NULL, NULL};
-	uint8_t *keep = NULL;
-	DMatrixHandle d = NULL;
+	float *x = NULL, *y = NULL, *w = NULL, *w0 = NULL;
+	float *oof[BW_FEAT_LINEAR] = {NULL, NULL};
+	uint8_t *keep = NULL, *lab = NULL;
 	size_t rows = 0, nb = 0, nm = 0;
-	char num[32];
 	int rc = BW_OK;
 
 	*out = NULL;
@@ -1388,7 +1530,10 @@ bw_model_train(struct bw_features *f, const char *const *names,
 	keep = bw_malloc(n ? n : 1);
 	y = bw_malloc((n ? n : 1) * sizeof(*y));
 	w = bw_malloc((n ? n : 1) * sizeof(*w));
-	if (x == NULL || keep == NULL || y == NULL || w == NULL)
+	w0 = bw_malloc((n ? n : 1) * sizeof(*w0));
+	lab = bw_malloc(n ? n : 1);
+	if (x == NULL || keep == NULL || y == NULL || w == NULL || w0 == NULL ||
+	    lab == NULL)
 		goto nomem;
 	/* which names are usable at all */
 	for (size_t i = 0; i < n; i++)
@@ -1405,7 +1550,8 @@ bw_model_train(struct bw_features *f, const char *const *names,
 		if (keep[i]) {
 			x[rows * BW_FEAT_N + BW_FEAT_NGRAM_LR] = oof[0][i];
 			x[rows * BW_FEAT_N + BW_FEAT_NGRAM_GEN] = oof[1][i];
-			w[rows] = o->weights ? o->weights[i] : 1.0f;
+			w0[rows] = w[rows] = o->weights ? o->weights[i] : 1.0f;
+			lab[rows] = labels[i];
 			y[rows++] = labels[i] ? 1.0f : 0.0f;
 			if (labels[i])
 				nm++;
@@ -1419,60 +1565,35 @@ bw_model_train(struct bw_features *f, const char *const *names,
 				nb, nm);
 		goto out;
 	}
-	/* balance the classes: each weighs as much in total, the benign
-	 * class times benign_weight */
-	for (size_t i = 0; i < rows; i++)
-		w[i] *= y[i] > 0.5f ? (float)rows / (2.0f * (float)nm)
-				    : (float)(o->benign_weight * (double)rows /
-					      (2.0 * (double)nb));
-	if (XGDMatrixCreateFromMat(x, (bst_ulong)rows, BW_FEAT_N, NAN, &d) ||
-	    XGDMatrixSetFloatInfo(d, "label", y, (bst_ulong)rows) ||
-	    XGDMatrixSetFloatInfo(d, "weight", w, (bst_ulong)rows) ||
-	    XGBoosterCreate(&d, 1, &m->booster)) {
-		rc = xgb_err(err, "training matrix");
-		goto out;
-	}
-	rc = booster_quiet(m->booster, o->threads, err);
+	rc = train_booster(m, &m->e[ENS_ANY], x, y, w, rows, nb, nm, o->rounds,
+			   o->depth, o->eta, o->benign_weight, o, err);
 	if (rc)
 		goto out;
-	snprintf(num, sizeof(num), "%d", o->depth);
-	if (XGBoosterSetParam(m->booster, "objective", "binary:logistic") ||
-	    XGBoosterSetParam(m->booster, "tree_method", "hist") ||
-	    XGBoosterSetParam(m->booster, "max_bin", BIN_MAX_STR) ||
-	    XGBoosterSetParam(m->booster, "max_depth", num)) {
-		rc = xgb_err(err, "set parameters");
-		goto out;
-	}
-	snprintf(num, sizeof(num), "%g", o->eta);
-	if (XGBoosterSetParam(m->booster, "eta", num)) {
-		rc = xgb_err(err, "set parameters");
-		goto out;
-	}
-	snprintf(num, sizeof(num), "%u", o->seed);
-	if (XGBoosterSetParam(m->booster, "seed", num) ||
-	    XGBoosterSetParam(m->booster, "subsample", "0.8") ||
-	    XGBoosterSetParam(m->booster, "colsample_bytree", "0.8") ||
-	    XGBoosterSetParam(m->booster, "min_child_weight", "2")) {
-		rc = xgb_err(err, "set parameters");
-		goto out;
-	}
-	for (int it = 0; it < o->rounds; it++)
-		if (XGBoosterUpdateOneIter(m->booster, it, d)) {
-			rc = xgb_err(err, "training");
+	/* the generated-names booster: the same rows without the other
+	 * malicious names (x, y and w compacted in place, in order); with no
+	 * generated names at all, on every malicious name (META says which) */
+	{
+		size_t k = 0, ng = 0;
+		int only_gen = 0;
+
+		for (size_t i = 0; i < rows; i++)
+			only_gen |= lab[i] == 2;
+		for (size_t i = 0; i < rows; i++)
+			if (!only_gen || lab[i] != 1) {
+				memmove(x + k * BW_FEAT_N, x + i * BW_FEAT_N,
+					BW_FEAT_N * sizeof(*x));
+				y[k] = y[i];
+				w[k] = w0[i];
+				ng += lab[i] != 0;
+				k++;
+			}
+		rc = train_booster(m, &m->e[ENS_GEN], x, y, w, k, nb, ng,
+				   o->gen_rounds, o->gen_depth, o->gen_eta,
+				   o->gen_benign_weight, o, err);
+		if (rc)
 			goto out;
-		}
-	/* scoring is single-threaded per call */
-	rc = booster_quiet(m->booster, 1, err);
-	if (rc)
-		goto out;
-	rc = make_meta(o, rows, nb, nm, &m->meta, err);
-	if (rc)
-		goto out;
-	rc = compile_trees(m, err);
-	if (rc == BW_OK)
-		rc = compile_complete(m, err);
-	if (rc == BW_OK)
-		rc = check_compiled(m, err);
+		rc = make_meta(o, rows, nb, nm, only_gen ? ng : 0, &m->meta, err);
+	}
 	if (rc)
 		goto out;
 	*out = m;
@@ -1481,11 +1602,11 @@ bw_model_train(struct bw_features *f, const char *const *names,
 nomem:
 	rc = bw_err_set(err, BW_ENOMEM, "out of memory");
 out:
-	if (d)
-		XGDMatrixFree(d);
 	bw_free(x);
 	bw_free(y);
 	bw_free(w);
+	bw_free(w0);
+	bw_free(lab);
 	bw_free(oof[0]);
 	bw_free(oof[1]);
 	bw_free(keep);
@@ -1501,7 +1622,7 @@ bw_model_save(const struct bw_model *m, const char *path, struct bw_err *err)
 	struct bw_model *mm = (struct bw_model *)m;
 	char *words = NULL, *suffix = NULL, *tmp = NULL;
 	uint8_t *tri = NULL, *buf = NULL, *lin = NULL;
-	size_t wlen, tlen, slen, llen, xlen = 0, total, pos;
+	size_t wlen, tlen, slen, llen, total, pos;
 	const char *xbuf = NULL;
 	bst_ulong xl;
 	const void *data[NSEC];
@@ -1514,18 +1635,20 @@ bw_model_save(const struct bw_model *m, const char *path, struct bw_err *err)
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&mm->mu);
-	if (XGBoosterSaveModelToBuffer(m->booster, "{\"format\": \"ubj\"}", &xl,
-				       &xbuf)) {
-		pthread_mutex_unlock(&mm->mu);
-		rc = xgb_err(err, "save");
-		goto out;
+	for (int k = 0; k < NENS; k++) {
+		/* each buffer belongs to its booster until its next call */
+		if (XGBoosterSaveModelToBuffer(m->e[k].booster, "{\"format\": \"ubj\"}",
+					       &xl, &xbuf)) {
+			pthread_mutex_unlock(&mm->mu);
+			rc = xgb_err(err, "save");
+			goto out;
+		}
+		data[ens_sec[k]] = xbuf, dlen[ens_sec[k]] = (size_t)xl;
 	}
-	xlen = (size_t)xl;
 	data[0] = m->meta, dlen[0] = strlen(m->meta);
 	data[1] = words, dlen[1] = wlen;
 	data[2] = tri, dlen[2] = tlen;
 	data[3] = suffix ? (const void *)suffix : "", dlen[3] = slen;
-	data[4] = xbuf, dlen[4] = xlen;
 	data[5] = lin, dlen[5] = llen;
 	total = HEADER_LEN + 8;
 	for (int k = 0; k < NSEC; k++)

@@ -11,6 +11,15 @@
  * bw_model_score() (one name, optionally with the features that drove it)
  * or bw_model_score_batch() (many names, the fast path).
  *
+ * A model holds two boosters over the same features: the score of record
+ * above (every malicious name against the benign ones) and the
+ * generated-names score (the DGA names alone against the benign ones,
+ * bw_model_score_generated / bw_model_score_batch_both).  The second exists
+ * because at a false-positive rate of 0.1% the first is held back by real
+ * sites named like phishing (crypto exchanges): a booster that never saw
+ * phishing gives them low scores, so it ranks generated names against
+ * benign ones better; the score of record stays as it was.
+ *
  * Why both libraries: on the same held-out splits (models/README.md) the
  * n-gram regression alone (liblinear, the issue's baseline) and the trees
  * over the hand-made features alone each fall short; the trees with the
@@ -29,7 +38,7 @@
  * predictions on probe rows: a model whose compiled trees disagree is
  * refused.  XGBoost still computes the "why" (TreeSHAP contributions).
  *
- * The model file (version 1), all integers little-endian:
+ * The model file (version 2), all integers little-endian:
  *
  *   magic    8 bytes  "BWMODEL\n"
  *   version  u32      BW_MODEL_VERSION
@@ -40,8 +49,9 @@
  *
  * Sections: "META" (JSON: format, feature names, training summary), "WORD",
  * "TRIG", "SUFX", "LINW" (the feature statistics and the n-gram
- * regression, see bw_features_save) and "XGBM" (the booster as XGBoost's
- * UBJSON).  A file that is missing, shorter or longer than its size field,
+ * regression, see bw_features_save), "XGBM" (the booster of the score of
+ * record as XGBoost's UBJSON) and "XGBG" (that of the generated-names
+ * score; version 1 files had none).  A file that is missing, shorter or longer than its size field,
  * of another version, with a bad checksum, or built with another feature
  * list is refused with a message that says which.  Files are read whole
  * and capped at BW_MODEL_FILE_MAX.
@@ -59,7 +69,7 @@
 #include "core/err.h"
 #include "intel/features.h"
 
-#define BW_MODEL_VERSION 1
+#define BW_MODEL_VERSION 2
 #define BW_MODEL_FILE_MAX (64u * 1024 * 1024)
 /* How many features a "why" lists at most. */
 #define BW_MODEL_WHY_MAX 4
@@ -115,6 +125,22 @@ int bw_model_score_batch(const struct bw_model *m, const char *const *names,
 			 const size_t *lens, size_t n, float *scores, int *rcs,
 			 struct bw_err *err);
 
+/*
+ * The generated-names score: the probability that a name was made by a
+ * DGA, from a second booster trained on the generated names alone against
+ * the benign ones (the score of record above also counts phishing, so a
+ * real site named with phishing's favourite words scores high there and
+ * low here).  bw_model_score_generated scores one name like
+ * bw_model_score (without a "why"); bw_model_score_batch_both fills both
+ * scores of n names (generated may be NULL: then it is
+ * bw_model_score_batch), -1 in both for a name that is not one.
+ */
+int bw_model_score_generated(const struct bw_model *m, const char *name,
+			     size_t len, double *generated, struct bw_err *err);
+int bw_model_score_batch_both(const struct bw_model *m, const char *const *names,
+			  const size_t *lens, size_t n, float *scores,
+			  float *generated, int *rcs, struct bw_err *err);
+
 /* The model's META section (JSON text, NUL-terminated; owned by m). */
 const char *bw_model_meta(const struct bw_model *m);
 /* The feature statistics inside m (read-only). */
@@ -125,6 +151,11 @@ struct bw_model_train_opts {
 	int rounds;      /* boosting rounds (trees) */
 	int depth;       /* tree depth */
 	double eta;      /* learning rate */
+	/* the same for the generated-names booster */
+	int gen_rounds;
+	int gen_depth;
+	double gen_eta;
+	double gen_benign_weight;
 	double benign_weight; /* weight of the benign class relative to the
 			       * malicious one (1: each class weighs as much
 			       * in total) */

@@ -40,6 +40,14 @@ is "$(printf '%s\n' "$json" | sed -n 1p | jq -r '(.score | type) + " " + (.why |
 	"number array" "a name gets a score and why"
 is "$(printf '%s\n' "$json" | sed -n 3p | jq -r '.why | length > 0 and all(.[]; (.feature | type) == "string" and .contribution > 0)')" \
 	true "why lists the features that pushed a high score up"
+# the generated-names score, and the kind of a high score
+is "$(printf '%s\n' "$json" | sed -n 1p | jq -r '(.generated | type) + " " + (has("kind") | tostring)')" \
+	"number false" "a low score has a generated-names score and no kind"
+json=$("$BULWARK" score --json xjwqkzvbtr.top blockchainnodeengine.com)
+is "$(printf '%s\n' "$json" | jq -r '.kind' | tr '\n' ' ')" "generated phishing " \
+	"a random string is of kind generated, a name of crypto words of kind phishing"
+ok "$(printf '%s\n' "$json" | jq -e -s '.[0].generated > 0.5 and .[1].generated < 0.5 and .[1].score > 0.5' >/dev/null; echo $?)" \
+	"... by the generated-names score (high, low) under a high score of record"
 
 # the model file is refused when missing, truncated or of another version
 err=$("$BULWARK" score --model "$T/none.model" example.com 2>&1); rc=$?
@@ -49,12 +57,12 @@ head -c 4000 "$MODEL" >"$T/trunc.model"
 err=$("$BULWARK" score --model "$T/trunc.model" example.com 2>&1); rc=$?
 is "$rc" 1 "a truncated model file is refused"
 contains "$err" "truncated model file" "... saying it is truncated"
-cp "$MODEL" "$T/v2.model"
-printf '\002' | dd of="$T/v2.model" bs=1 seek=8 conv=notrunc 2>/dev/null
-err=$("$BULWARK" eval --model "$T/v2.model" --benign "$D/heldout-benign-radar.txt" \
+cp "$MODEL" "$T/v1.model"
+printf '\001' | dd of="$T/v1.model" bs=1 seek=8 conv=notrunc 2>/dev/null
+err=$("$BULWARK" eval --model "$T/v1.model" --benign "$D/heldout-benign-radar.txt" \
 	--malicious "$D/heldout-dga.txt" 2>&1); rc=$?
-is "$rc" 1 "a model file of another version is refused"
-contains "$err" "format version 2, this bulwark reads version 1" "... saying which versions"
+is "$rc" 1 "a model file of another version (1: no generated-names booster) is refused"
+contains "$err" "format version 1, this bulwark reads version 2" "... saying which versions"
 
 # AUC by Mann-Whitney from score output: FILE_BENIGN FILE_MALICIOUS
 auc_of() {
@@ -84,6 +92,7 @@ floor() {
 check_pair() { # BENIGN MALICIOUS GOAL LABEL
 	local j auc mine nb nm fl
 	j=$("$BULWARK" eval --json --benign "$D/$1.txt" --malicious "$D/$2.txt")
+	is "$(printf '%s' "$j" | jq -r '.score')" any "$4: eval measures the score of record"
 	auc=$(printf '%s' "$j" | jq -r '.auc')
 	nb=$(printf '%s' "$j" | jq -r '.benign')
 	nm=$(printf '%s' "$j" | jq -r '.malicious')
@@ -102,6 +111,23 @@ check_pair heldout-benign-clean heldout-dga 0.995 "generated vs top lists"
 txt=$("$BULWARK" eval --benign "$D/heldout-benign-clean.txt" --malicious "$D/heldout-dga.txt")
 contains "$txt" "tpr@0.1%" "eval prints TPR at 0.1% FPR"
 contains "$txt" "of 500 malicious" "... with its counts"
+contains "$txt" "score       any" "... and which score it measured"
+
+# --score generated: the generated-names score, the one the card's DGA goals use
+j=$("$BULWARK" eval --json --score generated --benign "$D/heldout-benign-clean.txt" \
+	--malicious "$D/heldout-dga.txt")
+is "$(printf '%s' "$j" | jq -r '.score')" generated "eval --score generated says so"
+auc=$(printf '%s' "$j" | jq -r '.auc')
+fl=$(floor 0.995 500 500)
+ok "$(awk -v a="$auc" -v f="$fl" 'BEGIN { exit !(a >= f) }'; echo $?)" \
+	"generated-names score vs top lists: AUC $auc >= $fl"
+g=$("$BULWARK" score --json - <"$D/heldout-dga.txt" | jq -r '.generated' | sort -g | sed -n 250p)
+is "$(printf '%s' "$j" | jq -r '.malicious')" 500 "... over every held-out DGA name"
+ok "$(awk -v g="$g" 'BEGIN { exit !(g > 0.5) }'; echo $?)" \
+	"the median held-out DGA name has a generated-names score above 0.5 ($g)"
+err=$("$BULWARK" eval --score phishing --benign "$D/heldout-benign-clean.txt" \
+	--malicious "$D/heldout-dga.txt" 2>&1); rc=$?
+is "$rc" 2 "eval --score takes any or generated only"
 
 # train: a small model from the committed sample and the web-terms list
 out=$("$BULWARK" train --benign "$D/train-benign-small.txt" \
@@ -110,6 +136,8 @@ out=$("$BULWARK" train --benign "$D/train-benign-small.txt" \
 	--out "$T/small.model" 2>&1); rc=$?
 is "$rc" 0 "train writes a model"
 contains "$out" "trained on 600 names" "train counts its names"
+is "$(grep -a -o '"generated":0,' "$T/small.model" | head -1)" '"generated":0,' \
+	"without --generated the generated-names booster is trained on every malicious name, and the file says so"
 j=$("$BULWARK" eval --json --model "$T/small.model" --benign "$D/heldout-benign-radar.txt" \
 	--malicious "$D/heldout-dga.txt")
 auc=$(printf '%s' "$j" | jq -r '.auc')
@@ -126,11 +154,16 @@ contains "$err" "cannot open word list" "... naming the word list"
 # file before it, which it needs), --benign-weight, --eta
 out=$("$BULWARK" train --benign "$D/train-benign-small.txt" \
 	--generated "$D/train-malicious-small.txt" --weight 2 --benign-weight 3 --eta 0.3 \
+	--generated-rounds 7 --generated-depth 4 --generated-eta 0.5 \
+	--generated-benign-weight 2 \
 	--words "$BW_SRCDIR/data/words/web-terms.txt" --rounds 10 --depth 3 \
 	--out "$T/gen.model" 2>&1); rc=$?
-is "$rc" 0 "train with --generated, --weight, --benign-weight and --eta"
+is "$rc" 0 "train with --generated, --weight, --benign-weight, --eta and the --generated-* settings"
 is "$(grep -a -o '"benign_weight":3' "$T/gen.model" | head -1)" '"benign_weight":3' \
 	"the model's description records the benign weight"
+is "$(grep -a -o '"generated_rounds":7,"generated_depth":4,"generated_eta":0.5,"generated_benign_weight":2' "$T/gen.model" | head -1)" \
+	'"generated_rounds":7,"generated_depth":4,"generated_eta":0.5,"generated_benign_weight":2' \
+	"... and the generated-names booster's settings"
 err=$("$BULWARK" train --benign "$D/train-benign-small.txt" --weight 2 \
 	--malicious "$D/train-malicious-small.txt" --out "$T/y.model" 2>&1); rc=$?
 is "$rc" 2 "--weight before any malicious file is a usage error"

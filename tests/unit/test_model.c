@@ -1,7 +1,7 @@
 /*
  * test_model.c - the domain-risk model (src/intel/model.h): training on a
- * small generated set, scores, the batch path against single scores, the
- * "why", save/load, every refusal of a bad model file, and the ROC
+ * small generated set, scores (of record and generated-names), the batch
+ * path against single scores, the "why", save/load, every refusal of a bad model file, and the ROC
  * arithmetic against figures worked out by hand.
  */
 #include <math.h>
@@ -94,7 +94,7 @@ test_train_score(void)
 	struct bw_model *m = train_small(), *l = NULL;
 	struct bw_model_why why;
 	struct bw_err err;
-	double good, bad, s2;
+	double good, bad, ggood, gbad, s2;
 	char path[128];
 
 	if (!CHECK(m != NULL))
@@ -102,6 +102,9 @@ test_train_score(void)
 	CHECK(strstr(bw_model_meta(m), "\"unit test\"") != NULL);
 	CHECK(strstr(bw_model_meta(m), "\"ngram_lr\"") != NULL);
 	CHECK(strstr(bw_model_meta(m), "\"ngram_gen\"") != NULL);
+	/* the generated-names booster saw the 150 names of label 2 only */
+	CHECK(strstr(bw_model_meta(m), "\"generated\":150,") != NULL);
+	CHECK(strstr(bw_model_meta(m), "\"generated_rounds\":40,") != NULL);
 	{
 		float x[BW_FEAT_N];
 
@@ -119,6 +122,14 @@ test_train_score(void)
 		CHECK(why.item[i].contrib > 0 && bw_features_name(why.item[i].feature));
 	CHECK_INT(bw_model_score(m, "10.0.0.1", 8, &s2, NULL, &err), BW_EINVAL);
 	CHECK(s2 == -1);
+	CHECK_INT(bw_model_score_generated(m, "stonebridge.com", 15, &ggood, &err), BW_OK);
+	CHECK_INT(bw_model_score_generated(m, "qzx7kvbn3t.top", 14, &gbad, &err), BW_OK);
+	CHECK(ggood >= 0 && ggood < 0.5);
+	CHECK(gbad > 0.5 && gbad <= 1);
+	/* two boosters: the scores are not copies of each other */
+	CHECK(gbad != bad);
+	CHECK_INT(bw_model_score_generated(m, "10.0.0.1", 8, &s2, &err), BW_EINVAL);
+	CHECK(s2 == -1);
 
 	/* save and load: the same scores */
 	snprintf(path, sizeof(path), "%s/m.model", tmpdir);
@@ -129,13 +140,16 @@ test_train_score(void)
 		CHECK(s2 == bad);
 		CHECK_INT(bw_model_score(l, "stonebridge.com", 15, &s2, NULL, &err), BW_OK);
 		CHECK(s2 == good);
+		CHECK_INT(bw_model_score_generated(l, "qzx7kvbn3t.top", 14, &s2, &err),
+			  BW_OK);
+		CHECK(s2 == gbad);
 	}
 	/* the batch path gives the single scores, -1 for a non-name */
 	{
 		const char *names[] = {"stonebridge.com", "not a name", "qzx7kvbn3t.top",
 				       "gardenlight.com"};
 		size_t lens[4];
-		float sc[4];
+		float sc[4], sc2[4], gen[4];
 		int rcs[4];
 		double one;
 
@@ -147,6 +161,15 @@ test_train_score(void)
 		CHECK((double)sc[2] == bad);
 		bw_model_score(m, names[3], lens[3], &one, NULL, NULL);
 		CHECK((double)sc[3] == one && rcs[3] == BW_OK);
+		/* both scores at once: the same score of record, and the
+		 * generated-names scores of the single path */
+		CHECK_INT(bw_model_score_batch_both(m, names, lens, 4, sc2, gen, rcs, &err),
+			  BW_OK);
+		CHECK(memcmp(sc, sc2, sizeof(sc)) == 0);
+		CHECK((double)gen[0] == ggood && (double)gen[2] == gbad);
+		CHECK(gen[1] == -1 && rcs[1] == BW_EINVAL);
+		bw_model_score_generated(m, names[3], lens[3], &one, NULL);
+		CHECK((double)gen[3] == one);
 	}
 	bw_model_free(l);
 	bw_model_free(m);
@@ -200,12 +223,17 @@ test_bad_files(void)
 	write_file(bad, buf, 12);
 	CHECK_INT(bw_model_load(bad, &m, &err), BW_EFORMAT);
 	CHECK(strstr(err.msg, "truncated") != NULL);
-	/* another version */
-	buf[8] = 2;
+	/* another version: 1 is the format before the generated-names
+	 * booster (no XGBG section) */
+	buf[8] = 1;
 	write_file(bad, buf, (size_t)n);
 	CHECK_INT(bw_model_load(bad, &m, &err), BW_EVERSION);
-	CHECK(strstr(err.msg, "version 2") != NULL);
-	buf[8] = 1;
+	CHECK(strstr(err.msg, "version 1, this bulwark reads version 2") != NULL);
+	buf[8] = 3;
+	write_file(bad, buf, (size_t)n);
+	CHECK_INT(bw_model_load(bad, &m, &err), BW_EVERSION);
+	CHECK(strstr(err.msg, "version 3") != NULL);
+	buf[8] = 2;
 	/* a flipped byte in the middle */
 	buf[n / 2] ^= 0x40;
 	write_file(bad, buf, (size_t)n);
