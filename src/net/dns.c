@@ -28,7 +28,6 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/eventfd.h>
-#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +35,7 @@
 #include "core/mem.h"
 #include "core/timeutil.h"
 #include "store/store.h"
+#include "store/watch.h"
 
 #define UDP_IN_MAX 4096
 #define UDP_OUT_MAX 1232
@@ -1216,67 +1216,6 @@ query_int(sqlite3_stmt *s)
 	return v;
 }
 
-/* The store's directory watched with inotify for writes to the database
- * and its -wal and -journal files: *fd (non-blocking) and the base name,
- * or -1 when inotify cannot watch it (then the poll alone finds commits).
- * Through a symbolic link, the directory of the file itself, where SQLite
- * puts the -wal. */
-static int
-store_watch_open(const char *path, char *base, size_t n)
-{
-	char dir[PATH_MAX], real[PATH_MAX];
-	const char *db_path = realpath(path, real) ? real : path;
-	const char *slash = strrchr(db_path, '/');
-	int fd;
-
-	if (slash == NULL) {
-		snprintf(dir, sizeof(dir), ".");
-		slash = db_path - 1;
-	} else if ((size_t)(slash - db_path) >= sizeof(dir)) {
-		return -1;
-	} else {
-		memcpy(dir, db_path, (size_t)(slash - db_path));
-		dir[slash - db_path] = '\0';
-		if (dir[0] == '\0')
-			snprintf(dir, sizeof(dir), "/");
-	}
-	if (snprintf(base, n, "%s", slash + 1) >= (int)n)
-		return -1;
-	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (inotify_add_watch(fd, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Reads every pending event of the store watch; 1 if one names the
- * database, its -wal or its -journal. */
-static int
-store_watch_read(int fd, const char *base)
-{
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	size_t bl = strlen(base);
-	ssize_t n;
-	int hit = 0;
-
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (char *p = buf; p + sizeof(struct inotify_event) <= buf + n;) {
-			const struct inotify_event *e = (const struct inotify_event *)p;
-			if (e->len && strncmp(e->name, base, bl) == 0 &&
-			    (e->name[bl] == '\0' || strcmp(e->name + bl, "-wal") == 0 ||
-			     strcmp(e->name + bl, "-journal") == 0))
-				hit = 1;
-			if (e->mask & IN_Q_OVERFLOW)
-				hit = 1;
-			p += sizeof(*e) + e->len;
-		}
-	}
-	return hit;
-}
-
 /* After a write to the store's files the commit may not be visible yet:
  * SQLite updates the WAL index in shared memory (which inotify does not
  * see) just after writing the WAL, and a writer descheduled in between
@@ -1300,14 +1239,16 @@ watch_main(void *arg)
 	int64_t version, change;
 	struct bw_rpz_stats st;
 	struct bw_rpz *z = zone_get(d);
-	char base[256];
-	int ifd = store_watch_open(d->c.db_path, base, sizeof(base));
+	struct bw_store_watch *watch;
+	int ifd;
 	/* mono_us of the first and the last write of the burst seen */
 	int64_t burst = -WATCH_SLOW_FOR_US - 1, wrote = burst;
 
 	bw_rpz_get_stats(z, &st);
 	bw_rpz_unref(z);
 	change = st.change;
+	bw_store_watch_open(d->c.db_path, &watch);
+	ifd = bw_store_watch_fd(watch);
 	if (sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &dv, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT coalesce(max(serial), 0) FROM rpz_change", -1, &mx, NULL) !=
 		    SQLITE_OK) {
@@ -1345,7 +1286,7 @@ watch_main(void *arg)
 			notify_read(d, d->nfd4);
 		if (r > 0 && pf[2].revents)
 			notify_read(d, d->nfd6);
-		if (r > 0 && pf[3].revents && store_watch_read(ifd, base)) {
+		if (r > 0 && pf[3].revents && bw_store_watch_read(watch)) {
 			int64_t now = mono_us();
 			if (now - wrote >= WATCH_SLOW_FOR_US)
 				burst = now; /* the first write after a quiet time */
@@ -1366,8 +1307,7 @@ watch_main(void *arg)
 		(void)reload(d, &change, noticed);
 	}
 out:
-	if (ifd >= 0)
-		close(ifd);
+	bw_store_watch_close(watch);
 	sqlite3_finalize(dv);
 	sqlite3_finalize(mx);
 	return NULL;

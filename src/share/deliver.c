@@ -3,9 +3,12 @@
  * the daemon (see deliver.h).
  *
  * One CURL easy handle per deliverer, reset before each transfer, so that
- * connections to the same receiver are reused.  The thread sleeps on a
- * condition variable for poll_ms between rounds, so that stopping it is
- * immediate.
+ * connections to the same receiver are reused.  Between rounds the
+ * thread sleeps in poll() on an eventfd that stopping writes (so that
+ * stopping is immediate) and on a watch of the store's files
+ * (store/watch.h): it wakes when the store is written and at the next
+ * whole second, not every poll_ms (which it keeps to without a watch, and
+ * for a few intervals after a write, until the commit shows).
  */
 #include "share/deliver.h"
 
@@ -17,12 +20,15 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/mem.h"
 #include "core/timeutil.h"
 #include "share/incident.h"
 #include "share/notify.h"
+#include "store/watch.h"
 
 #define MAIL_HEAD_MAX 4096
 /* Rows delivered per round at most, so that new sightings and escalations
@@ -44,8 +50,8 @@ struct bw_deliver {
 	pthread_t thread;
 	int started;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	int stop;
+	int stop_fd; /* eventfd, written by bw_deliver_stop; -1 without a thread */
 };
 
 static void
@@ -116,6 +122,7 @@ bw_deliver_new(const struct bw_deliver_config *cfg, struct bw_deliver **out,
 	d = bw_calloc(1, sizeof(*d));
 	if (d == NULL)
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	d->stop_fd = -1;
 	d->db_path = dup_or_null(cfg->db_path, &oom);
 	if (cfg->smtp && cfg->smtp[0]) {
 		size_t n = strlen(cfg->smtp) + 8;
@@ -141,7 +148,6 @@ bw_deliver_new(const struct bw_deliver_config *cfg, struct bw_deliver **out,
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
 	}
 	pthread_mutex_init(&d->mu, NULL);
-	pthread_cond_init(&d->cv, NULL);
 	*out = d;
 	return BW_OK;
 }
@@ -154,8 +160,9 @@ bw_deliver_free(struct bw_deliver *d)
 	if (d->curl) {
 		curl_easy_cleanup(d->curl);
 		pthread_mutex_destroy(&d->mu);
-		pthread_cond_destroy(&d->cv);
 	}
+	if (d->stop_fd >= 0)
+		close(d->stop_fd);
 	bw_free(d->db_path);
 	bw_free(d->smtp_url);
 	bw_free(d->mail_from);
@@ -499,13 +506,16 @@ run(void *arg)
 	struct bw_deliver *d = arg;
 	struct bw_store *st = NULL;
 	struct bw_err err;
+	struct bw_store_watch *watch = NULL;
 	int64_t seen = -2, last_round = 0;
 	long released = 0;
+	int recent = 0;
 
 	if (bw_store_open(d->db_path, 0, &st, &err)) {
 		logf_(d, "level=error event=delivery_stopped error=\"%s\"", err.msg);
 		return NULL;
 	}
+	bw_store_watch_open(d->db_path, &watch);
 	if (bw_outbox_release_claims(st, bw_time_now(), &released, &err))
 		logf_(d, "level=error event=release_claims error=\"%s\"", err.msg);
 	else if (released)
@@ -536,18 +546,13 @@ run(void *arg)
 				continue;
 			}
 		}
-		pthread_mutex_lock(&d->mu);
+		/* until the store is written or the next whole second */
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += (long)(d->poll_ms % 1000) * 1000000L;
-		ts.tv_sec += d->poll_ms / 1000 + ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
-		if (!d->stop)
-			pthread_cond_timedwait(&d->cv, &d->mu, &ts);
-		stop = d->stop;
-		pthread_mutex_unlock(&d->mu);
-		if (stop)
+		if (bw_store_watch_wait(watch, d->stop_fd, (int)d->poll_ms,
+					1001 - (int)(ts.tv_nsec / 1000000L), &recent))
 			break;
 	}
+	bw_store_watch_close(watch);
 	bw_store_close(st);
 	return NULL;
 }
@@ -564,7 +569,8 @@ bw_deliver_start(const struct bw_deliver_config *cfg, struct bw_deliver **out,
 	rc = bw_deliver_new(cfg, &d, err);
 	if (rc)
 		return rc;
-	if (pthread_create(&d->thread, NULL, run, d) != 0) {
+	d->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->stop_fd < 0 || pthread_create(&d->thread, NULL, run, d) != 0) {
 		bw_deliver_free(d);
 		return bw_err_set(err, BW_EIO, "delivery: cannot start a thread");
 	}
@@ -581,8 +587,8 @@ bw_deliver_stop(struct bw_deliver *d)
 	if (d->started) {
 		pthread_mutex_lock(&d->mu);
 		d->stop = 1;
-		pthread_cond_signal(&d->cv);
 		pthread_mutex_unlock(&d->mu);
+		(void)!eventfd_write(d->stop_fd, 1);
 		pthread_join(d->thread, NULL);
 	}
 	bw_deliver_free(d);

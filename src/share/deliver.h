@@ -22,9 +22,12 @@
  * here (outbox.h says which); Message-ID is <KEY@bulwark> and the key is
  * also in an Idempotency-Key header.
  *
- * The delivery thread (bw_deliver_start): its own store connection; every
- * poll (200 ms by default) it reads PRAGMA data_version, and when another
- * connection committed (or a second passed) it runs the incident step
+ * The delivery thread (bw_deliver_start): its own store connection; it
+ * reads PRAGMA data_version when the store's files are written (an
+ * inotify watch, store/watch.h, then every poll_ms for a few polls; every
+ * poll_ms, 200 ms by default, without a watch) and at every whole second,
+ * and when another connection committed (or a second passed) it runs the
+ * incident step
  * (src/share/incident.h: new sightings, escalations), flushes due digests,
  * then delivers due outbox rows, highest priority first, up to 64 per
  * round; a full round is followed by the next at once, so new incidents
@@ -65,7 +68,7 @@ struct bw_deliver_config {
 	const struct bw_geo *geo; /* scope by country/ASN; may be NULL; must
 				   * outlive the deliverer */
 	struct bw_outbox_policy policy;
-	unsigned poll_ms;        /* 0: 200 */
+	unsigned poll_ms;        /* 0: 200 (after a write, or without a watch) */
 	long timeout;            /* seconds per delivery; 0: 30 */
 	bw_deliver_logger logger;
 	void *log_ctx;
