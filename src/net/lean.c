@@ -10,12 +10,19 @@
  * byte, a malformed escape stays as sent, as libmicrohttpd does), so the
  * request costs no allocation.
  *
- * Each thread runs one epoll loop (level-triggered) over the listening
- * socket (EPOLLEXCLUSIVE: one thread is woken per new connection), an
- * eventfd that says stop, and its own connections.  A readable connection
- * gets one recv; the complete requests in its buffer are answered in order
- * with one sendmsg each (status line and headers, then the body, as two
- * pieces).  What the socket does not take is copied into the connection's
+ * Each thread runs one epoll loop over the listening socket (level-
+ * triggered, EPOLLEXCLUSIVE: one thread is woken per new connection), an
+ * eventfd that says stop, and its own connections, which are edge-triggered
+ * so that they are served in the order their requests arrived: level-
+ * triggered epoll puts every connection it reported back at the head of
+ * its ready list, ahead of those whose requests came in meanwhile, so at
+ * saturation a request arriving just after a wake-up waited two passes
+ * over the connections instead of one (bench/check: p99 1.6-1.8x the mean
+ * latency, against 1.1x for nginx, which is edge-triggered).  A readable
+ * connection gets recv until a read comes back short (nothing more waits:
+ * more input makes a new edge) or it must wait for output; the complete
+ * requests in its buffer are answered in order with one sendmsg each
+ * (status line and headers, then the body, as two pieces).  What the socket does not take is copied into the connection's
  * output buffer, the connection waits for EPOLLOUT instead of EPOLLIN, and
  * the handler's release and done run at once either way.  Once a second
  * each loop refreshes its Date text and closes its connections idle for
@@ -415,10 +422,12 @@ conn_close(struct loop *lp, struct conn *c)
 	bw_free(c);
 }
 
+/* Sets what c waits for (EPOLLIN or EPOLLOUT, edge-triggered); epoll
+ * reports at once what is ready already. */
 static int
 conn_want(struct loop *lp, struct conn *c, uint32_t events)
 {
-	struct epoll_event ev = {.events = events, .data.ptr = c};
+	struct epoll_event ev = {.events = events | EPOLLET, .data.ptr = c};
 
 	return epoll_ctl(lp->ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
@@ -613,44 +622,67 @@ conn_process(struct loop *lp, struct conn *c)
 /* The last answer is sent: shut for writing, and the rest of the input
  * read and dropped until the peer closes (or idle_timeout after the last
  * answer), so that closing with unread input does not reset the
- * connection before the peer read the answer (a 400 or 431 in particular). */
-static void
+ * connection before the peer read the answer (a 400 or 431 in particular).
+ * Returns -1 if c was closed instead. */
+static int
 conn_finish(struct loop *lp, struct conn *c)
 {
 	if (shutdown(c->fd, SHUT_WR) != 0) {
 		conn_close(lp, c);
-		return;
+		return -1;
 	}
 	c->linger = 1;
+	return 0;
 }
 
+/* Reads what c's socket holds (edge-triggered: until a short read, or
+ * until c waits for output) and answers it. */
 static void
 on_readable(struct loop *lp, struct conn *c)
 {
+	size_t cap = lp->l->cfg.max_header_bytes, room;
 	ssize_t n;
 
-	if (c->linger) {
-		n = recv(c->fd, c->in, lp->l->cfg.max_header_bytes, 0);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+	for (;;) {
+		if (c->linger) {
+			n = recv(c->fd, c->in, cap, 0);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+				conn_close(lp, c);
+			if (n < (ssize_t)cap)
+				return;
+			continue;
+		}
+		if (c->in_len >= cap) {
+			conn_close(lp, c); /* cannot happen: answered 431 */
+			return;
+		}
+		room = cap - c->in_len;
+		n = recv(c->fd, c->in + c->in_len, room, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
 			conn_close(lp, c);
-		return;
+			return;
+		}
+		c->in_len += (size_t)n;
+		if (conn_process(lp, c) != 0) {
+			conn_close(lp, c);
+			return;
+		}
+		if (c->closing && c->out == NULL) {
+			if (conn_finish(lp, c) != 0)
+				return;
+			continue; /* drop what else is there */
+		}
+		/* waiting for output: the input is read when it has gone
+		 * (conn_want reports it); a short read: nothing more waits */
+		if (c->out != NULL || (size_t)n < room)
+			return;
 	}
-	if (c->in_len >= lp->l->cfg.max_header_bytes) {
-		conn_close(lp, c); /* cannot happen: answered 431 */
-		return;
-	}
-	n = recv(c->fd, c->in + c->in_len, lp->l->cfg.max_header_bytes - c->in_len, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		return;
-	if (n <= 0) {
-		conn_close(lp, c);
-		return;
-	}
-	c->in_len += (size_t)n;
-	if (conn_process(lp, c) != 0)
-		conn_close(lp, c);
-	else if (c->closing && c->out == NULL)
-		conn_finish(lp, c);
 }
 
 static void
@@ -674,11 +706,11 @@ on_writable(struct loop *lp, struct conn *c)
 	if (conn_want(lp, c, EPOLLIN) != 0)
 		conn_close(lp, c);
 	else if (c->closing)
-		conn_finish(lp, c);
+		(void)conn_finish(lp, c);
 	else if (conn_process(lp, c) != 0)
 		conn_close(lp, c);
 	else if (c->closing && c->out == NULL)
-		conn_finish(lp, c);
+		(void)conn_finish(lp, c);
 }
 
 static void
@@ -726,7 +758,7 @@ on_accept(struct loop *lp)
 		if (lp->conns)
 			lp->conns->prev = c;
 		lp->conns = c;
-		ev.events = EPOLLIN;
+		ev.events = EPOLLIN | EPOLLET;
 		ev.data.ptr = c;
 		if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
 			conn_close(lp, c);
