@@ -50,7 +50,8 @@ static const char usage_text[] =
 	"                     [--dnsbl-zone NAME] [--dnsbl-domain-zone NAME]\n"
 	"                     [--smtp HOST:PORT] [--mail-from ADDR] [--public-url URL]\n"
 	"                     [--delivery-attempts N] [--delivery-ca-file FILE]\n"
-	"                     [--report-dir DIR] [--report-period PERIOD|no]\n";
+	"                     [--report-dir DIR] [--report-period PERIOD|no]\n"
+	"                     [--index-snapshot PERIOD|no]\n";
 
 /* Command-line options that set a configuration key: the key is the
  * option's name with '_' for '-'. */
@@ -209,6 +210,7 @@ bw_cmd_serve(int argc, char **argv)
 		{"report-dir", required_argument, NULL, O_KEY},
 		{"delivery-ca-file", required_argument, NULL, O_KEY},
 		{"report-period", required_argument, NULL, O_KEY},
+		{"index-snapshot", required_argument, NULL, O_KEY},
 		{NULL, 0, NULL, 0},
 	};
 	struct {
@@ -229,7 +231,7 @@ bw_cmd_serve(int argc, char **argv)
 	struct bw_model *model = NULL;
 	struct bw_err err;
 	const char *config = NULL, *db;
-	char *cert = NULL, *key = NULL;
+	char *cert = NULL, *key = NULL, *snapshot = NULL;
 	sigset_t sigs;
 	int c, idx, sig = 0, demo = 0, check_only = 0, tls, rc = BW_EXIT_ERROR;
 
@@ -322,6 +324,15 @@ bw_cmd_serve(int argc, char **argv)
 	tc.max_content_length = conf->taxii_max_content_length;
 	tc.geo = geo;
 	ac.taxii = &tc;
+	if (conf->index_snapshot > 0) {
+		snapshot = bw_cli_snapshot_path(db);
+		if (snapshot == NULL) {
+			bw_err_set(&err, BW_ENOMEM, "out of memory");
+			goto fail;
+		}
+		ac.index_path = snapshot;
+		ac.index_save_interval = conf->index_snapshot;
+	}
 	if (bw_api_new(&ac, &api, &err))
 		goto fail;
 	hc.allow_plain_remote = conf->insecure_plain_http;
@@ -454,6 +465,7 @@ out:
 		bw_free(key);
 	}
 	bw_free(cert);
+	bw_free(snapshot);
 	bw_free(conf);
 	return rc;
 }

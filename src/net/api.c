@@ -40,11 +40,15 @@
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/ioc.h"
 #include "core/mem.h"
@@ -56,6 +60,7 @@
 #include "net/view.h"
 #include "share/tenant.h"
 #include "store/store.h"
+#include "store/watch.h"
 
 enum endpoint { EP_HEALTHZ, EP_METRICS, EP_CHECK, EP_GATE, EP_OTHER, EP_N };
 static const char *const ep_names[EP_N] = {"healthz", "metrics", "check", "gate", "other"};
@@ -64,11 +69,21 @@ static const int statuses[] = {200, 204, 400, 401, 403, 404, 405, 500, 503};
 
 const char *const bw_api_check_paths[] = {"/v1/check", "/v1/gate", "/healthz", NULL};
 
-/* Rebuild at least this often, so that records whose valid_until passed
- * leave the index even when nothing is written; and at most this often
- * while the store keeps changing (keys are reloaded at every change). */
+/* Compare the store with what the snapshot was built from at least this
+ * often even when data_version did not move (a safety net: expiries are
+ * noticed at once, from the snapshot's earliest valid_until); and rebuild
+ * at most this often while the store keeps changing (keys are reloaded at
+ * every change). */
 #define MAX_SNAPSHOT_AGE 3600
 #define MIN_REBUILD_MS 1000
+/* With a store watch (store/watch.h) the refresh thread sleeps until the
+ * store's files are written, then reads data_version every refresh_ms for
+ * a few intervals (the commit shows a moment after the write), and every
+ * WATCH_IDLE_FACTOR intervals in any case (a watch may miss writes; and
+ * the snapshot file's quiet time, expiries); without one, every interval.
+ * An idle daemon reads the store every 2 s instead of 4 times a second, on
+ * the cores its listeners use. */
+#define WATCH_IDLE_FACTOR 8
 #define METRICS_MAX 16384
 /* The largest check answer (130 matches of long URLs with many tags). */
 #define OUT_MAX (8u << 20)
@@ -120,8 +135,23 @@ struct bw_api {
 	pthread_cond_t pool_cv;
 
 	struct bw_store *rst; /* the refresh connection, under build_mu */
+	/* saving the snapshot for `bulwark match` (refresh thread only):
+	 * the reader it saves through, the holder generation last seen,
+	 * whether a save was tried, whether a published snapshot waits to
+	 * be saved and since when */
+	struct bw_index_reader *save_rd;
+	unsigned long save_gen;
+	int saved_once, pending;
+	struct timespec last_save, pending_since;
 	int64_t data_version;  /* of the current key table */
 	int64_t index_version; /* of the current snapshot */
+	/* what the current snapshot was built from (under build_mu): the
+	 * snapshot (valid until this thread publishes the next one), its
+	 * source, and the digest of its view's other inputs (view.h) */
+	const struct bw_index *built;
+	struct bw_index_source built_src;
+	uint64_t built_view;
+	atomic_ulong unchanged; /* store changes that needed no rebuild */
 	pthread_mutex_t build_mu;
 
 	pthread_mutex_t keys_mu;
@@ -130,9 +160,7 @@ struct bw_api {
 
 	pthread_t thread;
 	int thread_started;
-	pthread_mutex_t stop_mu;
-	pthread_cond_t stop_cv;
-	int stop;
+	int stop_fd; /* eventfd: written once to stop the refresh thread */
 
 	atomic_ulong requests[EP_N][NSTATUS + 1];
 };
@@ -321,7 +349,9 @@ rebuild_locked(struct bw_api *api, struct bw_err *err)
 	struct bw_index_stats s;
 	struct bw_view_stats vs;
 	struct timespec t0;
+	struct bw_index_source src;
 	int64_t dv = 0, now = bw_time_now();
+	uint64_t vsig = 0;
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -334,6 +364,7 @@ rebuild_locked(struct bw_api *api, struct bw_err *err)
 		return bw_err_set(err, BW_ESTORE, "starting to read the store: %s",
 				  sqlite3_errmsg(db));
 	if ((rc = bw_tenant_keys_load(api->rst, &keys, err)) ||
+	    (rc = bw_view_inputs(api->rst, &vsig, err)) ||
 	    (rc = bw_index_build(api->rst, now, &ix, err)) ||
 	    (rc = bw_view_build(api->rst, ix, now, api->geo, &view, err))) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -348,9 +379,13 @@ rebuild_locked(struct bw_api *api, struct bw_err *err)
 	keys = NULL;
 	if (rc)
 		goto fail;
+	bw_index_source(ix, &src);
 	rc = bw_index_holder_publish(api->holder, ix, err);
 	if (rc)
 		goto fail;
+	api->built = ix;
+	api->built_src = src;
+	api->built_view = vsig;
 	ix = NULL;
 	api->data_version = dv;
 	api->index_version = dv;
@@ -377,34 +412,149 @@ bw_api_refresh(struct bw_api *api, struct bw_err *err)
 	return rc;
 }
 
+/* ---- the snapshot file --------------------------------------------------
+ * The refresh thread saves the published snapshot where `bulwark match`
+ * looks for it, so that the first match after a change loads it instead of
+ * building the index.  A save is due when a published snapshot differs in
+ * its source (the store's identity, generation, newest record, earliest
+ * expiry: what `match` checks) from the one the file holds (read from its
+ * header, bw_index_file_source: a file `match` or an earlier run of the
+ * daemon wrote is not written again), at most once per interval, and only
+ * once the store has been quiet for BW_API_SAVE_QUIET_MS (a nightly ingest
+ * is saved seconds after it ends; a store that never rests is saved once
+ * per interval).  The snapshot's source was read in the read transaction
+ * it was built from (bw_index_build), and it is checked against the store
+ * once more just before the save, so a file never claims a state its
+ * contents do not have.  The save runs outside build_mu (85 MB for a
+ * million prefixes, 540 MB for ten million names: tenths of a second to
+ * seconds), holding the snapshot through the thread's own reader, so key
+ * reloads and requests never wait for it. */
+
+static bool
+same_source(const struct bw_index_source *a, const struct bw_index_source *b)
+{
+	return a->ident == b->ident && a->gen == b->gen && a->maxrec == b->maxrec &&
+	       a->expires == b->expires;
+}
+
+/* The snapshot to save now (held through save_rd: release it after the
+ * save), or NULL; the caller holds build_mu. */
+static const struct bw_index *
+save_pick(struct bw_api *api, const struct timespec *last_build)
+{
+	long interval_ms = (long)api->cfg.index_save_interval * 1000L;
+	long quiet_ms = interval_ms < BW_API_SAVE_QUIET_MS ? interval_ms : BW_API_SAVE_QUIET_MS;
+	unsigned long g = bw_index_holder_generation(api->holder);
+	const struct bw_index *ix;
+	struct bw_index_source src, file;
+	struct bw_err err;
+	const char *why = NULL;
+
+	if (api->save_rd == NULL)
+		return NULL;
+	if (g != api->save_gen) {
+		api->save_gen = g;
+		if (!api->pending) {
+			api->pending = 1;
+			clock_gettime(CLOCK_MONOTONIC, &api->pending_since);
+		}
+	}
+	if (!api->pending || (api->saved_once && ms_since(&api->last_save) < interval_ms))
+		return NULL;
+	if (ms_since(last_build) < quiet_ms && ms_since(&api->pending_since) < interval_ms)
+		return NULL;
+	ix = bw_index_acquire(api->save_rd);
+	if (ix == NULL)
+		return NULL;
+	bw_index_source(ix, &src);
+	if (bw_index_file_source(api->cfg.index_path, &file, &err) == BW_OK &&
+	    same_source(&src, &file)) {
+		/* the file already says this (written by `match`, or before a
+		 * restart, or an hourly rebuild that changed nothing) */
+		api->pending = 0;
+		bw_index_release(api->save_rd);
+		return NULL;
+	}
+	if (bw_index_fresh(ix, api->rst, bw_time_now(), &why, &err) != BW_OK || why != NULL) {
+		/* the store moved on: the next snapshot is saved instead */
+		bw_index_release(api->save_rd);
+		return NULL;
+	}
+	return ix;
+}
+
+/* Saves ix (from save_pick) and logs the outcome. */
+static void
+save_snapshot(struct bw_api *api, const struct bw_index *ix)
+{
+	struct timespec t0;
+	struct bw_index_source src;
+	struct bw_index_stats s;
+	struct bw_err err;
+	struct stat sb;
+	char path[256];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	bw_index_source(ix, &src);
+	bw_index_stats(ix, &s);
+	log_safe(api->cfg.index_path, path, sizeof(path));
+	if (bw_index_save(ix, api->cfg.index_path, &err) != BW_OK) {
+		log_line(api, "level=error event=index_save path=%s error=\"%s\"", path, err.msg);
+	} else {
+		api->pending = 0;
+		log_line(api, "level=info event=index_saved path=%s indicators=%zu bytes=%lld store_gen=%lld max_record=%lld ms=%ld",
+			 path, s.indicators,
+			 stat(api->cfg.index_path, &sb) == 0 ? (long long)sb.st_size : -1LL,
+			 (long long)src.gen, (long long)src.maxrec, ms_since(&t0));
+	}
+	/* a failed save is retried after an interval too */
+	api->saved_once = 1;
+	clock_gettime(CLOCK_MONOTONIC, &api->last_save);
+}
+
+/* Whether the store changed what the current snapshot holds since it was
+ * built: its records, their tags, recipients and indicators (the index's
+ * source: bw_index_fresh, which also says when a record in it expired) or
+ * the view's other inputs (tenants, scopes, sightings).  Commits that
+ * touch none of them (the daemon's own outbox, incidents, actions, audit,
+ * reports; keys, which are reloaded anyway) leave the snapshot as it is: a
+ * rebuild of a million indicators is seconds of CPU, on a core the check
+ * listener may share.  An error reading the store says yes.  The caller
+ * holds build_mu. */
+static int
+snapshot_stale(struct bw_api *api, int64_t now)
+{
+	struct bw_err err;
+	const char *why = NULL;
+	uint64_t v = 0;
+
+	if (api->built == NULL ||
+	    bw_index_fresh(api->built, api->rst, now, &why, &err) != BW_OK || why != NULL ||
+	    bw_view_inputs(api->rst, &v, &err) != BW_OK)
+		return 1;
+	return v != api->built_view;
+}
+
 static void *
 refresh_main(void *arg)
 {
 	struct bw_api *api = arg;
 	unsigned ms = api->cfg.refresh_ms ? api->cfg.refresh_ms : 250;
-	struct timespec last_build;
+	struct timespec last_build, last_check;
+	struct bw_store_watch *watch;
+	int recent = 0; /* intervals left to read data_version after a write */
+
+	bw_store_watch_open(api->cfg.db_path, &watch);
 
 	clock_gettime(CLOCK_MONOTONIC, &last_build);
+	last_check = last_build;
 	for (;;) {
-		struct timespec until;
 		struct bw_err err;
+		const struct bw_index *save_ix;
 		int64_t dv = 0;
-		int stop;
 
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += ms / 1000;
-		until.tv_nsec += (long)(ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_mutex_lock(&api->stop_mu);
-		while (!api->stop &&
-		       pthread_cond_timedwait(&api->stop_cv, &api->stop_mu, &until) == 0)
-			;
-		stop = api->stop;
-		pthread_mutex_unlock(&api->stop_mu);
-		if (stop)
+		if (bw_store_watch_wait(watch, api->stop_fd, (int)ms, (int)(WATCH_IDLE_FACTOR * ms),
+					&recent))
 			break;
 		pthread_mutex_lock(&api->build_mu);
 		if (bw_store_data_version(api->rst, &dv, &err) != BW_OK) {
@@ -419,18 +569,32 @@ refresh_main(void *arg)
 					log_line(api, "level=error event=keys_reload error=\"%s\"",
 						 err.msg);
 			}
-			if ((dv != api->index_version && ms_since(&last_build) >= MIN_REBUILD_MS) ||
-			    ms_since(&last_build) >= MAX_SNAPSHOT_AGE * 1000L) {
-				if (rebuild_locked(api, &err) == BW_OK)
+			if ((dv != api->index_version || ms_since(&last_check) >= MAX_SNAPSHOT_AGE * 1000L ||
+			     bw_time_now() > api->built_src.expires) &&
+			    ms_since(&last_build) >= MIN_REBUILD_MS) {
+				clock_gettime(CLOCK_MONOTONIC, &last_check);
+				if (!snapshot_stale(api, bw_time_now())) {
+					api->index_version = dv;
+					atomic_fetch_add(&api->unchanged, 1);
+				} else if (rebuild_locked(api, &err) == BW_OK) {
 					clock_gettime(CLOCK_MONOTONIC, &last_build);
-				else
+				} else {
 					log_line(api, "level=error event=index_rebuild error=\"%s\"",
 						 err.msg);
+				}
 			}
 		}
+		if (dv != api->index_version && recent == 0)
+			recent = 1; /* a change waits for MIN_REBUILD_MS: look again soon */
+		save_ix = save_pick(api, &last_build);
 		bw_index_holder_reclaim(api->holder);
 		pthread_mutex_unlock(&api->build_mu);
+		if (save_ix != NULL) {
+			save_snapshot(api, save_ix);
+			bw_index_release(api->save_rd);
+		}
 	}
+	bw_store_watch_close(watch);
 	return NULL;
 }
 
@@ -455,13 +619,21 @@ bw_api_new(const struct bw_api_config *cfg, struct bw_api **out,
 	pthread_cond_init(&api->pool_cv, NULL);
 	pthread_mutex_init(&api->build_mu, NULL);
 	pthread_mutex_init(&api->keys_mu, NULL);
-	pthread_mutex_init(&api->stop_mu, NULL);
-	pthread_cond_init(&api->stop_cv, NULL);
+	api->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	atomic_init(&api->keys_gen, 0);
+	atomic_init(&api->unchanged, 0);
 	for (size_t e = 0; e < EP_N; e++)
 		for (size_t s = 0; s <= NSTATUS; s++)
 			atomic_init(&api->requests[e][s], 0);
 	api->cfg.db_path = bw_strdup(cfg->db_path);
+	api->cfg.index_path = NULL;
+	if (cfg->index_path != NULL && cfg->index_save_interval > 0) {
+		api->cfg.index_path = bw_strdup(cfg->index_path);
+		if (api->cfg.index_path == NULL) {
+			rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+			goto fail;
+		}
+	}
 	api->workers = bw_calloc(cfg->workers, sizeof(*api->workers));
 	api->free_stack = bw_calloc(cfg->workers, sizeof(*api->free_stack));
 	api->cfg.trusted_proxies = NULL;
@@ -500,10 +672,15 @@ bw_api_new(const struct bw_api_config *cfg, struct bw_api **out,
 			goto fail;
 		api->free_stack[api->nfree++] = i;
 	}
+	if (api->cfg.index_path != NULL) {
+		rc = bw_index_reader_new(api->holder, &api->save_rd, err);
+		if (rc)
+			goto fail;
+	}
 	rc = bw_api_refresh(api, err);
 	if (rc)
 		goto fail;
-	if (pthread_create(&api->thread, NULL, refresh_main, api) != 0) {
+	if (api->stop_fd < 0 || pthread_create(&api->thread, NULL, refresh_main, api) != 0) {
 		rc = bw_err_set(err, BW_EIO, "cannot start the index refresh thread");
 		goto fail;
 	}
@@ -521,18 +698,18 @@ bw_api_free(struct bw_api *api)
 	if (api == NULL)
 		return;
 	if (api->thread_started) {
-		pthread_mutex_lock(&api->stop_mu);
-		api->stop = 1;
-		pthread_cond_signal(&api->stop_cv);
-		pthread_mutex_unlock(&api->stop_mu);
+		(void)!eventfd_write(api->stop_fd, 1);
 		pthread_join(api->thread, NULL);
 	}
+	if (api->stop_fd >= 0)
+		close(api->stop_fd);
 	for (unsigned i = 0; i < api->nworkers; i++)
 		worker_close(api, &api->workers[i]);
 	pthread_mutex_lock(&api->keys_mu);
 	keyref_drop_locked(api->keys);
 	api->keys = NULL;
 	pthread_mutex_unlock(&api->keys_mu);
+	bw_index_reader_free(api->save_rd);
 	bw_index_holder_free(api->holder);
 	bw_psl_free(api->psl);
 	bw_store_close(api->rst);
@@ -540,11 +717,10 @@ bw_api_free(struct bw_api *api)
 	pthread_cond_destroy(&api->pool_cv);
 	pthread_mutex_destroy(&api->build_mu);
 	pthread_mutex_destroy(&api->keys_mu);
-	pthread_mutex_destroy(&api->stop_mu);
-	pthread_cond_destroy(&api->stop_cv);
 	bw_free(api->workers);
 	bw_free(api->free_stack);
 	bw_free((char *)(uintptr_t)api->cfg.db_path);
+	bw_free((char *)(uintptr_t)api->cfg.index_path);
 	bw_free((void *)(uintptr_t)api->cfg.trusted_proxies);
 	bw_free(api);
 }
@@ -1228,6 +1404,10 @@ handle_metrics(struct bw_api *api, struct bw_http_response *resp)
 	PUT("# HELP bulwark_index_generation Snapshots published since start.\n"
 	    "# TYPE bulwark_index_generation counter\n"
 	    "bulwark_index_generation %lu\n", bw_index_holder_generation(api->holder));
+	PUT("# HELP bulwark_index_unchanged_total Store changes seen that left the snapshot's"
+	    " contents as they were (no rebuild).\n"
+	    "# TYPE bulwark_index_unchanged_total counter\n"
+	    "bulwark_index_unchanged_total %lu\n", atomic_load(&api->unchanged));
 #undef PUT
 	resp->status = 200;
 	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -20,10 +20,20 @@
  *     pass the check endpoints; a gateway key on TAXII gets 403.
  *
  * The snapshot and its view are built from one read transaction of the
- * store at start and rebuilt by a background thread when SQLite's
- * data_version shows another connection committed (at most once a second,
- * and at least once an hour, for expiries), then published through the
- * holder (epoch reclamation): requests never wait for a rebuild.  The key
+ * store at start and rebuilt by a background thread when what they were
+ * built from changed: when SQLite's data_version shows another connection
+ * committed, the thread compares the index's source (schema 8's index_gen,
+ * the newest record id: bw_index_fresh) and the digest of the view's other
+ * inputs (bw_view_inputs: tenants, scopes, sightings) with the snapshot's,
+ * and rebuilds only if they differ (at most once a second), or when a
+ * record in it expires; commits that change none of them (the daemon's
+ * own outbox, incidents, actions, audit, keys) cost no rebuild.  The new
+ * snapshot is published through the holder (epoch reclamation): requests
+ * never wait for a rebuild.  The thread sleeps on an inotify watch of the
+ * store's files (store/watch.h) between writes.  The same thread keeps
+ * the snapshot file `bulwark match` loads (DB.index) current: it saves a
+ * changed snapshot once the store has been quiet, at most once per
+ * index_save_interval, outside the build lock (see api.c).  The key
  * table is reloaded on every data_version change before the (slower) index
  * rebuild, so that a new or revoked key takes effect within one refresh
  * interval (refresh_ms) whatever the size of the index; it is published by
@@ -46,6 +56,10 @@
 struct bw_api;
 struct bw_taxii_config;
 
+/* How long the store must be quiet before a changed snapshot is saved
+ * (or the save interval, when shorter). */
+#define BW_API_SAVE_QUIET_MS 5000
+
 /* Limits on the check's query value. */
 #define BW_API_VALUE_MAX 2048
 /* The longest Authorization header looked at. */
@@ -55,7 +69,16 @@ struct bw_api_config {
 	const char *db_path;   /* the store (created if missing) */
 	unsigned workers;      /* concurrent requests: the HTTP threads of
 				* both listeners (1..2 x BW_HTTP_THREADS_MAX) */
-	unsigned refresh_ms;   /* how often data_version is read; 0: 250 */
+	unsigned refresh_ms;   /* how often data_version is read after a
+				* write (always, without a watch); 0: 250 */
+	/* Where the refresh thread saves the index snapshot for `bulwark
+	 * match` (src/index/index.h, bw_index_save; NULL: never), and the
+	 * shortest time between two saves in seconds (0: never).  A snapshot
+	 * is saved when it differs from the last one saved, the store has
+	 * been quiet for BW_API_SAVE_QUIET_MS (or the change has waited a
+	 * whole interval) and the store has not changed since it was built. */
+	const char *index_path;
+	int64_t index_save_interval;
 	bw_http_logger logger; /* one line per request and event; may be NULL */
 	void *log_ctx;
 	int no_request_log;    /* events only, no line per request */

@@ -64,6 +64,7 @@ enum key_id {
 	K_DISRUPT_SINKHOLE,
 	K_DISRUPT_GUARD_DIR,
 	K_DELIVERY_CA_FILE,
+	K_INDEX_SNAPSHOT,
 	K_N
 };
 
@@ -111,6 +112,7 @@ const char *const bw_serve_conf_keys[] = {
 	"disrupt_sinkhole",
 	"disrupt_guard_dir",
 	"delivery_ca_file",
+	"index_snapshot",
 	NULL,
 };
 
@@ -137,6 +139,7 @@ bw_serve_conf_init(struct bw_serve_conf *c)
 	bw_policy_init(&c->policy);
 	c->disrupt_auto = 1;
 	c->disrupt_interval = BW_SERVE_DEFAULT_DISRUPT_INTERVAL;
+	c->index_snapshot = BW_SERVE_DEFAULT_INDEX_SNAPSHOT;
 	snprintf(c->dnsbl_zone, sizeof(c->dnsbl_zone), "%s", BW_DNSBL_DEFAULT_IP_ZONE);
 	snprintf(c->dnsbl_domain_zone, sizeof(c->dnsbl_domain_zone), "%s",
 		 BW_DNSBL_DEFAULT_NAME_ZONE);
@@ -522,6 +525,16 @@ bw_serve_conf_set(struct bw_serve_conf *c, const char *key, const char *value,
 			return bw_err_set(err, BW_EINVAL, "report_dir: empty or too long");
 		snprintf(c->report_dir, sizeof(c->report_dir), "%s", value);
 		return BW_OK;
+	case K_INDEX_SNAPSHOT:
+		/* "no": the daemon never writes DB.index */
+		if (strcmp(value, "no") == 0) {
+			c->index_snapshot = 0;
+			return BW_OK;
+		}
+		rc = bw_time_parse_period(value, 1, 86400, &c->index_snapshot, err);
+		if (rc)
+			bw_err_prefix(err, "index_snapshot");
+		return rc;
 	case K_REPORT_PERIOD:
 		/* "no" turns the periodic reports off */
 		if (strcmp(value, "no") == 0) {

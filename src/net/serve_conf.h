@@ -44,6 +44,8 @@
 #define BW_SERVE_DEFAULT_MAIL_FROM "bulwark@localhost"
 #define BW_SERVE_DEFAULT_REPORT_DIR "var/reports"
 #define BW_SERVE_DEFAULT_DISRUPT_INTERVAL 10
+/* seconds between two saves of DB.index by the daemon, at most */
+#define BW_SERVE_DEFAULT_INDEX_SNAPSHOT 300
 #define BW_SERVE_DEFAULT_ATTEMPTS 8
 #define BW_SERVE_ATTEMPTS_MAX 100
 #define BW_SERVE_DEFAULT_DNS "127.0.0.1:5353"
@@ -103,6 +105,9 @@ struct bw_serve_conf {
 	struct bw_policy policy;
 	int disrupt_auto;
 	int64_t disrupt_interval;
+	/* the shortest time between two saves of the index snapshot file
+	 * beside the store (seconds; 0: never saved), net/api.h */
+	int64_t index_snapshot;
 };
 
 /* The defaults (listen 127.0.0.1:8080, 4 threads, no TLS, no trusted

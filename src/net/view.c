@@ -19,6 +19,7 @@
  */
 #include "net/view.h"
 
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -621,6 +622,54 @@ void
 bw_view_stats(const struct bw_view *v, struct bw_view_stats *out)
 {
 	*out = v->stats;
+}
+
+int
+bw_view_inputs(struct bw_store *st, uint64_t *out, struct bw_err *err)
+{
+	/* one row per tenant and scope entry, and the number of sightings;
+	 * the row digests are added up, so the order of rows does not matter */
+	static const char sql[] =
+		"SELECT 0, id, country, NULL, NULL FROM tenant"
+		" UNION ALL SELECT 1, tenant_id, kind, value, included FROM tenant_scope"
+		" UNION ALL SELECT 2, count(*), NULL, NULL, NULL FROM sighting";
+	sqlite3 *db = bw_store_db(st);
+	sqlite3_stmt *s = NULL;
+	uint64_t sum = 0;
+	int step;
+
+	*out = 0;
+	if (sodium_init() < 0)
+		return bw_err_set(err, BW_EIO, "libsodium cannot start");
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		return db_err(db, err, "reading the view's inputs");
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		crypto_generichash_state g;
+		unsigned char d[crypto_generichash_BYTES_MIN];
+		uint64_t h;
+		crypto_generichash_init(&g, NULL, 0, sizeof(d));
+		for (int c = 0; c < 5; c++) {
+			unsigned char type = (unsigned char)sqlite3_column_type(s, c);
+			crypto_generichash_update(&g, &type, 1);
+			if (type == SQLITE_INTEGER) {
+				int64_t iv = sqlite3_column_int64(s, c);
+				crypto_generichash_update(&g, (const unsigned char *)&iv, sizeof(iv));
+			} else if (type != SQLITE_NULL) {
+				const unsigned char *t = sqlite3_column_blob(s, c);
+				uint64_t tl = (uint64_t)sqlite3_column_bytes(s, c);
+				crypto_generichash_update(&g, (const unsigned char *)&tl, sizeof(tl));
+				crypto_generichash_update(&g, t, tl);
+			}
+		}
+		crypto_generichash_final(&g, d, sizeof(d));
+		memcpy(&h, d, sizeof(h));
+		sum += h;
+	}
+	sqlite3_finalize(s);
+	if (step != SQLITE_DONE)
+		return db_err(db, err, "reading the view's inputs");
+	*out = sum;
+	return BW_OK;
 }
 
 int

@@ -96,4 +96,13 @@ struct bw_view_stats {
 
 void bw_view_stats(const struct bw_view *v, struct bw_view_stats *out);
 
+/* A digest of what a view reads besides the records, their tags,
+ * recipients and indicators (which the index's source covers: schema 8's
+ * index_gen and the newest record id, see bw_index_fresh): the tenants,
+ * their scopes and the number of sighting rows (rows are only ever added,
+ * so a new (indicator, observer) pair always adds one).  Equal digests
+ * and index sources mean an equal view; the caller reads it in the
+ * transaction it builds from, or before reading what it compares it to. */
+int bw_view_inputs(struct bw_store *st, uint64_t *out, struct bw_err *err);
+
 #endif

@@ -81,6 +81,9 @@ resp=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 
 is "$resp" 431 "headers beyond max_header_bytes: 431"
 is "$(curl -s -o /dev/null -w '%{http_code}' "$C/healthz")" 200 "and the next client is served"
 
+metric() { curl -s "$M/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+gen0=$(metric bulwark_index_generation)
+
 # 5. a key revoked while serving stops working on the check listener
 kid=$(B tenant key add FR --gateway --label cl --db "$DB" 2>/dev/null)
 for _ in $(seq 50); do
@@ -96,6 +99,38 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 is "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $kid" "$C/v1/check?domain=x.example")" 401 "revoked: 401 within seconds"
+
+# 6. the snapshot is rebuilt when what it holds changes, and only then:
+# the key commits above (and a notification setting) are seen, and leave it
+u0=$(metric bulwark_index_unchanged_total)
+B tenant notify FR --digest off --db "$DB" >/dev/null 2>&1
+for _ in $(seq 50); do
+	[ "$(metric bulwark_index_unchanged_total)" -gt "${u0:-0}" ] 2>/dev/null && break
+	sleep 0.1
+done
+ok $([ "$(metric bulwark_index_unchanged_total)" -gt "${u0:-0}" ] 2>/dev/null; echo $?) \
+	"commits that change no indicator, tenant, scope or sighting are seen"
+sleep 1.5 # beyond the shortest time between two rebuilds
+is "$(metric bulwark_index_generation)" "$gen0" "and rebuild nothing"
+nat() { curl -s -H "Authorization: Bearer $KFR" "$C/v1/check?domain=evil.example"; }
+B tenant scope FR --add domain:evil.example --db "$DB" >/dev/null
+for _ in $(seq 50); do
+	case $(nat) in *'"national":true'*) break ;; esac
+	sleep 0.1
+done
+contains "$(nat)" '"national":true' "a new scope entry rebuilds: national now"
+is "$(metric bulwark_index_generation)" "$((gen0 + 1))" "one rebuild"
+printf 'new.example\n' >"$T/new.txt"
+B ingest --db "$DB" --source public --tlp CLEAR "$T/new.txt" >/dev/null
+for _ in $(seq 50); do
+	case $(curl -s -H "Authorization: Bearer $KFR" "$C/v1/check?domain=new.example") in
+	*'"listed":true'*) break ;;
+	esac
+	sleep 0.1
+done
+contains "$(curl -s -H "Authorization: Bearer $KFR" "$C/v1/check?domain=new.example")" \
+	'"listed":true' "a new indicator rebuilds: listed now"
+is "$(metric bulwark_index_generation)" "$((gen0 + 2))" "one more rebuild"
 
 kill -TERM $PID
 wait $PID

@@ -48,6 +48,7 @@ test_defaults(void)
 	CHECK(c.report_period == 7 * 86400);
 	CHECK_INT(c.disrupt_auto, 1);
 	CHECK(c.disrupt_interval == 10);
+	CHECK(c.index_snapshot == 300);
 	CHECK_INT(c.policy.min_confidence, 80);
 	CHECK_INT(c.policy.min_sources, 2);
 	CHECK(bw_serve_conf_eligible(&c) == NULL);
@@ -113,7 +114,8 @@ test_every_key(void)
 		"disrupt_min_score = 0.3\n"
 		"disrupt_sinkhole = 192.0.2.53\n"
 		"disrupt_guard_dir = /usr/share/bulwark/guard\n"
-		"delivery_ca_file = /etc/bulwark/tenant-ca.pem\n";
+		"delivery_ca_file = /etc/bulwark/tenant-ca.pem\n"
+		"index_snapshot = 30s\n";
 	struct bw_serve_conf c;
 	struct bw_err err;
 	size_t nkeys = 0;
@@ -176,6 +178,13 @@ test_every_key(void)
 	CHECK_INT(bw_serve_conf_set(&c, "report_dir", "", &err), BW_EINVAL);
 	CHECK_INT(c.disrupt_auto, 0);
 	CHECK(c.disrupt_interval == 30);
+	CHECK(c.index_snapshot == 30);
+	CHECK_INT(bw_serve_conf_set(&c, "index_snapshot", "no", &err), BW_OK);
+	CHECK(c.index_snapshot == 0);
+	CHECK_INT(bw_serve_conf_set(&c, "index_snapshot", "2d", &err), BW_EINVAL);
+	CHECK(strstr(err.msg, "index_snapshot") != NULL);
+	CHECK_INT(bw_serve_conf_set(&c, "index_snapshot", "1s", &err), BW_OK);
+	CHECK(c.index_snapshot == 1);
 	CHECK_INT(c.policy.min_confidence, 90);
 	CHECK_INT(c.policy.min_sources, 3);
 	CHECK(c.policy.ttl == 14 * 86400);
@@ -197,7 +206,7 @@ test_every_key(void)
 		CHECK(strstr(text, needle) != NULL);
 		nkeys++;
 	}
-	CHECK_INT(nkeys, 43);
+	CHECK_INT(nkeys, 44);
 	CHECK_STR(c.check_listen, "[::1]:8081");
 	/* the command line overrides the file */
 	CHECK_INT(bw_serve_conf_set(&c, "threads", "2", &err), BW_OK);
