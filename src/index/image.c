@@ -392,6 +392,26 @@ pread_all(int fd, void *buf, size_t n, uint64_t off)
 	return got;
 }
 
+/* Opens the image file at path for reading into *fd, with its status in
+ * *sb: BW_ENOTFOUND when there is none, BW_EFORMAT (and *fd closed) when
+ * it is not a regular file. */
+static int
+open_image(const char *path, int *fd, struct stat *sb, struct bw_err *err)
+{
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0) {
+		if (errno == ENOENT)
+			return bw_err_set(err, BW_ENOTFOUND, "%s: no snapshot", path);
+		return bw_err_set(err, BW_EIO, "%s: %s", path, strerror(errno));
+	}
+	if (fstat(*fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
+		close(*fd);
+		*fd = -1;
+		return bw_err_set(err, BW_EFORMAT, "%s: not a regular file", path);
+	}
+	return BW_OK;
+}
+
 int
 bw_image_peek(const char *path, uint64_t *kind, void *buf, size_t cap,
 	      size_t *n, struct bw_err *err)
@@ -404,16 +424,9 @@ bw_image_peek(const char *path, uint64_t *kind, void *buf, size_t cap,
 	int fd, rc;
 
 	*n = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return bw_err_set(err, BW_ENOTFOUND, "%s: no snapshot", path);
-		return bw_err_set(err, BW_EIO, "%s: %s", path, strerror(errno));
-	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		rc = bw_err_set(err, BW_EFORMAT, "%s: not a regular file", path);
-		goto out;
-	}
+	rc = open_image(path, &fd, &sb, err);
+	if (rc)
+		return rc;
 	got = pread_all(fd, head, sizeof(head), 0);
 	rc = check_header(head, got, &flen, &sum, &nsec, err);
 	if (rc)
@@ -457,16 +470,9 @@ bw_image_read(const char *path, void **raw, struct bw_image *img,
 
 	*raw = NULL;
 	memset(img, 0, sizeof(*img));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return bw_err_set(err, BW_ENOTFOUND, "%s: no snapshot", path);
-		return bw_err_set(err, BW_EIO, "%s: %s", path, strerror(errno));
-	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		rc = bw_err_set(err, BW_EFORMAT, "%s: not a regular file", path);
-		goto out;
-	}
+	rc = open_image(path, &fd, &sb, err);
+	if (rc)
+		return rc;
 	got = pread_all(fd, head, sizeof(head), 0);
 	rc = check_header(head, got, &flen, &sum, &nsec, err);
 	if (rc)
