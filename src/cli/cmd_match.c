@@ -135,19 +135,9 @@ ob_reserve(struct obuf *o, size_t n)
 	return true;
 }
 
-static inline void
-ob_put(struct obuf *o, const char *s, size_t n)
-{
-	if (!ob_reserve(o, n))
-		return;
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-}
-
-#define OB_LIT(o, lit) ob_put((o), (lit), sizeof(lit) - 1)
-
-static inline void
-ob_int(struct obuf *o, long long v)
+/* The decimal digits of v at w; returns the end. */
+static inline char *
+int_at(char *w, long long v)
 {
 	char buf[24];
 	size_t i = sizeof(buf);
@@ -159,7 +149,8 @@ ob_int(struct obuf *o, long long v)
 	} while (u);
 	if (v < 0)
 		buf[--i] = '-';
-	ob_put(o, buf + i, sizeof(buf) - i);
+	memcpy(w, buf + i, sizeof(buf) - i);
+	return w + (sizeof(buf) - i);
 }
 
 #define ONES 0x0101010101010101ull
@@ -191,19 +182,20 @@ plain_at(const unsigned char *s)
 	return plain8(w);
 }
 
-/* A JSON string: UTF-8 passes through, control characters are escaped,
- * bytes that are not UTF-8 become U+FFFD. */
-static void
-ob_str(struct obuf *o, const char *text, size_t n)
+/* The most str_at() writes for n bytes: 6 per byte (\u00XX), the quotes. */
+#define STR_MAX(n) (6 * (size_t)(n) + 2)
+
+/* A JSON string at w (room for STR_MAX(n) bytes); returns the end.  UTF-8
+ * passes through, control characters are escaped, bytes that are not
+ * UTF-8 become U+FFFD. */
+static char *
+str_any_at(char *w, const char *text, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)text;
 	size_t i = 0, start = 0;
 
-	/* at most 6 bytes of output per input byte, plus the quotes */
-	if (!ob_reserve(o, 6 * n + 2))
-		return;
-	o->p[o->len++] = '"';
+	*w++ = '"';
 	while (i < n) {
 		unsigned char c;
 		size_t k;
@@ -224,25 +216,54 @@ ob_str(struct obuf *o, const char *text, size_t n)
 			i += k;
 			continue;
 		}
-		memcpy(o->p + o->len, s + start, i - start);
-		o->len += i - start;
+		memcpy(w, s + start, i - start);
+		w += i - start;
 		if (c == '"' || c == '\\') {
-			o->p[o->len++] = '\\';
-			o->p[o->len++] = (char)c;
+			*w++ = '\\';
+			*w++ = (char)c;
 		} else if (c < 0x20) {
-			memcpy(o->p + o->len, "\\u00", 4);
-			o->len += 4;
-			o->p[o->len++] = hex[c >> 4];
-			o->p[o->len++] = hex[c & 15];
+			memcpy(w, "\\u00", 4);
+			w += 4;
+			*w++ = hex[c >> 4];
+			*w++ = hex[c & 15];
 		} else {
-			memcpy(o->p + o->len, "\\ufffd", 6);
-			o->len += 6;
+			memcpy(w, "\\ufffd", 6);
+			w += 6;
 		}
 		start = ++i;
 	}
-	memcpy(o->p + o->len, s + start, n - start);
-	o->len += n - start;
-	o->p[o->len++] = '"';
+	memcpy(w, s + start, n - start);
+	w += n - start;
+	*w++ = '"';
+	return w;
+}
+
+/* str_any_at() with the strings of most sightings inline: 8 to 16 bytes
+ * (an address, most names) that need no escaping, copied as two
+ * overlapping 8-byte moves instead of a call and a copy of any length. */
+static inline char *
+str_at(char *w, const char *text, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)text;
+
+	if (n >= 8 && n <= 16 && plain_at(s) && plain_at(s + n - 8)) {
+		uint64_t a, b;
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		w[0] = '"';
+		memcpy(w + 1, &a, 8);
+		memcpy(w + 1 + n - 8, &b, 8);
+		w[n + 1] = '"';
+		return w + n + 2;
+	}
+	return str_any_at(w, text, n);
+}
+
+static void
+ob_str(struct obuf *o, const char *text, size_t n)
+{
+	if (ob_reserve(o, STR_MAX(n)))
+		o->len = (size_t)(str_at(o->p + o->len, text, n) - o->p);
 }
 
 /* Writes the lines built so far. */
@@ -256,55 +277,77 @@ out_flush(struct run *run)
 	o->len = 0;
 }
 
+/* Bytes of a sighting's line besides its strings, type name and tags:
+ * the keys and punctuation (94) and three numbers of at most 20. */
+#define LINE_FIXED 192
+/* The most one tag takes in a line: its text (see below) and a comma. */
+#define TAG_OUT_MAX (STR_MAX(2 * BW_TAG_NAME_MAX + 64) + 1)
+
+/* Appends the literal lit at w, moving w. */
+#define W_LIT(w, lit) (memcpy((w), (lit), sizeof(lit) - 1), (w) += sizeof(lit) - 1)
+
 /* One sighting as a JSON line into o; file is the input's name as a JSON
- * string. */
+ * string.  Room for the whole line is reserved first and the line is
+ * written through a local cursor: appending piece by piece through o
+ * stored and reloaded o->len around every piece (the text written may
+ * alias it), a chain of a dozen store-to-load waits per sighting. */
 static void
 format_sighting(struct obuf *o, const struct obuf *file,
 		const struct bw_match_sighting *s)
 {
 	const struct bw_index_match *m = s->indicator;
 	const char *type = bw_ioc_type_name(m->type);
+	size_t tlen = strlen(type);
+	char *w;
 
-	OB_LIT(o, "{\"time\":");
+	if (!ob_reserve(o, LINE_FIXED + tlen + STR_MAX(s->observer_len) +
+			       STR_MAX(s->value_len) + STR_MAX(m->len) +
+			       m->ntags * TAG_OUT_MAX + file->len))
+		return;
+	w = o->p + o->len;
+	W_LIT(w, "{\"time\":");
 	if (s->time)
-		ob_int(o, (long long)s->time);
+		w = int_at(w, (long long)s->time);
 	else
-		OB_LIT(o, "null");
-	OB_LIT(o, ",\"observer\":");
+		W_LIT(w, "null");
+	W_LIT(w, ",\"observer\":");
 	if (s->observer_len)
-		ob_str(o, s->observer, s->observer_len);
+		w = str_at(w, s->observer, s->observer_len);
 	else
-		OB_LIT(o, "null");
-	OB_LIT(o, ",\"value\":");
-	ob_str(o, s->value, s->value_len);
-	OB_LIT(o, ",\"indicator\":");
-	ob_str(o, m->value, m->len);
-	OB_LIT(o, ",\"type\":\"");
-	ob_put(o, type, strlen(type));
-	OB_LIT(o, "\",\"tags\":[");
+		W_LIT(w, "null");
+	W_LIT(w, ",\"value\":");
+	w = str_at(w, s->value, s->value_len);
+	W_LIT(w, ",\"indicator\":");
+	w = str_at(w, m->value, m->len);
+	W_LIT(w, ",\"type\":\"");
+	memcpy(w, type, tlen);
+	w += tlen;
+	W_LIT(w, "\",\"tags\":[");
 	for (size_t i = 0; i < m->ntags; i++) {
 		const struct bw_tag *t = &m->tags[i];
 		char buf[2 * BW_TAG_NAME_MAX + 64];
-		int w;
-		w = bw_tag_format(t->kind, t->name, buf, sizeof(buf));
-		if (w < 0)
+		int n;
+		n = bw_tag_format(t->kind, t->name, buf, sizeof(buf));
+		if (n < 0)
 			continue;
-		if ((size_t)w >= sizeof(buf))
-			w = (int)sizeof(buf) - 1;
+		if ((size_t)n >= sizeof(buf))
+			n = (int)sizeof(buf) - 1;
 		if (i)
-			OB_LIT(o, ",");
-		ob_str(o, buf, (size_t)w);
+			*w++ = ',';
+		w = str_at(w, buf, (size_t)n);
 	}
-	OB_LIT(o, "],\"confidence\":");
+	W_LIT(w, "],\"confidence\":");
 	if (m->confidence >= 0)
-		ob_int(o, m->confidence);
+		w = int_at(w, m->confidence);
 	else
-		OB_LIT(o, "null");
-	OB_LIT(o, ",\"line\":");
-	ob_int(o, s->line);
-	OB_LIT(o, ",\"file\":");
-	ob_put(o, file->p, file->len);
-	OB_LIT(o, "}\n");
+		W_LIT(w, "null");
+	W_LIT(w, ",\"line\":");
+	w = int_at(w, s->line);
+	W_LIT(w, ",\"file\":");
+	memcpy(w, file->p, file->len);
+	w += file->len;
+	W_LIT(w, "}\n");
+	o->len = (size_t)(w - o->p);
 }
 
 static void
