@@ -2319,18 +2319,41 @@ static const uint8_t quad_shuffle[81][16] __attribute__((aligned(16))) = {
 	{0x80, 0x00, 0x01, 0x02, 0x80, 0x04, 0x05, 0x06, 0x80, 0x08, 0x09, 0x0a, 0x80, 0x0c, 0x0d, 0x0e}, /* 3.3.3.3 */
 };
 
+/* For a text of 8 + i bytes (i < 8; the one caller gives 7 to 15) loaded
+ * as its first 8 bytes then its last 8: byte k of the text (k < 8 + i) is
+ * byte k, or 16 + k - (8 + i) of the load; the bytes after the text are
+ * zero. */
+static const uint8_t quad_tail[8][16] __attribute__((aligned(16))) = {
+	{0, 1, 2, 3, 4, 5, 6, 7, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+	{0, 1, 2, 3, 4, 5, 6, 7, 15, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+	{0, 1, 2, 3, 4, 5, 6, 7, 14, 15, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+	{0, 1, 2, 3, 4, 5, 6, 7, 13, 14, 15, 0x80, 0x80, 0x80, 0x80, 0x80},
+	{0, 1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 15, 0x80, 0x80, 0x80, 0x80},
+	{0, 1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 14, 15, 0x80, 0x80, 0x80},
+	{0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15, 0x80, 0x80},
+	{0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 0x80},
+};
+
 __attribute__((target("ssse3"))) static bool
-parse_quad_ssse3(const char *s, size_t len, uint8_t out[4])
+parse_quad_ssse3(const char *s, size_t len, struct bw_index_addr *a)
 {
 	unsigned live = (1u << len) - 1, dots, digits, zeros, bad, d1, d2, p1, p2, p3, idx;
 	uint64_t lo, hi;
-	uint32_t w;
 	__m128i v, q;
 
-	quad_load(s, len, &lo, &hi);
-	/* from registers (_mm_set_epi64x goes through the stack without
-	 * SSE4.1) */
-	v = _mm_unpacklo_epi64(_mm_cvtsi64_si128((long long)lo), _mm_cvtsi64_si128((long long)hi));
+	if (len >= 8) {
+		/* the first and the last 8 bytes straight into the vector
+		 * and shuffled into place: the shifted last word went
+		 * through the stack on its way into the vector (no
+		 * SSE4.1), a store and reload at the head of the parse */
+		v = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(const void *)s),
+				       _mm_loadl_epi64((const __m128i *)(const void *)(s + len - 8)));
+		v = _mm_shuffle_epi8(v, _mm_load_si128((const __m128i *)(const void *)
+						       quad_tail[len - 8]));
+	} else {
+		quad_load(s, len, &lo, &hi);
+		v = _mm_cvtsi64_si128((long long)lo);
+	}
 	dots = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))) & live;
 	zeros = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('0'))) & live;
 	/* bytes >= 0x80 are negative here, so never digits */
@@ -2356,15 +2379,14 @@ parse_quad_ssse3(const char *s, size_t len, uint8_t out[4])
 	if (_mm_movemask_epi8(_mm_cmpgt_epi32(q, _mm_set1_epi32(255))) != 0)
 		return false;
 	q = _mm_packs_epi32(q, q);
-	w = (uint32_t)_mm_cvtsi128_si32(_mm_packus_epi16(q, q));
-	memcpy(out, &w, 4);
+	q = _mm_and_si128(_mm_packus_epi16(q, q), _mm_cvtsi32_si128(-1));
+	/* family 4, the octets, zeros: the first 16 bytes of *a in one store
+	 * straight from the vector (see set_ipv4()) */
+	_mm_storeu_si128((__m128i *)(void *)a,
+			 _mm_or_si128(_mm_slli_si128(q, 1), _mm_cvtsi32_si128(4)));
+	a->addr[15] = 0;
 	return true;
 }
-
-#define PARSE_QUAD(s, len, out) \
-	(__builtin_cpu_supports("ssse3") ? parse_quad_ssse3(s, len, out) : parse_quad(s, len, out))
-#else
-#define PARSE_QUAD(s, len, out) parse_quad(s, len, out)
 #endif
 
 /* Fills a with the IPv4 address q.  The caller copies a at once (the log
@@ -2393,6 +2415,25 @@ set_ipv4(struct bw_index_addr *a, const uint8_t q[4])
 #endif
 }
 
+/* A dotted quad into *a; false (a untouched) if text is not one.  The
+ * vector parser stores its result into *a itself: through a 4-byte array
+ * the octets went from the vector to a register, to the stack and back,
+ * at the end of the parse of every address. */
+static inline bool
+quad_to_addr(const char *text, size_t len, struct bw_index_addr *a)
+{
+	uint8_t q[4];
+
+#ifdef HAVE_QUAD_SSSE3
+	if (__builtin_cpu_supports("ssse3"))
+		return parse_quad_ssse3(text, len, a);
+#endif
+	if (!parse_quad(text, len, q))
+		return false;
+	set_ipv4(a, q);
+	return true;
+}
+
 int
 bw_index_parse_addr(const char *text, size_t len, struct bw_index_addr *a)
 {
@@ -2400,10 +2441,13 @@ bw_index_parse_addr(const char *text, size_t len, struct bw_index_addr *a)
 	uint8_t q[4];
 
 	/* a dotted quad, the common case, first */
-	if (len >= 7 && len <= 15 && text[0] != '[' &&
-	    (PARSE_QUAD(text, len, q) || bw_ioc_parse_ipv4(text, len, q))) {
-		set_ipv4(a, q);
-		return 1;
+	if (len >= 7 && len <= 15 && text[0] != '[') {
+		if (quad_to_addr(text, len, a))
+			return 1;
+		if (bw_ioc_parse_ipv4(text, len, q)) {
+			set_ipv4(a, q);
+			return 1;
+		}
 	}
 	if (len >= 2 && text[0] == '[' && text[len - 1] == ']') {
 		text++;
