@@ -2460,6 +2460,9 @@ bw_index_parse_addr(const char *text, size_t len, struct bw_index_addr *a)
 		a->family = 4;
 		return bw_ioc_parse_ipv4(text, len, a->addr) ? 1 : 0;
 	}
+	/* inet_pton reads up to a NUL: "192::1\0junk" must not pass as 192::1 */
+	if (memchr(text, '\0', len) != NULL)
+		return 0;
 	memcpy(buf, text, len);
 	buf[len] = '\0';
 	a->family = 6;

@@ -1901,6 +1901,15 @@ test_parse_quad(void)
 	}
 	CHECK_INT(wrong, 0);
 	CHECK_INT(wrong_portable, 0);
+	{
+		/* a NUL inside the text ends nothing: the whole text must be
+		 * an address (the fuzzer found "192::1\0..." taken as 192::1) */
+		struct bw_index_addr a;
+		CHECK_INT(bw_index_parse_addr("192::1\0\0`\x80", 10, &a), 0);
+		CHECK_INT(bw_index_parse_addr("[2001:db8::1\0]", 15, &a), 0);
+		CHECK_INT(bw_index_parse_addr("192.0.2.1\0", 10, &a), 0);
+		CHECK_INT(bw_index_parse_addr("192::1", 6, &a), 1);
+	}
 	CHECK(accepted > 1000);
 }
 
