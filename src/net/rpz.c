@@ -621,6 +621,36 @@ make_apex(struct bw_rpz *z, const struct bw_rpz_conf *c, struct bw_err *err)
 	" FROM rpz_change c WHERE c.action_id IS NULL AND c.serial > ?1"                           \
 " ORDER BY 1"
 
+/* Appends the rows of s to z's actions: the trigger from column col on,
+ * and the action's id from column 0 when col > 0 (an operator exception
+ * has none).  Adds the rows kept to *kept and those the zone cannot express
+ * to *refused (NULL: not counted).  Returns the last sqlite3_step result
+ * (SQLITE_DONE when all went well) or -1 when out of memory. */
+static int
+append_acts(struct bw_rpz *z, sqlite3_stmt *s, int col, size_t *kept, size_t *refused)
+{
+	int r;
+
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		struct act *a = bw_grow(z->acts, &z->acap, z->nacts + 1, sizeof(*a));
+		if (a == NULL)
+			return -1;
+		z->acts = a;
+		r = act_from_row(z, s, col, col > 0 ? sqlite3_column_int64(s, 0) : 0,
+				 &z->acts[z->nacts]);
+		if (r < 0)
+			return -1;
+		if (r > 0) {
+			if (refused != NULL)
+				(*refused)++;
+			continue;
+		}
+		z->nacts++;
+		(*kept)++;
+	}
+	return r;
+}
+
 static int
 read_rows(struct bw_rpz *z, sqlite3 *db, const struct bw_rpz_conf *c, struct bw_err *err)
 {
@@ -639,23 +669,12 @@ read_rows(struct bw_rpz *z, sqlite3 *db, const struct bw_rpz_conf *c, struct bw_
 	if (sqlite3_prepare_v2(db, "SELECT id, type, target, kind, sinkhole FROM action"
 				   " WHERE state = 'active'", -1, &s, NULL) != SQLITE_OK)
 		goto dberr;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		struct act *a = bw_grow(z->acts, &z->acap, z->nacts + 1, sizeof(*a));
-		if (a == NULL)
-			goto nomem;
-		z->acts = a;
-		z->stats.actions++;
-		r = act_from_row(z, s, 1, sqlite3_column_int64(s, 0), &z->acts[z->nacts]);
-		if (r < 0)
-			goto nomem;
-		if (r > 0) {
-			z->stats.skipped++;
-			continue;
-		}
-		z->nacts++;
-	}
+	r = append_acts(z, s, 1, &z->stats.actions, &z->stats.skipped);
+	if (r < 0)
+		goto nomem;
 	if (r != SQLITE_DONE)
 		goto dberr;
+	z->stats.actions += z->stats.skipped;
 	sqlite3_finalize(s);
 	s = NULL;
 
@@ -663,19 +682,9 @@ read_rows(struct bw_rpz *z, sqlite3 *db, const struct bw_rpz_conf *c, struct bw_
 	if (sqlite3_prepare_v2(db, "SELECT DISTINCT type, value, 'passthru', NULL FROM guard_entry",
 			       -1, &s, NULL) != SQLITE_OK)
 		goto dberr;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		struct act *a = bw_grow(z->acts, &z->acap, z->nacts + 1, sizeof(*a));
-		if (a == NULL)
-			goto nomem;
-		z->acts = a;
-		r = act_from_row(z, s, 0, 0, &z->acts[z->nacts]);
-		if (r < 0)
-			goto nomem;
-		if (r == 0) {
-			z->nacts++;
-			z->stats.passthru++;
-		}
-	}
+	r = append_acts(z, s, 0, &z->stats.passthru, NULL);
+	if (r < 0)
+		goto nomem;
 	if (r != SQLITE_DONE)
 		goto dberr;
 	sqlite3_finalize(s);

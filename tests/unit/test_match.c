@@ -12,6 +12,7 @@
 
 #include "feed/reader.h"
 #include "intel/match.h"
+#include "storetest.h"
 #include "tap.h"
 
 #define MAXS 4096
@@ -224,20 +225,6 @@ test_arena(void)
 	bw_matcher_free(m);
 	free(text);
 	bw_index_free(ix);
-}
-
-static long
-count(struct bw_store *st, const char *sql)
-{
-	sqlite3_stmt *s;
-	long n = -1;
-
-	if (sqlite3_prepare_v2(bw_store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return n;
 }
 
 static void
