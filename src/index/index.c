@@ -47,6 +47,8 @@
 #include "index/index.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -1694,6 +1696,200 @@ cmp_arec(const void *a, const void *b)
 }
 
 /*
+ * The indicator table, read by a second thread on a connection of its own
+ * while the build's thread reads the records: the two table scans are
+ * each about 190 ns a row in SQLite (a million of each is 0.4 s, three
+ * quarters of building a million-prefix index), and they do not depend on
+ * each other until the merge.  The rows go to one packed buffer (id,
+ * type, value length, value), which the merge then walks instead of a
+ * statement.  The second connection must read the same state of the store
+ * as the first: it reads the store's generation in its own transaction
+ * and, if that differs from what the first read (a writer got in between),
+ * its rows are not used and the build reads the table itself.  So does it
+ * when anything else fails here: this thread only ever saves time.
+ */
+#define PARALLEL_MIN_RECORDS 20000
+
+struct indreader {
+	pthread_t thread;
+	const char *path;        /* the store's file (the store owns it) */
+	uint64_t ident;          /* the store state the build's thread reads */
+	int64_t gen, maxrec;
+	char *rows;              /* packed rows, bw_malloc'd */
+	size_t len, cap;
+	bool ok;                 /* rows holds the whole table, same state */
+};
+
+#define ROW_HDR (sizeof(int64_t) + 1 + sizeof(uint16_t))
+
+static void *
+indreader_run(void *arg)
+{
+	struct indreader *rd = arg;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	struct bw_err e;
+	uint64_t ident = 0;
+	int64_t gen = 0, maxrec = 0;
+	int rc;
+
+	if (sqlite3_open_v2(rd->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+	    store_generation(db, &ident, &gen, &maxrec, &e) != BW_OK ||
+	    ident != rd->ident || gen != rd->gen || maxrec != rd->maxrec ||
+	    sqlite3_prepare_v2(db, "SELECT id, type, value FROM indicator ORDER BY id",
+			       -1, &s, NULL) != SQLITE_OK)
+		goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(s, 0);
+		int t = sqlite3_column_int(s, 1);
+		const char *v = (const char *)sqlite3_column_text(s, 2);
+		size_t n = (size_t)sqlite3_column_bytes(s, 2);
+		uint8_t type = (uint8_t)t;
+		uint16_t n16;
+		char *p;
+
+		/* what the merge skips (no value, too long, no such type) is
+		 * kept as type 0 (BW_IOC_ANY, never stored): skipped the same */
+		if (v == NULL || n > BW_IOC_VALUE_MAX || t <= BW_IOC_ANY || t >= BW_IOC_NTYPES)
+			n = 0, type = 0;
+		if (rd->len + ROW_HDR + n > rd->cap) {
+			p = bw_grow(rd->rows, &rd->cap, rd->len + ROW_HDR + n, 1);
+			if (p == NULL)
+				goto out;
+			rd->rows = p;
+		}
+		p = rd->rows + rd->len;
+		n16 = (uint16_t)n;
+		memcpy(p, &id, sizeof(id));
+		p[sizeof(id)] = (char)type;
+		memcpy(p + sizeof(id) + 1, &n16, sizeof(n16));
+		memcpy(p + ROW_HDR, v, n);
+		rd->len += ROW_HDR + n;
+	}
+	rd->ok = rc == SQLITE_DONE;
+out:
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return NULL;
+}
+
+/* Starts the reader when it can help: a store on a file, enough records
+ * to be worth a thread and a connection, and a second CPU to run on.
+ * false: the build reads the indicators itself. */
+static bool
+indreader_start(struct indreader *rd, sqlite3 *db, uint64_t ident, int64_t gen,
+		int64_t maxrec)
+{
+	cpu_set_t cpus;
+	const char *path = sqlite3_db_filename(db, "main");
+
+	memset(rd, 0, sizeof(*rd));
+	if (maxrec < PARALLEL_MIN_RECORDS || path == NULL || path[0] == '\0' ||
+	    sched_getaffinity(0, sizeof(cpus), &cpus) != 0 || CPU_COUNT(&cpus) < 2)
+		return false;
+	rd->path = path;
+	rd->ident = ident;
+	rd->gen = gen;
+	rd->maxrec = maxrec;
+	return pthread_create(&rd->thread, NULL, indreader_run, rd) == 0;
+}
+
+/* The next indicator row: from the reader's rows when it read them, else
+ * from the statement.  SQLITE_ROW, SQLITE_DONE or an SQLite error. */
+struct indsrc {
+	sqlite3_stmt *s;
+	const struct indreader *rd;
+	size_t off;
+};
+
+static int
+indsrc_next(struct indsrc *q, int64_t *id, int *type, const char **v, size_t *len)
+{
+	uint16_t n16;
+	const char *p;
+	int rc;
+
+	if (q->s != NULL) {
+		rc = sqlite3_step(q->s);
+		if (rc != SQLITE_ROW)
+			return rc;
+		*id = sqlite3_column_int64(q->s, 0);
+		*type = sqlite3_column_int(q->s, 1);
+		*v = (const char *)sqlite3_column_text(q->s, 2);
+		*len = (size_t)sqlite3_column_bytes(q->s, 2);
+		return SQLITE_ROW;
+	}
+	if (q->off >= q->rd->len)
+		return SQLITE_DONE;
+	p = q->rd->rows + q->off;
+	memcpy(id, p, sizeof(*id));
+	*type = (unsigned char)p[sizeof(*id)];
+	memcpy(&n16, p + sizeof(*id) + 1, sizeof(n16));
+	*v = p + ROW_HDR;
+	*len = n16;
+	if (*type == 0) /* a value the reader could not keep */
+		*v = NULL;
+	q->off += ROW_HDR + n16;
+	return SQLITE_ROW;
+}
+
+/*
+ * Puts the records in indicator order.  They come in record id order,
+ * which is indicator order except for records added later to indicators
+ * that already existed (a second source, a feed ingested again): usually
+ * a few out of place among millions.  Those are taken out, sorted alone
+ * and merged back from the end, so one late record does not cost a sort
+ * of the whole store (a tenth of the build of a million).  The records
+ * kept in place are in (indicator, record) order: their indicators never
+ * decrease and records come in id order.
+ */
+static int
+sort_arecs(struct arec *r, size_t nr)
+{
+	struct arec *late;
+	size_t nlate = 0, nkeep = 0, i, j, k;
+	int64_t top = INT64_MIN;
+
+	for (i = 0; i < nr; i++) {
+		if (r[i].ind < top)
+			nlate++;
+		else
+			top = r[i].ind;
+	}
+	if (nlate == 0)
+		return BW_OK;
+	if (nlate > nr / 8) {
+		qsort(r, nr, sizeof(*r), cmp_arec);
+		return BW_OK;
+	}
+	late = bw_malloc(nlate * sizeof(*late));
+	if (late == NULL)
+		return BW_ENOMEM;
+	top = INT64_MIN;
+	for (i = 0, j = 0; i < nr; i++) {
+		if (r[i].ind < top) {
+			late[j++] = r[i];
+		} else {
+			top = r[i].ind;
+			r[nkeep++] = r[i];
+		}
+	}
+	qsort(late, nlate, sizeof(*late), cmp_arec);
+	for (i = nkeep, j = nlate, k = nr; j > 0;) {
+		if (i > 0 && cmp_arec(&r[i - 1], &late[j - 1]) > 0)
+			r[--k] = r[--i];
+		else
+			r[--k] = late[--j];
+	}
+	bw_free(late);
+	return BW_OK;
+}
+
+/*
  * Reads the active records, their tags and the indicators as three
  * sequential table scans and joins them here: a nested-loop join in SQLite
  * costs three B-tree searches per row (1.3 us a row measured, more than
@@ -1706,8 +1902,8 @@ cmp_arec(const void *a, const void *b)
  */
 static int
 load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
-		const struct tagmap *map, size_t nmap, int64_t *expires,
-		struct bw_err *err)
+		const struct tagmap *map, size_t nmap, struct indreader *rd,
+		int64_t *expires, struct bw_err *err)
 {
 	static const char rec_sql[] =
 		"SELECT id, indicator_id, confidence, valid_until FROM record"
@@ -1717,6 +1913,7 @@ load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
 		"SELECT record_id, tag_id FROM record_tag ORDER BY record_id, tag_id";
 	static const char ind_sql[] = "SELECT id, type, value FROM indicator ORDER BY id";
 	sqlite3_stmt *s = NULL;
+	struct indsrc q = {NULL, NULL, 0};
 	struct arec *r = NULL;
 	uint32_t *tagv = NULL;
 	size_t nr = 0, rcap = 0, ntagv = 0, tagcap = 0, j;
@@ -1804,8 +2001,10 @@ load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
 		sqlite3_finalize(s);
 		s = NULL;
 	}
-	if (!sorted)
-		qsort(r, nr, sizeof(*r), cmp_arec);
+	if (!sorted && sort_arecs(r, nr) != BW_OK) {
+		rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+		goto out;
+	}
 	{
 		/* the indicators to come, and room for values of about 24 bytes */
 		size_t nind = nr > 0;
@@ -1815,16 +2014,29 @@ load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
 	}
 
 	/* 3: the indicators with at least one active record */
-	if (sqlite3_prepare_v2(db, ind_sql, -1, &s, NULL) != SQLITE_OK) {
-		rc = db_fail(db, err, "reading indicators");
-		goto out;
+	if (rd != NULL) {
+		pthread_join(rd->thread, NULL);
+		if (rd->ok)
+			q.rd = rd;
+		rd = NULL;
+	}
+	if (q.rd == NULL) {
+		if (sqlite3_prepare_v2(db, ind_sql, -1, &s, NULL) != SQLITE_OK) {
+			rc = db_fail(db, err, "reading indicators");
+			goto out;
+		}
+		q.s = s;
 	}
 	j = 0;
-	while (j < nr && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(s, 0);
+	while (j < nr) {
+		int64_t id;
 		const char *v;
 		size_t len, ntags = 0;
-		int conf = -1;
+		int type, conf = -1;
+
+		rc = indsrc_next(&q, &id, &type, &v, &len);
+		if (rc != SQLITE_ROW)
+			break;
 
 		while (j < nr && r[j].ind < id)
 			j++; /* a record of a missing indicator */
@@ -1847,14 +2059,12 @@ load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
 			memcpy(b->scratch + ntags, tagv + r[j].tfirst, k * sizeof(*tagv));
 			ntags += k;
 		}
-		v = (const char *)sqlite3_column_text(s, 2);
-		len = (size_t)sqlite3_column_bytes(s, 2);
 		if (v == NULL || len > BW_IOC_VALUE_MAX) {
 			b->stats.skipped++; /* not canonical */
 			continue;
 		}
-		rc = add_internal(b, (enum bw_ioc_type)sqlite3_column_int(s, 1), v, len,
-				  id, conf, b->scratch, ntags);
+		rc = add_internal(b, (enum bw_ioc_type)type, v, len, id, conf,
+				  b->scratch, ntags);
 		if (rc == BW_EINVAL) {
 			b->stats.skipped++;
 		} else if (rc == BW_ELIMIT) {
@@ -1872,6 +2082,8 @@ load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
 	}
 	rc = BW_OK;
 out:
+	if (rd != NULL) /* failed before the merge: the reader still runs */
+		pthread_join(rd->thread, NULL);
 	sqlite3_finalize(s);
 	bw_free(r);
 	bw_free(tagv);
@@ -1886,24 +2098,36 @@ bw_index_build(struct bw_store *st, int64_t now, struct bw_index **out,
 	struct bw_index_builder *b = NULL;
 	struct tagmap *map = NULL;
 	size_t nmap = 0;
+	struct indreader rd;
+	bool reader = false;
 	uint64_t ident = 0;
 	int64_t gen = 0, maxrec = 0, expires = INT64_MAX;
 	int rc;
 
 	*out = NULL;
+	memset(&rd, 0, sizeof(rd));
 	if (sqlite3_exec(db, "SAVEPOINT bw_index_build", NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(db, err, "starting to read the store");
 	rc = bw_index_builder_new(now, &b, err);
 	if (rc)
 		goto out;
-	if ((rc = store_generation(db, &ident, &gen, &maxrec, err)) ||
-	    (rc = load_tags(db, b, &map, &nmap, err)) ||
-	    (rc = load_indicators(db, now, b, map, nmap, &expires, err)))
+	if ((rc = store_generation(db, &ident, &gen, &maxrec, err)))
+		goto out;
+	reader = indreader_start(&rd, db, ident, gen, maxrec);
+	rc = load_tags(db, b, &map, &nmap, err);
+	if (rc == BW_OK) /* joins the reader on every path */
+		rc = load_indicators(db, now, b, map, nmap, reader ? &rd : NULL,
+				     &expires, err);
+	else if (reader)
+		pthread_join(rd.thread, NULL);
+	bw_free(rd.rows);
+	if (rc)
 		goto out;
 	/* the store is read: let writers go before the tables are built */
 	sqlite3_exec(db, "RELEASE bw_index_build", NULL, NULL, NULL);
 	rc = bw_index_builder_finish(b, out, err);
 	if (rc == BW_OK) {
+		(*out)->stats.store_readers = reader && rd.ok ? 2 : 1;
 		(*out)->store_ident = ident;
 		(*out)->store_gen = gen;
 		(*out)->store_maxrec = maxrec;

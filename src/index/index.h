@@ -146,6 +146,10 @@ struct bw_index_stats {
 	size_t ipv4_bytes, ipv6_bytes; /* the prefix tables */
 	size_t tag_bytes;         /* tag strings and tag sets */
 	size_t bytes;             /* all of it */
+	unsigned store_readers;   /* connections that read the store for this
+				     build: 2 when a second thread read the
+				     indicator table, 0 for a snapshot not
+				     built from a store here */
 };
 
 /* ---- building ---------------------------------------------------------- */

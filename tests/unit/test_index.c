@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1677,6 +1678,144 @@ out:
 	unlink(path);
 }
 
+/* What a snapshot says about one value: its matches with confidence,
+ * store id and tags, as one line. */
+static const char *
+describe(const struct bw_index *ix, const char *q, char *buf, size_t cap)
+{
+	size_t n = 0, used = 0;
+	struct bw_err err = {0, ""};
+
+	buf[0] = '\0';
+	if (bw_index_lookup(ix, q, strlen(q), mbuf, BW_INDEX_MATCH_MAX, &n, &err))
+		return "(error)";
+	for (size_t i = 0; i < n && used < cap; i++) {
+		const struct bw_index_match *m = &mbuf[i];
+		used += (size_t)snprintf(buf + used, cap - used, "%s%s/%d/%lld/%s", i ? ";" : "",
+					 m->value, m->confidence, (long long)m->store_id,
+					 tags_of(m));
+	}
+	return buf;
+}
+
+/* A store large enough for the build to read the indicator table on a
+ * second connection and thread (index.c, indreader): the snapshot is the
+ * same as when one thread reads everything (affinity to one CPU), value
+ * for value.  Some records come late (a second source for an early
+ * indicator), so the records are out of indicator order in a few places
+ * and the build merges them back (sort_arecs). */
+static void
+test_store_two_readers(void)
+{
+	enum { N = 24000, LATE = 300 };
+	char path[] = "/tmp/bw-test-index-readers-XXXXXX", db[80];
+	char value[64], tags[64], a_line[512], b_line[512];
+	struct bw_store *st = NULL;
+	struct bw_index *ix[2] = {NULL, NULL};
+	struct bw_index_stats s[2];
+	struct bw_err err = {0, ""};
+	cpu_set_t all, one;
+	int fd = mkstemp(path), bad = 0, differ = 0, late_seen = 0;
+
+	if (fd < 0) {
+		CHECK(!"mkstemp");
+		return;
+	}
+	close(fd);
+	unlink(path);
+	snprintf(db, sizeof(db), "%s.db", path);
+	if (!CHECK(bw_store_open(db, 0, &st, &err) == BW_OK)) {
+		printf("#   %s\n", err.msg);
+		return;
+	}
+	bw_store_begin(st, &err);
+	for (unsigned i = 0; i < N && bad == 0; i++) {
+		struct rec r = {value, "feed-a", (int)(i % 101), i % 50 == 0, 0,
+				i % 3 ? tags : NULL};
+		switch (i % 4) {
+		case 0: snprintf(value, sizeof(value), "d%u.example", i); break;
+		case 1: snprintf(value, sizeof(value), "10.%u.%u.%u", i >> 16, (i >> 8) & 255, i & 255); break;
+		case 2: snprintf(value, sizeof(value), "172.%u.%u.0/24", 16 + (i >> 8), i & 255); break;
+		default: snprintf(value, sizeof(value), "http://u%u.example/p?q=%u", i, i); break;
+		}
+		snprintf(tags, sizeof(tags), "tag:t%u,malware:m%u", i % 7, i % 5);
+		bad += put(st, &r, NOW - 1000) != 0;
+	}
+	/* late: a second source for early indicators */
+	for (unsigned i = 0; i < LATE && bad == 0; i++) {
+		struct rec r = {value, "feed-late", 100, 0, 0, "actor:late"};
+		snprintf(value, sizeof(value), "d%u.example", 4 * (i + 1));
+		bad += put(st, &r, NOW - 500) != 0;
+	}
+	CHECK_INT(bw_store_commit(st, &err), BW_OK);
+	CHECK_INT(bad, 0);
+
+	if (sched_getaffinity(0, sizeof(all), &all) != 0) {
+		CHECK(!"sched_getaffinity");
+		goto out;
+	}
+	CPU_ZERO(&one);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &all)) {
+			CPU_SET(c, &one);
+			break;
+		}
+	CHECK_INT(bw_index_build(st, NOW, &ix[0], &err), BW_OK);
+	CHECK(sched_setaffinity(0, sizeof(one), &one) == 0);
+	CHECK_INT(bw_index_build(st, NOW, &ix[1], &err), BW_OK);
+	CHECK(sched_setaffinity(0, sizeof(all), &all) == 0);
+	if (ix[0] == NULL || ix[1] == NULL) {
+		printf("#   %s\n", err.msg);
+		goto out;
+	}
+	bw_index_stats(ix[0], &s[0]);
+	bw_index_stats(ix[1], &s[1]);
+	if (CPU_COUNT(&all) >= 2)
+		CHECK_INT(s[0].store_readers, 2);
+	else
+		printf("# one CPU: the second reader is not exercised\n");
+	CHECK_INT(s[1].store_readers, 1);
+	/* revoked: every 50th; a late record revives the ones of them it names
+	 * (multiples of 100 up to 4 * LATE) */
+	CHECK_INT(s[0].indicators, N - N / 50 + 4 * LATE / 100);
+	CHECK_INT(s[1].indicators, s[0].indicators);
+	CHECK_INT(s[0].records, N - N / 50 + LATE);
+	CHECK_INT(s[1].records, s[0].records);
+	CHECK_INT(s[0].skipped, 0);
+	CHECK_INT(s[1].tags, s[0].tags);
+	CHECK_INT(s[1].tagsets, s[0].tagsets);
+	for (int t = 0; t < BW_IOC_NTYPES; t++)
+		differ += s[0].by_type[t] != s[1].by_type[t];
+	for (unsigned i = 0; i < N; i++) {
+		switch (i % 4) {
+		case 0: snprintf(value, sizeof(value), "www.d%u.example", i); break;
+		case 1: snprintf(value, sizeof(value), "10.%u.%u.%u", i >> 16, (i >> 8) & 255, i & 255); break;
+		case 2: snprintf(value, sizeof(value), "172.%u.%u.77", 16 + (i >> 8), i & 255); break;
+		default: snprintf(value, sizeof(value), "http://u%u.example/p?q=%u", i, i); break;
+		}
+		describe(ix[0], value, a_line, sizeof(a_line));
+		describe(ix[1], value, b_line, sizeof(b_line));
+		differ += strcmp(a_line, b_line) != 0;
+		/* revoked (i % 50 == 0) unless a late record revived it */
+		if (i % 50 == 0 && !(i % 4 == 0 && i >= 4 && i <= 4 * LATE))
+			differ += a_line[0] != '\0';
+		if (i % 4 == 0 && i >= 4 && i <= 4 * LATE)
+			late_seen += strstr(a_line, "/100/") != NULL &&
+				     strstr(a_line, "actor:late") != NULL;
+	}
+	CHECK_INT(differ, 0);
+	CHECK_INT(late_seen, LATE);
+out:
+	bw_index_free(ix[0]);
+	bw_index_free(ix[1]);
+	bw_store_close(st);
+	unlink(db);
+	snprintf(path, sizeof(path), "%s-wal", db);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s-shm", db);
+	unlink(path);
+}
+
 /* Enough names that many buckets overflow into their neighbours (a
  * bucket holds 10): every listed name is found, under a subdomain too,
  * and names that differ in one character are not. */
@@ -1932,6 +2071,7 @@ main(void)
 	TAP_RUN(test_canonical_prefixes);
 	TAP_RUN(test_lpm_bitmap);
 	TAP_RUN(test_store_order);
+	TAP_RUN(test_store_two_readers);
 	TAP_RUN(test_parse_quad);
 	return tap_done();
 }
