@@ -23,7 +23,8 @@ enum bw_exit {
 const char *bw_cli_db_path(const char *opt);
 
 /* The index snapshot file beside the store db ("DB.index", which `match`
- * reads and writes and `serve` keeps current), allocated with bw_malloc;
+ * reads and writes and `serve` and `ingest` keep current), allocated with
+ * bw_malloc;
  * NULL when out of memory. */
 char *bw_cli_snapshot_path(const char *db);
 

@@ -1,5 +1,13 @@
 /*
  * cmd_ingest.c - bulwark ingest: feeds into the store.
+ *
+ * When the store has an index snapshot beside it (DB.index, written by
+ * bulwark match or serve), ingest brings it up to date before it exits
+ * (bw_index_refresh), so the next match loads it instead of building the
+ * index first: the writer pays for the change once, and a match started
+ * by an analyst or a cron job takes the same time whether or not a feed
+ * came in since.  --no-snapshot leaves the file alone (the next reader
+ * rebuilds it).
  */
 #include <ctype.h>
 #include <jansson.h>
@@ -7,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "core/mem.h"
@@ -15,6 +24,7 @@
 #include "core/ioc.h"
 #include "core/tlp.h"
 #include "feed/ingest.h"
+#include "index/index.h"
 #include "store/store.h"
 
 #define REJECTS_SHOWN 10
@@ -25,7 +35,7 @@ static const char usage_text[] =
 	"                      [--source NAME] [--tlp LEVEL] [--confidence N]\n"
 	"                      [--tag TAG]... [--share-with CC[,CC...]]...\n"
 	"                      [--column TYPE=NAME]... [--db PATH] [--json]\n"
-	"                      [--rejects FILE] FILE...|-\n";
+	"                      [--rejects FILE] [--no-snapshot] FILE...|-\n";
 
 struct run {
 	bool json;
@@ -118,6 +128,38 @@ add_countries(const char *arg, char codes[][3], size_t *n)
 	return 0;
 }
 
+/* Keeps DB.index current (see the top comment); says on stderr when it
+ * rewrote it.  Only a store error is an error: a snapshot that cannot be
+ * written is a warning, and the next match builds the index itself. */
+static int
+refresh_snapshot(struct bw_store *st, const char *db, int64_t now)
+{
+	struct bw_index_origin how;
+	struct timespec t0, t1;
+	struct bw_err err;
+	char *path = bw_cli_snapshot_path(bw_cli_db_path(db));
+	int rc;
+
+	if (path == NULL) {
+		bw_cli_error("out of memory");
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = bw_index_refresh(st, path, now, &how, &err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc)
+		bw_cli_error("index snapshot %s: %s", path, err.msg);
+	else if (how.saved)
+		fprintf(stderr, "index: snapshot %s rewritten in %ld ms (%s)\n", path,
+			(long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000),
+			how.why);
+	else if (how.why[0])
+		bw_cli_error("warning: index snapshot %s not rewritten (%s): %s",
+			     path, how.why, how.save_error);
+	bw_free(path);
+	return rc ? -1 : 0;
+}
+
 int
 bw_cmd_ingest(int argc, char **argv)
 {
@@ -132,6 +174,7 @@ bw_cmd_ingest(int argc, char **argv)
 		{"db", required_argument, NULL, 'd'},
 		{"json", no_argument, NULL, 'j'},
 		{"rejects", required_argument, NULL, 'r'},
+		{"no-snapshot", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -148,6 +191,7 @@ bw_cmd_ingest(int argc, char **argv)
 	struct bw_psl *psl = NULL;
 	struct bw_err err;
 	int c, ok, status = BW_EXIT_OK;
+	bool no_snap = false;
 	long v;
 
 	memset(&o, 0, sizeof(o));
@@ -202,6 +246,7 @@ bw_cmd_ingest(int argc, char **argv)
 		case 'd': db = optarg; break;
 		case 'j': run.json = true; break;
 		case 'r': rejects = optarg; break;
+		case 'n': no_snap = true; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return BW_EXIT_OK;
@@ -252,6 +297,9 @@ bw_cmd_ingest(int argc, char **argv)
 		bw_cli_error("%s", err.msg);
 		run.status = BW_EXIT_ERROR;
 	}
+	/* also after a failed file: the files before it were committed */
+	if (!no_snap && refresh_snapshot(st, db, o.now))
+		run.status = BW_EXIT_ERROR;
 	status = run.status;
 out:
 	bw_store_close(st);

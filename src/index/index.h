@@ -284,6 +284,17 @@ int bw_index_open(struct bw_store *st, const char *path, int64_t now,
 		  struct bw_index **out, struct bw_index_origin *how,
 		  struct bw_err *err);
 
+/* For a writer that has just changed the store (bulwark ingest): brings
+ * the snapshot file at path up to date, so that the next reader loads it
+ * instead of building the index itself.  Only a file that is there is
+ * kept (none: nothing is done; someone who never matches on this store
+ * pays nothing), and only when it is stale or unreadable: then the index
+ * is built and saved, how->why saying why and how->saved whether the save
+ * worked (else how->save_error).  A store error is an error; a failed
+ * save is not. */
+int bw_index_refresh(struct bw_store *st, const char *path, int64_t now,
+		     struct bw_index_origin *how, struct bw_err *err);
+
 /* ---- looking up --------------------------------------------------------
  * All look-ups are thread-safe on a shared snapshot and never allocate.
  * The single look-ups write at most cap matches to out and return how many

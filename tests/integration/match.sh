@@ -154,7 +154,7 @@ ok $(cmp -s "$T/snap1" "$T/snap2"; echo $?) "output with the snapshot = output b
 is "$(wc -l <"$T/snap1")" 10 "and it is the ten sightings of section 1"
 printf 'SOC.innocreed.COM
 ' >"$T/new.txt"
-B ingest --db "$DB" --source list-c "$T/new.txt" >/dev/null
+B ingest --db "$DB" --source list-c --no-snapshot "$T/new.txt" >/dev/null
 sum1=$(cksum <"$DB.index")
 out=$(printf 'x.soc.innocreed.com
 ' | B match --db "$DB" --format plain - 2>/dev/null)
@@ -169,6 +169,30 @@ ok $([ "$(stat -c %s "$DB.index")" -gt 1000 ]; echo $?) "and the snapshot is wri
 B match --db "$DB" --snapshot "$T/elsewhere.index" --format plain "$T/new.txt" >/dev/null 2>&1
 ok $([ -s "$T/elsewhere.index" ]; echo $?) "--snapshot FILE puts it elsewhere"
 B match --db "$DB" --snapshot x --no-snapshot a 2>/dev/null; is $? 2 "--snapshot with --no-snapshot is a usage error"
+
+# ingest keeps a snapshot that is there current, so the next match loads it
+# instead of building the index; it creates none, and --no-snapshot leaves
+# it alone.
+printf 'soc2.innocreed.com\n' >"$T/new2.txt"
+sum2=$(cksum <"$DB.index")
+B ingest --db "$DB" --source list-d "$T/new2.txt" >/dev/null 2>"$T/ierr"
+is $? 0 "ingest with a snapshot beside the store"
+contains "$(cat "$T/ierr")" "index: snapshot $DB.index rewritten in " "ingest says it rewrote the stale snapshot"
+ok $([ "$(cksum <"$DB.index")" != "$sum2" ]; echo $?) "and it did"
+out=$(printf 'a.soc2.innocreed.com\n' | B match --db "$DB" --format plain - 2>"$T/merr")
+contains "$out" '"indicator":"soc2.innocreed.com"' "the next match finds the new indicator"
+contains "$(cat "$T/merr")" "snapshot $DB.index loaded" "from the snapshot ingest wrote"
+B match --db "$DB" --no-snapshot bind-query.log unbound.log >"$T/snap5" 2>/dev/null
+B match --db "$DB" bind-query.log unbound.log >"$T/snap6" 2>/dev/null
+ok $(cmp -s "$T/snap5" "$T/snap6"; echo $?) "the refreshed snapshot gives the output of a fresh build"
+printf 'soc3.innocreed.com\n' >"$T/new3.txt"
+sum3=$(cksum <"$DB.index")
+B ingest --db "$DB" --source list-d --no-snapshot "$T/new3.txt" >/dev/null 2>"$T/ierr"
+is "$(cat "$T/ierr")" "" "ingest --no-snapshot says nothing of the snapshot"
+is "$(cksum <"$DB.index")" "$sum3" "and leaves it as it was"
+B ingest --db "$T/nosnap.db" --source list-d "$T/new3.txt" >/dev/null 2>"$T/ierr"
+ok $([ ! -e "$T/nosnap.db.index" ]; echo $?) "ingest into a store without a snapshot creates none"
+is "$(cat "$T/ierr")" "" "and says nothing of one"
 B match --db "$DB" --threads 0 a 2>/dev/null; is $? 2 "--threads 0 is a usage error"
 
 # A live input (tail -f log | bulwark match -): a sighting comes out as soon
