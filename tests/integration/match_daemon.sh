@@ -3,9 +3,10 @@
 # current for bulwark match (issue 3): after an ingest, the daemon rebuilds
 # its index, waits for the store to be quiet and saves the snapshot
 # (event=index_saved), and the next match loads it instead of building the
-# index from the store, and finds the new indicator.  A snapshot the store
-# has moved past (an ingest with no daemon running) is not used: match
-# rebuilds and finds the change.  A restarted daemon does not rewrite a
+# index from the store, and finds the new indicator.  An ingest with the
+# daemon running writes the file itself, and the daemon leaves it.  A
+# snapshot the store has moved past (ingest --no-snapshot, no daemon) is
+# not used: match rebuilds and finds the change.  A restarted daemon does not rewrite a
 # current file.  The daemon listens on 127.0.0.1:19001, without DNS.
 . "$(dirname "$0")/lib.sh"
 
@@ -38,8 +39,10 @@ contains "$line" "path=$DB.index indicators=2 " "one structured line: the path a
 contains "$line" " ms=" "and the time it took"
 is "$(stat -c %a "$DB.index")" 600 "the file is readable by its owner only"
 
-# 1. a nightly ingest: the daemon saves the new snapshot by itself
-B ingest --db "$DB" --source s2 "$T/b.txt" >/dev/null 2>&1
+# 1. a change the daemon must catch by itself (here an ingest told to leave
+# the file alone; a bundle posted to the daemon's TAXII inbox is another):
+# the daemon saves the new snapshot
+B ingest --db "$DB" --source s2 --no-snapshot "$T/b.txt" >/dev/null 2>&1
 saved 2
 ok $? "after an ingest the daemon saves the snapshot again"
 contains "$(grep 'event=index_saved' "$T/serve.log" | sed -n 2p)" "indicators=3 " \
@@ -55,13 +58,27 @@ is "$(wc -l <"$T/out1")" 3 "three sightings (not the later one, not the clean na
 sleep 2.5
 is "$(grep -c 'event=index_saved' "$T/serve.log")" 2 "an unchanged store is not saved again"
 
-# 3. a change with no daemon: the file is stale and not used
+# 2b. a plain ingest with the daemon running rewrites the file itself (one
+# was there); the daemon finds the file current and does not write it
+printf 'both-d.example\n' >"$T/d.txt"
+B ingest --db "$DB" --source s4 "$T/d.txt" >/dev/null 2>"$T/ierr"
+contains "$(cat "$T/ierr")" "index: snapshot $DB.index rewritten" \
+	"an ingest with the daemon running rewrites the snapshot"
+sleep 3
+is "$(grep -c 'event=index_saved' "$T/serve.log")" 2 \
+	"and the daemon, finding the file current, does not write it again"
+B match --db "$DB" --format plain "$T/log" >/dev/null 2>"$T/err1b"
+contains "$(cat "$T/err1b")" "index: 4 indicators, snapshot $DB.index loaded" \
+	"match loads the snapshot the ingest wrote"
+
+# 3. a change with no daemon and no ingest to keep the file: it is stale
+# and not used
 kill $PID
 wait $PID 2>/dev/null
-B ingest --db "$DB" --source s3 "$T/c.txt" >/dev/null 2>&1
+B ingest --db "$DB" --source s3 --no-snapshot "$T/c.txt" >/dev/null 2>&1
 B match --db "$DB" --format plain "$T/log" >"$T/out2" 2>"$T/err2"
 is $? 0 "match exits 0"
-contains "$(cat "$T/err2")" "index: 4 indicators, built from the store" "a stale snapshot is not used"
+contains "$(cat "$T/err2")" "index: 5 indicators, built from the store" "a stale snapshot is not used"
 contains "$(cat "$T/err2")" "stale: the store's indicators changed since" "and match says why"
 contains "$(cat "$T/out2")" '"indicator":"later-c.example"' "the rebuilt index finds the change"
 B match --db "$DB" --format plain "$T/log" >"$T/out3" 2>"$T/err3"
