@@ -3276,6 +3276,27 @@ bw_index_file_source(const char *path, struct bw_index_source *out,
 	return BW_OK;
 }
 
+/* Builds the index and, with a path, writes it there: a failed write is
+ * only noted in how (the caller has an index all the same). */
+static int
+build_and_save(struct bw_store *st, const char *path, int64_t now,
+	       struct bw_index **out, struct bw_index_origin *how,
+	       struct bw_err *err)
+{
+	struct bw_err e;
+	int rc = bw_index_build(st, now, out, err);
+
+	if (rc)
+		return rc;
+	if (path != NULL) {
+		if (bw_index_save(*out, path, &e) == BW_OK)
+			how->saved = true;
+		else
+			snprintf(how->save_error, sizeof(how->save_error), "%s", e.msg);
+	}
+	return BW_OK;
+}
+
 int
 bw_index_open(struct bw_store *st, const char *path, int64_t now,
 	      struct bw_index **out, struct bw_index_origin *how,
@@ -3310,15 +3331,9 @@ bw_index_open(struct bw_store *st, const char *path, int64_t now,
 			snprintf(how->why, sizeof(how->why), "%s", e.msg);
 		}
 	}
-	rc = bw_index_build(st, now, &ix, err);
+	rc = build_and_save(st, path, now, &ix, how, err);
 	if (rc)
 		return rc;
-	if (path != NULL) {
-		if (bw_index_save(ix, path, &e) == BW_OK)
-			how->saved = true;
-		else
-			snprintf(how->save_error, sizeof(how->save_error), "%s", e.msg);
-	}
 	*out = ix;
 	return BW_OK;
 }
@@ -3349,13 +3364,7 @@ bw_index_refresh(struct bw_store *st, const char *path, int64_t now,
 	} else {
 		snprintf(how->why, sizeof(how->why), "%s", e.msg);
 	}
-	rc = bw_index_build(st, now, &ix, err);
-	if (rc)
-		return rc;
-	if (bw_index_save(ix, path, &e) == BW_OK)
-		how->saved = true;
-	else
-		snprintf(how->save_error, sizeof(how->save_error), "%s", e.msg);
+	rc = build_and_save(st, path, now, &ix, how, err);
 	bw_index_free(ix);
-	return BW_OK;
+	return rc;
 }

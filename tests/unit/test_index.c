@@ -22,6 +22,7 @@
 #include "index/index.h"
 #include "store/store.h"
 #include "tap.h"
+#include "tmpdir.h"
 
 #define NOW 1700000000
 
@@ -673,6 +674,21 @@ put(struct bw_store *st, const struct rec *r, int64_t now)
 	return 0;
 }
 
+/* A new store named name in the test's scratch directory (tmpdir.h:
+ * main removes it); NULL after a failed check. */
+static struct bw_store *
+new_store(const char *name)
+{
+	struct bw_store *st = NULL;
+	struct bw_err err = {0, ""};
+
+	if (!CHECK(bw_store_open(tmp_path(name), 0, &st, &err) == BW_OK)) {
+		printf("#   %s\n", err.msg);
+		return NULL;
+	}
+	return st;
+}
+
 static void
 test_store(void)
 {
@@ -695,25 +711,14 @@ test_store(void)
 		{"d41d8cd98f00b204e9800998ecf8427e", "feed-c", 10, 0, 0, NULL},
 		{"revoked.example", "feed-a", 50, 0, 0, NULL},
 	};
-	char path[] = "/tmp/bw-test-index-XXXXXX";
-	char db[64];
-	struct bw_store *st = NULL;
+	struct bw_store *st = new_store("store.db");
 	struct bw_index *ix = NULL;
 	struct bw_index_stats s;
 	struct bw_err err = {0, ""};
-	int fd = mkstemp(path), bad = 0;
+	int bad = 0;
 
-	if (fd < 0) {
-		CHECK(!"mkstemp");
+	if (st == NULL)
 		return;
-	}
-	close(fd);
-	unlink(path);
-	snprintf(db, sizeof(db), "%s.db", path);
-	if (!CHECK(bw_store_open(db, 0, &st, &err) == BW_OK)) {
-		printf("#   %s\n", err.msg);
-		return;
-	}
 	/* an empty store gives an empty snapshot */
 	CHECK_INT(bw_index_build(st, NOW, &ix, &err), BW_OK);
 	if (ix) {
@@ -794,11 +799,6 @@ test_store(void)
 	ix = NULL;
 out:
 	bw_store_close(st);
-	unlink(db);
-	snprintf(path, sizeof(path), "%s-wal", db);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s-shm", db);
-	unlink(path);
 }
 
 /* ---- the holder (one thread; tests/unit/test_index_mt.c runs many) ---- */
@@ -1625,24 +1625,14 @@ test_store_order(void)
 		{"first.example", "feed-b", 90, 0, 0, "tag:two,actor:x"},
 		{"second.example", "feed-c", 95, 1, 0, "tag:revoked"},
 	};
-	char path[] = "/tmp/bw-test-index-order-XXXXXX", db[80];
-	struct bw_store *st = NULL;
+	struct bw_store *st = new_store("order.db");
 	struct bw_index *ix = NULL;
 	struct bw_index_stats s;
 	struct bw_err err = {0, ""};
-	int fd = mkstemp(path), bad = 0;
+	int bad = 0;
 
-	if (fd < 0) {
-		CHECK(!"mkstemp");
+	if (st == NULL)
 		return;
-	}
-	close(fd);
-	unlink(path);
-	snprintf(db, sizeof(db), "%s.db", path);
-	if (!CHECK(bw_store_open(db, 0, &st, &err) == BW_OK)) {
-		printf("#   %s\n", err.msg);
-		return;
-	}
 	bw_store_begin(st, &err);
 	for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++)
 		bad += put(st, &recs[i], NOW - 1000) != 0;
@@ -1671,11 +1661,6 @@ test_store_order(void)
 	bw_index_free(ix);
 out:
 	bw_store_close(st);
-	unlink(db);
-	snprintf(path, sizeof(path), "%s-wal", db);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s-shm", db);
-	unlink(path);
 }
 
 /* What a snapshot says about one value: its matches with confidence,
@@ -1708,26 +1693,16 @@ static void
 test_store_two_readers(void)
 {
 	enum { N = 24000, LATE = 300 };
-	char path[] = "/tmp/bw-test-index-readers-XXXXXX", db[80];
 	char value[64], tags[64], a_line[512], b_line[512];
-	struct bw_store *st = NULL;
+	struct bw_store *st = new_store("readers.db");
 	struct bw_index *ix[2] = {NULL, NULL};
 	struct bw_index_stats s[2];
 	struct bw_err err = {0, ""};
 	cpu_set_t all, one;
-	int fd = mkstemp(path), bad = 0, differ = 0, late_seen = 0;
+	int bad = 0, differ = 0, late_seen = 0;
 
-	if (fd < 0) {
-		CHECK(!"mkstemp");
+	if (st == NULL)
 		return;
-	}
-	close(fd);
-	unlink(path);
-	snprintf(db, sizeof(db), "%s.db", path);
-	if (!CHECK(bw_store_open(db, 0, &st, &err) == BW_OK)) {
-		printf("#   %s\n", err.msg);
-		return;
-	}
 	bw_store_begin(st, &err);
 	for (unsigned i = 0; i < N && bad == 0; i++) {
 		struct rec r = {value, "feed-a", (int)(i % 101), i % 50 == 0, 0,
@@ -1809,11 +1784,6 @@ out:
 	bw_index_free(ix[0]);
 	bw_index_free(ix[1]);
 	bw_store_close(st);
-	unlink(db);
-	snprintf(path, sizeof(path), "%s-wal", db);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s-shm", db);
-	unlink(path);
 }
 
 /* Enough names that many buckets overflow into their neighbours (a
@@ -1925,10 +1895,9 @@ fault_scenario(struct bw_store *st)
 static void
 test_faults(void)
 {
-	char path[] = "/tmp/bw-test-index-faults-XXXXXX", db[80];
-	struct bw_store *st = NULL;
+	struct bw_store *st;
 	struct bw_err err = {0, ""};
-	int fd, other = 0, failed = 0;
+	int other = 0, failed = 0;
 	long n;
 
 	if (bw_mem_fail_after(1000000) != 0) {
@@ -1936,13 +1905,8 @@ test_faults(void)
 		return;
 	}
 	bw_mem_fail_reset();
-	fd = mkstemp(path);
-	if (!CHECK(fd >= 0))
-		return;
-	close(fd);
-	unlink(path);
-	snprintf(db, sizeof(db), "%s.db", path);
-	if (!CHECK(bw_store_open(db, 0, &st, &err) == BW_OK))
+	st = new_store("faults.db");
+	if (st == NULL)
 		return;
 	{
 		static const struct rec recs[] = {
@@ -1973,11 +1937,6 @@ test_faults(void)
 	CHECK_INT(other, 0);
 	CHECK_INT(fault_scenario(st), BW_OK);
 	bw_store_close(st);
-	unlink(db);
-	snprintf(path, sizeof(path), "%s-wal", db);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s-shm", db);
-	unlink(path);
 }
 
 /* bw_index_parse_addr's fast dotted-quad path says exactly what
@@ -2055,6 +2014,8 @@ test_parse_quad(void)
 int
 main(void)
 {
+	if (tmp_dir_make("index"))
+		return 1;
 	TAP_RUN(test_domain_suffix);
 	TAP_RUN(test_builder_rejects);
 	TAP_RUN(test_lpm);
@@ -2073,5 +2034,6 @@ main(void)
 	TAP_RUN(test_store_order);
 	TAP_RUN(test_store_two_readers);
 	TAP_RUN(test_parse_quad);
+	tmp_dir_remove();
 	return tap_done();
 }
