@@ -9,7 +9,7 @@
  * Date, per request), so with a real look-up on top the check could not
  * reach nginx's CPU per request, and in wrk's closed loop p99 follows CPU
  * per request.  This listener does the least HTTP/1.1 needs: one recv and
- * one writev per request on a kept-alive connection, nothing allocated
+ * one send per request on a kept-alive connection, nothing allocated
  * per request, the Date formatted once a second.
  *
  * What it accepts: GET and HEAD with no body (a Content-Length other than

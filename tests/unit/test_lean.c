@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,44 @@ test_parse_pieces(void)
 	CHECK_INT(parse("GET / HTTP/1.1\r\nConnection: closed\r\n\r\n", sizeof(buf), buf, &req,
 			&used, &status), 1);
 	CHECK_INT(req.keep_alive, 1);
+}
+
+/* Every byte value at every position of an 8-byte word (the check runs a
+ * word at a time): the controls but HTAB and DEL are refused, the rest
+ * (obs-text included) kept as sent. */
+static void
+test_parse_bytes(void)
+{
+	char text[96], buf[256];
+	struct bw_lean_req req;
+	size_t used, scan, n;
+	int status, rc, bad = 0;
+
+	for (int c = 0; c < 256; c++) {
+		if (c == '\r' || c == '\n')
+			continue; /* CR and LF: the framing, tested above */
+		for (size_t at = 0; at < 16; at++) {
+			n = (size_t)snprintf(text, sizeof(text),
+					     "GET / HTTP/1.1\r\nX-Long-Name: 0123456789abcdefghij\r\n\r\n");
+			/* within the value, at each alignment; a byte from 0x80
+			 * just before a blank as well (a carry across bytes) */
+			text[30 + at] = (char)c;
+			if (at > 0 && c >= 0x80)
+				text[30 + at - 1] = ' ';
+			memcpy(buf, text, n);
+			scan = 0;
+			status = 0;
+			rc = bw_lean_parse(buf, n, sizeof(buf), &scan, &req, &used, &status);
+			if ((c < 0x20 && c != '\t') || c == 0x7f) {
+				if (rc != -1 || status != 400)
+					bad++;
+			} else if (rc != 1 || strlen(req.headers[0].value) != 20 ||
+				   (unsigned char)req.headers[0].value[at + 1] != c) {
+				bad++;
+			}
+		}
+	}
+	CHECK_INT(bad, 0);
 }
 
 static void
@@ -286,6 +325,27 @@ answered_then_closed(uint16_t port, const char *request, const char *want)
 	return strncmp(buf, want, strlen(want)) == 0 && eof;
 }
 
+/* The pipelined requests of test_server, sent from a thread of their own
+ * (the listener stops reading while its answers wait). */
+#define NPIPE 40000
+#define PIPE_BUF_BYTES (NPIPE * 32)
+#define PIPE_IN_BYTES (NPIPE * 160)
+
+struct pipe_job {
+	int fd;
+	const char *text;
+	size_t len;
+};
+
+static void *
+pipe_sender(void *arg)
+{
+	struct pipe_job *j = arg;
+
+	send_all(j->fd, j->text, j->len);
+	return NULL;
+}
+
 static void
 test_server(void)
 {
@@ -385,6 +445,70 @@ test_server(void)
 		bw_free(big);
 	}
 
+	/* small answers that the socket does not take at once: a client with
+	 * a small receive buffer sends NPIPE requests from a second thread
+	 * and reads only 200 ms later, so the listener's sends come back short
+	 * (an answer split inside its headers or body), it stops reading, and
+	 * the rest goes out in order as the client reads */
+	fd2 = socket(AF_INET, SOCK_STREAM, 0);
+	big = bw_malloc(PIPE_BUF_BYTES);
+	if (CHECK(fd2 >= 0 && big != NULL)) {
+		struct sockaddr_in a;
+		struct pipe_job job;
+		pthread_t th;
+		int small = 4096, started;
+
+		setsockopt(fd2, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+		memset(&a, 0, sizeof(a));
+		a.sin_family = AF_INET;
+		a.sin_port = htons(port);
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		CHECK(connect(fd2, (struct sockaddr *)&a, sizeof(a)) == 0);
+		job.fd = fd2;
+		job.len = 0;
+		for (int i = 0; i < NPIPE; i++)
+			job.len += (size_t)snprintf(big + job.len, PIPE_BUF_BYTES - job.len,
+						    "GET /healthz HTTP/1.1\r\n\r\n");
+		job.text = big;
+		started = pthread_create(&th, NULL, pipe_sender, &job) == 0;
+		CHECK(started);
+		usleep(200000);
+		/* the answers go into a buffer of their own (big is being
+		 * sent); they are all alike and of one length (the Date's is
+		 * fixed), so each is compared where it must start and end */
+		{
+			static const char head[] = "HTTP/1.1 200 OK\r\nDate: ",
+					  tail[] = "Content-Length: 11\r\n\r\n{\"ok\":true}";
+			char *in = bw_malloc(PIPE_IN_BYTES), *e;
+			size_t got = 0, one = 0, ok = 0;
+			if (CHECK(in != NULL)) {
+				for (int tries = 0; tries < 100; tries++) {
+					size_t k = recv_some(fd2, in + got, PIPE_IN_BYTES - got,
+							     PIPE_IN_BYTES - got - 1, 200, &eof);
+					got += k;
+					if (k == 0 || eof)
+						break; /* 200 ms of silence: all there */
+				}
+				e = strstr(in, "{\"ok\":true}");
+				one = e ? (size_t)(e - in) + 11 : 0;
+				for (size_t i = 0; one && i + one <= got; i += one)
+					if (memcmp(in + i, head, sizeof(head) - 1) == 0 &&
+					    memcmp(in + i + one - (sizeof(tail) - 1), tail,
+						   sizeof(tail) - 1) == 0)
+						ok++;
+			}
+			CHECK_INT(ok, NPIPE);
+			CHECK_INT(got, NPIPE * one);
+			CHECK_INT(eof, 0);
+			bw_free(in);
+		}
+		if (started)
+			pthread_join(th, NULL);
+	}
+	if (fd2 >= 0)
+		close(fd2);
+	bw_free(big);
+
 	/* headers beyond max_header_bytes: 431, closed */
 	memset(buf, 'a', sizeof(buf));
 	memcpy(buf, "GET / HTTP/1.1\r\nX: ", 19);
@@ -476,6 +600,7 @@ main(void)
 {
 	TAP_RUN(test_parse_good);
 	TAP_RUN(test_parse_pieces);
+	TAP_RUN(test_parse_bytes);
 	TAP_RUN(test_parse_hostile);
 	TAP_RUN(test_server);
 	TAP_RUN(test_http_both);
