@@ -297,8 +297,9 @@ bw_cmd_ingest(int argc, char **argv)
 		bw_cli_error("%s", err.msg);
 		run.status = BW_EXIT_ERROR;
 	}
-	/* also after a failed file: the files before it were committed */
-	if (!no_snap && refresh_snapshot(st, db, o.now))
+	/* also after a failed file: the files before it were committed; as of
+	 * now, not of the start (a long ingest may outlive a record) */
+	if (!no_snap && refresh_snapshot(st, db, bw_time_now()))
 		run.status = BW_EXIT_ERROR;
 	status = run.status;
 out:
