@@ -392,24 +392,42 @@ pread_all(int fd, void *buf, size_t n, uint64_t off)
 	return got;
 }
 
-/* Opens the image file at path for reading into *fd, with its status in
- * *sb: BW_ENOTFOUND when there is none, BW_EFORMAT (and *fd closed) when
- * it is not a regular file. */
+/* Opens the image file at path for reading into *fd, reads its first cap
+ * bytes (at least the header) into head (*got of them), checks the header
+ * and that the file is as long as it says (*flen; *sum its checksum,
+ * *nsec its sections).  BW_ENOTFOUND when there is none; on any error *fd
+ * is closed. */
 static int
-open_image(const char *path, int *fd, struct stat *sb, struct bw_err *err)
+open_image(const char *path, uint8_t *head, size_t cap, size_t *got, int *fd,
+	   uint64_t *flen, uint64_t *sum, uint32_t *nsec, struct bw_err *err)
 {
+	struct stat sb;
+	int rc;
+
 	*fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (*fd < 0) {
 		if (errno == ENOENT)
 			return bw_err_set(err, BW_ENOTFOUND, "%s: no snapshot", path);
 		return bw_err_set(err, BW_EIO, "%s: %s", path, strerror(errno));
 	}
-	if (fstat(*fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
-		close(*fd);
-		*fd = -1;
-		return bw_err_set(err, BW_EFORMAT, "%s: not a regular file", path);
+	if (fstat(*fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		rc = bw_err_set(err, BW_EFORMAT, "%s: not a regular file", path);
+		goto fail;
+	}
+	*got = pread_all(*fd, head, cap, 0);
+	rc = check_header(head, *got, flen, sum, nsec, err);
+	if (rc)
+		goto fail;
+	if ((uint64_t)sb.st_size != *flen) {
+		rc = bw_err_set(err, BW_EFORMAT, "%s: truncated (%lld bytes of %llu)", path,
+				(long long)sb.st_size, (unsigned long long)*flen);
+		goto fail;
 	}
 	return BW_OK;
+fail:
+	close(*fd);
+	*fd = -1;
+	return rc;
 }
 
 int
@@ -419,22 +437,17 @@ bw_image_peek(const char *path, uint64_t *kind, void *buf, size_t cap,
 	uint8_t head[BW_IMAGE_HEADER + 16];
 	uint64_t flen, sum, off, len;
 	uint32_t nsec;
-	struct stat sb;
 	size_t got;
 	int fd, rc;
 
 	*n = 0;
-	rc = open_image(path, &fd, &sb, err);
+	rc = open_image(path, head, sizeof(head), &got, &fd, &flen, &sum, &nsec, err);
 	if (rc)
 		return rc;
-	got = pread_all(fd, head, sizeof(head), 0);
-	rc = check_header(head, got, &flen, &sum, &nsec, err);
-	if (rc)
-		goto out;
 	memcpy(kind, head + 40, 8);
 	memcpy(&off, head + BW_IMAGE_HEADER, 8);
 	memcpy(&len, head + BW_IMAGE_HEADER + 8, 8);
-	if ((uint64_t)sb.st_size != flen || got < sizeof(head) || nsec == 0 ||
+	if (got < sizeof(head) || nsec == 0 ||
 	    off % BW_IMAGE_ALIGN != 0 || off < BW_IMAGE_HEADER + 16 * (uint64_t)nsec ||
 	    off > flen || len > flen - off) {
 		rc = bw_err_set(err, BW_EFORMAT, "%s: damaged or truncated", path);
@@ -462,7 +475,6 @@ bw_image_read(const char *path, void **raw, struct bw_image *img,
 	uint8_t head[BW_IMAGE_HEADER];
 	uint64_t flen, sum;
 	uint32_t nsec;
-	struct stat sb;
 	struct cksum ck;
 	uint8_t *mem = NULL, *p;
 	size_t got = 0;
@@ -470,18 +482,9 @@ bw_image_read(const char *path, void **raw, struct bw_image *img,
 
 	*raw = NULL;
 	memset(img, 0, sizeof(*img));
-	rc = open_image(path, &fd, &sb, err);
+	rc = open_image(path, head, sizeof(head), &got, &fd, &flen, &sum, &nsec, err);
 	if (rc)
 		return rc;
-	got = pread_all(fd, head, sizeof(head), 0);
-	rc = check_header(head, got, &flen, &sum, &nsec, err);
-	if (rc)
-		goto out;
-	if ((uint64_t)sb.st_size != flen) {
-		rc = bw_err_set(err, BW_EFORMAT, "%s: truncated (%lld bytes of %llu)", path,
-				(long long)sb.st_size, (unsigned long long)flen);
-		goto out;
-	}
 	mem = bw_malloc((size_t)flen + HUGE_ALIGN);
 	if (mem == NULL) {
 		rc = bw_err_set(err, BW_ENOMEM, "out of memory loading %s", path);
