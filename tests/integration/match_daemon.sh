@@ -19,19 +19,19 @@ printf 'www.evil-a.example\nx.fresh-b.example\nlater-c.example\n10.9.1.1\nclean.
 B ingest --db "$DB" --source s1 "$T/a.txt" >/dev/null 2>&1
 is $? 0 "the first list is stored"
 
-"$BULWARK" serve --db "$DB" --listen 127.0.0.1:19001 --dns no --report-period no \
-	--log-requests=no --index-snapshot 1s >/dev/null 2>"$T/serve.log" &
-PID=$!
+# serve SNAPSHOT LOG: the daemon on the store in the background (PID),
+# its log in LOG
+serve() {
+	"$BULWARK" serve --db "$DB" --listen 127.0.0.1:19001 --dns no --report-period no \
+		--log-requests=no --index-snapshot "$1" >/dev/null 2>"$2" &
+	PID=$!
+}
+serve 1s "$T/serve.log"
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$T"' EXIT
 
 # saved N: waits (up to 30 s) until the log holds N index_saved lines
-saved() {
-	for _ in $(seq 300); do
-		[ "$(grep -c 'event=index_saved' "$T/serve.log")" -ge "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+saved() { wait_for 30 lines_matching 'event=index_saved' "$T/serve.log" "$1"; }
+lines_matching() { [ "$(grep -c "$1" "$2")" -ge "$3" ]; }
 saved 1
 ok $? "the daemon saves the snapshot it starts with"
 line=$(grep -m 1 'event=index_saved' "$T/serve.log")
@@ -88,13 +88,8 @@ is "$(cat "$T/out3")" "$(cat "$T/out2")" "with the same sightings"
 # 4. a daemon started on a store whose file is current does not write it
 # again (it reads what the file was built from in its header)
 sum=$(cksum <"$DB.index")
-"$BULWARK" serve --db "$DB" --listen 127.0.0.1:19001 --dns no --report-period no \
-	--log-requests=no --index-snapshot 1s >/dev/null 2>"$T/serve3.log" &
-PID=$!
-for _ in $(seq 100); do
-	grep -q 'event=listening' "$T/serve3.log" && break
-	sleep 0.1
-done
+serve 1s "$T/serve3.log"
+wait_for 10 grep -q 'event=listening' "$T/serve3.log"
 sleep 3
 kill $PID
 wait $PID 2>/dev/null
@@ -103,13 +98,8 @@ ok $(! grep -q index_saved "$T/serve3.log" && [ "$(cksum <"$DB.index")" = "$sum"
 
 # 5. index_snapshot no: the daemon writes no file
 rm -f "$DB.index"
-"$BULWARK" serve --db "$DB" --listen 127.0.0.1:19001 --dns no --report-period no \
-	--log-requests=no --index-snapshot no >/dev/null 2>"$T/serve2.log" &
-PID=$!
-for _ in $(seq 100); do
-	grep -q 'event=listening' "$T/serve2.log" && break
-	sleep 0.1
-done
+serve no "$T/serve2.log"
+wait_for 10 grep -q 'event=listening' "$T/serve2.log"
 sleep 1.5
 ok $([ ! -e "$DB.index" ] && ! grep -q index_saved "$T/serve2.log"; echo $?) \
 	"--index-snapshot no: no snapshot written"
