@@ -135,7 +135,7 @@ static int
 refresh_snapshot(struct bw_store *st, const char *db, int64_t now)
 {
 	struct bw_index_origin how;
-	struct timespec t0, t1;
+	struct timespec t0;
 	struct bw_err err;
 	char *path = bw_cli_snapshot_path(bw_cli_db_path(db));
 	int rc;
@@ -146,13 +146,11 @@ refresh_snapshot(struct bw_store *st, const char *db, int64_t now)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = bw_index_refresh(st, path, now, &how, &err);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (rc)
 		bw_cli_error("index snapshot %s: %s", path, err.msg);
 	else if (how.saved)
 		fprintf(stderr, "index: snapshot %s rewritten in %ld ms (%s)\n", path,
-			(long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000),
-			how.why);
+			bw_time_ms_since(&t0), how.why);
 	else if (how.why[0])
 		bw_cli_error("warning: index snapshot %s not rewritten (%s): %s",
 			     path, how.why, how.save_error);

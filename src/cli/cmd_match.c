@@ -33,11 +33,8 @@ report_index(const struct bw_index *ix, const char *snap,
 	     const struct bw_index_origin *how, const struct timespec *t0)
 {
 	struct bw_index_stats s;
-	struct timespec t1;
-	long ms;
+	long ms = bw_time_ms_since(t0);
 
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ms = (long)((t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000);
 	bw_index_stats(ix, &s);
 	if (how->loaded)
 		fprintf(stderr, "index: %zu indicators, snapshot %s loaded in %ld ms\n",

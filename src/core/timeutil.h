@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/err.h"
 
@@ -37,6 +38,10 @@ char *bw_time_format_ms(int64_t t, char *buf);
 
 /* Seconds since the epoch now (CLOCK_REALTIME). */
 int64_t bw_time_now(void);
+
+/* Milliseconds since t0, a CLOCK_MONOTONIC reading: how long something
+ * took, or since it last happened. */
+long bw_time_ms_since(const struct timespec *t0);
 
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
 int64_t bw_days_from_civil(int64_t y, unsigned m, unsigned d);

@@ -328,15 +328,6 @@ reload_keys_locked(struct bw_api *api, struct bw_err *err)
 	return keys_publish(api, k, err);
 }
 
-static long
-ms_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (long)((t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000);
-}
-
 /* Builds the snapshot, its view and the key table from one read
  * transaction and publishes them; the caller holds build_mu. */
 static int
@@ -392,7 +383,7 @@ rebuild_locked(struct bw_api *api, struct bw_err *err)
 	log_line(api, "level=info event=index_published indicators=%zu records=%zu restricted=%zu national=%zu tenants=%zu keys=%zu generation=%lu build_ms=%ld",
 		 s.indicators, s.records, vs.restricted, vs.national, vs.tenants,
 		 bw_tenant_keys_count(api->keys ? api->keys->k : NULL),
-		 bw_index_holder_generation(api->holder), ms_since(&t0));
+		 bw_index_holder_generation(api->holder), bw_time_ms_since(&t0));
 	return BW_OK;
 fail:
 	bw_tenant_keys_free(keys);
@@ -459,9 +450,9 @@ save_pick(struct bw_api *api, const struct timespec *last_build)
 			clock_gettime(CLOCK_MONOTONIC, &api->pending_since);
 		}
 	}
-	if (!api->pending || (api->saved_once && ms_since(&api->last_save) < interval_ms))
+	if (!api->pending || (api->saved_once && bw_time_ms_since(&api->last_save) < interval_ms))
 		return NULL;
-	if (ms_since(last_build) < quiet_ms && ms_since(&api->pending_since) < interval_ms)
+	if (bw_time_ms_since(last_build) < quiet_ms && bw_time_ms_since(&api->pending_since) < interval_ms)
 		return NULL;
 	ix = bw_index_acquire(api->save_rd);
 	if (ix == NULL)
@@ -505,7 +496,7 @@ save_snapshot(struct bw_api *api, const struct bw_index *ix)
 		log_line(api, "level=info event=index_saved path=%s indicators=%zu bytes=%lld store_gen=%lld max_record=%lld ms=%ld",
 			 path, s.indicators,
 			 stat(api->cfg.index_path, &sb) == 0 ? (long long)sb.st_size : -1LL,
-			 (long long)src.gen, (long long)src.maxrec, ms_since(&t0));
+			 (long long)src.gen, (long long)src.maxrec, bw_time_ms_since(&t0));
 	}
 	/* a failed save is retried after an interval too */
 	api->saved_once = 1;
@@ -569,9 +560,9 @@ refresh_main(void *arg)
 					log_line(api, "level=error event=keys_reload error=\"%s\"",
 						 err.msg);
 			}
-			if ((dv != api->index_version || ms_since(&last_check) >= MAX_SNAPSHOT_AGE * 1000L ||
+			if ((dv != api->index_version || bw_time_ms_since(&last_check) >= MAX_SNAPSHOT_AGE * 1000L ||
 			     bw_time_now() > api->built_src.expires) &&
-			    ms_since(&last_build) >= MIN_REBUILD_MS) {
+			    bw_time_ms_since(&last_build) >= MIN_REBUILD_MS) {
 				clock_gettime(CLOCK_MONOTONIC, &last_check);
 				if (!snapshot_stale(api, bw_time_now())) {
 					api->index_version = dv;

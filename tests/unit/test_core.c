@@ -67,6 +67,19 @@ test_time(void)
 		}
 	}
 	CHECK(bw_time_now() > 1700000000);
+	{
+		/* a reading 1.5 s back is at least 1,500 ms ago */
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		t0.tv_sec -= 2;
+		t0.tv_nsec += 500000000L;
+		if (t0.tv_nsec >= 1000000000L) {
+			t0.tv_sec++;
+			t0.tv_nsec -= 1000000000L;
+		}
+		CHECK(bw_time_ms_since(&t0) >= 1500);
+		CHECK(bw_time_ms_since(&t0) < 1500 + 60000);
+	}
 }
 
 static void
