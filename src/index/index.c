@@ -1409,14 +1409,14 @@ to_huge(void *p, size_t n)
 	return q;
 }
 
-/* Reserves room for n indicators and about bytes of values on huge pages
- * before the first is added (bw_index_build knows n from the records it
- * read): without it the arrays grow by doubling and are copied once more
- * onto huge pages at the end, which for ten million names meant writing
- * about a gigabyte of fresh memory twice.  Only on an empty builder;
- * failing is not an error (the arrays then grow as before). */
+/* Reserves room for n indicators and about bytes of values (on huge pages
+ * if huge) before the first is added (bw_index_build knows n from the
+ * records it read): without it the arrays grow by doubling and are copied
+ * once more onto huge pages at the end, which for ten million names meant
+ * writing about a gigabyte of fresh memory twice.  Only on an empty
+ * builder; failing is not an error (the arrays then grow as before). */
 static void
-builder_reserve(struct bw_index_builder *b, size_t n, size_t bytes)
+builder_reserve(struct bw_index_builder *b, size_t n, size_t bytes, bool huge)
 {
 	struct ind *inds;
 	int64_t *sids;
@@ -1434,15 +1434,113 @@ builder_reserve(struct bw_index_builder *b, size_t n, size_t bytes)
 		bw_free(arena);
 		return;
 	}
-	bw_index_advise_huge(inds, n * sizeof(*inds));
-	bw_index_advise_huge(sids, n * sizeof(*sids));
-	bw_index_advise_huge(arena, bytes);
+	if (huge) {
+		bw_index_advise_huge(inds, n * sizeof(*inds));
+		bw_index_advise_huge(sids, n * sizeof(*sids));
+		bw_index_advise_huge(arena, bytes);
+	}
 	b->inds = inds;
 	b->store_ids = sids;
 	b->arena = arena;
 	b->inds_cap = b->sids_cap = n;
 	b->arena_cap = bytes;
-	b->huge = true;
+	b->huge = huge;
+}
+
+/* Appends u32s v[0, n), each plus d, to *dst. */
+static int
+append_ids(uint32_t **dst, size_t *len, size_t *cap, const uint32_t *v, size_t n,
+	   uint32_t d)
+{
+	uint32_t *p;
+
+	if (n == 0)
+		return BW_OK; /* bw_grow gives NULL back for an empty list */
+	p = bw_grow(*dst, cap, *len + n, sizeof(*p));
+	if (p == NULL)
+		return BW_ENOMEM;
+	*dst = p;
+	for (size_t i = 0; i < n; i++)
+		p[(*len)++] = v[i] + d;
+	return BW_OK;
+}
+
+/*
+ * Appends what builder x added to b, as if b had added it itself after
+ * its own: x's indicators take the numbers after b's (in the arena's
+ * entry headers too), its values follow b's in the arena and its tag
+ * sets are interned in b in x's order, which is the order b would have
+ * met them in.  x's tag numbers must be b's (x interns no tags of its
+ * own: it only joins records whose tags b numbered).  BW_ELIMIT when the
+ * two together exceed a limit of the snapshot.
+ */
+static int
+builder_append(struct bw_index_builder *b, const struct bw_index_builder *x)
+{
+	size_t d = b->ninds, a = b->arena_len, n = x->ninds;
+	uint32_t *setmap = NULL;
+	void *p;
+	int rc = BW_OK;
+
+	b->stats.records += x->stats.records;
+	b->stats.skipped += x->stats.skipped;
+	b->stats.tags_dropped += x->stats.tags_dropped;
+	if (n == 0)
+		return BW_OK;
+	if (d + n > BW_INDEX_INDICATORS_MAX || a + x->arena_len > BW_INDEX_STRINGS_MAX)
+		return BW_ELIMIT;
+	setmap = bw_malloc(x->nsets * sizeof(*setmap));
+	if (setmap == NULL)
+		return BW_ENOMEM;
+	for (size_t i = 0; i < x->nsets && rc == BW_OK; i++)
+		rc = intern_set(b, x->setv + x->sets[i].first, x->sets[i].n, &setmap[i]);
+	if (rc)
+		goto out;
+	rc = BW_ENOMEM;
+	if ((p = bw_grow(b->inds, &b->inds_cap, d + n, sizeof(*b->inds))) == NULL)
+		goto out;
+	b->inds = p;
+	if ((p = bw_grow(b->store_ids, &b->sids_cap, d + n, sizeof(*b->store_ids))) == NULL)
+		goto out;
+	b->store_ids = p;
+	if ((p = bw_grow(b->arena, &b->arena_cap, a + x->arena_len, 1)) == NULL)
+		goto out;
+	if (p != b->arena && b->huge)
+		bw_index_advise_huge(p, b->arena_cap);
+	b->arena = p;
+	if (append_ids(&b->doms, &b->ndoms, &b->doms_cap, x->doms, x->ndoms, (uint32_t)d) ||
+	    append_ids(&b->exacts, &b->nexacts, &b->exacts_cap, x->exacts, x->nexacts,
+		       (uint32_t)d))
+		goto out;
+	for (int f = 0; f < 2; f++) {
+		struct bw_lpm_prefix *v;
+		if (x->npfx[f] == 0)
+			continue;
+		v = bw_grow(b->pfx[f], &b->pfx_cap[f], b->npfx[f] + x->npfx[f], sizeof(*v));
+		if (v == NULL)
+			goto out;
+		b->pfx[f] = v;
+		for (size_t i = 0; i < x->npfx[f]; i++) {
+			v[b->npfx[f]] = x->pfx[f][i];
+			v[b->npfx[f]++].id += (uint32_t)d;
+		}
+	}
+	memcpy(b->arena + a, x->arena, x->arena_len);
+	for (size_t i = 0; i < n; i++) {
+		struct ind e = x->inds[i];
+		uint32_t id = (uint32_t)(d + i);
+		e.off += (uint32_t)a;
+		e.tagset = setmap[e.tagset];
+		b->inds[id] = e;
+		memcpy(b->arena + e.off - ENTRY_HDR, &id, ENTRY_HDR);
+	}
+	memcpy(b->store_ids + d, x->store_ids, n * sizeof(*b->store_ids));
+	b->ninds += n;
+	b->arena_len += x->arena_len;
+	rc = BW_OK;
+out:
+	bw_free(setmap);
+	return rc;
 }
 
 /* A large block that grew to cap (or was reserved) trimmed to n bytes:
@@ -1696,32 +1794,96 @@ cmp_arec(const void *a, const void *b)
 }
 
 /*
- * The indicator table, read by a second thread on a connection of its own
- * while the build's thread reads the records: SQLite scans the records at
- * about 190 ns a row and the indicators at about 110 (0.3 s of the 0.5 s
- * it took to build a million-prefix index with one thread), and the two
- * scans do not depend on each other until the merge (measured: 0.5 s
- * became 0.38 s on two idle cores).  The rows go to one packed buffer (id,
- * type, value length, value), which the merge then walks instead of a
- * statement.  The second connection must read the same state of the store
- * as the first: it reads the store's generation in its own transaction
- * and, if that differs from what the first read (a writer got in between),
- * its rows are not used and the build reads the table itself.  So does it
- * when anything else fails here: this thread only ever saves time.
+ * A build reads the store on two connections when it is large enough:
+ * SQLite scans the records at about 190 ns a row and the indicators at
+ * about 110, and joining them (a value parsed and added per indicator) is
+ * another 90 ns, so with one thread a million prefixes took 0.28 s before
+ * the tables were built.  The second thread reads the indicator table and
+ * the last fifth of the records (the costs above balance there) on a
+ * connection of its own while the build's thread reads the rest of the
+ * records; the records are then joined with the indicators in two halves,
+ * by indicator, into two builders, and the second builder is appended to
+ * the first (builder_append) in the order one thread would have added
+ * them, so the snapshot is the same as a one-thread build's, number for
+ * number.  The second connection must read the same state of the store as
+ * the first: it reads the store's generation in its own transaction and,
+ * if that differs from what the first read (a writer got in between), its
+ * rows are not used and the build reads what it would have read itself.
+ * So does it when anything else fails here: the second thread only ever
+ * saves time.
  */
 #define PARALLEL_MIN_RECORDS 20000
+
+/* The records a reader collects: in record id order as read. */
+struct arecs {
+	struct arec *v;
+	size_t n, cap;
+	int64_t expires;          /* the earliest valid_until among them */
+};
 
 struct indreader {
 	pthread_t thread;
 	const char *path;        /* the store's file (the store owns it) */
 	uint64_t ident;          /* the store state the build's thread reads */
-	int64_t gen, maxrec;
-	char *rows;              /* packed rows, bw_malloc'd */
+	int64_t gen, maxrec, now;
+	int64_t rec_from;        /* reads records with ids above this */
+	char *rows;              /* the indicator table, packed, bw_malloc'd */
 	size_t len, cap;
-	bool ok;                 /* rows holds the whole table, same state */
+	struct arecs recs;
+	bool ok;                 /* rows and recs hold all of it, same state */
 };
 
 #define ROW_HDR (sizeof(int64_t) + 1 + sizeof(uint16_t))
+
+/* Appends the active records with ids in (from, to] to out: the statement
+ * of the store's own connection or of the reader's. */
+static int
+read_records(sqlite3 *db, int64_t now, int64_t from, int64_t to, struct arecs *out,
+	     struct bw_err *err)
+{
+	static const char rec_sql[] =
+		"SELECT id, indicator_id, confidence, valid_until FROM record"
+		" WHERE id > ?2 AND id <= ?3 AND revoked = 0 AND expired = 0"
+		" AND (valid_until IS NULL OR valid_until >= ?1) ORDER BY id";
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, rec_sql, -1, &s, NULL) != SQLITE_OK)
+		return db_fail(db, err, "reading records");
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, from);
+	sqlite3_bind_int64(s, 3, to);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct arec *a;
+		if (out->n == out->cap) {
+			a = bw_grow(out->v, &out->cap, out->n + 1, sizeof(*a));
+			if (a == NULL) {
+				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+				goto out;
+			}
+			out->v = a;
+		}
+		a = &out->v[out->n++];
+		a->rec = sqlite3_column_int64(s, 0);
+		a->ind = sqlite3_column_int64(s, 1);
+		a->conf = NO_CONF;
+		if (sqlite3_column_type(s, 2) != SQLITE_NULL) {
+			int c = sqlite3_column_int(s, 2);
+			if (c >= 0 && c <= 100)
+				a->conf = (int16_t)c;
+		}
+		a->tfirst = a->tn = 0;
+		if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
+			int64_t vu = sqlite3_column_int64(s, 3);
+			if (vu < out->expires)
+				out->expires = vu;
+		}
+	}
+	rc = rc == SQLITE_DONE ? BW_OK : db_fail(db, err, "reading records");
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
 
 static void *
 indreader_run(void *arg)
@@ -1771,7 +1933,8 @@ indreader_run(void *arg)
 		memcpy(p + ROW_HDR, v, n);
 		rd->len += ROW_HDR + n;
 	}
-	rd->ok = rc == SQLITE_DONE;
+	rd->ok = rc == SQLITE_DONE &&
+		 read_records(db, rd->now, rd->rec_from, rd->maxrec, &rd->recs, &e) == BW_OK;
 out:
 	sqlite3_finalize(s);
 	sqlite3_close(db);
@@ -1780,15 +1943,17 @@ out:
 
 /* Starts the reader when it can help: a store on a file, enough records
  * to be worth a thread and a connection, and a second CPU to run on.
- * false: the build reads the indicators itself. */
+ * false: the build reads everything itself. */
 static bool
 indreader_start(struct indreader *rd, sqlite3 *db, uint64_t ident, int64_t gen,
-		int64_t maxrec)
+		int64_t maxrec, int64_t now)
 {
 	cpu_set_t cpus;
 	const char *path = sqlite3_db_filename(db, "main");
 
 	memset(rd, 0, sizeof(*rd));
+	rd->recs.expires = INT64_MAX;
+	rd->rec_from = INT64_MAX;
 	if (maxrec < PARALLEL_MIN_RECORDS || path == NULL || path[0] == '\0' ||
 	    sched_getaffinity(0, sizeof(cpus), &cpus) != 0 || CPU_COUNT(&cpus) < 2)
 		return false;
@@ -1796,7 +1961,12 @@ indreader_start(struct indreader *rd, sqlite3 *db, uint64_t ident, int64_t gen,
 	rd->ident = ident;
 	rd->gen = gen;
 	rd->maxrec = maxrec;
-	return pthread_create(&rd->thread, NULL, indreader_run, rd) == 0;
+	rd->now = now;
+	rd->rec_from = maxrec - maxrec / 5;
+	if (pthread_create(&rd->thread, NULL, indreader_run, rd) == 0)
+		return true;
+	rd->rec_from = INT64_MAX;
+	return false;
 }
 
 /* The next indicator row: from the reader's rows when it read them, else
@@ -1890,77 +2060,166 @@ sort_arecs(struct arec *r, size_t nr)
 	return BW_OK;
 }
 
+
+static int
+limit_error(struct bw_err *err)
+{
+	return bw_err_set(err, BW_ELIMIT, "index limit reached (%u indicators, %u bytes of values)",
+			  BW_INDEX_INDICATORS_MAX, BW_INDEX_STRINGS_MAX);
+}
+
+/* Indicators among records in indicator order. */
+static size_t
+count_indicators(const struct arec *r, size_t nr)
+{
+	size_t n = nr > 0;
+
+	for (size_t j = 1; j < nr; j++)
+		n += r[j].ind != r[j - 1].ind;
+	return n;
+}
+
+/* Joins the records r[0, nr), in indicator order with their tags in
+ * tagv, with the indicator rows of q: each indicator with at least one
+ * record goes into b with the highest confidence and the union of the
+ * tags of its records.  Rows before the first record's indicator are
+ * passed over. */
+static int
+merge_records(struct bw_index_builder *b, const struct arec *r, size_t nr,
+	      const uint32_t *tagv, struct indsrc *q, struct bw_err *err)
+{
+	size_t j = 0;
+	int rc = SQLITE_DONE;
+
+	while (j < nr) {
+		int64_t id;
+		const char *v;
+		size_t len, ntags = 0;
+		int type, conf = -1;
+
+		rc = indsrc_next(q, &id, &type, &v, &len);
+		if (rc != SQLITE_ROW)
+			break;
+
+		while (j < nr && r[j].ind < id)
+			j++; /* a record of a missing indicator */
+		if (j == nr || r[j].ind != id)
+			continue;
+		for (; j < nr && r[j].ind == id; j++) {
+			size_t k = r[j].tn;
+			b->stats.records++;
+			if (r[j].conf != NO_CONF && r[j].conf > conf)
+				conf = r[j].conf;
+			if (k > STORE_TAGS_MAX - ntags)
+				k = STORE_TAGS_MAX - ntags;
+			if (k == 0)
+				continue;
+			rc = scratch_room(b, ntags + k);
+			if (rc)
+				return bw_err_set(err, rc, "out of memory");
+			memcpy(b->scratch + ntags, tagv + r[j].tfirst, k * sizeof(*tagv));
+			ntags += k;
+		}
+		if (v == NULL || len > BW_IOC_VALUE_MAX) {
+			b->stats.skipped++; /* not canonical */
+			continue;
+		}
+		rc = add_internal(b, (enum bw_ioc_type)type, v, len, id, conf,
+				  b->scratch, ntags);
+		if (rc == BW_EINVAL)
+			b->stats.skipped++;
+		else if (rc == BW_ELIMIT)
+			return limit_error(err);
+		else if (rc)
+			return bw_err_set(err, rc, "out of memory building the index");
+	}
+	/* the rows of the reader end in SQLITE_DONE; a statement may fail */
+	if (j < nr && rc != SQLITE_DONE)
+		return db_fail(sqlite3_db_handle(q->s), err, "reading indicators");
+	return BW_OK;
+}
+
+/* The second half of the join, on a thread of its own into a builder of
+ * its own. */
+struct half {
+	pthread_t thread;
+	struct bw_index_builder *b;
+	const struct arec *r;
+	size_t nr;
+	const uint32_t *tagv;
+	struct indsrc q;
+	int rc;
+	struct bw_err err;
+};
+
+static void *
+half_run(void *arg)
+{
+	struct half *h = arg;
+
+	h->rc = merge_records(h->b, h->r, h->nr, h->tagv, &h->q, &h->err);
+	return NULL;
+}
+
 /*
- * Reads the active records, their tags and the indicators as three
- * sequential table scans and joins them here: a nested-loop join in SQLite
- * costs three B-tree searches per row (1.3 us a row measured, more than
- * the whole rest of the build), a table scan a few dozen nanoseconds.
- * Records come in record id order and record_tag rows in (record id, tag)
- * order, so the tags merge in one pass; the records are then put in
- * indicator order (normally they already are: a store adds an indicator
- * and its first record together) and merged with the indicators, which
- * come in id order.
+ * Reads the active records, their tags and the indicators as sequential
+ * table scans and joins them here: a nested-loop join in SQLite costs
+ * three B-tree searches per row (1.3 us a row measured, more than the
+ * whole rest of the build), a table scan a few dozen nanoseconds.  Records
+ * come in record id order (the reader's share after this thread's) and
+ * record_tag rows in (record id, tag) order, so the tags merge in one
+ * pass; the records are then put in indicator order (normally they
+ * already are: a store adds an indicator and its first record together)
+ * and joined with the indicators, which come in id order.
  */
 static int
 load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
 		const struct tagmap *map, size_t nmap, struct indreader *rd,
-		int64_t *expires, struct bw_err *err)
+		int64_t *expires, unsigned *joiners, struct bw_err *err)
 {
-	static const char rec_sql[] =
-		"SELECT id, indicator_id, confidence, valid_until FROM record"
-		" WHERE revoked = 0 AND expired = 0"
-		" AND (valid_until IS NULL OR valid_until >= ?1) ORDER BY id";
 	static const char tag_sql[] =
 		"SELECT record_id, tag_id FROM record_tag ORDER BY record_id, tag_id";
 	static const char ind_sql[] = "SELECT id, type, value FROM indicator ORDER BY id";
 	sqlite3_stmt *s = NULL;
 	struct indsrc q = {NULL, NULL, 0};
-	struct arec *r = NULL;
+	struct arecs recs = {NULL, 0, 0, INT64_MAX};
+	struct half h;
+	struct arec *r;
 	uint32_t *tagv = NULL;
-	size_t nr = 0, rcap = 0, ntagv = 0, tagcap = 0, j;
-	bool sorted = true;
+	size_t nr, ntagv = 0, tagcap = 0, j, cut = 0;
+	bool split = false;
 	int rc;
 
-	/* 1: the active records */
-	if (sqlite3_prepare_v2(db, rec_sql, -1, &s, NULL) != SQLITE_OK) {
-		rc = db_fail(db, err, "reading records");
-		goto out;
-	}
-	sqlite3_bind_int64(s, 1, now);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct arec *a;
-		if (nr == rcap) {
-			a = bw_grow(r, &rcap, nr + 1, sizeof(*r));
+	memset(&h, 0, sizeof(h));
+	/* 1: the active records, this thread's share, then the reader's */
+	rc = read_records(db, now, 0, rd != NULL ? rd->rec_from : INT64_MAX, &recs, err);
+	if (rd != NULL) {
+		pthread_join(rd->thread, NULL);
+		if (rc == BW_OK && rd->ok) {
+			struct arec *a = bw_grow(recs.v, &recs.cap, recs.n + rd->recs.n, sizeof(*a));
 			if (a == NULL) {
 				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
-				goto out;
+			} else {
+				recs.v = a;
+				if (rd->recs.n > 0)
+					memcpy(a + recs.n, rd->recs.v, rd->recs.n * sizeof(*a));
+				recs.n += rd->recs.n;
+				if (rd->recs.expires < recs.expires)
+					recs.expires = rd->recs.expires;
+				q.rd = rd;
 			}
-			r = a;
+		} else if (rc == BW_OK) {
+			rc = read_records(db, now, rd->rec_from, INT64_MAX, &recs, err);
 		}
-		a = &r[nr++];
-		a->rec = sqlite3_column_int64(s, 0);
-		a->ind = sqlite3_column_int64(s, 1);
-		a->conf = NO_CONF;
-		if (sqlite3_column_type(s, 2) != SQLITE_NULL) {
-			int c = sqlite3_column_int(s, 2);
-			if (c >= 0 && c <= 100)
-				a->conf = (int16_t)c;
-		}
-		a->tfirst = a->tn = 0;
-		if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
-			int64_t vu = sqlite3_column_int64(s, 3);
-			if (vu < *expires)
-				*expires = vu;
-		}
-		if (nr > 1 && a->ind < a[-1].ind)
-			sorted = false;
+		bw_free(rd->recs.v);
+		rd->recs.v = NULL;
 	}
-	if (rc != SQLITE_DONE) {
-		rc = db_fail(db, err, "reading records");
+	if (rc)
 		goto out;
-	}
-	sqlite3_finalize(s);
-	s = NULL;
+	if (recs.expires < *expires)
+		*expires = recs.expires;
+	r = recs.v;
+	nr = recs.n;
 
 	/* 2: their tags, merged by record id */
 	if (nmap > 0 && nr > 0) {
@@ -2002,91 +2261,53 @@ load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
 		sqlite3_finalize(s);
 		s = NULL;
 	}
-	if (!sorted && sort_arecs(r, nr) != BW_OK) {
+	if (sort_arecs(r, nr) != BW_OK) {
 		rc = bw_err_set(err, BW_ENOMEM, "out of memory");
 		goto out;
 	}
-	{
-		/* the indicators to come, and room for values of about 24 bytes */
-		size_t nind = nr > 0;
-		for (j = 1; j < nr; j++)
-			nind += r[j].ind != r[j - 1].ind;
-		builder_reserve(b, nind, nind * (ENTRY_HDR + 1 + 24));
-	}
 
-	/* 3: the indicators with at least one active record */
-	if (rd != NULL) {
-		pthread_join(rd->thread, NULL);
-		if (rd->ok)
-			q.rd = rd;
-		rd = NULL;
-	}
+	/* 3: the indicators with at least one active record; with the
+	 * reader's rows, the second half of them on a second thread, cut
+	 * between two indicators */
 	if (q.rd == NULL) {
 		if (sqlite3_prepare_v2(db, ind_sql, -1, &s, NULL) != SQLITE_OK) {
 			rc = db_fail(db, err, "reading indicators");
 			goto out;
 		}
 		q.s = s;
+	} else if (nr >= PARALLEL_MIN_RECORDS) {
+		for (cut = nr / 2; cut < nr && r[cut].ind == r[cut - 1].ind; cut++)
+			;
+		split = cut < nr && bw_index_builder_new(b->now, &h.b, &h.err) == BW_OK;
 	}
-	j = 0;
-	while (j < nr) {
-		int64_t id;
-		const char *v;
-		size_t len, ntags = 0;
-		int type, conf = -1;
-
-		rc = indsrc_next(&q, &id, &type, &v, &len);
-		if (rc != SQLITE_ROW)
-			break;
-
-		while (j < nr && r[j].ind < id)
-			j++; /* a record of a missing indicator */
-		if (j == nr || r[j].ind != id)
-			continue;
-		for (; j < nr && r[j].ind == id; j++) {
-			size_t k = r[j].tn;
-			b->stats.records++;
-			if (r[j].conf != NO_CONF && r[j].conf > conf)
-				conf = r[j].conf;
-			if (k > STORE_TAGS_MAX - ntags)
-				k = STORE_TAGS_MAX - ntags;
-			if (k == 0)
-				continue;
-			rc = scratch_room(b, ntags + k);
-			if (rc) {
-				bw_err_set(err, rc, "out of memory");
-				goto out;
-			}
-			memcpy(b->scratch + ntags, tagv + r[j].tfirst, k * sizeof(*tagv));
-			ntags += k;
-		}
-		if (v == NULL || len > BW_IOC_VALUE_MAX) {
-			b->stats.skipped++; /* not canonical */
-			continue;
-		}
-		rc = add_internal(b, (enum bw_ioc_type)type, v, len, id, conf,
-				  b->scratch, ntags);
-		if (rc == BW_EINVAL) {
-			b->stats.skipped++;
-		} else if (rc == BW_ELIMIT) {
-			bw_err_set(err, rc, "index limit reached (%u indicators, %u bytes of values)",
-				   BW_INDEX_INDICATORS_MAX, BW_INDEX_STRINGS_MAX);
-			goto out;
-		} else if (rc) {
-			bw_err_set(err, rc, "out of memory building the index");
-			goto out;
-		}
+	/* room for the indicators to come and values of about 24 bytes */
+	j = count_indicators(r, nr);
+	builder_reserve(b, j, j * (ENTRY_HDR + 1 + 24), true);
+	if (split) {
+		j = count_indicators(r + cut, nr - cut);
+		builder_reserve(h.b, j, j * (ENTRY_HDR + 1 + 24), false);
+		h.r = r + cut;
+		h.nr = nr - cut;
+		h.tagv = tagv;
+		h.q = q;
+		split = pthread_create(&h.thread, NULL, half_run, &h) == 0;
 	}
-	if (j < nr && rc != SQLITE_DONE) {
-		rc = db_fail(db, err, "reading indicators");
-		goto out;
+	*joiners = split ? 2 : 1;
+	rc = merge_records(b, r, split ? cut : nr, tagv, &q, err);
+	if (split) {
+		pthread_join(h.thread, NULL);
+		if (rc == BW_OK && h.rc != BW_OK) {
+			rc = h.rc;
+			*err = h.err;
+		}
+		if (rc == BW_OK && (rc = builder_append(b, h.b)) != BW_OK)
+			rc = rc == BW_ELIMIT ? limit_error(err)
+					     : bw_err_set(err, rc, "out of memory building the index");
 	}
-	rc = BW_OK;
 out:
-	if (rd != NULL) /* failed before the merge: the reader still runs */
-		pthread_join(rd->thread, NULL);
+	bw_index_builder_free(h.b);
 	sqlite3_finalize(s);
-	bw_free(r);
+	bw_free(recs.v);
 	bw_free(tagv);
 	return rc;
 }
@@ -2103,6 +2324,7 @@ bw_index_build(struct bw_store *st, int64_t now, struct bw_index **out,
 	bool reader = false;
 	uint64_t ident = 0;
 	int64_t gen = 0, maxrec = 0, expires = INT64_MAX;
+	unsigned joiners = 1;
 	int rc;
 
 	*out = NULL;
@@ -2114,14 +2336,15 @@ bw_index_build(struct bw_store *st, int64_t now, struct bw_index **out,
 		goto out;
 	if ((rc = store_generation(db, &ident, &gen, &maxrec, err)))
 		goto out;
-	reader = indreader_start(&rd, db, ident, gen, maxrec);
+	reader = indreader_start(&rd, db, ident, gen, maxrec, now);
 	rc = load_tags(db, b, &map, &nmap, err);
 	if (rc == BW_OK) /* joins the reader on every path */
 		rc = load_indicators(db, now, b, map, nmap, reader ? &rd : NULL,
-				     &expires, err);
+				     &expires, &joiners, err);
 	else if (reader)
 		pthread_join(rd.thread, NULL);
 	bw_free(rd.rows);
+	bw_free(rd.recs.v);
 	if (rc)
 		goto out;
 	/* the store is read: let writers go before the tables are built */
@@ -2129,6 +2352,7 @@ bw_index_build(struct bw_store *st, int64_t now, struct bw_index **out,
 	rc = bw_index_builder_finish(b, out, err);
 	if (rc == BW_OK) {
 		(*out)->stats.store_readers = reader && rd.ok ? 2 : 1;
+		(*out)->stats.join_threads = joiners;
 		(*out)->store_ident = ident;
 		(*out)->store_gen = gen;
 		(*out)->store_maxrec = maxrec;

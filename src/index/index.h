@@ -148,8 +148,12 @@ struct bw_index_stats {
 	size_t bytes;             /* all of it */
 	unsigned store_readers;   /* connections that read the store for this
 				     build: 2 when a second thread read the
-				     indicator table, 0 for a snapshot not
-				     built from a store here */
+				     indicator table and the last records,
+				     0 for a snapshot not built from a store
+				     here */
+	unsigned join_threads;    /* threads that joined records with their
+				     indicators: 2 when the second thread
+				     joined half of them */
 };
 
 /* ---- building ---------------------------------------------------------- */

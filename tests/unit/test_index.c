@@ -1683,12 +1683,15 @@ describe(const struct bw_index *ix, const char *q, char *buf, size_t cap)
 	return buf;
 }
 
-/* A store large enough for the build to read the indicator table on a
- * second connection and thread (index.c, indreader): the snapshot is the
- * same as when one thread reads everything (affinity to one CPU), value
- * for value.  Some records come late (a second source for an early
- * indicator), so the records are out of indicator order in a few places
- * and the build merges them back (sort_arecs). */
+/* A store large enough for the build to read the indicator table and the
+ * last records on a second connection and thread (index.c, indreader) and
+ * to join the second half of the indicators there (builder_append): the
+ * snapshot is the same as when one thread does everything (affinity to
+ * one CPU), value for value.  Some records come late (a second source for
+ * an early indicator; they fall in the second thread's share), so the
+ * records are out of indicator order in a few places and the build merges
+ * them back (sort_arecs); the last third has tag sets the first half
+ * never met. */
 static void
 test_store_two_readers(void)
 {
@@ -1713,7 +1716,10 @@ test_store_two_readers(void)
 		case 2: snprintf(value, sizeof(value), "172.%u.%u.0/24", 16 + (i >> 8), i & 255); break;
 		default: snprintf(value, sizeof(value), "http://u%u.example/p?q=%u", i, i); break;
 		}
-		snprintf(tags, sizeof(tags), "tag:t%u,malware:m%u", i % 7, i % 5);
+		/* the last third has tag sets of its own: sets the second
+		 * joining thread meets first */
+		snprintf(tags, sizeof(tags), "tag:t%u,malware:m%u%s", i % 7, i % 5,
+			 i >= 2 * N / 3 ? ",campaign:tail" : "");
 		bad += put(st, &r, NOW - 1000) != 0;
 	}
 	/* late: a second source for early indicators */
@@ -1745,11 +1751,14 @@ test_store_two_readers(void)
 	}
 	bw_index_stats(ix[0], &s[0]);
 	bw_index_stats(ix[1], &s[1]);
-	if (CPU_COUNT(&all) >= 2)
+	if (CPU_COUNT(&all) >= 2) {
 		CHECK_INT(s[0].store_readers, 2);
-	else
+		CHECK_INT(s[0].join_threads, 2);
+	} else {
 		printf("# one CPU: the second reader is not exercised\n");
+	}
 	CHECK_INT(s[1].store_readers, 1);
+	CHECK_INT(s[1].join_threads, 1);
 	/* revoked: every 50th; a late record revives the ones of them it names
 	 * (multiples of 100 up to 4 * LATE) */
 	CHECK_INT(s[0].indicators, N - N / 50 + 4 * LATE / 100);
