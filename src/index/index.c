@@ -1234,6 +1234,13 @@ add_internal(struct bw_index_builder *b, enum bw_ioc_type type,
 	return BW_OK;
 }
 
+static int
+limit_error(struct bw_err *err)
+{
+	return bw_err_set(err, BW_ELIMIT, "index limit reached (%u indicators, %u bytes of values)",
+			  BW_INDEX_INDICATORS_MAX, BW_INDEX_STRINGS_MAX);
+}
+
 int
 bw_index_builder_add(struct bw_index_builder *b, const struct bw_index_entry *e,
 		     struct bw_err *err)
@@ -1262,8 +1269,7 @@ bw_index_builder_add(struct bw_index_builder *b, const struct bw_index_entry *e,
 				  bw_ioc_type_name(e->type) ? bw_ioc_type_name(e->type) : "indicator",
 				  (int)(e->len > 200 ? 200 : e->len), e->value);
 	if (rc == BW_ELIMIT)
-		return bw_err_set(err, rc, "index limit reached (%u indicators, %u bytes of values)",
-				  BW_INDEX_INDICATORS_MAX, BW_INDEX_STRINGS_MAX);
+		return limit_error(err);
 	if (rc)
 		return bw_err_set(err, rc, "out of memory");
 	return BW_OK;
@@ -2061,12 +2067,6 @@ sort_arecs(struct arec *r, size_t nr)
 }
 
 
-static int
-limit_error(struct bw_err *err)
-{
-	return bw_err_set(err, BW_ELIMIT, "index limit reached (%u indicators, %u bytes of values)",
-			  BW_INDEX_INDICATORS_MAX, BW_INDEX_STRINGS_MAX);
-}
 
 /* Indicators among records in indicator order. */
 static size_t
