@@ -14,8 +14,10 @@
  * plain`: mixed.index (12 indicators of every type: domains, IPv4 and IPv6
  * addresses and CIDRs, a URL, an e-mail address, MD5, SHA-1), one-domain.index,
  * tagged.index (the 12 from two sources with confidences and the tags
- * malware:emotet, c2, actor:ta542) and truncated.index (the first 600 bytes
- * of mixed.index).
+ * malware:emotet, c2, actor:ta542), lapsing.index (the 12 with a
+ * valid_until on some, so the file holds when each lapses: written with
+ * `bulwark ingest --format csv` and columns value,valid_until) and
+ * truncated.index (the first 600 bytes of mixed.index).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,11 +29,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void
-check(const struct bw_index_match *m, size_t n)
+check(const struct bw_index *ix, const struct bw_index_match *m, size_t n)
 {
 	if (n > BW_INDEX_MATCH_MAX)
 		n = BW_INDEX_MATCH_MAX;
 	for (size_t i = 0; i < n; i++) {
+		(void)bw_index_lapsed(ix, m[i].id, 0); /* reads its until, if any */
 		if ((int)m[i].type < 0 || m[i].type >= BW_IOC_NTYPES ||
 		    m[i].value[m[i].len] != '\0' || m[i].confidence < -1 ||
 		    m[i].confidence > 100)
@@ -70,11 +73,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (bw_index_from_image(raw, p, size, &ix, NULL) != BW_OK)
 		return 0; /* raw was freed */
 	bw_index_stats(ix, &st);
+	(void)bw_index_lapsed_count(ix, INT64_MAX);
 	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
 		if (bw_index_lookup(ix, queries[i], strlen(queries[i]), m, BW_INDEX_MATCH_MAX, &n,
 				    NULL) == BW_OK)
-			check(m, n);
-		check(m, bw_index_lookup_url(ix, queries[i], strlen(queries[i]), m,
+			check(ix, m, n);
+		check(ix, m, bw_index_lookup_url(ix, queries[i], strlen(queries[i]), m,
 					     BW_INDEX_MATCH_MAX));
 	}
 	n = bw_index_lookup_domains(ix, names, 2, hits, sizeof(hits) / sizeof(hits[0]));
@@ -86,7 +90,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* the hits array has room for every answer */
 	for (size_t i = 0; i < aq[0].n; i++) {
 		bw_index_get(ix, hits[aq[0].first + i], &m[0]);
-		check(m, 1);
+		check(ix, m, 1);
 	}
 	bw_index_free(ix);
 	return 0;

@@ -588,7 +588,7 @@ bw_cmd_match(int argc, char **argv)
 	o.on_bad = on_bad;
 	o.ctx = &run;
 	if (bw_store_open(bw_cli_db_path(db), BW_STORE_NOCREATE, &st, &err) ||
-	    bw_index_open(st, snap, run.now, &ix, &origin, &err) ||
+	    bw_index_open(st, snap, run.now, false, &ix, &origin, &err) ||
 	    bw_matcher_new(ix, &o, &m, &err) ||
 	    (record && bw_sightings_new(RECORD_KEYS, &run.agg, &err))) {
 		bw_cli_error("%s", err.msg);

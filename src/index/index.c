@@ -131,11 +131,16 @@ struct bw_index {
 	struct bw_index_stats stats;
 	void *attached; /* bw_index_attach */
 	void (*attached_free)(void *);
+	/* per indicator: the last valid_until of its records (INT64_MAX: a
+	 * record without one), after which it has lapsed (bw_index_lapsed);
+	 * NULL when no indicator lapses */
+	int64_t *until;
 	/* where it came from (bw_index_fresh): the store's identity and
-	 * generation when built, and the earliest valid_until among its
-	 * records (INT64_MAX for none); 0/0 when built without a store */
+	 * generation when built, the earliest valid_until among its records
+	 * and the earliest among those that expire before their indicator
+	 * lapses (INT64_MAX for none); 0/0 when built without a store */
 	uint64_t store_ident;
-	int64_t store_gen, store_maxrec, expires;
+	int64_t store_gen, store_maxrec, expires, changes;
 	/* a snapshot loaded from a file: inds, store_ids, arena, the tables'
 	 * buckets, tagstr and tagsets point into this block (bw_image_read) */
 	void *image;
@@ -155,7 +160,10 @@ struct bw_index_builder {
 	uint64_t seed;
 	struct ind *inds;
 	int64_t *store_ids;
-	size_t ninds, inds_cap, sids_cap;
+	int64_t *until;   /* as in struct bw_index, kept for every indicator */
+	size_t ninds, inds_cap, sids_cap, until_cap;
+	bool lapsing;     /* an indicator has an until before INT64_MAX */
+	int64_t changes;  /* as in struct bw_index */
 	char *arena;
 	size_t arena_len, arena_cap;
 	bool huge; /* inds, store_ids and arena were reserved on huge pages */
@@ -574,6 +582,7 @@ bw_index_free(struct bw_index *ix)
 	if (ix->image == NULL) {
 		bw_free(ix->inds);
 		bw_free(ix->store_ids);
+		bw_free(ix->until);
 		bw_free(ix->arena);
 		table_free(&ix->dom);
 		table_free(&ix->exact);
@@ -608,6 +617,23 @@ void
 bw_index_stats(const struct bw_index *ix, struct bw_index_stats *out)
 {
 	*out = ix->stats;
+}
+
+bool
+bw_index_lapsed(const struct bw_index *ix, uint32_t id, int64_t now)
+{
+	return ix->until != NULL && ix->until[id] < now;
+}
+
+size_t
+bw_index_lapsed_count(const struct bw_index *ix, int64_t now)
+{
+	size_t n = 0;
+
+	if (ix->until != NULL)
+		for (size_t i = 0; i < ix->ninds; i++)
+			n += ix->inds[i].type != 0 && ix->until[i] < now;
+	return n;
 }
 
 void
@@ -886,6 +912,7 @@ bw_index_builder_new(int64_t now, struct bw_index_builder **out,
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
 	b->now = now;
 	b->stats.built = now;
+	b->changes = INT64_MAX;
 	if (getrandom(&b->seed, sizeof(b->seed), GRND_NONBLOCK) != sizeof(b->seed))
 		b->seed = (uint64_t)now * HK1 ^ (uint64_t)(uintptr_t)b;
 	/* tag set 0 is the empty set */
@@ -904,6 +931,7 @@ bw_index_builder_free(struct bw_index_builder *b)
 		return;
 	bw_free(b->inds);
 	bw_free(b->store_ids);
+	bw_free(b->until);
 	bw_free(b->arena);
 	bw_free(b->doms);
 	bw_free(b->exacts);
@@ -1147,7 +1175,7 @@ push_u32(uint32_t **v, size_t *n, size_t *cap, uint32_t x)
 static int
 add_internal(struct bw_index_builder *b, enum bw_ioc_type type,
 	     const char *value, size_t len, int64_t store_id, int conf,
-	     uint32_t *tagnums, size_t ntags)
+	     int64_t until, uint32_t *tagnums, size_t ntags)
 {
 	struct bw_lpm_prefix pfx;
 	int family = 0, rc;
@@ -1192,6 +1220,12 @@ add_internal(struct bw_index_builder *b, enum bw_ioc_type type,
 			return BW_ENOMEM;
 		b->store_ids = p;
 	}
+	if (b->ninds == b->until_cap) {
+		int64_t *p = bw_grow(b->until, &b->until_cap, b->ninds + 1, sizeof(*p));
+		if (p == NULL)
+			return BW_ENOMEM;
+		b->until = p;
+	}
 	if (b->arena_len + ENTRY_HDR + len + 1 > b->arena_cap) {
 		char *p = bw_grow(b->arena, &b->arena_cap,
 				  b->arena_len + ENTRY_HDR + len + 1, 1);
@@ -1229,6 +1263,8 @@ add_internal(struct bw_index_builder *b, enum bw_ioc_type type,
 	b->inds[id].conf = (int8_t)conf;
 	b->inds[id].tagset = set;
 	b->store_ids[id] = store_id;
+	b->until[id] = until;
+	b->lapsing |= until != INT64_MAX;
 	b->arena_len += ENTRY_HDR + len + 1;
 	b->ninds++;
 	return BW_OK;
@@ -1263,7 +1299,7 @@ bw_index_builder_add(struct bw_index_builder *b, const struct bw_index_entry *e,
 					  e->tags[i].name, bw_rc_name(rc));
 	}
 	rc = add_internal(b, e->type, e->value, e->len, e->store_id, e->confidence,
-			  b->scratch, e->ntags);
+			  INT64_MAX, b->scratch, e->ntags);
 	if (rc == BW_EINVAL)
 		return bw_err_set(err, rc, "not a canonical %s: \"%.*s\"",
 				  bw_ioc_type_name(e->type) ? bw_ioc_type_name(e->type) : "indicator",
@@ -1291,6 +1327,15 @@ merge_into(struct bw_index_builder *b, struct bw_index *ix, uint32_t keep,
 	k->tagset = set;
 	if (d->conf > k->conf)
 		k->conf = d->conf;
+	if (ix->until != NULL && ix->until[keep] != ix->until[dup]) {
+		/* one value, two indicators' records: it lapses with the later
+		 * and the earlier changes its tags or confidence */
+		int64_t lo = ix->until[keep] < ix->until[dup] ? ix->until[keep] : ix->until[dup];
+		if (lo < b->changes)
+			b->changes = lo;
+		if (ix->until[dup] > ix->until[keep])
+			ix->until[keep] = ix->until[dup];
+	}
 	if (ix->store_ids[keep] == 0)
 		ix->store_ids[keep] = ix->store_ids[dup];
 	d->type = 0;
@@ -1425,18 +1470,21 @@ static void
 builder_reserve(struct bw_index_builder *b, size_t n, size_t bytes, bool huge)
 {
 	struct ind *inds;
-	int64_t *sids;
+	int64_t *sids, *until;
 	char *arena;
 
 	if (b->ninds != 0 || b->inds != NULL || b->store_ids != NULL || b->arena != NULL ||
-	    n == 0 || n > BW_INDEX_INDICATORS_MAX || bytes > BW_INDEX_STRINGS_MAX)
+	    b->until != NULL || n == 0 || n > BW_INDEX_INDICATORS_MAX ||
+	    bytes > BW_INDEX_STRINGS_MAX)
 		return;
 	inds = bw_malloc(n * sizeof(*inds));
 	sids = bw_malloc(n * sizeof(*sids));
+	until = bw_malloc(n * sizeof(*until));
 	arena = bw_malloc(bytes);
-	if (inds == NULL || sids == NULL || arena == NULL) {
+	if (inds == NULL || sids == NULL || until == NULL || arena == NULL) {
 		bw_free(inds);
 		bw_free(sids);
+		bw_free(until);
 		bw_free(arena);
 		return;
 	}
@@ -1447,8 +1495,9 @@ builder_reserve(struct bw_index_builder *b, size_t n, size_t bytes, bool huge)
 	}
 	b->inds = inds;
 	b->store_ids = sids;
+	b->until = until;
 	b->arena = arena;
-	b->inds_cap = b->sids_cap = n;
+	b->inds_cap = b->sids_cap = b->until_cap = n;
 	b->arena_cap = bytes;
 	b->huge = huge;
 }
@@ -1491,6 +1540,8 @@ builder_append(struct bw_index_builder *b, const struct bw_index_builder *x)
 	b->stats.records += x->stats.records;
 	b->stats.skipped += x->stats.skipped;
 	b->stats.tags_dropped += x->stats.tags_dropped;
+	if (x->changes < b->changes)
+		b->changes = x->changes;
 	if (n == 0)
 		return BW_OK;
 	if (d + n > BW_INDEX_INDICATORS_MAX || a + x->arena_len > BW_INDEX_STRINGS_MAX)
@@ -1509,6 +1560,9 @@ builder_append(struct bw_index_builder *b, const struct bw_index_builder *x)
 	if ((p = bw_grow(b->store_ids, &b->sids_cap, d + n, sizeof(*b->store_ids))) == NULL)
 		goto out;
 	b->store_ids = p;
+	if ((p = bw_grow(b->until, &b->until_cap, d + n, sizeof(*b->until))) == NULL)
+		goto out;
+	b->until = p;
 	if ((p = bw_grow(b->arena, &b->arena_cap, a + x->arena_len, 1)) == NULL)
 		goto out;
 	if (p != b->arena && b->huge)
@@ -1541,6 +1595,8 @@ builder_append(struct bw_index_builder *b, const struct bw_index_builder *x)
 		memcpy(b->arena + e.off - ENTRY_HDR, &id, ENTRY_HDR);
 	}
 	memcpy(b->store_ids + d, x->store_ids, n * sizeof(*b->store_ids));
+	memcpy(b->until + d, x->until, n * sizeof(*b->until));
+	b->lapsing |= x->lapsing;
 	b->ninds += n;
 	b->arena_len += x->arena_len;
 	rc = BW_OK;
@@ -1616,6 +1672,15 @@ bw_index_builder_finish(struct bw_index_builder *b, struct bw_index **out,
 	b->inds = NULL;
 	b->store_ids = NULL;
 	b->arena = NULL;
+	if (b->lapsing) {
+		/* read once per match reported, like the store ids */
+		ix->until = trim_huge(b, b->until, b->ninds * sizeof(*b->until));
+		if (ix->until == NULL) {
+			rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+			goto fail;
+		}
+		b->until = NULL;
+	}
 	if (ix->inds == NULL) {
 		/* an empty snapshot still has one record slot to point at */
 		ix->inds = bw_calloc(1, sizeof(*ix->inds));
@@ -1633,6 +1698,7 @@ bw_index_builder_finish(struct bw_index_builder *b, struct bw_index **out,
 	}
 	if ((rc = fill_lpm(b, ix, 0, err)) || (rc = fill_lpm(b, ix, 1, err)))
 		goto fail;
+	ix->changes = b->changes; /* merges above may have moved it */
 	rc = fill_tags(b, ix);
 	if (rc) {
 		bw_err_set(err, rc, "out of memory building the index");
@@ -1651,6 +1717,7 @@ bw_index_builder_finish(struct bw_index_builder *b, struct bw_index **out,
 	s->tags = b->ntags;
 	s->tagsets = b->nsets;
 	s->record_bytes = ix->ninds * (sizeof(struct ind) + sizeof(int64_t)) +
+			  (ix->until ? ix->ninds * sizeof(*ix->until) : 0) +
 			  (ix->arena_len - s->string_bytes);
 	s->domain_bytes = table_bytes(&ix->dom);
 	s->exact_bytes = table_bytes(&ix->exact);
@@ -1782,6 +1849,7 @@ out:
  * ten million records holds them all while it is read. */
 struct arec {
 	int64_t ind, rec;
+	int64_t until;     /* its valid_until, INT64_MAX for none */
 	uint32_t tfirst;
 	uint16_t tn;
 	int16_t conf;
@@ -1879,10 +1947,11 @@ read_records(sqlite3 *db, int64_t now, int64_t from, int64_t to, struct arecs *o
 				a->conf = (int16_t)c;
 		}
 		a->tfirst = a->tn = 0;
+		a->until = INT64_MAX;
 		if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
-			int64_t vu = sqlite3_column_int64(s, 3);
-			if (vu < out->expires)
-				out->expires = vu;
+			a->until = sqlite3_column_int64(s, 3);
+			if (a->until < out->expires)
+				out->expires = a->until;
 		}
 	}
 	rc = rc == SQLITE_DONE ? BW_OK : db_fail(db, err, "reading records");
@@ -2094,8 +2163,9 @@ merge_records(struct bw_index_builder *b, const struct arec *r, size_t nr,
 	while (j < nr) {
 		int64_t id;
 		const char *v;
-		size_t len, ntags = 0;
+		size_t len, ntags = 0, first;
 		int type, conf = -1;
+		int64_t until = INT64_MIN;
 
 		rc = indsrc_next(q, &id, &type, &v, &len);
 		if (rc != SQLITE_ROW)
@@ -2105,7 +2175,15 @@ merge_records(struct bw_index_builder *b, const struct arec *r, size_t nr,
 			j++; /* a record of a missing indicator */
 		if (j == nr || r[j].ind != id)
 			continue;
-		for (; j < nr && r[j].ind == id; j++) {
+		/* it lapses with its last record; one that expires before then
+		 * changes its tags or confidence (the snapshot's "changes") */
+		for (first = j; j < nr && r[j].ind == id; j++)
+			if (r[j].until > until)
+				until = r[j].until;
+		for (j = first; j < nr && r[j].ind == id; j++)
+			if (r[j].until < until && r[j].until < b->changes)
+				b->changes = r[j].until;
+		for (j = first; j < nr && r[j].ind == id; j++) {
 			size_t k = r[j].tn;
 			b->stats.records++;
 			if (r[j].conf != NO_CONF && r[j].conf > conf)
@@ -2124,7 +2202,7 @@ merge_records(struct bw_index_builder *b, const struct arec *r, size_t nr,
 			b->stats.skipped++; /* not canonical */
 			continue;
 		}
-		rc = add_internal(b, (enum bw_ioc_type)type, v, len, id, conf,
+		rc = add_internal(b, (enum bw_ioc_type)type, v, len, id, conf, until,
 				  b->scratch, ntags);
 		if (rc == BW_EINVAL)
 			b->stats.skipped++;
@@ -3151,8 +3229,8 @@ bw_index_lookup(const struct bw_index *ix, const char *text, size_t len,
 /* ---- snapshot files --------------------------------------------------- */
 
 /* What the image's kind field says: an index snapshot of this layout. */
-#define IMAGE_KIND UINT64_C(0x4258444e49000002) /* "BW" "INDEX", layout 2 */
-#define META_FIXED 17
+#define IMAGE_KIND UINT64_C(0x4258444e49000003) /* "BW" "INDEX", layout 3 */
+#define META_FIXED 19
 #define META_STATS (16 + BW_IOC_NTYPES)
 #define META_N (META_FIXED + META_STATS)
 
@@ -3219,6 +3297,8 @@ bw_index_save(const struct bw_index *ix, const char *path, struct bw_err *err)
 	meta[14] = sizeof(struct bucket);
 	meta[15] = BW_IOC_NTYPES;
 	meta[16] = (uint64_t)ix->store_maxrec;
+	meta[17] = (uint64_t)ix->changes;
+	meta[18] = ix->until != NULL; /* then a section of them after the store ids */
 	{
 		struct bw_index_stats st = ix->stats;
 		stats_io(&st, meta + META_FIXED, true);
@@ -3241,6 +3321,8 @@ bw_index_save(const struct bw_index *ix, const char *path, struct bw_err *err)
 	if ((rc = bw_image_add(w, meta, sizeof(meta), err)) ||
 	    (rc = bw_image_add(w, ix->inds, nrec * sizeof(*ix->inds), err)) ||
 	    (rc = bw_image_add(w, ix->store_ids, nrec * sizeof(*ix->store_ids), err)) ||
+	    (ix->until != NULL &&
+	     (rc = bw_image_add(w, ix->until, ix->ninds * sizeof(*ix->until), err))) ||
 	    (rc = bw_image_add(w, ix->arena, ix->arena_len, err)) ||
 	    (rc = bw_image_add(w, ix->dom.b, table_bytes(&ix->dom), err)) ||
 	    (rc = bw_image_add(w, ix->exact.b, table_bytes(&ix->exact), err)) ||
@@ -3332,7 +3414,8 @@ bw_index_from_image(void *raw, const void *p, size_t len, struct bw_index **out,
 	if (meta[0] > BW_INDEX_INDICATORS_MAX || meta[1] > BW_INDEX_STRINGS_MAX ||
 	    meta[2] < 1 || meta[4] < 1 || meta[2] > UINT32_MAX || meta[4] > UINT32_MAX ||
 	    meta[6] > BW_INDEX_STRINGS_MAX || meta[7] > BW_INDEX_INDICATORS_MAX ||
-	    meta[8] < 1 || meta[8] > BW_INDEX_INDICATORS_MAX) {
+	    meta[8] < 1 || meta[8] > BW_INDEX_INDICATORS_MAX || meta[18] > 1 ||
+	    (meta[18] == 1 && meta[0] == 0)) {
 		rc = bw_err_set(err, BW_EFORMAT, "index snapshot header damaged");
 		goto fail;
 	}
@@ -3357,6 +3440,7 @@ bw_index_from_image(void *raw, const void *p, size_t len, struct bw_index **out,
 	ix->store_gen = (int64_t)meta[11];
 	ix->expires = (int64_t)meta[12];
 	ix->store_maxrec = (int64_t)meta[16];
+	ix->changes = (int64_t)meta[17];
 	{
 		uint64_t v[META_STATS];
 		memcpy(v, meta + META_FIXED, sizeof(v));
@@ -3369,6 +3453,11 @@ bw_index_from_image(void *raw, const void *p, size_t len, struct bw_index **out,
 	if ((rc = bw_image_take(&img, sizeof(int64_t), nrec, &q, err)))
 		goto fail;
 	ix->store_ids = (int64_t *)q;
+	if (meta[18] == 1) {
+		if ((rc = bw_image_take(&img, sizeof(int64_t), ix->ninds, &q, err)))
+			goto fail;
+		ix->until = (int64_t *)q;
+	}
 	if ((rc = bw_image_take(&img, 1, ix->arena_len, &q, err)))
 		goto fail;
 	ix->arena = (char *)q;
@@ -3437,7 +3526,7 @@ bw_index_load(const char *path, struct bw_index **out, struct bw_err *err)
  * NULL if it is. */
 static int
 source_stale(const struct bw_index_source *src, struct bw_store *st,
-	     int64_t now, const char **why, struct bw_err *err)
+	     int64_t now, bool skips_lapsed, const char **why, struct bw_err *err)
 {
 	uint64_t ident = 0;
 	int64_t gen = 0, maxrec = 0;
@@ -3450,20 +3539,22 @@ source_stale(const struct bw_index_source *src, struct bw_store *st,
 		*why = "it was built from another store";
 	else if (src->gen != gen || src->maxrec != maxrec)
 		*why = "the store's indicators changed since";
-	else if (now > src->expires)
+	else if (skips_lapsed && now > src->changes)
+		*why = "a record of an indicator in it that is still listed has expired since";
+	else if (!skips_lapsed && now > src->expires)
 		*why = "an indicator in it has expired since";
 	return BW_OK;
 }
 
 int
 bw_index_fresh(const struct bw_index *ix, struct bw_store *st, int64_t now,
-	       const char **why, struct bw_err *err)
+	       bool skips_lapsed, const char **why, struct bw_err *err)
 {
 	struct bw_index_source src;
 	int rc;
 
 	bw_index_source(ix, &src);
-	rc = source_stale(&src, st, now, why, err);
+	rc = source_stale(&src, st, now, skips_lapsed, why, err);
 	if (rc == BW_OK && *why == NULL && now < ix->stats.built)
 		*why = "it was built in the future (clock moved back)";
 	return rc;
@@ -3476,6 +3567,7 @@ bw_index_source(const struct bw_index *ix, struct bw_index_source *out)
 	out->gen = ix->store_gen;
 	out->maxrec = ix->store_maxrec;
 	out->expires = ix->expires;
+	out->changes = ix->changes;
 }
 
 int
@@ -3497,6 +3589,7 @@ bw_index_file_source(const char *path, struct bw_index_source *out,
 	out->gen = (int64_t)meta[11];
 	out->expires = (int64_t)meta[12];
 	out->maxrec = (int64_t)meta[16];
+	out->changes = (int64_t)meta[17];
 	return BW_OK;
 }
 
@@ -3523,7 +3616,7 @@ build_and_save(struct bw_store *st, const char *path, int64_t now,
 
 int
 bw_index_open(struct bw_store *st, const char *path, int64_t now,
-	      struct bw_index **out, struct bw_index_origin *how,
+	      bool skips_lapsed, struct bw_index **out, struct bw_index_origin *how,
 	      struct bw_err *err)
 {
 	struct bw_index *ix = NULL;
@@ -3536,7 +3629,7 @@ bw_index_open(struct bw_store *st, const char *path, int64_t now,
 	if (path != NULL) {
 		rc = bw_index_load(path, &ix, &e);
 		if (rc == BW_OK) {
-			rc = bw_index_fresh(ix, st, now, &why, err);
+			rc = bw_index_fresh(ix, st, now, skips_lapsed, &why, err);
 			if (rc) {
 				bw_index_free(ix);
 				return rc;
@@ -3577,7 +3670,8 @@ bw_index_refresh(struct bw_store *st, const char *path, int64_t now,
 	if (rc == BW_ENOTFOUND)
 		return BW_OK;
 	if (rc == BW_OK) {
-		rc = source_stale(&src, st, now, &why, err);
+		/* the file is for `bulwark match`, which skips lapsed indicators */
+		rc = source_stale(&src, st, now, true, &why, err);
 		if (rc)
 			return rc;
 		if (why == NULL)

@@ -221,7 +221,13 @@ void bw_index_stats(const struct bw_index *ix, struct bw_index_stats *out);
  * triggers bump it on every change that can alter the set, its tags or
  * confidences) and the earliest valid_until among the records it holds,
  * so bw_index_fresh() can tell whether it still says what a build now
- * would.  A file is never trusted: header, section bounds, checksum and
+ * would.  Each indicator also keeps the last valid_until of its records
+ * (bw_index_lapsed), so a reader that skips lapsed indicators itself can
+ * go on using a snapshot after records expire, up to the first expiry
+ * that changes an indicator still listed (its tags or confidence): with
+ * feeds that set valid_until (STIX) some record expires every few seconds
+ * in a large store, and the file would otherwise be stale at nearly every
+ * run.  A file is never trusted: header, section bounds, checksum and
  * every offset and number a look-up follows are checked on loading, and
  * the two values a check on loading would need random reads for (a hash
  * slot's indicator number and the length of its value) are bounded at
@@ -246,9 +252,20 @@ int bw_index_from_image(void *raw, const void *p, size_t len,
 
 /* Whether ix says what bw_index_build(st, now) would: *why is NULL if so,
  * else the reason it does not (another store, the store changed, an
- * indicator in it expired).  Only a store error is an error. */
+ * indicator in it expired).  With skips_lapsed, for a reader that skips
+ * the indicators that have lapsed by now (bw_index_lapsed()): their
+ * lapsing does not make ix stale, only the expiry of a record whose
+ * indicator is still listed.  Only a store error is an error. */
 int bw_index_fresh(const struct bw_index *ix, struct bw_store *st, int64_t now,
-		   const char **why, struct bw_err *err);
+		   bool skips_lapsed, const char **why, struct bw_err *err);
+
+/* Whether all the records of indicator id (from a look-up) had expired by
+ * now: a snapshot holds the indicators active when it was built, and one
+ * used later (a file loaded, bw_index_fresh() with skips_lapsed) may hold
+ * some that are no longer.  Never true at the time it was built. */
+bool bw_index_lapsed(const struct bw_index *ix, uint32_t id, int64_t now);
+/* How many of its indicators have lapsed by now. */
+size_t bw_index_lapsed_count(const struct bw_index *ix, int64_t now);
 
 /* What a snapshot built from a store (or loaded) records of that store:
  * the values bw_index_fresh() compares.  Equal sources mean equal
@@ -256,7 +273,10 @@ int bw_index_fresh(const struct bw_index *ix, struct bw_store *st, int64_t now,
  * is 0 for a snapshot built without a store (bw_index_save refuses it). */
 struct bw_index_source {
 	uint64_t ident;
-	int64_t gen, maxrec, expires;
+	int64_t gen, maxrec;
+	int64_t expires;   /* the earliest valid_until of its records */
+	int64_t changes;   /* the earliest of those whose indicator outlives
+			      them (INT64_MAX: none) */
 };
 
 void bw_index_source(const struct bw_index *ix, struct bw_index_source *out);
@@ -281,18 +301,20 @@ struct bw_index_origin {
 };
 
 /* The snapshot of the indicators active at now: the file at path if it is
- * there and fresh, else built from the store and then written to path
- * (failing to write is not an error: see how->save_error).  path NULL:
- * always build, never write. */
+ * there and fresh (bw_index_fresh() with skips_lapsed: the caller then
+ * skips the indicators that have lapsed by now), else built from the
+ * store and then written to path (failing to write is not an error: see
+ * how->save_error).  path NULL: always build, never write. */
 int bw_index_open(struct bw_store *st, const char *path, int64_t now,
-		  struct bw_index **out, struct bw_index_origin *how,
-		  struct bw_err *err);
+		  bool skips_lapsed, struct bw_index **out,
+		  struct bw_index_origin *how, struct bw_err *err);
 
 /* For a writer that has just changed the store (bulwark ingest): brings
  * the snapshot file at path up to date, so that the next reader loads it
  * instead of building the index itself.  Only a file that is there is
  * kept (none: nothing is done; someone who never matches on this store
- * pays nothing), and only when it is stale or unreadable: then the index
+ * pays nothing), and only when it is stale or unreadable for a reader
+ * that skips lapsed indicators (as `bulwark match` does): then the index
  * is built and saved, how->why saying why and how->saved whether the save
  * worked (else how->save_error).  A store error is an error; a failed
  * save is not. */

@@ -425,7 +425,7 @@ static bool
 same_source(const struct bw_index_source *a, const struct bw_index_source *b)
 {
 	return a->ident == b->ident && a->gen == b->gen && a->maxrec == b->maxrec &&
-	       a->expires == b->expires;
+	       a->expires == b->expires && a->changes == b->changes;
 }
 
 /* The snapshot to save now (held through save_rd: release it after the
@@ -466,7 +466,7 @@ save_pick(struct bw_api *api, const struct timespec *last_build)
 		bw_index_release(api->save_rd);
 		return NULL;
 	}
-	if (bw_index_fresh(ix, api->rst, bw_time_now(), &why, &err) != BW_OK || why != NULL) {
+	if (bw_index_fresh(ix, api->rst, bw_time_now(), false, &why, &err) != BW_OK || why != NULL) {
 		/* the store moved on: the next snapshot is saved instead */
 		bw_index_release(api->save_rd);
 		return NULL;
@@ -520,7 +520,7 @@ snapshot_stale(struct bw_api *api, int64_t now)
 	uint64_t v = 0;
 
 	if (api->built == NULL ||
-	    bw_index_fresh(api->built, api->rst, now, &why, &err) != BW_OK || why != NULL ||
+	    bw_index_fresh(api->built, api->rst, now, false, &why, &err) != BW_OK || why != NULL ||
 	    bw_view_inputs(api->rst, &v, &err) != BW_OK)
 		return 1;
 	return v != api->built_view;

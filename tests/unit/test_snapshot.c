@@ -299,7 +299,7 @@ open_how(int64_t now, struct bw_index_origin *how)
 {
 	struct bw_index *ix = NULL;
 	struct bw_err err = {0, ""};
-	int rc = bw_index_open(st, snap, now, &ix, how, &err);
+	int rc = bw_index_open(st, snap, now, false, &ix, how, &err);
 
 	if (rc)
 		printf("#   %s\n", err.msg);
@@ -340,7 +340,7 @@ test_staleness(void)
 	CHECK_INT(put(st, "new.example", BW_IOC_DOMAIN, "local", 50, 1, 0, NULL), 0);
 	CHECK_INT(open_how(NOW, &how), BW_OK);
 	CHECK(!how.loaded && how.saved);
-	CHECK_INT(bw_index_open(st, snap, NOW, &ix, &how, &err), BW_OK);
+	CHECK_INT(bw_index_open(st, snap, NOW, false, &ix, &how, &err), BW_OK);
 	CHECK(how.loaded);
 	if (ix)
 		CHECK_INT(bw_index_lookup_domain(ix, "new.example", 11, m, 4), 0);
@@ -358,7 +358,7 @@ test_staleness(void)
 	CHECK(!how.loaded && how.saved);
 	CHECK_INT(open_how(NOW + 100, &how), BW_OK);
 	CHECK(how.loaded);
-	CHECK_INT(bw_index_open(st, snap, NOW + 101, &ix, &how, &err), BW_OK);
+	CHECK_INT(bw_index_open(st, snap, NOW + 101, false, &ix, &how, &err), BW_OK);
 	CHECK(!how.loaded && how.saved);
 	CHECK(strstr(how.why, "expired") != NULL);
 	if (ix)
@@ -381,7 +381,7 @@ test_staleness(void)
 		snprintf(db2, sizeof(db2), "%s/other.db", dir);
 		CHECK_INT(bw_store_open(db2, 0, &st2, &err), BW_OK);
 		if (st2) {
-			CHECK_INT(bw_index_open(st2, snap, NOW, &ix, &how, &err), BW_OK);
+			CHECK_INT(bw_index_open(st2, snap, NOW, false, &ix, &how, &err), BW_OK);
 			CHECK(!how.loaded);
 			CHECK(strstr(how.why, "another store") != NULL);
 			bw_index_free(ix);
@@ -391,9 +391,106 @@ test_staleness(void)
 	}
 
 	/* without a path: built, nothing written */
-	CHECK_INT(bw_index_open(st, NULL, NOW, &ix, &how, &err), BW_OK);
+	CHECK_INT(bw_index_open(st, NULL, NOW, false, &ix, &how, &err), BW_OK);
 	CHECK(!how.loaded && !how.saved);
 	bw_index_free(ix);
+}
+
+/* Lapsed indicators.  A reader that skips them itself (skips_lapsed, as
+ * `bulwark match` does) goes on loading the file after the only record of
+ * an indicator expires; the expiry of a record whose indicator another
+ * record keeps listed changes that indicator's tags, so it makes the file
+ * stale for every reader.  The last valid_until of each indicator goes
+ * through the file. */
+static void
+test_lapses(void)
+{
+	char db2[160], snap2[176];
+	struct bw_store *s2 = NULL;
+	struct bw_index *ix = NULL;
+	struct bw_index_origin how;
+	struct bw_index_source src;
+	struct bw_index_match m[4];
+	struct bw_err err = {0, ""};
+	const char *why = NULL;
+
+	snprintf(db2, sizeof(db2), "%s/lapse.db", dir);
+	snprintf(snap2, sizeof(snap2), "%s.index", db2);
+	if (!CHECK(bw_store_open(db2, 0, &s2, &err) == BW_OK))
+		return;
+	CHECK_INT(put(s2, "keep.example", BW_IOC_DOMAIN, "local", 50, 0, 0, NULL), 0);
+	CHECK_INT(put(s2, "brief.example", BW_IOC_DOMAIN, "local", 60, 0, NOW + 100, "tag:brief"), 0);
+	CHECK_INT(put(s2, "192.0.2.0/24", BW_IOC_CIDR, "local", 40, 0, NOW + 300, NULL), 0);
+	CHECK_INT(put(s2, "192.0.2.7", BW_IOC_IPV4, "local", 70, 0, NOW + 100, NULL), 0);
+
+	CHECK_INT(bw_index_open(s2, snap2, NOW, true, &ix, &how, &err), BW_OK);
+	CHECK(!how.loaded && how.saved);
+	if (ix == NULL)
+		goto out;
+	bw_index_source(ix, &src);
+	CHECK(src.expires == NOW + 100);
+	CHECK(src.changes == INT64_MAX);
+	if (CHECK(bw_index_lookup_domain(ix, "brief.example", 13, m, 4) == 1)) {
+		CHECK(!bw_index_lapsed(ix, m[0].id, NOW + 100));
+		CHECK(bw_index_lapsed(ix, m[0].id, NOW + 101));
+	}
+	if (CHECK(bw_index_lookup_domain(ix, "keep.example", 12, m, 4) == 1))
+		CHECK(!bw_index_lapsed(ix, m[0].id, INT64_MAX));
+	bw_index_free(ix);
+	ix = NULL;
+
+	/* brief.example and 192.0.2.7 have lapsed: the file still serves */
+	CHECK_INT(bw_index_open(s2, snap2, NOW + 101, true, &ix, &how, &err), BW_OK);
+	CHECK(how.loaded);
+	if (ix == NULL)
+		goto out;
+	if (CHECK(bw_index_lookup_ip(ix, "192.0.2.7", 9, m, 4) == 2)) {
+		CHECK(m[0].type == BW_IOC_IPV4 && bw_index_lapsed(ix, m[0].id, NOW + 101));
+		CHECK(m[1].type == BW_IOC_CIDR && !bw_index_lapsed(ix, m[1].id, NOW + 101));
+		CHECK(bw_index_lapsed(ix, m[1].id, NOW + 301));
+	}
+	if (CHECK(bw_index_lookup_domain(ix, "brief.example", 13, m, 4) == 1))
+		CHECK(bw_index_lapsed(ix, m[0].id, NOW + 101));
+	/* not for a reader that answers from it as it is */
+	CHECK_INT(bw_index_fresh(ix, s2, NOW + 101, false, &why, &err), BW_OK);
+	CHECK(why != NULL && strstr(why, "expired") != NULL);
+	CHECK_INT(bw_index_fresh(ix, s2, NOW + 301, true, &why, &err), BW_OK);
+	CHECK(why == NULL);
+	bw_index_free(ix);
+	ix = NULL;
+	/* the writer's refresh (bulwark ingest) leaves such a file alone */
+	CHECK_INT(bw_index_refresh(s2, snap2, NOW + 101, &how, &err), BW_OK);
+	CHECK(!how.saved && how.why[0] == '\0');
+
+	/* a second source keeps brief.example listed after NOW + 100 */
+	CHECK_INT(put(s2, "brief.example", BW_IOC_DOMAIN, "other", 30, 0, 0, NULL), 0);
+	CHECK_INT(bw_index_open(s2, snap2, NOW, true, &ix, &how, &err), BW_OK);
+	CHECK(!how.loaded && how.saved);
+	if (ix == NULL)
+		goto out;
+	bw_index_source(ix, &src);
+	CHECK(src.changes == NOW + 100);
+	if (CHECK(bw_index_lookup_domain(ix, "brief.example", 13, m, 4) == 1)) {
+		CHECK(!bw_index_lapsed(ix, m[0].id, NOW + 101));
+		CHECK_INT(m[0].ntags, 1);
+		CHECK_INT(m[0].confidence, 60);
+	}
+	bw_index_free(ix);
+	ix = NULL;
+	CHECK_INT(bw_index_open(s2, snap2, NOW + 100, true, &ix, &how, &err), BW_OK);
+	CHECK(how.loaded);
+	bw_index_free(ix);
+	ix = NULL;
+	/* then its first record expires: its tag and confidence go */
+	CHECK_INT(bw_index_open(s2, snap2, NOW + 101, true, &ix, &how, &err), BW_OK);
+	CHECK(!how.loaded && strstr(how.why, "still listed") != NULL);
+	if (ix != NULL && CHECK(bw_index_lookup_domain(ix, "brief.example", 13, m, 4) == 1)) {
+		CHECK_INT(m[0].ntags, 0);
+		CHECK_INT(m[0].confidence, 30);
+	}
+out:
+	bw_index_free(ix);
+	bw_store_close(s2);
 }
 
 static int
@@ -548,6 +645,7 @@ main(void)
 	}
 	TAP_RUN(test_roundtrip);
 	TAP_RUN(test_staleness);
+	TAP_RUN(test_lapses);
 	TAP_RUN(test_corrupt);
 	bw_store_close(st);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
