@@ -27,18 +27,23 @@
 #define RECORD_KEYS (1u << 18)
 
 /* One line on stderr: where the index came from (the snapshot file, or
- * the store and why not the file) and how long that took since t0. */
+ * the store and why not the file), how long that took since t0, and how
+ * many of a loaded file's indicators have lapsed (and are skipped). */
 static void
 report_index(const struct bw_index *ix, const char *snap,
-	     const struct bw_index_origin *how, const struct timespec *t0)
+	     const struct bw_index_origin *how, const struct timespec *t0, int64_t now)
 {
 	struct bw_index_stats s;
 	long ms = bw_time_ms_since(t0);
+	size_t lapsed = bw_index_lapsed_count(ix, now);
+	char note[64] = "";
 
 	bw_index_stats(ix, &s);
+	if (lapsed > 0)
+		snprintf(note, sizeof(note), " (%zu lapsed since)", lapsed);
 	if (how->loaded)
-		fprintf(stderr, "index: %zu indicators, snapshot %s loaded in %ld ms\n",
-			s.indicators, snap, ms);
+		fprintf(stderr, "index: %zu indicators%s, snapshot %s loaded in %ld ms\n",
+			s.indicators, note, snap, ms);
 	else
 		fprintf(stderr, "index: %zu indicators, built from the store in %ld ms%s%s%s%s\n",
 			s.indicators, ms, how->why[0] ? " (snapshot not used: " : "", how->why,
@@ -587,8 +592,9 @@ bw_cmd_match(int argc, char **argv)
 	o.on_sighting = on_sighting;
 	o.on_bad = on_bad;
 	o.ctx = &run;
+	o.now = run.now; /* a snapshot file may hold indicators lapsed since */
 	if (bw_store_open(bw_cli_db_path(db), BW_STORE_NOCREATE, &st, &err) ||
-	    bw_index_open(st, snap, run.now, false, &ix, &origin, &err) ||
+	    bw_index_open(st, snap, run.now, true, &ix, &origin, &err) ||
 	    bw_matcher_new(ix, &o, &m, &err) ||
 	    (record && bw_sightings_new(RECORD_KEYS, &run.agg, &err))) {
 		bw_cli_error("%s", err.msg);
@@ -604,7 +610,7 @@ bw_cmd_match(int argc, char **argv)
 	if (snap && !origin.loaded && !origin.saved)
 		bw_cli_error("warning: index snapshot not written: %s",
 			origin.save_error);
-	report_index(ix, snap, &origin, &t0);
+	report_index(ix, snap, &origin, &t0, run.now);
 	for (int i = optind; i < argc; i++) {
 		struct bw_match_stats s;
 		int rc;

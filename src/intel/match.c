@@ -226,6 +226,8 @@ flush(struct bw_matcher *m, const char *name, struct bw_match_stats *st,
 		uint32_t n = item_hits(m, &m->items[i], &ids);
 
 		for (uint32_t j = 0; j < n; j++) {
+			if (bw_index_lapsed(m->ix, ids[j], m->o.now))
+				continue;
 			m->flat[ns].item = (uint32_t)i;
 			m->flat[ns].id = ids[j];
 			ns++;

@@ -61,6 +61,10 @@ struct bw_match_options {
 	/* Called for each line that is not of the format (may be NULL). */
 	void (*on_bad)(void *ctx, const char *file, long line, const char *why);
 	void *ctx;
+	/* Indicators that have lapsed by then (bw_index_lapsed: a snapshot
+	 * loaded from a file after their records expired) are not reported;
+	 * 0 reports all. */
+	int64_t now;
 };
 
 /* What one input held. */

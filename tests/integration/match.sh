@@ -202,6 +202,27 @@ ok $([ ! -e "$T/nosnap.db.index" ]; echo $?) "ingest into a store without a snap
 is "$(cat "$T/ierr")" "" "and says nothing of one"
 B match --db "$DB" --threads 0 a 2>/dev/null; is $? 2 "--threads 0 is a usage error"
 
+# A snapshot outlives the indicators in it that lapse: after the only
+# record of one expires, match loads the file and skips it instead of
+# building the index again (feeds with valid_until expire records all the
+# time); the output is a fresh build's.
+L="$T/lapse.db"
+soon=$(( $(date +%s) + 3 ))
+printf 'value,valid_until\nbrief.innocreed.com,%s\nstays.innocreed.com,\n' \
+	"$(date -u -d "@$soon" +%Y-%m-%dT%H:%M:%SZ)" >"$T/lapse.csv"
+B ingest --db "$L" --source feed-x --format csv "$T/lapse.csv" >/dev/null 2>&1
+printf 'a.brief.innocreed.com\nb.stays.innocreed.com\n' >"$T/lapse.log"
+B match --db "$L" --format plain "$T/lapse.log" >"$T/lapse1" 2>/dev/null
+is "$(grep -c '"indicator":"brief.innocreed.com"' "$T/lapse1")" 1 "an indicator before its record expires"
+while [ "$(date +%s)" -le "$soon" ]; do sleep 0.2; done
+B match --db "$L" --format plain "$T/lapse.log" >"$T/lapse2" 2>"$T/lerr"
+contains "$(cat "$T/lerr")" "snapshot $L.index loaded" "after it lapsed the snapshot is still loaded"
+contains "$(cat "$T/lerr")" "(1 lapsed since)" "and says how many of its indicators lapsed"
+is "$(grep -c brief "$T/lapse2")" 0 "the lapsed indicator is not reported"
+B match --db "$L" --no-snapshot --format plain "$T/lapse.log" >"$T/lapse3" 2>/dev/null
+ok $(cmp -s "$T/lapse2" "$T/lapse3"; echo $?) "the output of a fresh build"
+is "$(wc -l <"$T/lapse3")" 1 "which is the other indicator's sighting"
+
 # A live input (tail -f log | bulwark match -): a sighting comes out as soon
 # as its line is in, not after a batch of lines.
 mkfifo "$T/fifo"
