@@ -466,7 +466,9 @@ save_pick(struct bw_api *api, const struct timespec *last_build)
 		bw_index_release(api->save_rd);
 		return NULL;
 	}
-	if (bw_index_fresh(ix, api->rst, bw_time_now(), false, &why, &err) != BW_OK || why != NULL) {
+	/* the file is for `bulwark match`, which skips lapsed indicators */
+	if (bw_index_fresh(ix, api->rst, bw_time_now(), true, &why, &err) != BW_OK ||
+	    why != NULL) {
 		/* the store moved on: the next snapshot is saved instead */
 		bw_index_release(api->save_rd);
 		return NULL;
@@ -505,8 +507,12 @@ save_snapshot(struct bw_api *api, const struct bw_index *ix)
 
 /* Whether the store changed what the current snapshot holds since it was
  * built: its records, their tags, recipients and indicators (the index's
- * source: bw_index_fresh, which also says when a record in it expired) or
- * the view's other inputs (tenants, scopes, sightings).  Commits that
+ * source: bw_index_fresh, which also says when a record expired under an
+ * indicator still listed; indicators whose records have all expired are
+ * dropped from the answers instead, drop_lapsed, since with feeds that set
+ * valid_until one lapses every few seconds in a large store and each
+ * would cost a rebuild) or the view's other inputs (tenants, scopes,
+ * sightings).  Commits that
  * touch none of them (the daemon's own outbox, incidents, actions, audit,
  * reports; keys, which are reloaded anyway) leave the snapshot as it is: a
  * rebuild of a million indicators is seconds of CPU, on a core the check
@@ -520,7 +526,10 @@ snapshot_stale(struct bw_api *api, int64_t now)
 	uint64_t v = 0;
 
 	if (api->built == NULL ||
-	    bw_index_fresh(api->built, api->rst, now, false, &why, &err) != BW_OK || why != NULL ||
+	    /* the check and the gate drop lapsed indicators themselves
+	     * (drop_lapsed); a record expiring under an indicator still
+	     * listed can change its tags and who may see it: stale */
+	    bw_index_fresh(api->built, api->rst, now, true, &why, &err) != BW_OK || why != NULL ||
 	    bw_view_inputs(api->rst, &v, &err) != BW_OK)
 		return 1;
 	return v != api->built_view;
@@ -561,7 +570,7 @@ refresh_main(void *arg)
 						 err.msg);
 			}
 			if ((dv != api->index_version || bw_time_ms_since(&last_check) >= MAX_SNAPSHOT_AGE * 1000L ||
-			     bw_time_now() > api->built_src.expires) &&
+			     bw_time_now() > api->built_src.changes) &&
 			    bw_time_ms_since(&last_build) >= MIN_REBUILD_MS) {
 				clock_gettime(CLOCK_MONOTONIC, &last_check);
 				if (!snapshot_stale(api, bw_time_now())) {
@@ -888,8 +897,28 @@ out_tags(struct worker *w, struct bw_view_seen *seen)
 	OUT_LIT(w, "]");
 }
 
+/* Drops from m[0, n) the indicators that have lapsed by now (all their
+ * records expired since the snapshot was built: it is not rebuilt for
+ * that, see snapshot_stale); returns how many are left. */
+static size_t
+drop_lapsed(const struct bw_index *ix, struct bw_index_match *m, size_t n)
+{
+	int64_t now;
+	size_t k = 0;
+
+	if (n > BW_INDEX_MATCH_MAX)
+		n = BW_INDEX_MATCH_MAX;
+	if (n == 0)
+		return 0;
+	now = bw_time_now();
+	for (size_t i = 0; i < n; i++)
+		if (!bw_index_lapsed(ix, m[i].id, now))
+			m[k++] = m[i];
+	return k;
+}
+
 /* The index matches of value (kind "domain", "ip" or "url"; the address
- * already parsed for "ip") into m; returns how many. */
+ * already parsed for "ip") into m that have not lapsed; returns how many. */
 static size_t
 lookup(const struct bw_index *ix, const char *kind, const char *value, size_t len,
        const struct bw_index_addr *addr, struct bw_index_match *m)
@@ -902,7 +931,7 @@ lookup(const struct bw_index *ix, const char *kind, const char *value, size_t le
 		n = bw_index_lookup_addr(ix, addr, m, BW_INDEX_MATCH_MAX);
 	else
 		n = bw_index_lookup_url(ix, value, len, m, BW_INDEX_MATCH_MAX);
-	return n > BW_INDEX_MATCH_MAX ? BW_INDEX_MATCH_MAX : n;
+	return drop_lapsed(ix, m, n);
 }
 
 /* Writes the check's answer into w's buffer (w->len from 0): *status 200
@@ -1218,9 +1247,7 @@ gate_listed(struct worker *w, const char *country, const struct bw_index_addr *a
 		bw_index_release(w->rd);
 		return -1;
 	}
-	n = bw_index_lookup_addr(ix, addr, m, BW_INDEX_MATCH_MAX);
-	if (n > BW_INDEX_MATCH_MAX)
-		n = BW_INDEX_MATCH_MAX;
+	n = drop_lapsed(ix, m, bw_index_lookup_addr(ix, addr, m, BW_INDEX_MATCH_MAX));
 	slot = bw_view_slot(view, country);
 	for (size_t i = 0; i < n && !listed; i++)
 		listed = bw_view_see(view, slot, &m[i], &seen);

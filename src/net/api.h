@@ -26,7 +26,10 @@
  * the newest record id: bw_index_fresh) and the digest of the view's other
  * inputs (bw_view_inputs: tenants, scopes, sightings) with the snapshot's,
  * and rebuilds only if they differ (at most once a second), or when a
- * record in it expires; commits that change none of them (the daemon's
+ * record in it expires under an indicator another record keeps listed (an
+ * indicator whose records have all expired is dropped from the answers at
+ * once, with no rebuild: bw_index_lapsed); commits that change none of
+ * them (the daemon's
  * own outbox, incidents, actions, audit, keys) cost no rebuild.  The new
  * snapshot is published through the holder (epoch reclamation): requests
  * never wait for a rebuild.  The thread sleeps on an inotify watch of the

@@ -9,7 +9,9 @@
  * address in the scope but not from a name), never beyond TLP; checks
  * from several threads while snapshots are rebuilt under them; and the
  * digest of the view's inputs, which decides whether a commit needs a
- * rebuild (it moves with tenants, scopes and new sightings, not keys).
+ * rebuild (it moves with tenants, scopes and new sightings, not keys);
+ * and expiry: lapsed indicators dropped at once without a rebuild, a
+ * record expiring under a listed indicator rebuilt for.
  */
 #include <jansson.h>
 #include <pthread.h>
@@ -17,9 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/ioc.h"
 #include "core/mem.h"
+#include "core/timeutil.h"
 #include "core/tlp.h"
 #include "intel/geo.h"
 #include "net/api.h"
@@ -668,6 +672,114 @@ test_inputs(void)
 	bw_store_close(st);
 }
 
+/* A record of source src at TLP tlp for text, valid until until. */
+static int
+add_until(struct bw_store *st, const char *text, const char *src, int tlp,
+	  const char *rc, int64_t until)
+{
+	struct bw_ioc ioc;
+	struct bw_record_in in;
+	const char *r[1] = {rc};
+	enum bw_upsert_result res;
+
+	if (bw_ioc_parse(text, strlen(text), BW_IOC_ANY, &ioc, NULL))
+		return -1;
+	memset(&in, 0, sizeof(in));
+	in.ioc = &ioc;
+	in.source = src;
+	in.confidence = -1;
+	in.tlp = tlp;
+	in.recipients = r;
+	in.nrecipients = rc ? 1 : 0;
+	in.valid_until = until;
+	return bw_store_upsert(st, &in, bw_time_now(), &res, NULL);
+}
+
+/* Expiry in the daemon.  An indicator whose only record expires is dropped
+ * from the answers at once, with no rebuild (the snapshot keeps when each
+ * indicator lapses).  A record that expires under an indicator another
+ * record keeps listed changes who may see it: that makes the snapshot
+ * stale, and the refresh thread rebuilds it (here DE loses an indicator
+ * whose remaining record is RED for FR). */
+static void
+test_lapses(void)
+{
+	char ldb[300];
+	struct bw_api_config cfg;
+	struct bw_api *api = NULL;
+	struct bw_store *st = NULL;
+	struct bw_err err;
+	int64_t soon = bw_time_now() + 2;
+	char *t = NULL;
+	int flipped = 0;
+
+	snprintf(ldb, sizeof(ldb), "%s/lapse.db", dir);
+	CHECK_INT(bw_store_open(ldb, 0, &st, &err), BW_OK);
+	if (st == NULL)
+		return;
+	CHECK_INT(bw_tenant_add(st, "DE", "CERT DE", 1000, NULL, &err), BW_OK);
+	CHECK_INT(bw_tenant_add(st, "FR", "CERT FR", 1000, NULL, &err), BW_OK);
+	CHECK_INT(bw_store_begin(st, &err), BW_OK);
+	CHECK_INT(add_until(st, "203.0.113.5", "a", BW_TLP_CLEAR, NULL, soon), BW_OK);
+	CHECK_INT(add_until(st, "203.0.113.9", "a", BW_TLP_CLEAR, NULL, 0), BW_OK);
+	CHECK_INT(bw_store_commit(st, &err), BW_OK);
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.db_path = ldb;
+	cfg.workers = 1;
+	cfg.refresh_ms = 100;
+	CHECK_INT(bw_api_new(&cfg, &api, &err), BW_OK);
+	if (api == NULL)
+		goto out;
+	ASK("DE", "ip", "203.0.113.5",
+	    "{\"listed\":true,\"matches\":[{\"indicator\":\"203.0.113.5\",\"type\":\"ipv4\",\"tags\":[],\"confidence\":null,\"national\":false}]}");
+	CHECK_INT(bw_api_indicators(api), 2);
+	while (bw_time_now() <= soon)
+		usleep(100 * 1000);
+	ASK("DE", "ip", "203.0.113.5", "{\"listed\":false,\"matches\":[]}");
+	ASK("DE", "ip", "203.0.113.9",
+	    "{\"listed\":true,\"matches\":[{\"indicator\":\"203.0.113.9\",\"type\":\"ipv4\",\"tags\":[],\"confidence\":null,\"national\":false}]}");
+	usleep(1500 * 1000); /* the refresh thread ran: it rebuilt nothing */
+	CHECK_INT(bw_api_indicators(api), 2);
+
+	/* a CLEAR record that expires, and a RED one for FR that does not;
+	 * the rebuild for them also lets the lapsed indicator go */
+	soon = bw_time_now() + 5;
+	CHECK_INT(bw_store_begin(st, &err), BW_OK);
+	CHECK_INT(add_until(st, "198.51.100.4", "a", BW_TLP_CLEAR, NULL, soon), BW_OK);
+	CHECK_INT(add_until(st, "198.51.100.4", "b", BW_TLP_RED, "FR", 0), BW_OK);
+	CHECK_INT(bw_store_commit(st, &err), BW_OK);
+	for (int i = 0; i < 40 && !flipped; i++) {
+		t = ask(api, "FR", "ip", "198.51.100.4");
+		flipped = t != NULL && strstr(t, "\"listed\":true") != NULL;
+		bw_free(t);
+		if (!flipped)
+			usleep(100 * 1000);
+	}
+	CHECK(flipped);
+	CHECK_INT(bw_api_indicators(api), 2);
+	t = ask(api, "DE", "ip", "198.51.100.4");
+	CHECK(t != NULL && strstr(t, "\"listed\":true") != NULL);
+	bw_free(t);
+	while (bw_time_now() <= soon)
+		usleep(100 * 1000);
+	flipped = 0;
+	for (int i = 0; i < 50 && !flipped; i++) {
+		t = ask(api, "DE", "ip", "198.51.100.4");
+		flipped = t != NULL && strcmp(t, "{\"listed\":false,\"matches\":[]}") == 0;
+		bw_free(t);
+		if (!flipped)
+			usleep(100 * 1000);
+	}
+	CHECK(flipped); /* rebuilt: DE no longer sees it */
+	t = ask(api, "FR", "ip", "198.51.100.4");
+	CHECK(t != NULL && strstr(t, "\"listed\":true") != NULL);
+	bw_free(t);
+out:
+	bw_api_free(api);
+	bw_store_close(st);
+}
+
 int
 main(void)
 {
@@ -682,6 +794,7 @@ main(void)
 	TAP_RUN(test_values);
 	TAP_RUN(test_national);
 	TAP_RUN(test_inputs);
+	TAP_RUN(test_lapses);
 	{
 		char cmd[300];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
