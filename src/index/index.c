@@ -160,9 +160,10 @@ struct bw_index_builder {
 	uint64_t seed;
 	struct ind *inds;
 	int64_t *store_ids;
-	int64_t *until;   /* as in struct bw_index, kept for every indicator */
+	int64_t *until;   /* as in struct bw_index, for every indicator once
+			     one has an until before INT64_MAX (NULL before:
+			     a store without valid_until pays nothing) */
 	size_t ninds, inds_cap, sids_cap, until_cap;
-	bool lapsing;     /* an indicator has an until before INT64_MAX */
 	int64_t changes;  /* as in struct bw_index */
 	char *arena;
 	size_t arena_len, arena_cap;
@@ -1170,6 +1171,23 @@ push_u32(uint32_t **v, size_t *n, size_t *cap, uint32_t x)
 	return BW_OK;
 }
 
+/* Room in b->until for n indicators, allocating it (every indicator so
+ * far never lapses) when there is none yet. */
+static int
+until_room(struct bw_index_builder *b, size_t n)
+{
+	bool fresh = b->until == NULL;
+	int64_t *p = bw_grow(b->until, &b->until_cap, n, sizeof(*p));
+
+	if (p == NULL)
+		return BW_ENOMEM;
+	b->until = p;
+	if (fresh)
+		for (size_t i = 0; i < b->ninds; i++)
+			p[i] = INT64_MAX;
+	return BW_OK;
+}
+
 /* Adds one indicator whose tags are already tag numbers (tagnums is
  * reordered).  Returns BW_EINVAL (not canonical), BW_ELIMIT or BW_ENOMEM. */
 static int
@@ -1220,11 +1238,10 @@ add_internal(struct bw_index_builder *b, enum bw_ioc_type type,
 			return BW_ENOMEM;
 		b->store_ids = p;
 	}
-	if (b->ninds == b->until_cap) {
-		int64_t *p = bw_grow(b->until, &b->until_cap, b->ninds + 1, sizeof(*p));
-		if (p == NULL)
-			return BW_ENOMEM;
-		b->until = p;
+	if (until != INT64_MAX || b->until != NULL) {
+		rc = until_room(b, b->ninds + 1);
+		if (rc)
+			return rc;
 	}
 	if (b->arena_len + ENTRY_HDR + len + 1 > b->arena_cap) {
 		char *p = bw_grow(b->arena, &b->arena_cap,
@@ -1263,8 +1280,8 @@ add_internal(struct bw_index_builder *b, enum bw_ioc_type type,
 	b->inds[id].conf = (int8_t)conf;
 	b->inds[id].tagset = set;
 	b->store_ids[id] = store_id;
-	b->until[id] = until;
-	b->lapsing |= until != INT64_MAX;
+	if (b->until != NULL)
+		b->until[id] = until;
 	b->arena_len += ENTRY_HDR + len + 1;
 	b->ninds++;
 	return BW_OK;
@@ -1470,21 +1487,18 @@ static void
 builder_reserve(struct bw_index_builder *b, size_t n, size_t bytes, bool huge)
 {
 	struct ind *inds;
-	int64_t *sids, *until;
+	int64_t *sids;
 	char *arena;
 
 	if (b->ninds != 0 || b->inds != NULL || b->store_ids != NULL || b->arena != NULL ||
-	    b->until != NULL || n == 0 || n > BW_INDEX_INDICATORS_MAX ||
-	    bytes > BW_INDEX_STRINGS_MAX)
+	    n == 0 || n > BW_INDEX_INDICATORS_MAX || bytes > BW_INDEX_STRINGS_MAX)
 		return;
 	inds = bw_malloc(n * sizeof(*inds));
 	sids = bw_malloc(n * sizeof(*sids));
-	until = bw_malloc(n * sizeof(*until));
 	arena = bw_malloc(bytes);
-	if (inds == NULL || sids == NULL || until == NULL || arena == NULL) {
+	if (inds == NULL || sids == NULL || arena == NULL) {
 		bw_free(inds);
 		bw_free(sids);
-		bw_free(until);
 		bw_free(arena);
 		return;
 	}
@@ -1495,9 +1509,8 @@ builder_reserve(struct bw_index_builder *b, size_t n, size_t bytes, bool huge)
 	}
 	b->inds = inds;
 	b->store_ids = sids;
-	b->until = until;
 	b->arena = arena;
-	b->inds_cap = b->sids_cap = b->until_cap = n;
+	b->inds_cap = b->sids_cap = n;
 	b->arena_cap = bytes;
 	b->huge = huge;
 }
@@ -1560,9 +1573,8 @@ builder_append(struct bw_index_builder *b, const struct bw_index_builder *x)
 	if ((p = bw_grow(b->store_ids, &b->sids_cap, d + n, sizeof(*b->store_ids))) == NULL)
 		goto out;
 	b->store_ids = p;
-	if ((p = bw_grow(b->until, &b->until_cap, d + n, sizeof(*b->until))) == NULL)
+	if ((x->until != NULL || b->until != NULL) && until_room(b, d + n) != BW_OK)
 		goto out;
-	b->until = p;
 	if ((p = bw_grow(b->arena, &b->arena_cap, a + x->arena_len, 1)) == NULL)
 		goto out;
 	if (p != b->arena && b->huge)
@@ -1595,8 +1607,8 @@ builder_append(struct bw_index_builder *b, const struct bw_index_builder *x)
 		memcpy(b->arena + e.off - ENTRY_HDR, &id, ENTRY_HDR);
 	}
 	memcpy(b->store_ids + d, x->store_ids, n * sizeof(*b->store_ids));
-	memcpy(b->until + d, x->until, n * sizeof(*b->until));
-	b->lapsing |= x->lapsing;
+	for (size_t i = 0; b->until != NULL && i < n; i++)
+		b->until[d + i] = x->until != NULL ? x->until[i] : INT64_MAX;
 	b->ninds += n;
 	b->arena_len += x->arena_len;
 	rc = BW_OK;
@@ -1672,7 +1684,7 @@ bw_index_builder_finish(struct bw_index_builder *b, struct bw_index **out,
 	b->inds = NULL;
 	b->store_ids = NULL;
 	b->arena = NULL;
-	if (b->lapsing) {
+	if (b->until != NULL) {
 		/* read once per match reported, like the store ids */
 		ix->until = trim_huge(b, b->until, b->ninds * sizeof(*b->until));
 		if (ix->until == NULL) {
@@ -1843,13 +1855,17 @@ out:
 	return rc;
 }
 
-/* One active record, as read from the store: its indicator, its own id,
- * its tag numbers (tagv[tfirst .. tfirst + tn)) and its confidence
- * (NO_CONF when it states none, or none in 0-100).  24 bytes: a store of
- * ten million records holds them all while it is read. */
+/* One active record, as read from the store: its indicator, its own id
+ * (needed only to merge its tags in) and then its valid_until, its tag
+ * numbers (tagv[tfirst .. tfirst + tn)) and its confidence (NO_CONF when
+ * it states none, or none in 0-100).  24 bytes: a store of ten million
+ * records holds them all while it is read. */
 struct arec {
-	int64_t ind, rec;
-	int64_t until;     /* its valid_until, INT64_MAX for none */
+	int64_t ind;
+	union {
+		int64_t rec;     /* while the tags are merged (record id order) */
+		int64_t until;   /* then (load_indicators): INT64_MAX for none */
+	} k;
 	uint32_t tfirst;
 	uint16_t tn;
 	int16_t conf;
@@ -1864,7 +1880,9 @@ cmp_arec(const void *a, const void *b)
 
 	if (x->ind != y->ind)
 		return x->ind < y->ind ? -1 : 1;
-	return x->rec < y->rec ? -1 : x->rec > y->rec;
+	/* sorted after the fold: records of one indicator in any order give
+	 * the same indicator, this only keeps the order repeatable */
+	return x->k.until < y->k.until ? -1 : x->k.until > y->k.until;
 }
 
 /*
@@ -1891,9 +1909,50 @@ cmp_arec(const void *a, const void *b)
 /* The records a reader collects: in record id order as read. */
 struct arecs {
 	struct arec *v;
-	size_t n, cap;
+	int64_t *vu;              /* their valid_until (INT64_MAX for none),
+				     once one has one: NULL until then */
+	size_t n, cap, vucap;
 	int64_t expires;          /* the earliest valid_until among them */
 };
+
+/* Room in out->vu for want records, the ones before without an end. */
+static int
+vu_room(struct arecs *out, size_t want)
+{
+	bool fresh = out->vu == NULL;
+	int64_t *p = bw_grow(out->vu, &out->vucap, want, sizeof(*p));
+
+	if (p == NULL)
+		return BW_ENOMEM;
+	out->vu = p;
+	if (fresh)
+		for (size_t i = 0; i < out->n; i++)
+			p[i] = INT64_MAX;
+	return BW_OK;
+}
+
+/* Appends the records of src (read after dst's) to dst. */
+static int
+arecs_append(struct arecs *dst, const struct arecs *src)
+{
+	struct arec *a;
+
+	if (src->n == 0)
+		return BW_OK;
+	a = bw_grow(dst->v, &dst->cap, dst->n + src->n, sizeof(*a));
+	if (a == NULL)
+		return BW_ENOMEM;
+	dst->v = a;
+	if ((src->vu != NULL || dst->vu != NULL) && vu_room(dst, dst->n + src->n) != BW_OK)
+		return BW_ENOMEM;
+	memcpy(a + dst->n, src->v, src->n * sizeof(*a));
+	for (size_t i = 0; dst->vu != NULL && i < src->n; i++)
+		dst->vu[dst->n + i] = src->vu != NULL ? src->vu[i] : INT64_MAX;
+	dst->n += src->n;
+	if (src->expires < dst->expires)
+		dst->expires = src->expires;
+	return BW_OK;
+}
 
 struct indreader {
 	pthread_t thread;
@@ -1937,8 +1996,15 @@ read_records(sqlite3 *db, int64_t now, int64_t from, int64_t to, struct arecs *o
 			}
 			out->v = a;
 		}
-		a = &out->v[out->n++];
-		a->rec = sqlite3_column_int64(s, 0);
+		if (out->vu != NULL || sqlite3_column_type(s, 3) != SQLITE_NULL) {
+			if (vu_room(out, out->n + 1) != BW_OK) {
+				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
+				goto out;
+			}
+			out->vu[out->n] = INT64_MAX;
+		}
+		a = &out->v[out->n];
+		a->k.rec = sqlite3_column_int64(s, 0);
 		a->ind = sqlite3_column_int64(s, 1);
 		a->conf = NO_CONF;
 		if (sqlite3_column_type(s, 2) != SQLITE_NULL) {
@@ -1947,12 +2013,13 @@ read_records(sqlite3 *db, int64_t now, int64_t from, int64_t to, struct arecs *o
 				a->conf = (int16_t)c;
 		}
 		a->tfirst = a->tn = 0;
-		a->until = INT64_MAX;
 		if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
-			a->until = sqlite3_column_int64(s, 3);
-			if (a->until < out->expires)
-				out->expires = a->until;
+			int64_t vu = sqlite3_column_int64(s, 3);
+			out->vu[out->n] = vu;
+			if (vu < out->expires)
+				out->expires = vu;
 		}
+		out->n++;
 	}
 	rc = rc == SQLITE_DONE ? BW_OK : db_fail(db, err, "reading records");
 out:
@@ -2178,11 +2245,11 @@ merge_records(struct bw_index_builder *b, const struct arec *r, size_t nr,
 		/* it lapses with its last record; one that expires before then
 		 * changes its tags or confidence (the snapshot's "changes") */
 		for (first = j; j < nr && r[j].ind == id; j++)
-			if (r[j].until > until)
-				until = r[j].until;
+			if (r[j].k.until > until)
+				until = r[j].k.until;
 		for (j = first; j < nr && r[j].ind == id; j++)
-			if (r[j].until < until && r[j].until < b->changes)
-				b->changes = r[j].until;
+			if (r[j].k.until < until && r[j].k.until < b->changes)
+				b->changes = r[j].k.until;
 		for (j = first; j < nr && r[j].ind == id; j++) {
 			size_t k = r[j].tn;
 			b->stats.records++;
@@ -2260,7 +2327,7 @@ load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
 	static const char ind_sql[] = "SELECT id, type, value FROM indicator ORDER BY id";
 	sqlite3_stmt *s = NULL;
 	struct indsrc q = {NULL, NULL, 0};
-	struct arecs recs = {NULL, 0, 0, INT64_MAX};
+	struct arecs recs = {NULL, NULL, 0, 0, 0, INT64_MAX};
 	struct half h;
 	struct arec *r;
 	uint32_t *tagv = NULL;
@@ -2274,23 +2341,17 @@ load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
 	if (rd != NULL) {
 		pthread_join(rd->thread, NULL);
 		if (rc == BW_OK && rd->ok) {
-			struct arec *a = bw_grow(recs.v, &recs.cap, recs.n + rd->recs.n, sizeof(*a));
-			if (a == NULL) {
-				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
-			} else {
-				recs.v = a;
-				if (rd->recs.n > 0)
-					memcpy(a + recs.n, rd->recs.v, rd->recs.n * sizeof(*a));
-				recs.n += rd->recs.n;
-				if (rd->recs.expires < recs.expires)
-					recs.expires = rd->recs.expires;
+			if (arecs_append(&recs, &rd->recs) == BW_OK)
 				q.rd = rd;
-			}
+			else
+				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
 		} else if (rc == BW_OK) {
 			rc = read_records(db, now, rd->rec_from, INT64_MAX, &recs, err);
 		}
 		bw_free(rd->recs.v);
+		bw_free(rd->recs.vu);
 		rd->recs.v = NULL;
+		rd->recs.vu = NULL;
 	}
 	if (rc)
 		goto out;
@@ -2310,11 +2371,11 @@ load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
 			int64_t rid = sqlite3_column_int64(s, 0);
 			struct tagmap key = {sqlite3_column_int64(s, 1), 0};
 			const struct tagmap *m;
-			while (j < nr && r[j].rec < rid)
+			while (j < nr && r[j].k.rec < rid)
 				j++;
 			if (j == nr)
 				break;
-			if (r[j].rec != rid || r[j].tn >= STORE_TAGS_MAX)
+			if (r[j].k.rec != rid || r[j].tn >= STORE_TAGS_MAX)
 				continue;
 			m = bsearch(&key, map, nmap, sizeof(*map), cmp_tagmap);
 			if (m == NULL)
@@ -2339,6 +2400,12 @@ load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
 		sqlite3_finalize(s);
 		s = NULL;
 	}
+	/* the record ids have done their work: each record's slot takes its
+	 * end of validity (kept apart until now, and only if one has one) */
+	for (j = 0; j < nr; j++)
+		r[j].k.until = recs.vu != NULL ? recs.vu[j] : INT64_MAX;
+	bw_free(recs.vu);
+	recs.vu = NULL;
 	if (sort_arecs(r, nr) != BW_OK) {
 		rc = bw_err_set(err, BW_ENOMEM, "out of memory");
 		goto out;
@@ -2386,6 +2453,7 @@ out:
 	bw_index_builder_free(h.b);
 	sqlite3_finalize(s);
 	bw_free(recs.v);
+	bw_free(recs.vu);
 	bw_free(tagv);
 	return rc;
 }
@@ -2423,6 +2491,7 @@ bw_index_build(struct bw_store *st, int64_t now, struct bw_index **out,
 		pthread_join(rd.thread, NULL);
 	bw_free(rd.rows);
 	bw_free(rd.recs.v);
+	bw_free(rd.recs.vu);
 	if (rc)
 		goto out;
 	/* the store is read: let writers go before the tables are built */

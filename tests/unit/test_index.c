@@ -1676,9 +1676,10 @@ describe(const struct bw_index *ix, const char *q, char *buf, size_t cap)
 		return "(error)";
 	for (size_t i = 0; i < n && used < cap; i++) {
 		const struct bw_index_match *m = &mbuf[i];
-		used += (size_t)snprintf(buf + used, cap - used, "%s%s/%d/%lld/%s", i ? ";" : "",
+		used += (size_t)snprintf(buf + used, cap - used, "%s%s/%d/%lld/%s%s", i ? ";" : "",
 					 m->value, m->confidence, (long long)m->store_id,
-					 tags_of(m));
+					 tags_of(m),
+					 bw_index_lapsed(ix, m->id, NOW + 13000) ? "/lapsed" : "");
 	}
 	return buf;
 }
@@ -1708,8 +1709,10 @@ test_store_two_readers(void)
 		return;
 	bw_store_begin(st, &err);
 	for (unsigned i = 0; i < N && bad == 0; i++) {
-		struct rec r = {value, "feed-a", (int)(i % 101), i % 50 == 0, 0,
-				i % 3 ? tags : NULL};
+		/* every fifth record ends at its own time: the indicators keep
+		 * when they lapse (index.c, until) */
+		struct rec r = {value, "feed-a", (int)(i % 101), i % 50 == 0,
+				i % 5 == 0 ? NOW + 1000 + i : 0, i % 3 ? tags : NULL};
 		switch (i % 4) {
 		case 0: snprintf(value, sizeof(value), "d%u.example", i); break;
 		case 1: snprintf(value, sizeof(value), "10.%u.%u.%u", i >> 16, (i >> 8) & 255, i & 255); break;
@@ -1766,6 +1769,18 @@ test_store_two_readers(void)
 	CHECK_INT(s[0].records, N - N / 50 + LATE);
 	CHECK_INT(s[1].records, s[0].records);
 	CHECK_INT(s[0].skipped, 0);
+	{
+		struct bw_index_source a, b;
+		bw_index_source(ix[0], &a);
+		bw_index_source(ix[1], &b);
+		/* the first record that ends and is not revoked: i = 5 */
+		CHECK(a.expires == NOW + 1005 && b.expires == a.expires);
+		/* d20's ends at NOW + 1020 while a late record keeps it listed */
+		CHECK(a.changes == NOW + 1020 && b.changes == a.changes);
+		CHECK_INT(bw_index_lapsed_count(ix[0], NOW + 13000),
+			  bw_index_lapsed_count(ix[1], NOW + 13000));
+		CHECK(bw_index_lapsed_count(ix[0], NOW + 13000) > 1000);
+	}
 	CHECK_INT(s[1].tags, s[0].tags);
 	CHECK_INT(s[1].tagsets, s[0].tagsets);
 	for (int t = 0; t < BW_IOC_NTYPES; t++)
