@@ -1171,21 +1171,28 @@ push_u32(uint32_t **v, size_t *n, size_t *cap, uint32_t x)
 	return BW_OK;
 }
 
-/* Room in b->until for n indicators, allocating it (every indicator so
- * far never lapses) when there is none yet. */
+/* Ends of validity (INT64_MAX: none) are kept only once one has one: room
+ * in *v for want of them, made when there is none yet, the first have
+ * ones (that had none) set to INT64_MAX. */
 static int
-until_room(struct bw_index_builder *b, size_t n)
+ends_room(int64_t **v, size_t *cap, size_t want, size_t have)
 {
-	bool fresh = b->until == NULL;
-	int64_t *p = bw_grow(b->until, &b->until_cap, n, sizeof(*p));
+	bool fresh = *v == NULL;
+	int64_t *p = bw_grow(*v, cap, want, sizeof(*p));
 
 	if (p == NULL)
 		return BW_ENOMEM;
-	b->until = p;
+	*v = p;
 	if (fresh)
-		for (size_t i = 0; i < b->ninds; i++)
+		for (size_t i = 0; i < have; i++)
 			p[i] = INT64_MAX;
 	return BW_OK;
+}
+
+static int
+until_room(struct bw_index_builder *b, size_t n)
+{
+	return ends_room(&b->until, &b->until_cap, n, b->ninds);
 }
 
 /* Adds one indicator whose tags are already tag numbers (tagnums is
@@ -1915,20 +1922,10 @@ struct arecs {
 	int64_t expires;          /* the earliest valid_until among them */
 };
 
-/* Room in out->vu for want records, the ones before without an end. */
 static int
 vu_room(struct arecs *out, size_t want)
 {
-	bool fresh = out->vu == NULL;
-	int64_t *p = bw_grow(out->vu, &out->vucap, want, sizeof(*p));
-
-	if (p == NULL)
-		return BW_ENOMEM;
-	out->vu = p;
-	if (fresh)
-		for (size_t i = 0; i < out->n; i++)
-			p[i] = INT64_MAX;
-	return BW_OK;
+	return ends_room(&out->vu, &out->vucap, want, out->n);
 }
 
 /* Appends the records of src (read after dst's) to dst. */
