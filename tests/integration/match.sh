@@ -166,8 +166,14 @@ B match --db "$DB" bind-query.log unbound.log >"$T/snap3" 2>"$T/err"
 ok $(cmp -s "$T/snap4" "$T/snap3"; echo $?) "a truncated snapshot is not used: the same output"
 is "$(wc -l <"$T/snap3")" 12 "with the two sightings of the new indicator"
 ok $([ "$(stat -c %s "$DB.index")" -gt 1000 ]; echo $?) "and the snapshot is written anew"
-B match --db "$DB" --snapshot "$T/elsewhere.index" --format plain "$T/new.txt" >/dev/null 2>&1
+B match --db "$DB" --snapshot "$T/elsewhere.index" --format plain "$T/new.txt" >/dev/null 2>"$T/err"
 ok $([ -s "$T/elsewhere.index" ]; echo $?) "--snapshot FILE puts it elsewhere"
+contains "$(cat "$T/err")" ", snapshot written" "and says so"
+# (beside a file, not in a directory: the tests may run as root)
+B match --db "$DB" --snapshot "$T/new.txt/x.index" --format plain "$T/new.txt" >"$T/out6" 2>"$T/err"
+is $? 0 "a snapshot that cannot be written does not fail the run"
+contains "$(cat "$T/err")" "warning: index snapshot not written" "it is a warning"
+is "$(wc -l <"$T/out6")" 2 "and the sightings are out"
 B match --db "$DB" --snapshot x --no-snapshot a 2>/dev/null; is $? 2 "--snapshot with --no-snapshot is a usage error"
 
 # ingest keeps a snapshot that is there current, so the next match loads it
