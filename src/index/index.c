@@ -1172,8 +1172,8 @@ push_u32(uint32_t **v, size_t *n, size_t *cap, uint32_t x)
 }
 
 /* Ends of validity (INT64_MAX: none) are kept only once one has one: room
- * in *v for want of them, made when there is none yet, the first have
- * ones (that had none) set to INT64_MAX. */
+ * in *v for want of them; when there was no array yet, the first have
+ * entries (which had no end) are set to INT64_MAX. */
 static int
 ends_room(int64_t **v, size_t *cap, size_t want, size_t have)
 {

@@ -512,11 +512,10 @@ save_snapshot(struct bw_api *api, const struct bw_index *ix)
  * dropped from the answers instead, drop_lapsed, since with feeds that set
  * valid_until one lapses every few seconds in a large store and each
  * would cost a rebuild) or the view's other inputs (tenants, scopes,
- * sightings).  Commits that
- * touch none of them (the daemon's own outbox, incidents, actions, audit,
- * reports; keys, which are reloaded anyway) leave the snapshot as it is: a
- * rebuild of a million indicators is seconds of CPU, on a core the check
- * listener may share.  An error reading the store says yes.  The caller
+ * sightings).  Commits that touch none of them (the daemon's own outbox,
+ * incidents, actions, audit, reports; keys, which are reloaded anyway)
+ * leave the snapshot as it is: a rebuild of a million indicators is
+ * seconds of CPU, on a core the check listener may share.  An error reading the store says yes.  The caller
  * holds build_mu. */
 static int
 snapshot_stale(struct bw_api *api, int64_t now)
