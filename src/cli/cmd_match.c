@@ -35,7 +35,8 @@ report_index(const struct bw_index *ix, const char *snap,
 {
 	struct bw_index_stats s;
 	long ms = bw_time_ms_since(t0);
-	size_t lapsed = bw_index_lapsed_count(ix, now);
+	/* a snapshot built by this run holds nothing lapsed */
+	size_t lapsed = how->loaded ? bw_index_lapsed_count(ix, now) : 0;
 	char note[64] = "";
 
 	bw_index_stats(ix, &s);

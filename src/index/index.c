@@ -621,6 +621,12 @@ bw_index_stats(const struct bw_index *ix, struct bw_index_stats *out)
 }
 
 bool
+bw_index_lapses(const struct bw_index *ix)
+{
+	return ix->until != NULL;
+}
+
+bool
 bw_index_lapsed(const struct bw_index *ix, uint32_t id, int64_t now)
 {
 	return ix->until != NULL && ix->until[id] < now;
@@ -2227,9 +2233,9 @@ merge_records(struct bw_index_builder *b, const struct arec *r, size_t nr,
 	while (j < nr) {
 		int64_t id;
 		const char *v;
-		size_t len, ntags = 0, first;
+		size_t len, ntags = 0;
 		int type, conf = -1;
-		int64_t until = INT64_MIN;
+		int64_t until = INT64_MIN, first_end = INT64_MAX;
 
 		rc = indsrc_next(q, &id, &type, &v, &len);
 		if (rc != SQLITE_ROW)
@@ -2239,17 +2245,13 @@ merge_records(struct bw_index_builder *b, const struct arec *r, size_t nr,
 			j++; /* a record of a missing indicator */
 		if (j == nr || r[j].ind != id)
 			continue;
-		/* it lapses with its last record; one that expires before then
-		 * changes its tags or confidence (the snapshot's "changes") */
-		for (first = j; j < nr && r[j].ind == id; j++)
-			if (r[j].k.until > until)
-				until = r[j].k.until;
-		for (j = first; j < nr && r[j].ind == id; j++)
-			if (r[j].k.until < until && r[j].k.until < b->changes)
-				b->changes = r[j].k.until;
-		for (j = first; j < nr && r[j].ind == id; j++) {
+		for (; j < nr && r[j].ind == id; j++) {
 			size_t k = r[j].tn;
 			b->stats.records++;
+			if (r[j].k.until > until)
+				until = r[j].k.until;
+			if (r[j].k.until < first_end)
+				first_end = r[j].k.until;
 			if (r[j].conf != NO_CONF && r[j].conf > conf)
 				conf = r[j].conf;
 			if (k > STORE_TAGS_MAX - ntags)
@@ -2262,6 +2264,10 @@ merge_records(struct bw_index_builder *b, const struct arec *r, size_t nr,
 			memcpy(b->scratch + ntags, tagv + r[j].tfirst, k * sizeof(*tagv));
 			ntags += k;
 		}
+		/* it lapses with its last record; one that ends before then
+		 * changes its tags or confidence (the snapshot's "changes") */
+		if (first_end < until && first_end < b->changes)
+			b->changes = first_end;
 		if (v == NULL || len > BW_IOC_VALUE_MAX) {
 			b->stats.skipped++; /* not canonical */
 			continue;

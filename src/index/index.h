@@ -264,6 +264,9 @@ int bw_index_fresh(const struct bw_index *ix, struct bw_store *st, int64_t now,
  * used later (a file loaded, bw_index_fresh() with skips_lapsed) may hold
  * some that are no longer.  Never true at the time it was built. */
 bool bw_index_lapsed(const struct bw_index *ix, uint32_t id, int64_t now);
+/* Whether any of its indicators can lapse (a record of it has an end):
+ * when not, a reader need not ask bw_index_lapsed() of each match. */
+bool bw_index_lapses(const struct bw_index *ix);
 /* How many of its indicators have lapsed by now. */
 size_t bw_index_lapsed_count(const struct bw_index *ix, int64_t now);
 

@@ -76,6 +76,7 @@ struct bw_matcher {
 	void (*bad_fn)(void *ctx, const char *file, long line, const char *why);
 	void *bad_ctx;
 	long line_base;
+	bool lapses; /* the snapshot has indicators that can lapse */
 	struct bw_logfmt_parser *p;
 	struct item items[BATCH];
 	size_t nitems;
@@ -105,6 +106,7 @@ bw_matcher_new(const struct bw_index *ix, const struct bw_match_options *o,
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
 	m->ix = ix;
 	m->o = *o;
+	m->lapses = bw_index_lapses(ix);
 	m->bad_fn = o->on_bad;
 	m->bad_ctx = o->ctx;
 	m->arena = bw_malloc(ARENA_SIZE);
@@ -226,7 +228,7 @@ flush(struct bw_matcher *m, const char *name, struct bw_match_stats *st,
 		uint32_t n = item_hits(m, &m->items[i], &ids);
 
 		for (uint32_t j = 0; j < n; j++) {
-			if (bw_index_lapsed(m->ix, ids[j], m->o.now))
+			if (m->lapses && bw_index_lapsed(m->ix, ids[j], m->o.now))
 				continue;
 			m->flat[ns].item = (uint32_t)i;
 			m->flat[ns].id = ids[j];

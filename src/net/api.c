@@ -907,8 +907,8 @@ drop_lapsed(const struct bw_index *ix, struct bw_index_match *m, size_t n)
 
 	if (n > BW_INDEX_MATCH_MAX)
 		n = BW_INDEX_MATCH_MAX;
-	if (n == 0)
-		return 0;
+	if (n == 0 || !bw_index_lapses(ix))
+		return n;
 	now = bw_time_now();
 	for (size_t i = 0; i < n; i++)
 		if (!bw_index_lapsed(ix, m[i].id, now))
