@@ -14,10 +14,11 @@
  *
  * Parallel runs (bw_matcher_run_parallel): a large file of a format whose
  * lines stand alone is cut into pieces after a newline; threads count each
- * piece's newlines (SSE2) so every piece knows its first line number, then
- * each thread reads whole pieces with pread into a buffer of its own and
- * matches them with a matcher of its own; the calling thread hands the
- * pieces out in order, at most 2 x threads pieces behind the workers.
+ * piece's newlines (SSE2) as soon as it has read it (whole, with pread into
+ * a buffer of its own), so that the piece after it knows its first line
+ * number, and matches it with a matcher of its own; the calling thread
+ * hands the pieces out in order, at most 2 x threads pieces behind the
+ * workers.
  *
  * Aggregator: an open-addressing hash table keyed by (indicator, hour,
  * observer) with linear probing, kept at most half full, grown by doubling
@@ -451,8 +452,9 @@ struct bad_line {
 
 struct piece {
 	size_t start, end;  /* bytes of the file */
-	long lines_before;
-	bool done;
+	long lines;         /* newlines in it, once counted */
+	long lines_before;  /* in the pieces before it, once they are counted */
+	bool counted, done;
 	int rc;
 	struct bw_err err;
 	struct bw_match_stats st;
@@ -473,8 +475,9 @@ struct par {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	size_t next, written; /* next piece to take; pieces handed out */
+	size_t numbered;      /* pieces whose lines_before is known */
+	long numbered_lines;  /* the lines in them */
 	bool stop;
-	int count_phase;      /* workers count lines instead of matching */
 };
 
 /* Newlines in [p, p + n). */
@@ -555,23 +558,26 @@ wbuf_room(struct wbuf *b, size_t n)
 	return BW_OK;
 }
 
-/* The newlines of a piece, read in chunks of the buffer. */
-static int
-count_piece(const struct par *P, struct piece *pc, struct wbuf *b)
+/* Publishes that pc holds lines newlines and waits until every piece
+ * before it has done so: then its first line's number is known.  Pieces
+ * are taken in order and each is counted as soon as it is read, so the
+ * wait is for reads already under way; the file is read once, where
+ * counting all of it first read it twice. */
+static void
+number_piece(struct par *P, struct piece *pc, long lines)
 {
-	int rc = wbuf_room(b, PIECE_MIN);
-
-	pc->lines_before = 0;
-	if (rc)
-		return bw_err_set(&pc->err, rc, "out of memory");
-	for (size_t at = pc->start; at < pc->end;) {
-		size_t n = pc->end - at < PIECE_MIN ? pc->end - at : PIECE_MIN;
-		if ((rc = read_at(P, b->p, n, at, &pc->err)))
-			return rc;
-		pc->lines_before += count_lines(b->p, n);
-		at += n;
+	pthread_mutex_lock(&P->mu);
+	pc->lines = lines;
+	pc->counted = true;
+	while (P->numbered < P->npieces && P->pieces[P->numbered].counted) {
+		P->pieces[P->numbered].lines_before = P->numbered_lines;
+		P->numbered_lines += P->pieces[P->numbered].lines;
+		P->numbered++;
 	}
-	return BW_OK;
+	pthread_cond_broadcast(&P->cv);
+	while (P->numbered <= (size_t)(pc - P->pieces))
+		pthread_cond_wait(&P->cv, &P->mu);
+	pthread_mutex_unlock(&P->mu);
 }
 
 static int
@@ -583,8 +589,12 @@ match_piece(struct par *P, struct bw_matcher *m, struct piece *pc, struct wbuf *
 
 	pc->pctx = P->pc->begin(P->pc->ctx, (size_t)(pc - P->pieces));
 	if (pc->pctx == NULL || wbuf_room(b, n ? n : 1) != BW_OK)
-		return bw_err_set(&pc->err, BW_ENOMEM, "out of memory");
-	rc = read_at(P, b->p, n, pc->start, &pc->err);
+		rc = bw_err_set(&pc->err, BW_ENOMEM, "out of memory");
+	else
+		rc = read_at(P, b->p, n, pc->start, &pc->err);
+	/* numbered even when it failed, so that the pieces after it do not
+	 * wait for ever (hand_out stops at the failure) */
+	number_piece(P, pc, rc == BW_OK ? count_lines(b->p, n) : 0);
 	if (rc)
 		return rc;
 	rc = bw_reader_open_mem(b->p, n, P->name, &r, &pc->err);
@@ -606,12 +616,12 @@ worker(void *arg)
 	struct bw_matcher *m = NULL;
 	struct wbuf b = {NULL, 0};
 	struct bw_err err;
-	int rc = P->count_phase ? BW_OK : bw_matcher_new(P->ix, P->o, &m, &err);
+	int rc = bw_matcher_new(P->ix, P->o, &m, &err);
 
 	for (;;) {
 		struct piece *pc;
 		pthread_mutex_lock(&P->mu);
-		while (!P->stop && !P->count_phase && P->next < P->npieces &&
+		while (!P->stop && P->next < P->npieces &&
 		       P->next >= P->written + P->window)
 			pthread_cond_wait(&P->cv, &P->mu);
 		if (P->stop || P->next >= P->npieces) {
@@ -620,11 +630,8 @@ worker(void *arg)
 		}
 		pc = &P->pieces[P->next++];
 		pthread_mutex_unlock(&P->mu);
-		if (P->count_phase) {
-			pc->rc = count_piece(P, pc, &b);
-			continue;
-		}
 		if (rc != BW_OK) {
+			number_piece(P, pc, 0);
 			pc->rc = rc;
 			pc->err = err;
 		} else {
@@ -768,7 +775,6 @@ bw_matcher_run_parallel(const struct bw_index *ix, const struct bw_match_options
 	pthread_t tid[THREADS_MAX];
 	unsigned started = 0;
 	size_t piece, at = 0;
-	long before = 0;
 	enum bw_logfmt f;
 	int fd, rc;
 
@@ -830,26 +836,8 @@ bw_matcher_run_parallel(const struct bw_index *ix, const struct bw_match_options
 	pthread_mutex_init(&P.mu, NULL);
 	pthread_cond_init(&P.cv, NULL);
 
-	/* 1: the lines of each piece, then the lines before each */
-	P.count_phase = 1;
-	if (start_workers(&P, tid, nthreads, &started) != BW_OK) {
-		rc = bw_err_set(err, BW_ENOMEM, "cannot start threads");
-		goto out_sync;
-	}
-	join_workers(tid, started);
-	for (size_t j = 0; j < P.npieces; j++) {
-		long n = P.pieces[j].lines_before;
-		if (P.pieces[j].rc != BW_OK) {
-			rc = P.pieces[j].rc;
-			*err = P.pieces[j].err;
-			goto out_sync;
-		}
-		P.pieces[j].lines_before = before;
-		before += n;
-	}
-	/* 2: match, handing out in order */
-	P.count_phase = 0;
-	P.next = 0;
+	/* match, each piece numbered as soon as the pieces before it are
+	 * counted, and hand out in order */
 	if (start_workers(&P, tid, nthreads, &started) != BW_OK) {
 		rc = bw_err_set(err, BW_ENOMEM, "cannot start threads");
 		goto out_sync;
