@@ -290,7 +290,9 @@ out_flush(struct run *run)
 #define W_LIT(w, lit) (memcpy((w), (lit), sizeof(lit) - 1), (w) += sizeof(lit) - 1)
 
 /* One sighting as a JSON line into o; file is the input's name as a JSON
- * string.  Room for the whole line is reserved first and the line is
+ * string, or empty for none (a single input: as grep, the name is only
+ * written when there are several, and a sighting's line is a quarter
+ * shorter without it).  Room for the whole line is reserved first and the line is
  * written through a local cursor: appending piece by piece through o
  * stored and reloaded o->len around every piece (the text written may
  * alias it), a chain of a dozen store-to-load waits per sighting. */
@@ -346,9 +348,11 @@ format_sighting(struct obuf *o, const struct obuf *file,
 		W_LIT(w, "null");
 	W_LIT(w, ",\"line\":");
 	w = int_at(w, s->line);
-	W_LIT(w, ",\"file\":");
-	memcpy(w, file->p, file->len);
-	w += file->len;
+	if (file->len > 0) {
+		W_LIT(w, ",\"file\":");
+		memcpy(w, file->p, file->len);
+		w += file->len;
+	}
 	W_LIT(w, "}\n");
 	o->len = (size_t)(w - o->p);
 }
@@ -617,7 +621,8 @@ bw_cmd_match(int argc, char **argv)
 		int rc;
 
 		run.file.len = 0;
-		ob_str(&run.file, argv[i], strlen(argv[i]));
+		if (argc - optind > 1)
+			ob_str(&run.file, argv[i], strlen(argv[i]));
 		if (run.file.failed) {
 			bw_cli_error("out of memory");
 			status = BW_EXIT_ERROR;

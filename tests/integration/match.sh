@@ -50,12 +50,12 @@ contains "$(cat "$T/err")" "unbound.log: unbound, 368 lines: 361 looked up, 5 si
 #    under a listed /32 and /16 (longest first)
 B match --db "$DB" squid-access.log >"$T/out" 2>"$T/err"
 cat >"$T/want" <<WANT
-{"time":1795952491,"observer":"127.0.0.1","value":"http://www.bojijac.info/wp-content/x.js","indicator":"bojijac.info","type":"domain",$A,"line":2,"file":"squid-access.log"}
-{"time":1795952491,"observer":"127.0.0.1","value":"http://mymotherlode.com/login.php?","indicator":"http://mymotherlode.com/login.php","type":"url",$N,"line":3,"file":"squid-access.log"}
-{"time":1795952492,"observer":"127.0.0.1","value":"117.26.110.114","indicator":"117.26.110.114","type":"ipv4",$A,"line":97,"file":"squid-access.log"}
-{"time":1795952492,"observer":"127.0.0.1","value":"117.26.110.114","indicator":"117.26.0.0/16","type":"cidr",$N,"line":97,"file":"squid-access.log"}
+{"time":1795952491,"observer":"127.0.0.1","value":"http://www.bojijac.info/wp-content/x.js","indicator":"bojijac.info","type":"domain",$A,"line":2}
+{"time":1795952491,"observer":"127.0.0.1","value":"http://mymotherlode.com/login.php?","indicator":"http://mymotherlode.com/login.php","type":"url",$N,"line":3}
+{"time":1795952492,"observer":"127.0.0.1","value":"117.26.110.114","indicator":"117.26.110.114","type":"ipv4",$A,"line":97}
+{"time":1795952492,"observer":"127.0.0.1","value":"117.26.110.114","indicator":"117.26.0.0/16","type":"cidr",$N,"line":97}
 WANT
-is "$(cat "$T/out")" "$(cat "$T/want")" "Squid: exact sightings"
+is "$(cat "$T/out")" "$(cat "$T/want")" "Squid: exact sightings (one input: no file names, as grep)"
 contains "$(cat "$T/err")" "squid-access.log: squid, 400 lines" "Squid detected"
 
 # 3. Zeek: TSV (18 googleapis.com queries) and JSON (24 under ostrykebs.pl)
@@ -85,7 +85,10 @@ is "$(printf '%s\n' "$out" | sed 's/.*"value":"\([^"]*\)".*"indicator":"\([^"]*\
 
 # 5. standard input, CSV with named columns, bad lines, usage errors
 grep -m 3 bojijac bind-query.log | B match --db "$DB" - >"$T/out" 2>"$T/err"
-is "$(sed 's/.*"line":\([0-9]*\),"file":"\([^"]*\)".*/\1 \2/' "$T/out")" "1 -" "standard input, line numbers from 1"
+is "$(sed 's/.*"line":\([0-9]*\)}$/\1/' "$T/out")" "1" "standard input, line numbers from 1"
+grep -m 3 bojijac bind-query.log | B match --db "$DB" - "$T/p.txt" 2>/dev/null >"$T/out"
+is "$(sed 's/.*"line":\([0-9]*\),"file":"\([^"]*\)"}$/\1 \2/' "$T/out" | tr '\n' ' ')" "1 - 1 $T/p.txt 5 $T/p.txt " \
+	"standard input and a file: each sighting names its input"
 printf 'when;who;fqdn\n2026-11-29T11:00:00Z;10.0.0.1;WWW.Bojijac.Info\nsoon;10.0.0.2;bojijac.info\n;;\n1795952487;10.0.0.3;117.26.1.1\n' >"$T/c.csv"
 B match --db "$DB" --format csv --column time=when --column client=who \
 	--column value=fqdn "$T/c.csv" >"$T/out" 2>"$T/err"
