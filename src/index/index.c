@@ -1934,6 +1934,21 @@ vu_room(struct arecs *out, size_t want)
 	return ends_room(&out->vu, &out->vucap, want, out->n);
 }
 
+/* Room for n records before the first is read, on huge pages: grown by
+ * doubling, a million records were copied twice over and faulted in a
+ * page at a time.  Failing is not an error (the array then grows). */
+static void
+arecs_reserve(struct arecs *out, size_t n)
+{
+	if (out->v != NULL || n == 0 || n > SIZE_MAX / sizeof(*out->v))
+		return;
+	out->v = bw_malloc(n * sizeof(*out->v));
+	if (out->v == NULL)
+		return;
+	bw_index_advise_huge(out->v, n * sizeof(*out->v));
+	out->cap = n;
+}
+
 /* Appends the records of src (read after dst's) to dst. */
 static int
 arecs_append(struct arecs *dst, const struct arecs *src)
@@ -1974,11 +1989,14 @@ struct indreader {
 /* Appends the active records with ids in (from, to] to out: the statement
  * of the store's own connection or of the reader's. */
 static int
-read_records(sqlite3 *db, int64_t now, int64_t from, int64_t to, struct arecs *out,
-	     struct bw_err *err)
+read_records(sqlite3 *db, int64_t now, int64_t from, int64_t to, size_t room,
+	     struct arecs *out, struct bw_err *err)
 {
+	/* none is -1 and INT64_MAX (never ends) in SQL, not NULL: one
+	 * column call each instead of asking the type first */
 	static const char rec_sql[] =
-		"SELECT id, indicator_id, confidence, valid_until FROM record"
+		"SELECT id, indicator_id, coalesce(confidence, -1),"
+		" coalesce(valid_until, 9223372036854775807) FROM record"
 		" WHERE id > ?2 AND id <= ?3 AND revoked = 0 AND expired = 0"
 		" AND (valid_until IS NULL OR valid_until >= ?1) ORDER BY id";
 	sqlite3_stmt *s = NULL;
@@ -1986,11 +2004,15 @@ read_records(sqlite3 *db, int64_t now, int64_t from, int64_t to, struct arecs *o
 
 	if (sqlite3_prepare_v2(db, rec_sql, -1, &s, NULL) != SQLITE_OK)
 		return db_fail(db, err, "reading records");
+	arecs_reserve(out, room);
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_int64(s, 2, from);
 	sqlite3_bind_int64(s, 3, to);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct arec *a;
+		int64_t vu = sqlite3_column_int64(s, 3);
+		int c = sqlite3_column_int(s, 2);
+
 		if (out->n == out->cap) {
 			a = bw_grow(out->v, &out->cap, out->n + 1, sizeof(*a));
 			if (a == NULL) {
@@ -1999,29 +2021,20 @@ read_records(sqlite3 *db, int64_t now, int64_t from, int64_t to, struct arecs *o
 			}
 			out->v = a;
 		}
-		if (out->vu != NULL || sqlite3_column_type(s, 3) != SQLITE_NULL) {
+		if (out->vu != NULL || vu != INT64_MAX) {
 			if (vu_room(out, out->n + 1) != BW_OK) {
 				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
 				goto out;
 			}
-			out->vu[out->n] = INT64_MAX;
-		}
-		a = &out->v[out->n];
-		a->k.rec = sqlite3_column_int64(s, 0);
-		a->ind = sqlite3_column_int64(s, 1);
-		a->conf = NO_CONF;
-		if (sqlite3_column_type(s, 2) != SQLITE_NULL) {
-			int c = sqlite3_column_int(s, 2);
-			if (c >= 0 && c <= 100)
-				a->conf = (int16_t)c;
-		}
-		a->tfirst = a->tn = 0;
-		if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
-			int64_t vu = sqlite3_column_int64(s, 3);
 			out->vu[out->n] = vu;
 			if (vu < out->expires)
 				out->expires = vu;
 		}
+		a = &out->v[out->n];
+		a->k.rec = sqlite3_column_int64(s, 0);
+		a->ind = sqlite3_column_int64(s, 1);
+		a->conf = c >= 0 && c <= 100 ? (int16_t)c : NO_CONF;
+		a->tfirst = a->tn = 0;
 		out->n++;
 	}
 	rc = rc == SQLITE_DONE ? BW_OK : db_fail(db, err, "reading records");
@@ -2079,7 +2092,8 @@ indreader_run(void *arg)
 		rd->len += ROW_HDR + n;
 	}
 	rd->ok = rc == SQLITE_DONE &&
-		 read_records(db, rd->now, rd->rec_from, rd->maxrec, &rd->recs, &e) == BW_OK;
+		 read_records(db, rd->now, rd->rec_from, rd->maxrec,
+				      (size_t)(rd->maxrec - rd->rec_from), &rd->recs, &e) == BW_OK;
 out:
 	sqlite3_finalize(s);
 	sqlite3_close(db);
@@ -2340,7 +2354,8 @@ load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
 
 	memset(&h, 0, sizeof(h));
 	/* 1: the active records, this thread's share, then the reader's */
-	rc = read_records(db, now, 0, rd != NULL ? rd->rec_from : INT64_MAX, &recs, err);
+	rc = read_records(db, now, 0, rd != NULL ? rd->rec_from : INT64_MAX,
+			  rd != NULL ? (size_t)rd->maxrec : 0, &recs, err);
 	if (rd != NULL) {
 		pthread_join(rd->thread, NULL);
 		if (rc == BW_OK && rd->ok) {
@@ -2349,7 +2364,7 @@ load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
 			else
 				rc = bw_err_set(err, BW_ENOMEM, "out of memory");
 		} else if (rc == BW_OK) {
-			rc = read_records(db, now, rd->rec_from, INT64_MAX, &recs, err);
+			rc = read_records(db, now, rd->rec_from, INT64_MAX, 0, &recs, err);
 		}
 		bw_free(rd->recs.v);
 		bw_free(rd->recs.vu);
@@ -2433,7 +2448,7 @@ load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
 	builder_reserve(b, j, j * (ENTRY_HDR + 1 + 24), true);
 	if (split) {
 		j = count_indicators(r + cut, nr - cut);
-		builder_reserve(h.b, j, j * (ENTRY_HDR + 1 + 24), false);
+		builder_reserve(h.b, j, j * (ENTRY_HDR + 1 + 24), true);
 		h.r = r + cut;
 		h.nr = nr - cut;
 		h.tagv = tagv;
