@@ -172,6 +172,7 @@ struct bw_index_builder {
 	size_t ndoms, doms_cap, nexacts, exacts_cap;
 	struct bw_lpm_prefix *pfx[2];
 	size_t npfx[2], pfx_cap[2];
+	bool pfx_sorted; /* both in bw_lpm_sort order (builder_sort_prefixes) */
 	char *tagstr;
 	size_t tagstr_len, tagstr_cap;
 	struct btag *tags;
@@ -1278,6 +1279,7 @@ add_internal(struct bw_index_builder *b, enum bw_ioc_type type,
 		}
 		pfx.id = id;
 		b->pfx[f][b->npfx[f]++] = pfx;
+		b->pfx_sorted = false;
 		rc = BW_OK;
 	} else {
 		rc = push_u32(&b->exacts, &b->nexacts, &b->exacts_cap, id);
@@ -1422,7 +1424,8 @@ fill_lpm(struct bw_index_builder *b, struct bw_index *ix, int f,
 	struct bw_lpm_prefix *p = b->pfx[f];
 	size_t n = b->npfx[f], m = 0;
 
-	bw_lpm_sort(family, p, n);
+	if (!b->pfx_sorted)
+		bw_lpm_sort(family, p, n);
 	for (size_t i = 0; i < n; i++) {
 		if (m > 0 && bw_lpm_same(family, &p[m - 1], &p[i])) {
 			rc = merge_into(b, ix, p[m - 1].id, p[i].id);
@@ -1546,6 +1549,40 @@ append_ids(uint32_t **dst, size_t *len, size_t *cap, const uint32_t *v, size_t n
 	return BW_OK;
 }
 
+/* Merges the n sorted prefixes of x, their ids raised by shift, into the
+ * na sorted ones at the front of v (room for na + n), from the back: the
+ * two halves of a split join each sort their own on their own thread
+ * (builder_sort_prefixes), so that the sort of a large address list, the
+ * longest step of finishing it, runs on both.  x's ids, raised, are all above v's, so an equal
+ * prefix from v goes first, as in one sort of the whole. */
+static void
+merge_prefixes(int family, struct bw_lpm_prefix *v, size_t na,
+	       const struct bw_lpm_prefix *x, size_t n, uint32_t shift)
+{
+	size_t k = na + n;
+
+	while (n > 0) {
+		struct bw_lpm_prefix e = x[n - 1];
+		e.id += shift;
+		if (na > 0 && bw_lpm_order(family, &v[na - 1], &e) > 0) {
+			v[--k] = v[--na];
+		} else {
+			v[--k] = e;
+			n--;
+		}
+	}
+}
+
+/* Puts b's prefixes in bw_lpm_sort order, so that builder_append merges
+ * them instead of leaving all of them to one sort when b is finished. */
+static void
+builder_sort_prefixes(struct bw_index_builder *b)
+{
+	bw_lpm_sort(4, b->pfx[0], b->npfx[0]);
+	bw_lpm_sort(6, b->pfx[1], b->npfx[1]);
+	b->pfx_sorted = true;
+}
+
 /*
  * Appends what builder x added to b, as if b had added it itself after
  * its own: x's indicators take the numbers after b's (in the arena's
@@ -1605,11 +1642,18 @@ builder_append(struct bw_index_builder *b, const struct bw_index_builder *x)
 		if (v == NULL)
 			goto out;
 		b->pfx[f] = v;
+		if (b->pfx_sorted && x->pfx_sorted) {
+			merge_prefixes(f == 0 ? 4 : 6, v, b->npfx[f], x->pfx[f], x->npfx[f],
+				       (uint32_t)d);
+			b->npfx[f] += x->npfx[f];
+			continue;
+		}
 		for (size_t i = 0; i < x->npfx[f]; i++) {
 			v[b->npfx[f]] = x->pfx[f][i];
 			v[b->npfx[f]++].id += (uint32_t)d;
 		}
 	}
+	b->pfx_sorted = b->pfx_sorted && x->pfx_sorted;
 	memcpy(b->arena + a, x->arena, x->arena_len);
 	for (size_t i = 0; i < n; i++) {
 		struct ind e = x->inds[i];
@@ -2320,6 +2364,8 @@ half_run(void *arg)
 	struct half *h = arg;
 
 	h->rc = merge_records(h->b, h->r, h->nr, h->tagv, &h->q, &h->err);
+	if (h->rc == BW_OK)
+		builder_sort_prefixes(h->b);
 	return NULL;
 }
 
@@ -2457,6 +2503,8 @@ load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
 	}
 	*joiners = split ? 2 : 1;
 	rc = merge_records(b, r, split ? cut : nr, tagv, &q, err);
+	if (split && rc == BW_OK)
+		builder_sort_prefixes(b);
 	if (split) {
 		pthread_join(h.thread, NULL);
 		if (rc == BW_OK && h.rc != BW_OK) {

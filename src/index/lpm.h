@@ -53,9 +53,13 @@ struct bw_lpm_prefix {
 };
 
 /* Sorts prefixes into the order bw_lpm_build() needs (by address, then
- * shorter first), so that equal prefixes become neighbours; family is 4 or
- * 6.  Returns 1 if a and b (as sorted) are the same prefix. */
+ * shorter first), so that equal prefixes become neighbours, in id order;
+ * family is 4 or 6.  bw_lpm_order() compares two in that order (<0, 0,
+ * >0), for merging sorted runs.  bw_lpm_same() returns 1 if a and b are
+ * the same prefix. */
 void bw_lpm_sort(int family, struct bw_lpm_prefix *p, size_t n);
+int bw_lpm_order(int family, const struct bw_lpm_prefix *a,
+		 const struct bw_lpm_prefix *b);
 int bw_lpm_same(int family, const struct bw_lpm_prefix *a,
 		const struct bw_lpm_prefix *b);
 
