@@ -19,9 +19,21 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/dynlib.h"
 #include "core/mem.h"
 #include "core/strmap.h"
 #include "feed/reader.h"
+
+/* libmaxminddb is opened by the first MMDB file (core/dynlib.h). */
+#define MMDB_FUNCTIONS(F) F(MMDB_open) F(MMDB_close) F(MMDB_strerror) F(MMDB_get_value) \
+	F(MMDB_lookup_sockaddr)
+
+static struct {
+	MMDB_FUNCTIONS(BW_DYNLIB_MEMBER)
+} libmmdb;
+static const char *const libmmdb_names[] = {MMDB_FUNCTIONS(BW_DYNLIB_NAME)};
+static struct bw_dynlib libmmdb_lib = BW_DYNLIB_INIT("country look-up",
+	"libmaxminddb.so.0 libmaxminddb.so", libmmdb_names, libmmdb);
 
 /* Grows array p (capacity cap) to want elements or jumps to nomem. */
 #define GROW_OR_FAIL(p, cap, want)                                             \
@@ -83,7 +95,7 @@ bw_geo_free(struct bw_geo *g)
 	if (g == NULL)
 		return;
 	if (g->mmdb_open)
-		MMDB_close(&g->mmdb);
+		libmmdb.MMDB_close(&g->mmdb);
 	bw_free(g->r4);
 	bw_free(g->r6);
 	bw_free(g->orgs);
@@ -95,17 +107,21 @@ int
 bw_geo_open_mmdb(struct bw_geo *g, const char *path, struct bw_err *err)
 {
 	MMDB_s m;
-	int st = MMDB_open(path, MMDB_MODE_MMAP, &m);
+	int rc = bw_dynlib_ready(&libmmdb_lib, err), st;
+
+	if (rc)
+		return rc;
+	st = libmmdb.MMDB_open(path, MMDB_MODE_MMAP, &m);
 
 	if (st == MMDB_FILE_OPEN_ERROR || st == MMDB_IO_ERROR)
-		return bw_err_set(err, BW_EIO, "%s: %s", path, MMDB_strerror(st));
+		return bw_err_set(err, BW_EIO, "%s: %s", path, libmmdb.MMDB_strerror(st));
 	if (st == MMDB_OUT_OF_MEMORY_ERROR)
 		return bw_err_set(err, BW_ENOMEM, "%s: out of memory", path);
 	if (st != MMDB_SUCCESS)
 		return bw_err_set(err, BW_EFORMAT, "%s: not a MaxMind DB file: %s",
-				  path, MMDB_strerror(st));
+				  path, libmmdb.MMDB_strerror(st));
 	if (g->mmdb_open)
-		MMDB_close(&g->mmdb);
+		libmmdb.MMDB_close(&g->mmdb);
 	g->mmdb = m;
 	g->mmdb_open = true;
 	return BW_OK;
@@ -159,8 +175,8 @@ mmdb_code(MMDB_entry_s *entry, char cc[3], int *fail, const char *key1,
 	  const char *key2)
 {
 	MMDB_entry_data_s d;
-	int st = key2 ? MMDB_get_value(entry, &d, key1, key2, NULL)
-		      : MMDB_get_value(entry, &d, key1, NULL);
+	int st = key2 ? libmmdb.MMDB_get_value(entry, &d, key1, key2, NULL)
+		      : libmmdb.MMDB_get_value(entry, &d, key1, NULL);
 
 	if (st != MMDB_SUCCESS) {
 		if (st != MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR)
@@ -208,14 +224,14 @@ bw_geo_country(const struct bw_geo *g, const char *addr, char cc[3],
 		memcpy(&sin6.sin6_addr, a, 16);
 		sa = (const struct sockaddr *)&sin6;
 	}
-	res = MMDB_lookup_sockaddr(&g->mmdb, sa, &st);
+	res = libmmdb.MMDB_lookup_sockaddr(&g->mmdb, sa, &st);
 	if (st != MMDB_SUCCESS) {
 		/* an IPv6 address in an IPv4-only database */
 		if (st == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR)
 			return bw_err_set(err, BW_ENOTFOUND,
 					  "%s: no country (IPv4-only database)", addr);
 		return bw_err_set(err, BW_EFORMAT, "country database: %s",
-				  MMDB_strerror(st));
+				  libmmdb.MMDB_strerror(st));
 	}
 	if (!res.found_entry)
 		return bw_err_set(err, BW_ENOTFOUND, "%s: no country", addr);
@@ -224,7 +240,7 @@ bw_geo_country(const struct bw_geo *g, const char *addr, char cc[3],
 		return BW_OK;
 	if (fail)
 		return bw_err_set(err, BW_EFORMAT, "country database: %s",
-				  MMDB_strerror(fail));
+				  libmmdb.MMDB_strerror(fail));
 	return bw_err_set(err, BW_ENOTFOUND, "%s: no country in the record", addr);
 }
 

@@ -29,12 +29,27 @@
 #include <unicode/utf8.h>
 
 #include "core/ioc.h"
+#include "core/dynlib.h"
 #include "core/mem.h"
 #include "core/psl.h"
 #include "core/strmap.h"
 #include "feed/reader.h"
 #include "intel/lookalike.h"
 #include "share/tenant_scope.h"
+
+/* ICU is opened by the first detector (core/dynlib.h): libicui18n, whose
+ * handle also finds libicuuc's functions; the header names each function
+ * with ICU's version, and so does the table. */
+#define ICU_FUNCTIONS(F) F(u_errorName) F(unorm2_getNFDInstance) \
+	F(unorm2_getRawDecomposition) F(uspoof_close) F(uspoof_getSkeletonUTF8) F(uspoof_open) \
+	F(uspoof_setChecks)
+
+static struct {
+	ICU_FUNCTIONS(BW_DYNLIB_MEMBER)
+} icu;
+static const char *const icu_names[] = {ICU_FUNCTIONS(BW_DYNLIB_NAME)};
+static struct bw_dynlib icu_lib = BW_DYNLIB_INIT("lookalike detection",
+	"libicui18n.so." BW_DYNLIB_STR(U_ICU_VERSION_MAJOR_NUM) " libicui18n.so", icu_names, icu);
 
 #define LABEL_MAX 63
 #define TOKENS_MAX 128
@@ -93,17 +108,19 @@ bw_lookalike_new(struct bw_lookalike **out, struct bw_err *err)
 	int rc;
 
 	*out = NULL;
+	if ((rc = bw_dynlib_ready(&icu_lib, err)))
+		return rc;
 	lk = bw_calloc(1, sizeof(*lk));
 	if (lk == NULL)
 		return bw_err_set(err, BW_ENOMEM, "out of memory for a lookalike detector");
 	rc = bw_psl_open(&lk->psl, err);
 	if (rc)
 		goto fail;
-	lk->spoof = uspoof_open(&ue);
+	lk->spoof = icu.uspoof_open(&ue);
 	if (U_SUCCESS(ue))
-		uspoof_setChecks(lk->spoof, USPOOF_CONFUSABLE, &ue);
+		icu.uspoof_setChecks(lk->spoof, USPOOF_CONFUSABLE, &ue);
 	if (U_FAILURE(ue)) {
-		rc = bw_err_set(err, BW_EINVAL, "ICU spoof checker: %s", u_errorName(ue));
+		rc = bw_err_set(err, BW_EINVAL, "ICU spoof checker: %s", icu.u_errorName(ue));
 		goto fail;
 	}
 	if ((rc = bw_strmap_new(2 * (size_t)BW_LOOKALIKE_BRANDS_MAX, &lk->by_dom, err)) ||
@@ -125,7 +142,7 @@ bw_lookalike_free(struct bw_lookalike *lk)
 		return;
 	bw_psl_free(lk->psl);
 	if (lk->spoof)
-		uspoof_close(lk->spoof);
+		icu.uspoof_close(lk->spoof);
 	bw_strmap_free(lk->by_dom);
 	bw_strmap_free(lk->by_lab);
 	bw_strmap_free(lk->by_skel);
@@ -149,7 +166,7 @@ skeleton(const struct bw_lookalike *lk, const char *s, size_t n, char *out,
 	 size_t cap)
 {
 	UErrorCode ue = U_ZERO_ERROR;
-	int32_t len = uspoof_getSkeletonUTF8(lk->spoof, 0, s, (int32_t)n, out,
+	int32_t len = icu.uspoof_getSkeletonUTF8(lk->spoof, 0, s, (int32_t)n, out,
 					     (int32_t)cap, &ue);
 
 	if (U_FAILURE(ue) || len < 0 || (size_t)len >= cap)
@@ -166,13 +183,13 @@ static UChar32
 base_of(UChar32 c)
 {
 	UErrorCode ue = U_ZERO_ERROR;
-	const UNormalizer2 *nfd = unorm2_getNFDInstance(&ue);
+	const UNormalizer2 *nfd = icu.unorm2_getNFDInstance(&ue);
 	UChar d[8];
 	int32_t n;
 
 	if (U_FAILURE(ue))
 		return c;
-	n = unorm2_getRawDecomposition(nfd, c, d, 8, &ue);
+	n = icu.unorm2_getRawDecomposition(nfd, c, d, 8, &ue);
 	if (U_FAILURE(ue) || n <= 0)
 		return c;
 	if (U16_IS_LEAD(d[0]) && n > 1)

@@ -33,9 +33,42 @@
 #define HAVE_AVX2_PATH 1
 #endif
 
+#include "core/dynlib.h"
 #include "core/ioc.h"
 #include "core/mem.h"
 #include "feed/reader.h"
+
+/* XGBoost and liblinear are opened by the first model loaded or trained
+ * (core/dynlib.h): the commands that score nothing start without them. */
+#define XGB_FUNCTIONS(F) F(XGBGetLastError) F(XGBoosterCreate) F(XGBoosterFree) \
+	F(XGBoosterSetParam) F(XGBoosterLoadModelFromBuffer) F(XGBoosterSaveModelToBuffer) \
+	F(XGBoosterUpdateOneIter) F(XGBoosterPredictFromDense) F(XGBoosterPredictFromDMatrix) \
+	F(XGDMatrixCreateFromMat) F(XGDMatrixSetFloatInfo) F(XGDMatrixFree)
+#define LINEAR_FUNCTIONS(F) F(train) F(check_parameter) F(set_print_string_function) \
+	F(get_decfun_coef) F(free_and_destroy_model)
+
+static struct {
+	XGB_FUNCTIONS(BW_DYNLIB_MEMBER)
+} xgb;
+static struct {
+	LINEAR_FUNCTIONS(BW_DYNLIB_MEMBER)
+} liblinear;
+static const char *const xgb_names[] = {XGB_FUNCTIONS(BW_DYNLIB_NAME)};
+static const char *const linear_names[] = {LINEAR_FUNCTIONS(BW_DYNLIB_NAME)};
+static struct bw_dynlib xgb_lib = BW_DYNLIB_INIT("the domain-risk model",
+	"libxgboost.so.0 libxgboost.so", xgb_names, xgb);
+static struct bw_dynlib linear_lib = BW_DYNLIB_INIT("the domain-risk model",
+	"liblinear.so.4 liblinear.so", linear_names, liblinear);
+
+/* BW_OK once both libraries are open; every path to a booster or a
+ * regression starts here. */
+static int
+libs_ready(struct bw_err *err)
+{
+	int rc = bw_dynlib_ready(&xgb_lib, err);
+
+	return rc ? rc : bw_dynlib_ready(&linear_lib, err);
+}
 
 static const char magic[8] = {'B', 'W', 'M', 'O', 'D', 'E', 'L', '\n'};
 #define HEADER_LEN 24
@@ -150,7 +183,7 @@ put64(uint8_t *p, uint64_t v)
 static int
 xgb_err(struct bw_err *err, const char *what)
 {
-	const char *msg = XGBGetLastError(), *nl = strchr(msg, '\n');
+	const char *msg = xgb.XGBGetLastError(), *nl = strchr(msg, '\n');
 
 	/* its first line; a stack trace follows */
 	return bw_err_set(err, BW_EFORMAT, "XGBoost: %s: %.*s", what,
@@ -178,7 +211,7 @@ bw_model_free(struct bw_model *m)
 		struct ens *e = &m->e[k];
 
 		if (e->booster)
-			XGBoosterFree(e->booster);
+			xgb.XGBoosterFree(e->booster);
 		bw_free(e->nodes);
 		bw_free(e->roots);
 		bw_free(e->csplit);
@@ -212,8 +245,8 @@ booster_quiet(BoosterHandle b, int threads, struct bw_err *err)
 	char n[16];
 
 	snprintf(n, sizeof(n), "%d", threads > 0 ? threads : 1);
-	if (XGBoosterSetParam(b, "verbosity", "0") ||
-	    XGBoosterSetParam(b, "nthread", n))
+	if (xgb.XGBoosterSetParam(b, "verbosity", "0") ||
+	    xgb.XGBoosterSetParam(b, "nthread", n))
 		return xgb_err(err, "set parameters");
 	return BW_OK;
 }
@@ -633,7 +666,7 @@ compile_trees(struct bw_model *mm, struct ens *m, struct bw_err *err)
 	int rc = BW_OK;
 
 	pthread_mutex_lock(&mm->mu);
-	if (XGBoosterSaveModelToBuffer(m->booster, "{\"format\": \"json\"}", &len,
+	if (xgb.XGBoosterSaveModelToBuffer(m->booster, "{\"format\": \"json\"}", &len,
 				       &buf)) {
 		pthread_mutex_unlock(&mm->mu);
 		return xgb_err(err, "JSON model");
@@ -832,6 +865,8 @@ bw_model_load_mem(const void *buf, size_t len, const char *name,
 	int rc;
 
 	*out = NULL;
+	if ((rc = libs_ready(err)))
+		return rc;
 	if (len == 0 ||
 	    memcmp(p, magic, len < sizeof(magic) ? len : sizeof(magic)) != 0)
 		return bw_err_set(err, BW_EFORMAT, "%s: not a bulwark model file",
@@ -903,11 +938,11 @@ bw_model_load_mem(const void *buf, size_t len, const char *name,
 		struct ens *e = &m->e[k];
 		int s = ens_sec[k];
 
-		if (XGBoosterCreate(NULL, 0, &e->booster)) {
+		if (xgb.XGBoosterCreate(NULL, 0, &e->booster)) {
 			rc = xgb_err(err, "create booster");
 			goto fail;
 		}
-		if (XGBoosterLoadModelFromBuffer(e->booster, sec[s], (bst_ulong)slen[s])) {
+		if (xgb.XGBoosterLoadModelFromBuffer(e->booster, sec[s], (bst_ulong)slen[s])) {
 			rc = xgb_err(err, "section");
 			bw_err_prefix(err, "%s: %.4s", name, tags[s]);
 			goto fail;
@@ -988,7 +1023,7 @@ predict_dense(const struct bw_model *m, const struct ens *e, const float *x,
 		 "\"typestr\": \"<f4\", \"version\": 3}",
 		 (unsigned long long)(uintptr_t)x, n, BW_FEAT_N);
 	pthread_mutex_lock(&mm->mu);
-	if (XGBoosterPredictFromDense(e->booster, arr, cfg, NULL, &shape, &dim,
+	if (xgb.XGBoosterPredictFromDense(e->booster, arr, cfg, NULL, &shape, &dim,
 				      &res))
 		rc = xgb_err(err, "predict");
 	else
@@ -1024,8 +1059,8 @@ explain(const struct bw_model *m, const float *x, double score,
 
 	why->n = 0;
 	pthread_mutex_lock(&mm->mu);
-	if (XGDMatrixCreateFromMat(x, 1, BW_FEAT_N, NAN, &d) ||
-	    XGBoosterPredictFromDMatrix(m->e[ENS_ANY].booster, d, cfg, &shape, &dim, &res)) {
+	if (xgb.XGDMatrixCreateFromMat(x, 1, BW_FEAT_N, NAN, &d) ||
+	    xgb.XGBoosterPredictFromDMatrix(m->e[ENS_ANY].booster, d, cfg, &shape, &dim, &res)) {
 		rc = xgb_err(err, "explain");
 	} else {
 		for (int i = 0; i < BW_FEAT_N; i++) {
@@ -1034,7 +1069,7 @@ explain(const struct bw_model *m, const float *x, double score,
 		}
 	}
 	if (d)
-		XGDMatrixFree(d);
+		xgb.XGDMatrixFree(d);
 	pthread_mutex_unlock(&mm->mu);
 	if (rc)
 		return rc;
@@ -1220,21 +1255,21 @@ linear_fit(struct feature_node **rows, const double *y, const unsigned *fold,
 	par.nr_weight = 2;
 	par.weight_label = wl;
 	par.weight = wt;
-	bad = check_parameter(&prob, &par);
+	bad = liblinear.check_parameter(&prob, &par);
 	if (bad) {
 		bw_free(prob.x);
 		bw_free(prob.y);
 		return bw_err_set(err, BW_EINVAL, "liblinear: %s", bad);
 	}
-	lm = train(&prob, &par);
+	lm = liblinear.train(&prob, &par);
 	bw_free(prob.x);
 	bw_free(prob.y);
 	if (lm == NULL)
 		return bw_err_set(err, BW_ENOMEM, "liblinear: training failed");
 	sign = lm->label[0] == 1 ? 1.0 : -1.0;
 	for (int j = 0; j <= (int)BW_FEAT_HASH_N; j++)
-		w[j] = (float)(sign * get_decfun_coef(lm, j + 1, 0));
-	free_and_destroy_model(&lm);
+		w[j] = (float)(sign * liblinear.get_decfun_coef(lm, j + 1, 0));
+	liblinear.free_and_destroy_model(&lm);
 	/* the weights a loaded model will have */
 	bw_features_quantise_linear(w);
 	return BW_OK;
@@ -1271,7 +1306,7 @@ fit_linear(struct bw_features *f, const char *const *names, const size_t *lens,
 	size_t *map = NULL, m = 0, cap = 0, used = 0;
 	int rc = BW_OK;
 
-	set_print_string_function(quiet_print);
+	liblinear.set_print_string_function(quiet_print);
 	rows = bw_malloc((n ? n : 1) * sizeof(*rows));
 	y = bw_malloc((n ? n : 1) * sizeof(*y));
 	fold = bw_malloc((n ? n : 1) * sizeof(*fold));
@@ -1456,10 +1491,10 @@ train_booster(struct bw_model *m, struct ens *e, const float *x, const float *y,
 		w[i] *= y[i] > 0.5f ? (float)rows / (2.0f * (float)nm)
 				    : (float)(benign_weight * (double)rows /
 					      (2.0 * (double)nb));
-	if (XGDMatrixCreateFromMat(x, (bst_ulong)rows, BW_FEAT_N, NAN, &d) ||
-	    XGDMatrixSetFloatInfo(d, "label", y, (bst_ulong)rows) ||
-	    XGDMatrixSetFloatInfo(d, "weight", w, (bst_ulong)rows) ||
-	    XGBoosterCreate(&d, 1, &e->booster)) {
+	if (xgb.XGDMatrixCreateFromMat(x, (bst_ulong)rows, BW_FEAT_N, NAN, &d) ||
+	    xgb.XGDMatrixSetFloatInfo(d, "label", y, (bst_ulong)rows) ||
+	    xgb.XGDMatrixSetFloatInfo(d, "weight", w, (bst_ulong)rows) ||
+	    xgb.XGBoosterCreate(&d, 1, &e->booster)) {
 		rc = xgb_err(err, "training matrix");
 		goto out;
 	}
@@ -1467,28 +1502,28 @@ train_booster(struct bw_model *m, struct ens *e, const float *x, const float *y,
 	if (rc)
 		goto out;
 	snprintf(num, sizeof(num), "%d", depth);
-	if (XGBoosterSetParam(e->booster, "objective", "binary:logistic") ||
-	    XGBoosterSetParam(e->booster, "tree_method", "hist") ||
-	    XGBoosterSetParam(e->booster, "max_bin", BIN_MAX_STR) ||
-	    XGBoosterSetParam(e->booster, "max_depth", num)) {
+	if (xgb.XGBoosterSetParam(e->booster, "objective", "binary:logistic") ||
+	    xgb.XGBoosterSetParam(e->booster, "tree_method", "hist") ||
+	    xgb.XGBoosterSetParam(e->booster, "max_bin", BIN_MAX_STR) ||
+	    xgb.XGBoosterSetParam(e->booster, "max_depth", num)) {
 		rc = xgb_err(err, "set parameters");
 		goto out;
 	}
 	snprintf(num, sizeof(num), "%g", eta);
-	if (XGBoosterSetParam(e->booster, "eta", num)) {
+	if (xgb.XGBoosterSetParam(e->booster, "eta", num)) {
 		rc = xgb_err(err, "set parameters");
 		goto out;
 	}
 	snprintf(num, sizeof(num), "%u", o->seed);
-	if (XGBoosterSetParam(e->booster, "seed", num) ||
-	    XGBoosterSetParam(e->booster, "subsample", "0.8") ||
-	    XGBoosterSetParam(e->booster, "colsample_bytree", "0.8") ||
-	    XGBoosterSetParam(e->booster, "min_child_weight", "2")) {
+	if (xgb.XGBoosterSetParam(e->booster, "seed", num) ||
+	    xgb.XGBoosterSetParam(e->booster, "subsample", "0.8") ||
+	    xgb.XGBoosterSetParam(e->booster, "colsample_bytree", "0.8") ||
+	    xgb.XGBoosterSetParam(e->booster, "min_child_weight", "2")) {
 		rc = xgb_err(err, "set parameters");
 		goto out;
 	}
 	for (int it = 0; it < rounds; it++)
-		if (XGBoosterUpdateOneIter(e->booster, it, d)) {
+		if (xgb.XGBoosterUpdateOneIter(e->booster, it, d)) {
 			rc = xgb_err(err, "training");
 			goto out;
 		}
@@ -1496,7 +1531,7 @@ train_booster(struct bw_model *m, struct ens *e, const float *x, const float *y,
 	rc = ens_ready(m, e, err);
 out:
 	if (d)
-		XGDMatrixFree(d);
+		xgb.XGDMatrixFree(d);
 	return rc;
 }
 
@@ -1515,6 +1550,10 @@ bw_model_train(struct bw_features *f, const char *const *names,
 
 	*out = NULL;
 	*skipped = 0;
+	if ((rc = libs_ready(err))) {
+		bw_features_free(f);
+		return rc;
+	}
 	if (n > BW_MODEL_TRAIN_MAX) {
 		bw_features_free(f);
 		return bw_err_set(err, BW_ELIMIT, "more than %d training names",
@@ -1637,7 +1676,7 @@ bw_model_save(const struct bw_model *m, const char *path, struct bw_err *err)
 	pthread_mutex_lock(&mm->mu);
 	for (int k = 0; k < NENS; k++) {
 		/* each buffer belongs to its booster until its next call */
-		if (XGBoosterSaveModelToBuffer(m->e[k].booster, "{\"format\": \"ubj\"}",
+		if (xgb.XGBoosterSaveModelToBuffer(m->e[k].booster, "{\"format\": \"ubj\"}",
 					       &xl, &xbuf)) {
 			pthread_mutex_unlock(&mm->mu);
 			rc = xgb_err(err, "save");

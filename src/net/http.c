@@ -42,8 +42,23 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "core/dynlib.h"
 #include "core/mem.h"
 #include "net/lean.h"
+
+/* libmicrohttpd (and GnuTLS under it) is opened by the first server
+ * started (core/dynlib.h): commands other than serve start without it. */
+#define MHD_FUNCTIONS(F) F(MHD_add_response_header) F(MHD_create_response_from_buffer) \
+	F(MHD_destroy_response) F(MHD_get_connection_info) F(MHD_get_connection_values) \
+	F(MHD_get_daemon_info) F(MHD_is_feature_supported) F(MHD_lookup_connection_value) \
+	F(MHD_queue_response) F(MHD_start_daemon) F(MHD_stop_daemon)
+
+static struct {
+	MHD_FUNCTIONS(BW_DYNLIB_MEMBER)
+} mhd;
+static const char *const mhd_names[] = {MHD_FUNCTIONS(BW_DYNLIB_NAME)};
+static struct bw_dynlib mhd_lib = BW_DYNLIB_INIT("the HTTP server",
+	"libmicrohttpd.so.12 libmicrohttpd.so", mhd_names, mhd);
 
 /* Reusable responses (bw_http_response.reusable) kept: the static answers
  * of the API (not listed, 204, 403, 401, ...) are a handful. */
@@ -110,7 +125,8 @@ bw_http_is_loopback(const char *addr)
 int
 bw_http_tls_supported(void)
 {
-	return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
+	return bw_dynlib_ready(&mhd_lib, NULL) == BW_OK &&
+	       mhd.MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
 }
 
 int
@@ -264,18 +280,18 @@ make_response(const struct bw_http_response *r, int persistent)
 {
 	struct MHD_Response *resp;
 
-	resp = MHD_create_response_from_buffer(r->len, (void *)(uintptr_t)r->body,
+	resp = mhd.MHD_create_response_from_buffer(r->len, (void *)(uintptr_t)r->body,
 					       persistent ? MHD_RESPMEM_PERSISTENT
 							  : MHD_RESPMEM_MUST_COPY);
 	if (resp == NULL)
 		return NULL;
 	if (r->content_type)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+		mhd.MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+	mhd.MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (r->header_name && r->header_value)
-		MHD_add_response_header(resp, r->header_name, r->header_value);
+		mhd.MHD_add_response_header(resp, r->header_name, r->header_value);
 	if (r->header2_name && r->header2_value)
-		MHD_add_response_header(resp, r->header2_name, r->header2_value);
+		mhd.MHD_add_response_header(resp, r->header2_name, r->header2_value);
 	return resp;
 }
 
@@ -340,12 +356,12 @@ send_response(struct bw_http *h, struct MHD_Connection *c,
 	enum MHD_Result ret;
 
 	if (h && r->reusable && r->release == NULL && (resp = cached_response(h, r)) != NULL)
-		return MHD_queue_response(c, (unsigned)r->status, resp);
+		return mhd.MHD_queue_response(c, (unsigned)r->status, resp);
 	resp = make_response(r, 0);
 	if (resp == NULL)
 		return MHD_NO;
-	ret = MHD_queue_response(c, (unsigned)r->status, resp);
-	MHD_destroy_response(resp);
+	ret = mhd.MHD_queue_response(c, (unsigned)r->status, resp);
+	mhd.MHD_destroy_response(resp);
 	return ret;
 }
 
@@ -421,7 +437,7 @@ send_refusal(struct bw_http *h, struct MHD_Connection *c, int status, const char
 static int
 content_length(struct MHD_Connection *c, size_t *out)
 {
-	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	const char *v = mhd.MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						    MHD_HTTP_HEADER_CONTENT_LENGTH);
 	size_t n = 0;
 
@@ -619,11 +635,13 @@ bw_http_start(const struct bw_http_config *cfg, struct bw_http **out,
 	struct MHD_OptionItem opt[4]; /* the thread pool and TLS, as needed */
 	size_t nopt = 0;
 	size_t hbytes = cfg->max_header_bytes ? cfg->max_header_bytes : BW_HTTP_HEADER_BYTES_DEFAULT;
-	int use_tls = cfg->tls_cert_pem != NULL || cfg->tls_key_pem != NULL;
+	int use_tls = cfg->tls_cert_pem != NULL || cfg->tls_key_pem != NULL, rc;
 
 	*out = NULL;
 	if (cfg->handler == NULL || cfg->threads < 1 || cfg->threads > BW_HTTP_THREADS_MAX)
 		return bw_err_set(err, BW_EINVAL, "threads: 1 to %d", BW_HTTP_THREADS_MAX);
+	if ((rc = bw_dynlib_ready(&mhd_lib, err)) != BW_OK)
+		return rc;
 	if (cfg->body_prefix && (cfg->max_body_bytes < 1 || cfg->max_body_bytes > BW_HTTP_BODY_MAX ||
 				 (cfg->max_body_total && cfg->max_body_total < cfg->max_body_bytes)))
 		return bw_err_set(err, BW_EINVAL, "max_body_bytes: 1 to %zu, and no more than"
@@ -691,7 +709,7 @@ bw_http_start(const struct bw_http_config *cfg, struct bw_http **out,
 	opt[nopt].ptr_value = NULL;
 	atomic_store(&h->starting, 1);
 	/* the logger first, so that MHD reports even option errors through it */
-	h->d = MHD_start_daemon(flags, cfg->port, NULL, NULL, access_handler, h,
+	h->d = mhd.MHD_start_daemon(flags, cfg->port, NULL, NULL, access_handler, h,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				MHD_OPTION_CONNECTION_LIMIT,
@@ -704,16 +722,16 @@ bw_http_start(const struct bw_http_config *cfg, struct bw_http **out,
 				MHD_OPTION_END);
 	atomic_store(&h->starting, 0);
 	if (h->d == NULL) {
-		int rc = bw_err_set(err, BW_EIO, "cannot listen on %s port %u: %s", cfg->addr,
+		rc = bw_err_set(err, BW_EIO, "cannot listen on %s port %u: %s", cfg->addr,
 				    (unsigned)cfg->port,
 				    h->start_error[0] ? h->start_error : "libmicrohttpd refused");
 		bw_http_stop(h);
 		return rc;
 	}
-	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	info = mhd.MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info && info->port ? info->port : cfg->port;
 	if (cfg->check_addr[0]) {
-		int rc = start_lean(h, hbytes, err);
+		rc = start_lean(h, hbytes, err);
 		if (rc) {
 			bw_http_stop(h);
 			return rc;
@@ -742,11 +760,11 @@ bw_http_stop(struct bw_http *h)
 		return;
 	bw_lean_stop(h->lean);
 	if (h->d)
-		MHD_stop_daemon(h->d);
+		mhd.MHD_stop_daemon(h->d);
 	for (size_t i = 0; i < RESP_CACHE; i++) {
 		struct cached *e = atomic_load(&h->cache[i]);
 		if (e) {
-			MHD_destroy_response(e->r);
+			mhd.MHD_destroy_response(e->r);
 			bw_free(e);
 		}
 	}
@@ -795,10 +813,10 @@ bw_http_query(const struct bw_http_request *r, const char *name, unsigned *count
 		return bw_lean_arg(r->lr, name, count);
 	if (count) {
 		struct arg_count ac = {name, 0};
-		MHD_get_connection_values(r->c, MHD_GET_ARGUMENT_KIND, count_arg, &ac);
+		mhd.MHD_get_connection_values(r->c, MHD_GET_ARGUMENT_KIND, count_arg, &ac);
 		*count = ac.n;
 	}
-	return MHD_lookup_connection_value(r->c, MHD_GET_ARGUMENT_KIND, name);
+	return mhd.MHD_lookup_connection_value(r->c, MHD_GET_ARGUMENT_KIND, name);
 }
 
 struct arg_each {
@@ -827,7 +845,7 @@ bw_http_query_each(const struct bw_http_request *r, bw_http_arg_fn fn, void *ctx
 			ae.rc = fn(ctx, r->lr->args[i].name, r->lr->args[i].value);
 		return ae.rc;
 	}
-	MHD_get_connection_values(r->c, MHD_GET_ARGUMENT_KIND, each_arg, &ae);
+	mhd.MHD_get_connection_values(r->c, MHD_GET_ARGUMENT_KIND, each_arg, &ae);
 	return ae.rc;
 }
 
@@ -844,7 +862,7 @@ bw_http_header(const struct bw_http_request *r, const char *name)
 {
 	if (r->lr)
 		return bw_lean_header(r->lr, name);
-	return MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, name);
+	return mhd.MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, name);
 }
 
 const char *
@@ -857,7 +875,7 @@ bw_http_client(const struct bw_http_request *r, char *buf, size_t cap)
 		snprintf(buf, cap, "%s", r->lr->client ? r->lr->client : "-");
 		return buf;
 	}
-	ci = MHD_get_connection_info(r->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	ci = mhd.MHD_get_connection_info(r->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	sa = ci ? ci->client_addr : NULL;
 	snprintf(buf, cap, "-");
 	if (sa && sa->sa_family == AF_INET)

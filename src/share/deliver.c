@@ -12,6 +12,9 @@
  */
 #include "share/deliver.h"
 
+/* calls go through the table below, where curl.h's checks of the value
+ * given to curl_easy_setopt cannot follow them: SET_* check the kind */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 #include <nettle/hmac.h>
 #include <pthread.h>
@@ -24,11 +27,40 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/dynlib.h"
 #include "core/mem.h"
 #include "core/timeutil.h"
 #include "share/incident.h"
 #include "share/notify.h"
 #include "store/watch.h"
+
+/* libcurl is opened by the first deliverer (core/dynlib.h): commands that
+ * send nothing start without it (and without GnuTLS and the rest it
+ * needs). */
+#define CURL_FUNCTIONS(F) F(curl_global_init) F(curl_easy_init) F(curl_easy_reset) \
+	F(curl_easy_cleanup) F(curl_easy_setopt) F(curl_easy_perform) F(curl_easy_getinfo) \
+	F(curl_easy_strerror) F(curl_slist_append) F(curl_slist_free_all)
+
+static struct {
+	CURL_FUNCTIONS(BW_DYNLIB_MEMBER)
+} libcurl;
+static const char *const libcurl_names[] = {CURL_FUNCTIONS(BW_DYNLIB_NAME)};
+static struct bw_dynlib libcurl_lib = BW_DYNLIB_INIT("outbox delivery",
+	"libcurl.so.4 libcurl.so", libcurl_names, libcurl);
+
+/* curl_easy_setopt by the kind of value, checked at compile time against
+ * the option (libcurl numbers its options by the kind they take). */
+#define OPT_OF(o, lo, hi) ((void)sizeof(char[(o) >= (lo) && (o) < (hi) ? 1 : -1]), (o))
+#define SET_LONG(c, o, v) \
+	libcurl.curl_easy_setopt((c), OPT_OF(o, CURLOPTTYPE_LONG, CURLOPTTYPE_OBJECTPOINT), (long)(v))
+#define SET_PTR(c, o, v) \
+	libcurl.curl_easy_setopt((c), OPT_OF(o, CURLOPTTYPE_OBJECTPOINT, CURLOPTTYPE_FUNCTIONPOINT), \
+				 (const void *)(v))
+#define SET_FN(c, o, v) \
+	libcurl.curl_easy_setopt((c), OPT_OF(o, CURLOPTTYPE_FUNCTIONPOINT, CURLOPTTYPE_OFF_T), \
+				 (curl_write_callback){(v)})
+#define SET_OFF(c, o, v) \
+	libcurl.curl_easy_setopt((c), OPT_OF(o, CURLOPTTYPE_OFF_T, CURLOPTTYPE_BLOB), (curl_off_t)(v))
 
 #define MAIL_HEAD_MAX 4096
 /* Rows delivered per round at most, so that new sightings and escalations
@@ -109,7 +141,7 @@ bw_deliver_new(const struct bw_deliver_config *cfg, struct bw_deliver **out,
 	       struct bw_err *err)
 {
 	struct bw_deliver *d;
-	int oom = 0;
+	int oom = 0, rc;
 
 	*out = NULL;
 	if (cfg->smtp && strlen(cfg->smtp) > BW_DELIVER_SMTP_MAX)
@@ -117,7 +149,9 @@ bw_deliver_new(const struct bw_deliver_config *cfg, struct bw_deliver **out,
 	if (cfg->mail_from && strlen(cfg->mail_from) > BW_DELIVER_FROM_MAX)
 		return bw_err_set(err, BW_EINVAL, "mail_from: longer than %d bytes",
 				  BW_DELIVER_FROM_MAX);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	if ((rc = bw_dynlib_ready(&libcurl_lib, err)))
+		return rc;
+	if (libcurl.curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return bw_err_set(err, BW_EIO, "libcurl cannot start");
 	d = bw_calloc(1, sizeof(*d));
 	if (d == NULL)
@@ -142,7 +176,7 @@ bw_deliver_new(const struct bw_deliver_config *cfg, struct bw_deliver **out,
 	d->timeout = cfg->timeout > 0 ? cfg->timeout : 30;
 	d->logger = cfg->logger;
 	d->log_ctx = cfg->log_ctx;
-	d->curl = curl_easy_init();
+	d->curl = libcurl.curl_easy_init();
 	if (oom || d->curl == NULL) {
 		bw_deliver_free(d);
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
@@ -158,7 +192,7 @@ bw_deliver_free(struct bw_deliver *d)
 	if (d == NULL)
 		return;
 	if (d->curl) {
-		curl_easy_cleanup(d->curl);
+		libcurl.curl_easy_cleanup(d->curl);
 		pthread_mutex_destroy(&d->mu);
 	}
 	if (d->stop_fd >= 0)
@@ -183,15 +217,15 @@ sink(char *p, size_t size, size_t n, void *ctx)
 static void
 common_opts(struct bw_deliver *d)
 {
-	curl_easy_reset(d->curl);
-	curl_easy_setopt(d->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(d->curl, CURLOPT_CONNECTTIMEOUT, d->timeout < 10 ? d->timeout : 10L);
-	curl_easy_setopt(d->curl, CURLOPT_TIMEOUT, d->timeout);
-	curl_easy_setopt(d->curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(d->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(d->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	libcurl.curl_easy_reset(d->curl);
+	SET_LONG(d->curl, CURLOPT_NOSIGNAL, 1L);
+	SET_LONG(d->curl, CURLOPT_CONNECTTIMEOUT, d->timeout < 10 ? d->timeout : 10L);
+	SET_LONG(d->curl, CURLOPT_TIMEOUT, d->timeout);
+	SET_LONG(d->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	SET_LONG(d->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	SET_LONG(d->curl, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (d->ca_file)
-		curl_easy_setopt(d->curl, CURLOPT_CAINFO, d->ca_file);
+		SET_PTR(d->curl, CURLOPT_CAINFO, d->ca_file);
 }
 
 static int
@@ -218,35 +252,35 @@ send_webhook(struct bw_deliver *d, struct bw_store *st, const struct bw_outbox_i
 	sodium_memzero(t.secret, sizeof(t.secret));
 	common_opts(d);
 	cerr[0] = '\0';
-	h = curl_slist_append(h, "Content-Type: application/json");
+	h = libcurl.curl_slist_append(h, "Content-Type: application/json");
 	snprintf(line, sizeof(line), "Idempotency-Key: %s", it->idem_key);
-	h = curl_slist_append(h, line);
+	h = libcurl.curl_slist_append(h, line);
 	snprintf(line, sizeof(line), "X-Bulwark-Timestamp: %lld", (long long)ts);
-	h = curl_slist_append(h, line);
+	h = libcurl.curl_slist_append(h, line);
 	snprintf(line, sizeof(line), "X-Bulwark-Signature: %s", sig);
-	h = curl_slist_append(h, line);
-	h = curl_slist_append(h, "Expect:");
+	h = libcurl.curl_slist_append(h, line);
+	h = libcurl.curl_slist_append(h, "Expect:");
 	if (h == NULL)
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
-	curl_easy_setopt(d->curl, CURLOPT_URL, it->destination);
+	SET_PTR(d->curl, CURLOPT_URL, it->destination);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(d->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	SET_PTR(d->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-	curl_easy_setopt(d->curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	SET_LONG(d->curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	curl_easy_setopt(d->curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(d->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(d->curl, CURLOPT_POSTFIELDS, (const char *)it->body);
-	curl_easy_setopt(d->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)it->len);
-	curl_easy_setopt(d->curl, CURLOPT_USERAGENT, "bulwark/0.1");
-	curl_easy_setopt(d->curl, CURLOPT_WRITEFUNCTION, sink);
-	curl_easy_setopt(d->curl, CURLOPT_ERRORBUFFER, cerr);
-	cc = curl_easy_perform(d->curl);
-	curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_setopt(d->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(h);
+	SET_PTR(d->curl, CURLOPT_HTTPHEADER, h);
+	SET_LONG(d->curl, CURLOPT_POST, 1L);
+	SET_PTR(d->curl, CURLOPT_POSTFIELDS, (const char *)it->body);
+	SET_OFF(d->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)it->len);
+	SET_PTR(d->curl, CURLOPT_USERAGENT, "bulwark/0.1");
+	SET_FN(d->curl, CURLOPT_WRITEFUNCTION, sink);
+	SET_PTR(d->curl, CURLOPT_ERRORBUFFER, cerr);
+	cc = libcurl.curl_easy_perform(d->curl);
+	libcurl.curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &status);
+	SET_PTR(d->curl, CURLOPT_HTTPHEADER, NULL);
+	libcurl.curl_slist_free_all(h);
 	if (cc != CURLE_OK)
-		return bw_err_set(err, BW_EIO, "webhook: %s", cerr[0] ? cerr : curl_easy_strerror(cc));
+		return bw_err_set(err, BW_EIO, "webhook: %s", cerr[0] ? cerr : libcurl.curl_easy_strerror(cc));
 	if (status < 200 || status > 299)
 		return bw_err_set(err, BW_EIO, "webhook: HTTP status %ld", status);
 	return BW_OK;
@@ -366,7 +400,7 @@ send_mail(struct bw_deliver *d, const struct bw_outbox_item *it, struct bw_err *
 		return rc;
 	snprintf(from, sizeof(from), "<%s>", d->mail_from);
 	snprintf(to, sizeof(to), "<%s>", it->destination);
-	rcpt = curl_slist_append(NULL, to);
+	rcpt = libcurl.curl_slist_append(NULL, to);
 	if (rcpt == NULL) {
 		bw_free(msg);
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
@@ -376,23 +410,23 @@ send_mail(struct bw_deliver *d, const struct bw_outbox_item *it, struct bw_err *
 	r.off = 0;
 	cerr[0] = '\0';
 	common_opts(d);
-	curl_easy_setopt(d->curl, CURLOPT_URL, d->smtp_url);
+	SET_PTR(d->curl, CURLOPT_URL, d->smtp_url);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(d->curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	SET_PTR(d->curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 #endif
-	curl_easy_setopt(d->curl, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
-	curl_easy_setopt(d->curl, CURLOPT_MAIL_FROM, from);
-	curl_easy_setopt(d->curl, CURLOPT_MAIL_RCPT, rcpt);
-	curl_easy_setopt(d->curl, CURLOPT_READFUNCTION, read_cb);
-	curl_easy_setopt(d->curl, CURLOPT_READDATA, &r);
-	curl_easy_setopt(d->curl, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(d->curl, CURLOPT_ERRORBUFFER, cerr);
-	cc = curl_easy_perform(d->curl);
-	curl_easy_setopt(d->curl, CURLOPT_MAIL_RCPT, NULL);
-	curl_slist_free_all(rcpt);
+	SET_LONG(d->curl, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+	SET_PTR(d->curl, CURLOPT_MAIL_FROM, from);
+	SET_PTR(d->curl, CURLOPT_MAIL_RCPT, rcpt);
+	SET_FN(d->curl, CURLOPT_READFUNCTION, read_cb);
+	SET_PTR(d->curl, CURLOPT_READDATA, &r);
+	SET_LONG(d->curl, CURLOPT_UPLOAD, 1L);
+	SET_PTR(d->curl, CURLOPT_ERRORBUFFER, cerr);
+	cc = libcurl.curl_easy_perform(d->curl);
+	SET_PTR(d->curl, CURLOPT_MAIL_RCPT, NULL);
+	libcurl.curl_slist_free_all(rcpt);
 	bw_free(msg);
 	if (cc != CURLE_OK)
-		return bw_err_set(err, BW_EIO, "mail: %s", cerr[0] ? cerr : curl_easy_strerror(cc));
+		return bw_err_set(err, BW_EIO, "mail: %s", cerr[0] ? cerr : libcurl.curl_easy_strerror(cc));
 	return BW_OK;
 }
 

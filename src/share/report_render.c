@@ -18,8 +18,34 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "core/dynlib.h"
 #include "core/mem.h"
 #include "core/timeutil.h"
+
+/* cairo and pango are opened by the first chart or PDF drawn (core/dynlib.h),
+ * through libpangocairo, whose handle also finds cairo's, pango's and
+ * GObject's functions: the commands that draw nothing start without
+ * them (and the X and font libraries they need). */
+#define RENDER_FUNCTIONS(F) F(cairo_create) F(cairo_destroy) F(cairo_fill) \
+	F(cairo_image_surface_create) F(cairo_line_to) F(cairo_move_to) \
+	F(cairo_pdf_surface_create_for_stream) F(cairo_pdf_surface_set_metadata) \
+	F(cairo_rectangle) F(cairo_restore) F(cairo_save) F(cairo_scale) \
+	F(cairo_set_line_width) F(cairo_set_source_rgb) F(cairo_show_page) F(cairo_stroke) \
+	F(cairo_surface_destroy) F(cairo_surface_finish) F(cairo_surface_status) \
+	F(cairo_surface_write_to_png_stream) F(g_object_unref) \
+	F(pango_cairo_context_set_resolution) F(pango_cairo_create_layout) \
+	F(pango_cairo_show_layout) F(pango_font_description_free) \
+	F(pango_font_description_from_string) F(pango_layout_context_changed) \
+	F(pango_layout_get_context) F(pango_layout_get_pixel_size) \
+	F(pango_layout_set_ellipsize) F(pango_layout_set_font_description) \
+	F(pango_layout_set_text) F(pango_layout_set_width) F(pango_layout_set_wrap)
+
+static struct {
+	RENDER_FUNCTIONS(BW_DYNLIB_MEMBER)
+} render;
+static const char *const render_names[] = {RENDER_FUNCTIONS(BW_DYNLIB_NAME)};
+static struct bw_dynlib render_lib = BW_DYNLIB_INIT("report rendering",
+	"libpangocairo-1.0.so.0 libpangocairo-1.0.so", render_names, render);
 
 #define A4_W 595.0
 #define A4_H 842.0
@@ -37,13 +63,13 @@
 static PangoLayout *
 new_layout(cairo_t *cr, const char *font)
 {
-	PangoLayout *l = pango_cairo_create_layout(cr);
-	PangoFontDescription *fd = pango_font_description_from_string(font);
+	PangoLayout *l = render.pango_cairo_create_layout(cr);
+	PangoFontDescription *fd = render.pango_font_description_from_string(font);
 
-	pango_cairo_context_set_resolution(pango_layout_get_context(l), 72.0);
-	pango_layout_context_changed(l);
-	pango_layout_set_font_description(l, fd);
-	pango_font_description_free(fd);
+	render.pango_cairo_context_set_resolution(render.pango_layout_get_context(l), 72.0);
+	render.pango_layout_context_changed(l);
+	render.pango_layout_set_font_description(l, fd);
+	render.pango_font_description_free(fd);
 	return l;
 }
 
@@ -63,15 +89,15 @@ text_at(cairo_t *cr, const char *font, const char *text, double x, double y,
 	PangoLayout *l = new_layout(cr, font);
 	int w, h;
 
-	pango_layout_set_text(l, text, -1);
+	render.pango_layout_set_text(l, text, -1);
 	if (max_w > 0) {
-		pango_layout_set_width(l, (int)(max_w * PANGO_SCALE));
-		pango_layout_set_ellipsize(l, PANGO_ELLIPSIZE_END);
+		render.pango_layout_set_width(l, (int)(max_w * PANGO_SCALE));
+		render.pango_layout_set_ellipsize(l, PANGO_ELLIPSIZE_END);
 	}
-	pango_layout_get_pixel_size(l, &w, &h);
-	cairo_move_to(cr, align_right ? x - w : x, y);
-	pango_cairo_show_layout(cr, l);
-	g_object_unref(l);
+	render.pango_layout_get_pixel_size(l, &w, &h);
+	render.cairo_move_to(cr, align_right ? x - w : x, y);
+	render.pango_cairo_show_layout(cr, l);
+	render.g_object_unref(l);
 }
 
 static long
@@ -122,15 +148,15 @@ draw_chart(cairo_t *cr, const struct series *s, double x, double y, double w, do
 	long top_v = nice_ceiling(max_of(s->values, s->n));
 	char buf[64];
 
-	cairo_save(cr);
-	cairo_set_source_rgb(cr, 1, 1, 1);
-	cairo_rectangle(cr, x, y, w, h);
-	cairo_fill(cr);
-	cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+	render.cairo_save(cr);
+	render.cairo_set_source_rgb(cr, 1, 1, 1);
+	render.cairo_rectangle(cr, x, y, w, h);
+	render.cairo_fill(cr);
+	render.cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
 	text_at(cr, "Sans Bold 10", s->title, x, y + 2, w, 0);
 	if (s->n == 0) {
 		text_at(cr, "Sans 9", "nothing in this period", x + 10, y + top + 10, w, 0);
-		cairo_restore(cr);
+		render.cairo_restore(cr);
 		return;
 	}
 	if (s->bars_horizontal) {
@@ -140,31 +166,31 @@ draw_chart(cairo_t *cr, const struct series *s, double x, double y, double w, do
 			double bw = pw * (double)s->values[i] / (double)top_v;
 			double by = y + top + (double)i * bh;
 
-			cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+			render.cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
 			text_at(cr, "Sans 8", s->labels[i], x, by + bh / 2 - 6, left - 8, 0);
-			cairo_set_source_rgb(cr, 0.16, 0.38, 0.65);
-			cairo_rectangle(cr, x + left, by + bh * 0.15, bw, bh * 0.7);
-			cairo_fill(cr);
+			render.cairo_set_source_rgb(cr, 0.16, 0.38, 0.65);
+			render.cairo_rectangle(cr, x + left, by + bh * 0.15, bw, bh * 0.7);
+			render.cairo_fill(cr);
 			snprintf(buf, sizeof(buf), "%ld", s->values[i]);
-			cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+			render.cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
 			text_at(cr, "Sans 8", buf, x + left + bw + 4, by + bh / 2 - 6, 0, 0);
 		}
-		cairo_restore(cr);
+		render.cairo_restore(cr);
 		return;
 	}
 	/* vertical bars over days, with a light grid */
-	cairo_set_line_width(cr, 0.5);
+	render.cairo_set_line_width(cr, 0.5);
 	/* at most 4 grid steps, and whole numbers on every one */
 	ngrid = top_v < 4 ? (int)top_v : 4;
 	for (int g = 0; g <= ngrid; g++) {
 		double gy = y + top + ph - ph * g / (double)ngrid;
 
-		cairo_set_source_rgb(cr, 0.85, 0.85, 0.85);
-		cairo_move_to(cr, x + left, gy);
-		cairo_line_to(cr, x + left + pw, gy);
-		cairo_stroke(cr);
+		render.cairo_set_source_rgb(cr, 0.85, 0.85, 0.85);
+		render.cairo_move_to(cr, x + left, gy);
+		render.cairo_line_to(cr, x + left + pw, gy);
+		render.cairo_stroke(cr);
 		snprintf(buf, sizeof(buf), "%ld", top_v * g / ngrid);
-		cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+		render.cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
 		text_at(cr, "Sans 7", buf, x + left - 4, gy - 6, 0, 1);
 	}
 	for (size_t i = 0; i < s->n; i++) {
@@ -172,19 +198,19 @@ draw_chart(cairo_t *cr, const struct series *s, double x, double y, double w, do
 		double bh = ph * (double)s->values[i] / (double)top_v;
 		double bx = x + left + (double)i * slot;
 
-		cairo_set_source_rgb(cr, 0.80, 0.33, 0.15);
-		cairo_rectangle(cr, bx + slot * 0.15, y + top + ph - bh, slot * 0.7, bh);
-		cairo_fill(cr);
+		render.cairo_set_source_rgb(cr, 0.80, 0.33, 0.15);
+		render.cairo_rectangle(cr, bx + slot * 0.15, y + top + ph - bh, slot * 0.7, bh);
+		render.cairo_fill(cr);
 		if (s->n <= 14 || i % ((s->n + 13) / 14) == 0) {
 			char day[32];
 
 			bw_time_format(s->first_day + (int64_t)i * 86400, day);
 			day[10] = '\0';
-			cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+			render.cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
 			text_at(cr, "Sans 6", day + 5, bx, y + top + ph + 4, slot * 2, 0);
 		}
 	}
-	cairo_restore(cr);
+	render.cairo_restore(cr);
 }
 
 struct membuf {
@@ -214,17 +240,17 @@ static char *
 chart_png_base64(const struct series *s)
 {
 	double h = chart_height(s);
-	cairo_surface_t *sf = cairo_image_surface_create(CAIRO_FORMAT_RGB24,
+	cairo_surface_t *sf = render.cairo_image_surface_create(CAIRO_FORMAT_RGB24,
 							 (int)(CHART_W * PNG_SCALE),
 							 (int)(h * PNG_SCALE));
-	cairo_t *cr = cairo_create(sf);
+	cairo_t *cr = render.cairo_create(sf);
 	struct membuf m = {0};
 	char *b64 = NULL;
 
-	cairo_scale(cr, PNG_SCALE, PNG_SCALE);
+	render.cairo_scale(cr, PNG_SCALE, PNG_SCALE);
 	draw_chart(cr, s, 0, 0, CHART_W, h);
-	cairo_destroy(cr);
-	if (cairo_surface_write_to_png_stream(sf, membuf_write, &m) == CAIRO_STATUS_SUCCESS &&
+	render.cairo_destroy(cr);
+	if (render.cairo_surface_write_to_png_stream(sf, membuf_write, &m) == CAIRO_STATUS_SUCCESS &&
 	    !m.failed) {
 		size_t cap = sodium_base64_encoded_len(m.len, sodium_base64_VARIANT_ORIGINAL);
 
@@ -232,7 +258,7 @@ chart_png_base64(const struct series *s)
 		if (b64)
 			sodium_bin2base64(b64, cap, m.p, m.len, sodium_base64_VARIANT_ORIGINAL);
 	}
-	cairo_surface_destroy(sf);
+	render.cairo_surface_destroy(sf);
 	bw_free(m.p);
 	return b64;
 }
@@ -387,7 +413,10 @@ bw_report_write_html(const struct bw_report *r, FILE *f, struct bw_err *err)
 	struct charts ch = {0};
 	long v[NHEADLINES];
 	char period[80], t[32], chg[64];
+	int rc = bw_dynlib_ready(&render_lib, err);
 
+	if (rc)
+		return rc;
 	charts_init(r, &ch);
 	headline_values(r, v);
 	period_text(r, period, sizeof(period));
@@ -550,7 +579,7 @@ pdf_footer(struct pdf *p)
 		snprintf(buf, sizeof(buf), "page %d of %d", p->page, p->pages);
 	else
 		snprintf(buf, sizeof(buf), "page %d", p->page);
-	cairo_set_source_rgb(p->cr, 0.4, 0.4, 0.4);
+	render.cairo_set_source_rgb(p->cr, 0.4, 0.4, 0.4);
 	text_at(p->cr, "Sans 8", buf, A4_W - MARGIN, A4_H - MARGIN + 18, 0, 1);
 	text_at(p->cr, "Sans 8", "bulwark", MARGIN, A4_H - MARGIN + 18, 0, 0);
 }
@@ -561,7 +590,7 @@ pdf_need(struct pdf *p, double h)
 	if (p->y + h <= A4_H - MARGIN)
 		return;
 	pdf_footer(p);
-	cairo_show_page(p->cr);
+	render.cairo_show_page(p->cr);
 	p->page++;
 	p->y = MARGIN;
 }
@@ -573,16 +602,16 @@ pdf_text(struct pdf *p, const char *font, const char *text, double gap_after)
 	PangoLayout *l = new_layout(p->cr, font);
 	int w, h;
 
-	pango_layout_set_width(l, (int)((A4_W - 2 * MARGIN) * PANGO_SCALE));
-	pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR);
-	pango_layout_set_text(l, text, -1);
-	pango_layout_get_pixel_size(l, &w, &h);
+	render.pango_layout_set_width(l, (int)((A4_W - 2 * MARGIN) * PANGO_SCALE));
+	render.pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR);
+	render.pango_layout_set_text(l, text, -1);
+	render.pango_layout_get_pixel_size(l, &w, &h);
 	pdf_need(p, h);
-	cairo_set_source_rgb(p->cr, 0.1, 0.1, 0.1);
-	cairo_move_to(p->cr, MARGIN, p->y);
-	pango_cairo_show_layout(p->cr, l);
+	render.cairo_set_source_rgb(p->cr, 0.1, 0.1, 0.1);
+	render.cairo_move_to(p->cr, MARGIN, p->y);
+	render.pango_cairo_show_layout(p->cr, l);
 	p->y += h + gap_after;
-	g_object_unref(l);
+	render.g_object_unref(l);
 }
 
 static void
@@ -598,7 +627,7 @@ static void
 pdf_row(struct pdf *p, const char *const *cols, const double *x, size_t n, int bold)
 {
 	pdf_need(p, 14);
-	cairo_set_source_rgb(p->cr, 0.1, 0.1, 0.1);
+	render.cairo_set_source_rgb(p->cr, 0.1, 0.1, 0.1);
 	for (size_t i = 0; i < n; i++) {
 		double w = (i + 1 < n ? x[i + 1] : A4_W - 2 * MARGIN) - x[i] - 6;
 
@@ -744,7 +773,7 @@ pdf_body(struct pdf *p, const struct bw_report *r)
 	pdf_items(p, r->lookalikes, r->nlookalikes);
 	pdf_counts(p, r->lookalike_actors, r->nlookalike_actors, "Actor or family behind them");
 	pdf_footer(p);
-	cairo_show_page(p->cr);
+	render.cairo_show_page(p->cr);
 }
 
 static cairo_status_t
@@ -770,15 +799,15 @@ pdf_pass(const struct bw_report *r, cairo_write_func_t w, void *closure, int pag
 	struct pdf p = {.pages = pages};
 	cairo_status_t s;
 
-	p.sf = cairo_pdf_surface_create_for_stream(w, closure, A4_W, A4_H);
-	cairo_pdf_surface_set_metadata(p.sf, CAIRO_PDF_METADATA_TITLE, "bulwark threat report");
-	cairo_pdf_surface_set_metadata(p.sf, CAIRO_PDF_METADATA_CREATOR, "bulwark");
-	p.cr = cairo_create(p.sf);
+	p.sf = render.cairo_pdf_surface_create_for_stream(w, closure, A4_W, A4_H);
+	render.cairo_pdf_surface_set_metadata(p.sf, CAIRO_PDF_METADATA_TITLE, "bulwark threat report");
+	render.cairo_pdf_surface_set_metadata(p.sf, CAIRO_PDF_METADATA_CREATOR, "bulwark");
+	p.cr = render.cairo_create(p.sf);
 	pdf_body(&p, r);
-	cairo_destroy(p.cr);
-	cairo_surface_finish(p.sf);
-	s = cairo_surface_status(p.sf);
-	cairo_surface_destroy(p.sf);
+	render.cairo_destroy(p.cr);
+	render.cairo_surface_finish(p.sf);
+	s = render.cairo_surface_status(p.sf);
+	render.cairo_surface_destroy(p.sf);
 	*pages_out = p.page;
 	return s == CAIRO_STATUS_SUCCESS ? BW_OK : BW_EIO;
 }
@@ -786,8 +815,10 @@ pdf_pass(const struct bw_report *r, cairo_write_func_t w, void *closure, int pag
 int
 bw_report_write_pdf(const struct bw_report *r, FILE *out, struct bw_err *err)
 {
-	int pages = 0, again = 0;
+	int pages = 0, again = 0, rc = bw_dynlib_ready(&render_lib, err);
 
+	if (rc)
+		return rc;
 	if (pdf_pass(r, discard_write, NULL, 0, &pages) ||
 	    pdf_pass(r, file_write, out, pages, &again))
 		return bw_err_set(err, BW_EIO, "report: writing the PDF failed");
