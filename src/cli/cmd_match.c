@@ -46,9 +46,9 @@ report_index(const struct bw_index *ix, const char *snap,
 		fprintf(stderr, "index: %zu indicators%s, snapshot %s loaded in %ld ms\n",
 			s.indicators, note, snap, ms);
 	else
-		fprintf(stderr, "index: %zu indicators, built from the store in %ld ms%s%s%s%s\n",
+		fprintf(stderr, "index: %zu indicators, built from the store in %ld ms%s%s%s\n",
 			s.indicators, ms, how->why[0] ? " (snapshot not used: " : "", how->why,
-			how->why[0] ? ")" : "", how->saved ? ", snapshot written" : "");
+			how->why[0] ? ")" : "");
 }
 
 static const char usage_text[] =
@@ -521,7 +521,7 @@ bw_cmd_match(int argc, char **argv)
 	const char *db = NULL, *snap = NULL;
 	char *snap_owned = NULL;
 	bool no_snap = false;
-	struct bw_index_origin origin;
+	struct bw_index_origin origin = {0};
 	struct bw_store *st = NULL;
 	struct bw_index *ix = NULL;
 	struct bw_matcher *m = NULL;
@@ -599,7 +599,8 @@ bw_cmd_match(int argc, char **argv)
 	o.ctx = &run;
 	o.now = run.now; /* a snapshot file may hold indicators lapsed since */
 	if (bw_store_open(bw_cli_db_path(db), BW_STORE_NOCREATE, &st, &err) ||
-	    bw_index_open(st, snap, run.now, true, &ix, &origin, &err) ||
+	    bw_index_open(st, snap, run.now, BW_INDEX_SKIPS_LAPSED | BW_INDEX_SAVE_BEHIND, &ix,
+			  &origin, &err) ||
 	    bw_matcher_new(ix, &o, &m, &err) ||
 	    (record && bw_sightings_new(RECORD_KEYS, &run.agg, &err))) {
 		bw_cli_error("%s", err.msg);
@@ -612,9 +613,6 @@ bw_cmd_match(int argc, char **argv)
 	pieces.begin = piece_begin;
 	pieces.end = piece_end;
 	pieces.ctx = &run;
-	if (snap && !origin.loaded && !origin.saved)
-		bw_cli_error("warning: index snapshot not written: %s",
-			origin.save_error);
 	report_index(ix, snap, &origin, &t0, run.now);
 	for (int i = optind; i < argc; i++) {
 		struct bw_match_stats s;
@@ -658,6 +656,14 @@ bw_cmd_match(int argc, char **argv)
 		if (s.bad > 0 && status == BW_EXIT_OK)
 			status = BW_EXIT_REJECTS;
 	}
+	/* the snapshot built by this run was written while it matched */
+	if (snap && !origin.loaded) {
+		bw_index_open_done(&origin);
+		if (origin.saved)
+			fprintf(stderr, "index: snapshot %s written\n", snap);
+		else
+			bw_cli_error("warning: index snapshot not written: %s", origin.save_error);
+	}
 	if (run.agg) {
 		run.recorded += bw_sightings_total(run.agg);
 		if (bw_sightings_flush(run.agg, st, &err)) {
@@ -672,6 +678,7 @@ bw_cmd_match(int argc, char **argv)
 		status = BW_EXIT_ERROR;
 	}
 out:
+	bw_index_open_done(&origin); /* before the index it writes is freed */
 	bw_matcher_free(m);
 	bw_sightings_free(run.agg);
 	bw_index_free(ix);

@@ -3728,31 +3728,81 @@ bw_index_file_source(const char *path, struct bw_index_source *out,
 	return BW_OK;
 }
 
-/* Builds the index and, with a path, writes it there: a failed write is
- * only noted in how (the caller has an index all the same). */
-static int
-build_and_save(struct bw_store *st, const char *path, int64_t now,
-	       struct bw_index **out, struct bw_index_origin *how,
-	       struct bw_err *err)
+/* A snapshot written by a thread of its own (BW_INDEX_SAVE_BEHIND). */
+struct bw_index_saver {
+	pthread_t thread;
+	const struct bw_index *ix;
+	const char *path; /* the caller's, alive until bw_index_open_done */
+	int rc;
+	struct bw_err err;
+};
+
+static void *
+saver_run(void *arg)
 {
+	struct bw_index_saver *s = arg;
+
+	s->rc = bw_index_save(s->ix, s->path, &s->err);
+	return NULL;
+}
+
+/* Writes ix to path, or starts a thread that does (behind): a failed
+ * write is only noted in how (the caller has an index all the same). */
+static void
+save_to(const struct bw_index *ix, const char *path, bool behind,
+	struct bw_index_origin *how)
+{
+	struct bw_index_saver *s = behind ? bw_calloc(1, sizeof(*s)) : NULL;
 	struct bw_err e;
+
+	if (s != NULL) {
+		s->ix = ix;
+		s->path = path;
+		if (pthread_create(&s->thread, NULL, saver_run, s) == 0) {
+			how->saving = s;
+			return;
+		}
+		bw_free(s); /* no thread: written here */
+	}
+	if (bw_index_save(ix, path, &e) == BW_OK)
+		how->saved = true;
+	else
+		snprintf(how->save_error, sizeof(how->save_error), "%s", e.msg);
+}
+
+void
+bw_index_open_done(struct bw_index_origin *how)
+{
+	struct bw_index_saver *s = how->saving;
+
+	if (s == NULL)
+		return;
+	pthread_join(s->thread, NULL);
+	if (s->rc == BW_OK)
+		how->saved = true;
+	else
+		snprintf(how->save_error, sizeof(how->save_error), "%s", s->err.msg);
+	bw_free(s);
+	how->saving = NULL;
+}
+
+/* Builds the index and, with a path, writes it there (see save_to). */
+static int
+build_and_save(struct bw_store *st, const char *path, int64_t now, bool behind,
+	       struct bw_index **out, struct bw_index_origin *how, struct bw_err *err)
+{
 	int rc = bw_index_build(st, now, out, err);
 
 	if (rc)
 		return rc;
-	if (path != NULL) {
-		if (bw_index_save(*out, path, &e) == BW_OK)
-			how->saved = true;
-		else
-			snprintf(how->save_error, sizeof(how->save_error), "%s", e.msg);
-	}
+	if (path != NULL)
+		save_to(*out, path, behind, how);
 	return BW_OK;
 }
 
 int
-bw_index_open(struct bw_store *st, const char *path, int64_t now,
-	      bool skips_lapsed, struct bw_index **out, struct bw_index_origin *how,
-	      struct bw_err *err)
+bw_index_open(struct bw_store *st, const char *path, int64_t now, unsigned flags,
+	      struct bw_index **out, struct bw_index_origin *how, struct bw_err *err)
 {
 	struct bw_index *ix = NULL;
 	struct bw_err e;
@@ -3764,7 +3814,8 @@ bw_index_open(struct bw_store *st, const char *path, int64_t now,
 	if (path != NULL) {
 		rc = bw_index_load(path, &ix, &e);
 		if (rc == BW_OK) {
-			rc = bw_index_fresh(ix, st, now, skips_lapsed, &why, err);
+			rc = bw_index_fresh(ix, st, now, (flags & BW_INDEX_SKIPS_LAPSED) != 0, &why,
+					    err);
 			if (rc) {
 				bw_index_free(ix);
 				return rc;
@@ -3783,7 +3834,7 @@ bw_index_open(struct bw_store *st, const char *path, int64_t now,
 			snprintf(how->why, sizeof(how->why), "%s", e.msg);
 		}
 	}
-	rc = build_and_save(st, path, now, &ix, how, err);
+	rc = build_and_save(st, path, now, (flags & BW_INDEX_SAVE_BEHIND) != 0, &ix, how, err);
 	if (rc)
 		return rc;
 	*out = ix;
@@ -3817,7 +3868,7 @@ bw_index_refresh(struct bw_store *st, const char *path, int64_t now,
 	} else {
 		snprintf(how->why, sizeof(how->why), "%s", e.msg);
 	}
-	rc = build_and_save(st, path, now, &ix, how, err);
+	rc = build_and_save(st, path, now, false, &ix, how, err);
 	bw_index_free(ix);
 	return rc;
 }

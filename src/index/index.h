@@ -293,6 +293,8 @@ void bw_index_source(const struct bw_index *ix, struct bw_index_source *out);
 int bw_index_file_source(const char *path, struct bw_index_source *out,
 			 struct bw_err *err);
 
+struct bw_index_saver;
+
 /* How bw_index_open() got its snapshot. */
 struct bw_index_origin {
 	bool loaded;          /* from the file, fresh */
@@ -301,16 +303,34 @@ struct bw_index_origin {
 				 there was no file to use) */
 	char save_error[256]; /* why it was built but not written ("" if it
 				 was) */
+	struct bw_index_saver *saving; /* BW_INDEX_SAVE_BEHIND: being written
+					  until bw_index_open_done() */
+};
+
+/* bw_index_open's flags. */
+enum {
+	/* the caller skips the indicators that have lapsed by now (see
+	 * bw_index_fresh(), skips_lapsed) */
+	BW_INDEX_SKIPS_LAPSED = 1,
+	/* an index built from the store is written by a thread of its own
+	 * while the caller uses it (matching a large log is CPU-bound on
+	 * every core, but not without gaps, and a snapshot of a million
+	 * prefixes is 80 MB to write); bw_index_open_done() waits for it */
+	BW_INDEX_SAVE_BEHIND = 2,
 };
 
 /* The snapshot of the indicators active at now: the file at path if it is
- * there and fresh (bw_index_fresh() with skips_lapsed: the caller then
- * skips the indicators that have lapsed by now), else built from the
- * store and then written to path (failing to write is not an error: see
- * how->save_error).  path NULL: always build, never write. */
-int bw_index_open(struct bw_store *st, const char *path, int64_t now,
-		  bool skips_lapsed, struct bw_index **out,
-		  struct bw_index_origin *how, struct bw_err *err);
+ * there and fresh (bw_index_fresh()), else built from the store and then
+ * written to path (failing to write is not an error: see how->save_error;
+ * with BW_INDEX_SAVE_BEHIND, once bw_index_open_done() has returned).
+ * path NULL: always build, never write.  flags: BW_INDEX_*. */
+int bw_index_open(struct bw_store *st, const char *path, int64_t now, unsigned flags,
+		  struct bw_index **out, struct bw_index_origin *how, struct bw_err *err);
+
+/* Waits until the snapshot being written behind (if any) is written, and
+ * sets how->saved or how->save_error.  Call it before freeing the index;
+ * harmless when nothing is being written. */
+void bw_index_open_done(struct bw_index_origin *how);
 
 /* For a writer that has just changed the store (bulwark ingest): brings
  * the snapshot file at path up to date, so that the next reader loads it

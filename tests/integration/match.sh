@@ -171,7 +171,7 @@ is "$(wc -l <"$T/snap3")" 12 "with the two sightings of the new indicator"
 ok $([ "$(stat -c %s "$DB.index")" -gt 1000 ]; echo $?) "and the snapshot is written anew"
 B match --db "$DB" --snapshot "$T/elsewhere.index" --format plain "$T/new.txt" >/dev/null 2>"$T/err"
 ok $([ -s "$T/elsewhere.index" ]; echo $?) "--snapshot FILE puts it elsewhere"
-contains "$(cat "$T/err")" ", snapshot written" "and says so"
+contains "$(cat "$T/err")" "index: snapshot $T/elsewhere.index written" "and says so, once written"
 # (beside a file, not in a directory: the tests may run as root)
 B match --db "$DB" --snapshot "$T/new.txt/x.index" --format plain "$T/new.txt" >"$T/out6" 2>"$T/err"
 is $? 0 "a snapshot that cannot be written does not fail the run"

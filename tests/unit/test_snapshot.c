@@ -396,6 +396,47 @@ test_staleness(void)
 	bw_index_free(ix);
 }
 
+/* BW_INDEX_SAVE_BEHIND: the index is returned while a thread writes the
+ * snapshot; bw_index_open_done() waits for it and says how it went.  The
+ * file is the one a save in line writes (the next open loads it), and the
+ * index answers while it is being written. */
+static void
+test_save_behind(void)
+{
+	struct bw_index_origin how;
+	struct bw_index *ix = NULL;
+	struct bw_index_match m[4];
+	struct bw_err err = {0, ""};
+	char bad[200];
+
+	unlink(snap);
+	CHECK_INT(bw_index_open(st, snap, NOW, BW_INDEX_SAVE_BEHIND, &ix, &how, &err), BW_OK);
+	CHECK(!how.loaded && !how.saved && how.saving != NULL);
+	if (ix)
+		CHECK_INT(bw_index_lookup_ip(ix, "2001:db8::1", 11, m, 4), 2);
+	bw_index_open_done(&how);
+	CHECK(how.saved && how.saving == NULL && how.save_error[0] == '\0');
+	bw_index_open_done(&how); /* again: nothing to wait for */
+	CHECK(how.saved);
+	bw_index_free(ix);
+	ix = NULL;
+	CHECK_INT(open_how(NOW, &how), BW_OK);
+	CHECK(how.loaded);
+	/* a fresh file is loaded: nothing is written behind */
+	CHECK_INT(bw_index_open(st, snap, NOW, BW_INDEX_SAVE_BEHIND, &ix, &how, &err), BW_OK);
+	CHECK(how.loaded && how.saving == NULL);
+	bw_index_open_done(&how);
+	bw_index_free(ix);
+	ix = NULL;
+
+	/* a path that cannot be written: the failure comes with the wait */
+	snprintf(bad, sizeof(bad), "%s/x.index", snap);
+	CHECK_INT(bw_index_open(st, bad, NOW, BW_INDEX_SAVE_BEHIND, &ix, &how, &err), BW_OK);
+	bw_index_open_done(&how);
+	CHECK(!how.saved && how.save_error[0] != '\0');
+	bw_index_free(ix);
+}
+
 /* Lapsed indicators.  A reader that skips them itself (skips_lapsed, as
  * `bulwark match` does) goes on loading the file after the only record of
  * an indicator expires; the expiry of a record whose indicator another
@@ -645,6 +686,7 @@ main(void)
 	}
 	TAP_RUN(test_roundtrip);
 	TAP_RUN(test_staleness);
+	TAP_RUN(test_save_behind);
 	TAP_RUN(test_lapses);
 	TAP_RUN(test_corrupt);
 	bw_store_close(st);
