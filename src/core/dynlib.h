@@ -11,7 +11,7 @@
  * scope, against 2 ms for the ones every command needs.  Each module
  * that needs one of them now opens it with dlopen the first time it is
  * used and calls it through a table of function pointers (see
- * BW_DYNLIB_TABLE below); its headers are still used at build time, so
+ * BW_DYNLIB_DEFINE below); its headers are still used at build time, so
  * the prototypes are checked as before.
  *
  * A table is filled once, under its struct bw_dynlib's mutex, before any
@@ -30,8 +30,7 @@
 #include "core/err.h"
 
 /* A struct member per function of a library, named and typed as the
- * function its header declares: BW_DYNLIB_TABLE(LIST) inside a struct,
- * where LIST(F) calls F(name) for each function. */
+ * function its header declares (used by BW_DYNLIB_DEFINE). */
 #define BW_DYNLIB_MEMBER(name) __typeof__(name) *name;
 /* The names of those functions as the library exports them (a header may
  * rename them with a macro, as ICU adds its version): a string each. */
@@ -39,8 +38,7 @@
 #define BW_DYNLIB_STR(name) BW_DYNLIB_STR_(name)
 #define BW_DYNLIB_STR_(name) #name
 
-/* A library and its table: define one per library with BW_DYNLIB_INIT,
- * at file scope, beside the table it fills. */
+/* A library and its table (BW_DYNLIB_DEFINE defines both). */
 struct bw_dynlib {
 	const char *what;     /* the feature that needs it, for messages */
 	const char *sonames;  /* names to try, space-separated: the soname,
@@ -54,9 +52,21 @@ struct bw_dynlib {
 	struct bw_err err;
 };
 
+/* A struct bw_dynlib for the table and its names (arrays, not pointers). */
 #define BW_DYNLIB_INIT(what, sonames, names, table)                                 \
 	{(what), (sonames), (names), sizeof(names) / sizeof((names)[0]), &(table),  \
 	 sizeof(table), PTHREAD_MUTEX_INITIALIZER, false, {0, ""}}
+
+/* The table named table of the functions LIST names (LIST(F) calls F(name)
+ * for each), with table_lib, its struct bw_dynlib: at file scope, one per
+ * library a module uses; call bw_dynlib_ready(&table_lib, err) before the
+ * first call through table. */
+#define BW_DYNLIB_DEFINE(table, LIST, what, sonames)                                 \
+	static struct {                                                              \
+		LIST(BW_DYNLIB_MEMBER)                                               \
+	} table;                                                                     \
+	static const char *const table##_names[] = {LIST(BW_DYNLIB_NAME)};           \
+	static struct bw_dynlib table##_lib = BW_DYNLIB_INIT(what, sonames, table##_names, table)
 
 /* Opens d's library the first time (RTLD_NOW | RTLD_LOCAL) and resolves
  * its names into its table; later calls give the same answer.  Names are

@@ -28,12 +28,8 @@
 #define MMDB_FUNCTIONS(F) F(MMDB_open) F(MMDB_close) F(MMDB_strerror) F(MMDB_get_value) \
 	F(MMDB_lookup_sockaddr)
 
-static struct {
-	MMDB_FUNCTIONS(BW_DYNLIB_MEMBER)
-} libmmdb;
-static const char *const libmmdb_names[] = {MMDB_FUNCTIONS(BW_DYNLIB_NAME)};
-static struct bw_dynlib libmmdb_lib = BW_DYNLIB_INIT("country look-up",
-	"libmaxminddb.so.0 libmaxminddb.so", libmmdb_names, libmmdb);
+BW_DYNLIB_DEFINE(libmmdb, MMDB_FUNCTIONS, "country look-up",
+		 "libmaxminddb.so.0 libmaxminddb.so");
 
 /* Grows array p (capacity cap) to want elements or jumps to nomem. */
 #define GROW_OR_FAIL(p, cap, want)                                             \

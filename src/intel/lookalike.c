@@ -28,8 +28,8 @@
 #include <unicode/utf16.h>
 #include <unicode/utf8.h>
 
-#include "core/ioc.h"
 #include "core/dynlib.h"
+#include "core/ioc.h"
 #include "core/mem.h"
 #include "core/psl.h"
 #include "core/strmap.h"
@@ -44,12 +44,8 @@
 	F(unorm2_getRawDecomposition) F(uspoof_close) F(uspoof_getSkeletonUTF8) F(uspoof_open) \
 	F(uspoof_setChecks)
 
-static struct {
-	ICU_FUNCTIONS(BW_DYNLIB_MEMBER)
-} icu;
-static const char *const icu_names[] = {ICU_FUNCTIONS(BW_DYNLIB_NAME)};
-static struct bw_dynlib icu_lib = BW_DYNLIB_INIT("lookalike detection",
-	"libicui18n.so." BW_DYNLIB_STR(U_ICU_VERSION_MAJOR_NUM) " libicui18n.so", icu_names, icu);
+BW_DYNLIB_DEFINE(icu, ICU_FUNCTIONS, "lookalike detection",
+		 "libicui18n.so." BW_DYNLIB_STR(U_ICU_VERSION_MAJOR_NUM) " libicui18n.so");
 
 #define LABEL_MAX 63
 #define TOKENS_MAX 128
@@ -167,7 +163,7 @@ skeleton(const struct bw_lookalike *lk, const char *s, size_t n, char *out,
 {
 	UErrorCode ue = U_ZERO_ERROR;
 	int32_t len = icu.uspoof_getSkeletonUTF8(lk->spoof, 0, s, (int32_t)n, out,
-					     (int32_t)cap, &ue);
+						 (int32_t)cap, &ue);
 
 	if (U_FAILURE(ue) || len < 0 || (size_t)len >= cap)
 		return -1;

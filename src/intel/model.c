@@ -47,18 +47,9 @@
 #define LINEAR_FUNCTIONS(F) F(train) F(check_parameter) F(set_print_string_function) \
 	F(get_decfun_coef) F(free_and_destroy_model)
 
-static struct {
-	XGB_FUNCTIONS(BW_DYNLIB_MEMBER)
-} xgb;
-static struct {
-	LINEAR_FUNCTIONS(BW_DYNLIB_MEMBER)
-} liblinear;
-static const char *const xgb_names[] = {XGB_FUNCTIONS(BW_DYNLIB_NAME)};
-static const char *const linear_names[] = {LINEAR_FUNCTIONS(BW_DYNLIB_NAME)};
-static struct bw_dynlib xgb_lib = BW_DYNLIB_INIT("the domain-risk model",
-	"libxgboost.so.0 libxgboost.so", xgb_names, xgb);
-static struct bw_dynlib linear_lib = BW_DYNLIB_INIT("the domain-risk model",
-	"liblinear.so.4 liblinear.so", linear_names, liblinear);
+BW_DYNLIB_DEFINE(xgb, XGB_FUNCTIONS, "the domain-risk model", "libxgboost.so.0 libxgboost.so");
+BW_DYNLIB_DEFINE(liblinear, LINEAR_FUNCTIONS, "the domain-risk model",
+		 "liblinear.so.4 liblinear.so");
 
 /* BW_OK once both libraries are open; every path to a booster or a
  * regression starts here. */
@@ -67,7 +58,7 @@ libs_ready(struct bw_err *err)
 {
 	int rc = bw_dynlib_ready(&xgb_lib, err);
 
-	return rc ? rc : bw_dynlib_ready(&linear_lib, err);
+	return rc ? rc : bw_dynlib_ready(&liblinear_lib, err);
 }
 
 static const char magic[8] = {'B', 'W', 'M', 'O', 'D', 'E', 'L', '\n'};
@@ -667,7 +658,7 @@ compile_trees(struct bw_model *mm, struct ens *m, struct bw_err *err)
 
 	pthread_mutex_lock(&mm->mu);
 	if (xgb.XGBoosterSaveModelToBuffer(m->booster, "{\"format\": \"json\"}", &len,
-				       &buf)) {
+					   &buf)) {
 		pthread_mutex_unlock(&mm->mu);
 		return xgb_err(err, "JSON model");
 	}
@@ -1024,7 +1015,7 @@ predict_dense(const struct bw_model *m, const struct ens *e, const float *x,
 		 (unsigned long long)(uintptr_t)x, n, BW_FEAT_N);
 	pthread_mutex_lock(&mm->mu);
 	if (xgb.XGBoosterPredictFromDense(e->booster, arr, cfg, NULL, &shape, &dim,
-				      &res))
+					  &res))
 		rc = xgb_err(err, "predict");
 	else
 		memcpy(out, res, n * sizeof(*out));
@@ -1677,7 +1668,7 @@ bw_model_save(const struct bw_model *m, const char *path, struct bw_err *err)
 	for (int k = 0; k < NENS; k++) {
 		/* each buffer belongs to its booster until its next call */
 		if (xgb.XGBoosterSaveModelToBuffer(m->e[k].booster, "{\"format\": \"ubj\"}",
-					       &xl, &xbuf)) {
+						   &xl, &xbuf)) {
 			pthread_mutex_unlock(&mm->mu);
 			rc = xgb_err(err, "save");
 			goto out;

@@ -53,12 +53,8 @@
 	F(MHD_get_daemon_info) F(MHD_is_feature_supported) F(MHD_lookup_connection_value) \
 	F(MHD_queue_response) F(MHD_start_daemon) F(MHD_stop_daemon)
 
-static struct {
-	MHD_FUNCTIONS(BW_DYNLIB_MEMBER)
-} mhd;
-static const char *const mhd_names[] = {MHD_FUNCTIONS(BW_DYNLIB_NAME)};
-static struct bw_dynlib mhd_lib = BW_DYNLIB_INIT("the HTTP server",
-	"libmicrohttpd.so.12 libmicrohttpd.so", mhd_names, mhd);
+BW_DYNLIB_DEFINE(mhd, MHD_FUNCTIONS, "the HTTP server",
+		 "libmicrohttpd.so.12 libmicrohttpd.so");
 
 /* Reusable responses (bw_http_response.reusable) kept: the static answers
  * of the API (not listed, 204, 403, 401, ...) are a handful. */
@@ -281,8 +277,8 @@ make_response(const struct bw_http_response *r, int persistent)
 	struct MHD_Response *resp;
 
 	resp = mhd.MHD_create_response_from_buffer(r->len, (void *)(uintptr_t)r->body,
-					       persistent ? MHD_RESPMEM_PERSISTENT
-							  : MHD_RESPMEM_MUST_COPY);
+						   persistent ? MHD_RESPMEM_PERSISTENT
+							      : MHD_RESPMEM_MUST_COPY);
 	if (resp == NULL)
 		return NULL;
 	if (r->content_type)
@@ -438,7 +434,7 @@ static int
 content_length(struct MHD_Connection *c, size_t *out)
 {
 	const char *v = mhd.MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_CONTENT_LENGTH);
+							MHD_HTTP_HEADER_CONTENT_LENGTH);
 	size_t n = 0;
 
 	if (v == NULL || *v == '\0' || strlen(v) > 19)
@@ -710,16 +706,16 @@ bw_http_start(const struct bw_http_config *cfg, struct bw_http **out,
 	atomic_store(&h->starting, 1);
 	/* the logger first, so that MHD reports even option errors through it */
 	h->d = mhd.MHD_start_daemon(flags, cfg->port, NULL, NULL, access_handler, h,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				MHD_OPTION_CONNECTION_LIMIT,
-				(unsigned)(cfg->max_connections ? cfg->max_connections : 1024),
-				MHD_OPTION_CONNECTION_TIMEOUT,
-				(unsigned)(cfg->idle_timeout ? cfg->idle_timeout : 30),
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, hbytes,
-				MHD_OPTION_NOTIFY_COMPLETED, request_completed, h,
-				MHD_OPTION_ARRAY, opt,
-				MHD_OPTION_END);
+				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+				    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				    MHD_OPTION_CONNECTION_LIMIT,
+				    (unsigned)(cfg->max_connections ? cfg->max_connections : 1024),
+				    MHD_OPTION_CONNECTION_TIMEOUT,
+				    (unsigned)(cfg->idle_timeout ? cfg->idle_timeout : 30),
+				    MHD_OPTION_CONNECTION_MEMORY_LIMIT, hbytes,
+				    MHD_OPTION_NOTIFY_COMPLETED, request_completed, h,
+				    MHD_OPTION_ARRAY, opt,
+				    MHD_OPTION_END);
 	atomic_store(&h->starting, 0);
 	if (h->d == NULL) {
 		rc = bw_err_set(err, BW_EIO, "cannot listen on %s port %u: %s", cfg->addr,

@@ -41,12 +41,8 @@
 	F(curl_easy_cleanup) F(curl_easy_setopt) F(curl_easy_perform) F(curl_easy_getinfo) \
 	F(curl_easy_strerror) F(curl_slist_append) F(curl_slist_free_all)
 
-static struct {
-	CURL_FUNCTIONS(BW_DYNLIB_MEMBER)
-} libcurl;
-static const char *const libcurl_names[] = {CURL_FUNCTIONS(BW_DYNLIB_NAME)};
-static struct bw_dynlib libcurl_lib = BW_DYNLIB_INIT("outbox delivery",
-	"libcurl.so.4 libcurl.so", libcurl_names, libcurl);
+BW_DYNLIB_DEFINE(libcurl, CURL_FUNCTIONS, "outbox delivery",
+		 "libcurl.so.4 libcurl.so");
 
 /* curl_easy_setopt by the kind of value, checked at compile time against
  * the option (libcurl numbers its options by the kind they take). */

@@ -40,12 +40,8 @@
 	F(pango_layout_set_ellipsize) F(pango_layout_set_font_description) \
 	F(pango_layout_set_text) F(pango_layout_set_width) F(pango_layout_set_wrap)
 
-static struct {
-	RENDER_FUNCTIONS(BW_DYNLIB_MEMBER)
-} render;
-static const char *const render_names[] = {RENDER_FUNCTIONS(BW_DYNLIB_NAME)};
-static struct bw_dynlib render_lib = BW_DYNLIB_INIT("report rendering",
-	"libpangocairo-1.0.so.0 libpangocairo-1.0.so", render_names, render);
+BW_DYNLIB_DEFINE(render, RENDER_FUNCTIONS, "report rendering",
+		 "libpangocairo-1.0.so.0 libpangocairo-1.0.so");
 
 #define A4_W 595.0
 #define A4_H 842.0
@@ -241,8 +237,8 @@ chart_png_base64(const struct series *s)
 {
 	double h = chart_height(s);
 	cairo_surface_t *sf = render.cairo_image_surface_create(CAIRO_FORMAT_RGB24,
-							 (int)(CHART_W * PNG_SCALE),
-							 (int)(h * PNG_SCALE));
+								(int)(CHART_W * PNG_SCALE),
+								(int)(h * PNG_SCALE));
 	cairo_t *cr = render.cairo_create(sf);
 	struct membuf m = {0};
 	char *b64 = NULL;
