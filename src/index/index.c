@@ -1553,8 +1553,9 @@ append_ids(uint32_t **dst, size_t *len, size_t *cap, const uint32_t *v, size_t n
  * na sorted ones at the front of v (room for na + n), from the back: the
  * two halves of a split join each sort their own on their own thread
  * (builder_sort_prefixes), so that the sort of a large address list, the
- * longest step of finishing it, runs on both.  x's ids, raised, are all above v's, so an equal
- * prefix from v goes first, as in one sort of the whole. */
+ * longest step of finishing it, runs on both.  x's ids, raised, are all
+ * above v's, so an equal prefix from v goes first, as in one sort of the
+ * whole. */
 static void
 merge_prefixes(int family, struct bw_lpm_prefix *v, size_t na,
 	       const struct bw_lpm_prefix *x, size_t n, uint32_t shift)
