@@ -438,9 +438,12 @@ bw_matcher_run(struct bw_matcher *m, const char *path,
 
 /* Pieces of about len / (threads x PIECES_PER_THREAD) bytes, within
  * [PIECE_MIN, PIECE_MAX]: enough of them that the threads finish together,
- * small enough that the output held for pieces not yet written stays a
- * few tens of megabytes. */
-#define PIECES_PER_THREAD 8
+ * small enough that a worker's piece stays in the cache between the read
+ * that copies it in and the parse, and that the output held for pieces not
+ * yet written stays small.  A 142 MB address log on two threads: 8 pieces a
+ * thread (9 MB each) took 0.43 s, 32 (2.2 MB) 0.35 s and 64 the same
+ * (medians of 11 alternating runs). */
+#define PIECES_PER_THREAD 32
 #define PIECE_MIN ((size_t)1 << 20)
 #define PIECE_MAX ((size_t)32 << 20)
 #define THREADS_MAX 64
