@@ -439,6 +439,25 @@ ask(struct bw_api *api, const char *cc, const char *kind, const char *value)
 		bw_free(t_);                                                   \
 	} while (0)
 
+/* A store of the test's own at dir/name (its path into path), with a
+ * tenant for each country of ccs ("DE EE": two-letter codes, one space
+ * between); NULL if it cannot be opened. */
+static struct bw_store *
+scratch_store(char *path, size_t cap, const char *name, const char *ccs)
+{
+	struct bw_store *st = NULL;
+	struct bw_err err;
+
+	snprintf(path, cap, "%s/%s", dir, name);
+	CHECK_INT(bw_store_open(path, 0, &st, &err), BW_OK);
+	for (const char *c = ccs; st != NULL && c[0] != '\0'; c += c[2] ? 3 : 2) {
+		char cc[3] = {c[0], c[1], '\0'}, tname[16];
+		snprintf(tname, sizeof(tname), "CERT %s", cc);
+		CHECK_INT(bw_tenant_add(st, cc, tname, 1000, NULL, &err), BW_OK);
+	}
+	return st;
+}
+
 /* "national" per tenant: its ccTLD, a CIDR of its scope, a sighting from
  * an address in its scope (not from a name), under TLP as always. */
 static void
@@ -450,12 +469,9 @@ test_national(void)
 	struct bw_store *st = NULL;
 	struct bw_err err;
 
-	snprintf(ndb, sizeof(ndb), "%s/national.db", dir);
-	CHECK_INT(bw_store_open(ndb, 0, &st, &err), BW_OK);
+	st = scratch_store(ndb, sizeof(ndb), "national.db", "DE EE");
 	if (st == NULL)
 		return;
-	CHECK_INT(bw_tenant_add(st, "DE", "CERT DE", 1000, NULL, &err), BW_OK);
-	CHECK_INT(bw_tenant_add(st, "EE", "CERT EE", 1000, NULL, &err), BW_OK);
 	CHECK_INT(bw_tenant_scope_add(st, "DE", "cidr:203.0.113.0/24", 1000, &err), BW_OK);
 	CHECK_INT(bw_store_begin(st, &err), BW_OK);
 	CHECK_INT(add(st, "evil.ee", "a", BW_TLP_CLEAR, NULL, NULL), BW_OK);
@@ -652,8 +668,7 @@ test_inputs(void)
 	struct bw_err err;
 	uint64_t v0, v1, v2, v3;
 
-	snprintf(idb, sizeof(idb), "%s/inputs.db", dir);
-	CHECK_INT(bw_store_open(idb, 0, &st, &err), BW_OK);
+	st = scratch_store(idb, sizeof(idb), "inputs.db", "");
 	if (st == NULL)
 		return;
 	CHECK_INT(bw_store_begin(st, &err), BW_OK);
@@ -716,12 +731,9 @@ test_lapses(void)
 	int64_t soon = bw_time_now() + 2;
 	char *t = NULL;
 
-	snprintf(ldb, sizeof(ldb), "%s/lapse.db", dir);
-	CHECK_INT(bw_store_open(ldb, 0, &st, &err), BW_OK);
+	st = scratch_store(ldb, sizeof(ldb), "lapse.db", "DE FR");
 	if (st == NULL)
 		return;
-	CHECK_INT(bw_tenant_add(st, "DE", "CERT DE", 1000, NULL, &err), BW_OK);
-	CHECK_INT(bw_tenant_add(st, "FR", "CERT FR", 1000, NULL, &err), BW_OK);
 	CHECK_INT(bw_store_begin(st, &err), BW_OK);
 	CHECK_INT(add_at(st, "203.0.113.5", "a", BW_TLP_CLEAR, NULL, NULL, soon, bw_time_now()), BW_OK);
 	CHECK_INT(add_at(st, "203.0.113.9", "a", BW_TLP_CLEAR, NULL, NULL, 0, bw_time_now()), BW_OK);
