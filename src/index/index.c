@@ -155,6 +155,10 @@ struct bset {
 	uint32_t first, n; /* sorted tag numbers in setv */
 };
 
+struct lpm_job;
+struct bw_lpm;
+struct dup_pairs;
+
 struct bw_index_builder {
 	int64_t now;
 	uint64_t seed;
@@ -173,6 +177,7 @@ struct bw_index_builder {
 	struct bw_lpm_prefix *pfx[2];
 	size_t npfx[2], pfx_cap[2];
 	bool pfx_sorted; /* both in bw_lpm_sort order (builder_sort_prefixes) */
+	struct lpm_job *job4; /* building the IPv4 table (builder_append) */
 	char *tagstr;
 	size_t tagstr_len, tagstr_cap;
 	struct btag *tags;
@@ -189,6 +194,11 @@ struct bw_index_builder {
 	size_t scratch_cap;
 	struct bw_index_stats stats;
 };
+
+static int lpm_job_join(struct bw_index_builder *b, struct bw_lpm **lpm,
+			struct dup_pairs *dups, struct bw_err *err);
+static void merge_prefixes(int family, struct bw_lpm_prefix *v, size_t na,
+			   const struct bw_lpm_prefix *x, size_t n, uint32_t shift);
 
 /* ---- hashing ---------------------------------------------------------- */
 
@@ -937,6 +947,7 @@ bw_index_builder_free(struct bw_index_builder *b)
 {
 	if (b == NULL)
 		return;
+	lpm_job_join(b, NULL, NULL, NULL); /* before its prefixes are freed */
 	bw_free(b->inds);
 	bw_free(b->store_ids);
 	bw_free(b->until);
@@ -1416,26 +1427,124 @@ fill_table(struct bw_index_builder *b, struct bw_index *ix, struct table *t,
 	return BW_OK;
 }
 
-static int
-fill_lpm(struct bw_index_builder *b, struct bw_index *ix, int f,
-	 struct bw_err *err)
-{
-	int family = f == 0 ? 4 : 6, rc;
-	struct bw_lpm_prefix *p = b->pfx[f];
-	size_t n = b->npfx[f], m = 0;
+/* Pairs (kept, duplicate) of indicator numbers with the same prefix, in
+ * the order the sweep met them: folded together (merge_into) only once
+ * the snapshot's records exist, and always IPv4's before IPv6's, the
+ * order in which tag sets are interned being part of the result. */
+struct dup_pairs {
+	uint32_t *v;
+	size_t n, cap; /* u32s: twice the pairs */
+};
 
-	if (!b->pfx_sorted)
-		bw_lpm_sort(family, p, n);
+/* Compacts the sorted prefixes p[0, n) to their first of each prefix
+ * (*m of them) and notes the others in dups. */
+static int
+dedupe_prefixes(int family, struct bw_lpm_prefix *p, size_t n, size_t *m,
+		struct dup_pairs *dups)
+{
+	size_t k = 0;
+
 	for (size_t i = 0; i < n; i++) {
-		if (m > 0 && bw_lpm_same(family, &p[m - 1], &p[i])) {
-			rc = merge_into(b, ix, p[m - 1].id, p[i].id);
-			if (rc)
-				return bw_err_set(err, rc, "out of memory");
+		if (k > 0 && bw_lpm_same(family, &p[k - 1], &p[i])) {
+			uint32_t *v = bw_grow(dups->v, &dups->cap, dups->n + 2, sizeof(*v));
+			if (v == NULL)
+				return BW_ENOMEM;
+			dups->v = v;
+			v[dups->n++] = p[k - 1].id;
+			v[dups->n++] = p[i].id;
 			continue;
 		}
-		p[m++] = p[i];
+		p[k++] = p[i];
 	}
-	return bw_lpm_build(family, p, m, &ix->lpm[f], err);
+	*m = k;
+	return BW_OK;
+}
+
+static int
+merge_dups(struct bw_index_builder *b, struct bw_index *ix, const struct dup_pairs *dups)
+{
+	int rc = BW_OK;
+
+	for (size_t i = 0; i + 1 < dups->n && rc == BW_OK; i += 2)
+		rc = merge_into(b, ix, dups->v[i], dups->v[i + 1]);
+	return rc;
+}
+
+/* Sorts p[0, n) (unless sorted), dedupes and sweeps it into *out; the
+ * duplicates go to dups. */
+static int
+build_lpm(int family, struct bw_lpm_prefix *p, size_t n, bool sorted,
+	  struct dup_pairs *dups, struct bw_lpm **out, struct bw_err *err)
+{
+	size_t m;
+
+	if (!sorted)
+		bw_lpm_sort(family, p, n);
+	if (dedupe_prefixes(family, p, n, &m, dups) != BW_OK)
+		return bw_err_set(err, BW_ENOMEM, "out of memory");
+	return bw_lpm_build(family, p, m, out, err);
+}
+
+/*
+ * The IPv4 prefix table of a split join, built on a thread of its own
+ * from the moment the halves are joined: merging the second half's sorted
+ * prefixes into the first's, deduplicating and sweeping them was the
+ * longest step left on one thread (60 ms of a million prefixes), and the
+ * rest of appending the second half, the hash tables and the IPv6 table
+ * need none of it.  It owns the second half's prefix array; it writes
+ * b->pfx[0], which nothing else reads until it is joined (finish, or the
+ * builder's free).
+ */
+struct lpm_job {
+	pthread_t thread;
+	struct bw_lpm_prefix *v; /* b->pfx[0]: b's prefixes, room for x's */
+	struct bw_lpm_prefix *x; /* the second half's prefixes, sorted */
+	size_t na, nx;           /* b's prefixes before the merge, x's */
+	uint32_t shift;          /* added to x's ids */
+	struct bw_lpm *lpm;
+	struct dup_pairs dups;
+	int rc;
+	struct bw_err err;
+};
+
+static void *
+lpm_job_run(void *arg)
+{
+	struct lpm_job *j = arg;
+
+	merge_prefixes(4, j->v, j->na, j->x, j->nx, j->shift);
+	bw_free(j->x);
+	j->x = NULL;
+	j->rc = build_lpm(4, j->v, j->na + j->nx, true, &j->dups, &j->lpm, &j->err);
+	return NULL;
+}
+
+/* Waits for b's IPv4 job, if it has one, and hands its results over:
+ * the table (NULL if it failed) and its duplicates. */
+static int
+lpm_job_join(struct bw_index_builder *b, struct bw_lpm **lpm, struct dup_pairs *dups,
+	     struct bw_err *err)
+{
+	struct lpm_job *j = b->job4;
+	int rc;
+
+	if (j == NULL)
+		return BW_OK;
+	pthread_join(j->thread, NULL);
+	b->job4 = NULL;
+	rc = j->rc;
+	if (rc != BW_OK && err != NULL)
+		*err = j->err;
+	if (lpm != NULL && rc == BW_OK)
+		*lpm = j->lpm;
+	else
+		bw_lpm_free(j->lpm);
+	if (dups != NULL && rc == BW_OK)
+		*dups = j->dups;
+	else
+		bw_free(j->dups.v);
+	bw_free(j);
+	return rc;
 }
 
 static int
@@ -1584,6 +1693,44 @@ builder_sort_prefixes(struct bw_index_builder *b)
 	b->pfx_sorted = true;
 }
 
+/* Below this many IPv4 prefixes the table is built in finish. */
+#define LPM_JOB_MIN 1024
+
+/* Moves x's IPv4 prefixes, their ids raised by shift, behind b's and
+ * starts a thread merging them and building the table (struct lpm_job);
+ * if no thread can be started, merges them here. */
+static int
+start_lpm_job(struct bw_index_builder *b, struct bw_index_builder *x, uint32_t shift)
+{
+	size_t na = b->npfx[0], nx = x->npfx[0];
+	struct bw_lpm_prefix *v;
+	struct lpm_job *j;
+
+	v = bw_grow(b->pfx[0], &b->pfx_cap[0], na + nx, sizeof(*v));
+	if (v == NULL)
+		return BW_ENOMEM;
+	b->pfx[0] = v;
+	j = bw_calloc(1, sizeof(*j));
+	if (j == NULL)
+		return BW_ENOMEM;
+	j->v = v;
+	j->x = x->pfx[0];
+	j->na = na;
+	j->nx = nx;
+	j->shift = shift;
+	x->pfx[0] = NULL;
+	x->npfx[0] = x->pfx_cap[0] = 0;
+	b->npfx[0] = na + nx;
+	if (pthread_create(&j->thread, NULL, lpm_job_run, j) == 0) {
+		b->job4 = j;
+		return BW_OK;
+	}
+	merge_prefixes(4, v, na, j->x, nx, shift);
+	bw_free(j->x);
+	bw_free(j);
+	return BW_OK;
+}
+
 /*
  * Appends what builder x added to b, as if b had added it itself after
  * its own: x's indicators take the numbers after b's (in the arena's
@@ -1594,7 +1741,7 @@ builder_sort_prefixes(struct bw_index_builder *b)
  * two together exceed a limit of the snapshot.
  */
 static int
-builder_append(struct bw_index_builder *b, const struct bw_index_builder *x)
+builder_append(struct bw_index_builder *b, struct bw_index_builder *x)
 {
 	size_t d = b->ninds, a = b->arena_len, n = x->ninds;
 	uint32_t *setmap = NULL;
@@ -1610,6 +1757,12 @@ builder_append(struct bw_index_builder *b, const struct bw_index_builder *x)
 		return BW_OK;
 	if (d + n > BW_INDEX_INDICATORS_MAX || a + x->arena_len > BW_INDEX_STRINGS_MAX)
 		return BW_ELIMIT;
+	/* the IPv4 prefixes first, so that their table is built while the
+	 * rest is appended and finished */
+	if (b->pfx_sorted && x->pfx_sorted && b->job4 == NULL && x->npfx[0] > 0 &&
+	    b->npfx[0] + x->npfx[0] >= LPM_JOB_MIN &&
+	    start_lpm_job(b, x, (uint32_t)d) != BW_OK)
+		return BW_ENOMEM;
 	setmap = bw_malloc(x->nsets * sizeof(*setmap));
 	if (setmap == NULL)
 		return BW_ENOMEM;
@@ -1689,6 +1842,7 @@ bw_index_builder_finish(struct bw_index_builder *b, struct bw_index **out,
 {
 	struct bw_index *ix;
 	struct bw_index_stats *s;
+	struct dup_pairs dups4 = {NULL, 0, 0}, dups6 = {NULL, 0, 0};
 	int rc;
 
 	*out = NULL;
@@ -1766,8 +1920,23 @@ bw_index_builder_finish(struct bw_index_builder *b, struct bw_index **out,
 		bw_err_set(err, rc, "out of memory building the index");
 		goto fail;
 	}
-	if ((rc = fill_lpm(b, ix, 0, err)) || (rc = fill_lpm(b, ix, 1, err)))
+	/* IPv6 while the IPv4 job, if there is one, runs; the duplicates are
+	 * folded afterwards, IPv4's first as one thread would */
+	rc = build_lpm(6, b->pfx[1], b->npfx[1], b->pfx_sorted, &dups6, &ix->lpm[1], err);
+	if (b->job4 != NULL) {
+		int jrc = lpm_job_join(b, &ix->lpm[0], &dups4, rc == BW_OK ? err : NULL);
+		if (rc == BW_OK)
+			rc = jrc;
+	} else if (rc == BW_OK) {
+		rc = build_lpm(4, b->pfx[0], b->npfx[0], b->pfx_sorted, &dups4, &ix->lpm[0],
+			       err);
+	}
+	if (rc)
 		goto fail;
+	if ((rc = merge_dups(b, ix, &dups4)) || (rc = merge_dups(b, ix, &dups6))) {
+		bw_err_set(err, rc, "out of memory");
+		goto fail;
+	}
 	ix->changes = b->changes; /* merges above may have moved it */
 	rc = fill_tags(b, ix);
 	if (rc) {
@@ -1811,9 +1980,13 @@ bw_index_builder_finish(struct bw_index_builder *b, struct bw_index **out,
 	b->ninds = b->inds_cap = b->sids_cap = 0;
 	b->arena_len = b->arena_cap = 0;
 	b->huge = false;
+	bw_free(dups4.v);
+	bw_free(dups6.v);
 	*out = ix;
 	return BW_OK;
 fail:
+	bw_free(dups4.v);
+	bw_free(dups6.v);
 	bw_index_free(ix);
 	return rc;
 }
