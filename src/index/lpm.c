@@ -149,6 +149,72 @@ radix_sort(struct rkey *a, struct rkey *tmp, size_t n)
 	return a;
 }
 
+/* LSD radix sort of n 64-bit words by their bytes from..7 (the bytes
+ * below from are carried along, in their order before sorting, as the
+ * sort is stable), into a or tmp; returns which one holds the result.
+ * Passes whose byte is the same in every word are skipped. */
+static uint64_t *
+radix_sort_words(uint64_t *a, uint64_t *tmp, size_t n, int from)
+{
+	size_t count[8][256];
+
+	memset(count, 0, sizeof(count));
+	for (size_t i = 0; i < n; i++)
+		for (int b = from; b < 8; b++)
+			count[b][(a[i] >> (8 * b)) & 255]++;
+	for (int b = from; b < 8; b++) {
+		size_t sum = 0;
+		uint64_t *x;
+		if (count[b][(a[0] >> (8 * b)) & 255] == n)
+			continue;
+		for (int v = 0; v < 256; v++) {
+			size_t c = count[b][v];
+			count[b][v] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[count[b][(a[i] >> (8 * b)) & 255]++] = a[i];
+		x = a;
+		a = tmp;
+		tmp = x;
+	}
+	return a;
+}
+
+/* IPv4 prefixes, fewer than 2^24: the address and length (40 bits) and
+ * the element's place (24 bits) in one word, so that each pass moves 8
+ * bytes a prefix instead of 16.  false when memory is short. */
+static bool
+sort4_packed(struct bw_lpm_prefix *p, size_t n)
+{
+	uint64_t *k = bw_malloc(n * sizeof(*k)), *tmp = bw_malloc(n * sizeof(*tmp)), *r;
+	struct bw_lpm_prefix *out = bw_malloc(n * sizeof(*out));
+
+	if (k == NULL || tmp == NULL || out == NULL) {
+		bw_free(k);
+		bw_free(tmp);
+		bw_free(out);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++)
+		k[i] = ((uint64_t)be32(p[i].addr) << 8 | p[i].len) << 24 | i;
+	r = radix_sort_words(k, tmp, n, 3);
+	for (size_t i = 0; i < n; i++)
+		out[i] = p[r[i] & 0xffffff];
+	memcpy(p, out, n * sizeof(*p));
+	/* the same prefix more than once (rare): in id order */
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && r[j] >> 24 == r[i] >> 24; j++)
+			;
+		if (j - i > 1)
+			qsort(p + i, j - i, sizeof(*p), cmp_prefix4);
+	}
+	bw_free(k);
+	bw_free(tmp);
+	bw_free(out);
+	return true;
+}
+
 /*
  * Radix sort on the first 64 bits of the order (IPv4: the address and the
  * length; IPv6: the first 64 address bits; ties then sorted by
@@ -163,6 +229,8 @@ bw_lpm_sort(int family, struct bw_lpm_prefix *p, size_t n)
 	struct rkey *k, *tmp, *r;
 
 	if (n < 2)
+		return;
+	if (family == 4 && n < ((size_t)1 << 24) && sort4_packed(p, n))
 		return;
 	k = bw_malloc(n * sizeof(*k));
 	tmp = bw_malloc(n * sizeof(*tmp));

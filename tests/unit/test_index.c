@@ -20,6 +20,7 @@
 #include "core/tlp.h"
 #include "index/holder.h"
 #include "index/index.h"
+#include "index/lpm.h"
 #include "store/store.h"
 #include "tap.h"
 #include "tmpdir.h"
@@ -1684,6 +1685,61 @@ describe(const struct bw_index *ix, const char *q, char *buf, size_t cap)
 	return buf;
 }
 
+static int
+cmp_order4(const void *a, const void *b)
+{
+	return bw_lpm_order(4, a, b);
+}
+
+static int
+cmp_order6(const void *a, const void *b)
+{
+	return bw_lpm_order(6, a, b);
+}
+
+/* bw_lpm_sort gives qsort's order by bw_lpm_order, for IPv4 (whose keys
+ * are packed with their places into one word) and IPv6, with the same
+ * prefix several times under ids in no order. */
+static void
+test_lpm_sort(void)
+{
+	enum { N = 60000 };
+	struct bw_lpm_prefix *p = calloc(N, sizeof(*p)), *q = calloc(N, sizeof(*q));
+	unsigned seed = 0x5eed0003;
+	int differ;
+
+	if (p == NULL || q == NULL) {
+		CHECK(!"calloc");
+		goto out;
+	}
+	for (int family = 4; family <= 6; family += 2) {
+		for (size_t i = 0; i < N; i++) {
+			memset(&p[i], 0, sizeof(p[i]));
+			/* one in eight a copy of an earlier prefix */
+			if (i > 0 && rand_r(&seed) % 8 == 0) {
+				p[i] = p[(size_t)rand_r(&seed) % i];
+			} else {
+				size_t nb = family == 4 ? 4 : 16;
+				for (size_t b = 0; b < nb; b++)
+					p[i].addr[b] = (uint8_t)(b < 2 ? rand_r(&seed) % 4 : rand_r(&seed));
+				p[i].len = (uint8_t)(1 + rand_r(&seed) % (family == 4 ? 32 : 128));
+			}
+			p[i].id = (uint32_t)rand_r(&seed);
+		}
+		memcpy(q, p, N * sizeof(*p));
+		bw_lpm_sort(family, p, N);
+		qsort(q, N, sizeof(*q), family == 4 ? cmp_order4 : cmp_order6);
+		differ = 0;
+		for (size_t i = 0; i < N; i++)
+			differ += memcmp(p[i].addr, q[i].addr, 16) != 0 || p[i].len != q[i].len ||
+				  p[i].id != q[i].id;
+		CHECK_INT(differ, 0);
+	}
+out:
+	free(p);
+	free(q);
+}
+
 /* A store large enough for the build to read the indicator table and the
  * last records on a second connection and thread (index.c, indreader) and
  * to join the second half of the indicators there (builder_append): the
@@ -2078,6 +2134,7 @@ main(void)
 	TAP_RUN(test_canonical_prefixes);
 	TAP_RUN(test_lpm_bitmap);
 	TAP_RUN(test_store_order);
+	TAP_RUN(test_lpm_sort);
 	TAP_RUN(test_store_two_readers);
 	TAP_RUN(test_parse_quad);
 	tmp_dir_remove();
