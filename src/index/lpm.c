@@ -18,6 +18,7 @@
 
 typedef unsigned __int128 u128;
 
+
 #define NONE UINT32_MAX
 /* A slice number: the address is covered by nothing (the bitmap says). */
 #define NO_SLICE (SIZE_MAX - 1)
@@ -349,6 +350,86 @@ emit(struct bw_lpm *t, size_t *n, u128 start, uint32_t val)
 	(*n)++;
 }
 
+/* emit() for IPv4, in 32-bit starts (the sweep below). */
+static inline void
+emit4(struct iv4 *iv, size_t *n, uint32_t start, uint32_t val)
+{
+	if (iv[*n - 1].start == start) {
+		iv[*n - 1].val = val;
+		if (*n >= 2 && iv[*n - 2].val == val)
+			(*n)--;
+		return;
+	}
+	if (iv[*n - 1].val == val)
+		return;
+	iv[*n].start = start;
+	iv[*n].val = val;
+	(*n)++;
+}
+
+/* The sweep of bw_lpm_build() for IPv4 in 64-bit arithmetic, with the
+ * ends of the covering prefixes kept beside the stack: the 128-bit
+ * version took a third longer on a million prefixes. */
+static size_t
+sweep4(struct bw_lpm *t, const struct bw_lpm_prefix *p, size_t n, uint32_t *stack)
+{
+	uint64_t ends[33];
+	struct iv4 *iv = t->iv4;
+	size_t ni = 1, sp = 0;
+
+	iv[0].start = 0;
+	iv[0].val = 0;
+	for (size_t i = 0; i <= n; i++) {
+		uint64_t start = i < n ? be32(p[i].addr) : 0;
+
+		while (sp > 0 && (i == n || ends[sp - 1] < start)) {
+			uint64_t end = ends[--sp];
+			if (end != UINT32_MAX)
+				emit4(iv, &ni, (uint32_t)(end + 1), sp ? stack[sp - 1] + 1 : 0);
+		}
+		if (i == n)
+			break;
+		t->ids[i] = p[i].id;
+		t->lens[i] = p[i].len;
+		t->parent[i] = sp ? stack[sp - 1] : NONE;
+		emit4(iv, &ni, (uint32_t)start, (uint32_t)i + 1);
+		ends[sp] = start | (p[i].len == 32 ? 0 : ((uint64_t)1 << (32 - p[i].len)) - 1);
+		stack[sp++] = (uint32_t)i;
+	}
+	return ni;
+}
+
+/* The sweep for IPv6, in 128-bit arithmetic. */
+static size_t
+sweep6(struct bw_lpm *t, const struct bw_lpm_prefix *p, size_t n, uint32_t *stack)
+{
+	size_t ni = 1, sp = 0;
+
+	iv_set(t, 0, 0, 0);
+	for (size_t i = 0; i <= n; i++) {
+		u128 start = i < n ? key_of(6, p[i].addr) : 0;
+
+		while (sp > 0) {
+			uint32_t top = stack[sp - 1];
+			u128 tk = key_of(6, p[top].addr);
+			u128 end = tk | (p[top].len == 128 ? 0 : ((u128)1 << (128 - p[top].len)) - 1);
+			if (i < n && end >= start)
+				break; /* top covers p[i] */
+			sp--;
+			if (end != ~(u128)0)
+				emit(t, &ni, end + 1, sp ? stack[sp - 1] + 1 : 0);
+		}
+		if (i == n)
+			break;
+		t->ids[i] = p[i].id;
+		t->lens[i] = p[i].len;
+		t->parent[i] = sp ? stack[sp - 1] : NONE;
+		emit(t, &ni, start, (uint32_t)i + 1);
+		stack[sp++] = (uint32_t)i;
+	}
+	return ni;
+}
+
 static unsigned
 bitlen(u128 x)
 {
@@ -393,9 +474,8 @@ bw_lpm_build(int family, const struct bw_lpm_prefix *p, size_t n,
 {
 	struct bw_lpm *t = NULL;
 	uint32_t *stack = NULL;
-	size_t ni = 1, sp = 0;
+	size_t ni;
 	int bits = bits_of(family), rc;
-	u128 maxkey = family == 4 ? (u128)UINT32_MAX : ~(u128)0;
 
 	*out = NULL;
 	if (family != 4 && family != 6)
@@ -437,29 +517,7 @@ bw_lpm_build(int family, const struct bw_lpm_prefix *p, size_t n,
 
 	/* the sweep: the stack holds the chain of prefixes covering the
 	 * current position, innermost on top (at most one per length) */
-	iv_set(t, 0, 0, 0);
-	for (size_t i = 0; i <= n; i++) {
-		u128 start = i < n ? key_of(family, p[i].addr) : 0;
-
-		while (sp > 0) {
-			uint32_t top = stack[sp - 1];
-			u128 tk = key_of(family, p[top].addr);
-			u128 end = tk | (p[top].len == bits ? 0
-					 : ((u128)1 << (bits - p[top].len)) - 1);
-			if (i < n && end >= start)
-				break; /* top covers p[i] */
-			sp--;
-			if (end != maxkey)
-				emit(t, &ni, end + 1, sp ? stack[sp - 1] + 1 : 0);
-		}
-		if (i == n)
-			break;
-		t->ids[i] = p[i].id;
-		t->lens[i] = p[i].len;
-		t->parent[i] = sp ? stack[sp - 1] : NONE;
-		emit(t, &ni, start, (uint32_t)i + 1);
-		stack[sp++] = (uint32_t)i;
-	}
+	ni = family == 4 ? sweep4(t, p, n, stack) : sweep6(t, p, n, stack);
 	t->n = ni;
 
 	/* give back what the worst case did not use (shrinking in place) */
@@ -480,7 +538,6 @@ bw_lpm_build(int family, const struct bw_lpm_prefix *p, size_t n,
 	if (ni >= 2) {
 		u128 span;
 		unsigned k = 1, bl;
-		size_t j = 0;
 
 		t->base = iv_start(t, 1);
 		span = iv_start(t, ni - 1) - t->base;
@@ -493,11 +550,29 @@ bw_lpm_build(int family, const struct bw_lpm_prefix *p, size_t n,
 		if (t->tab == NULL)
 			goto nomem;
 		bw_index_advise_huge(t->tab, (t->nb + 1) * sizeof(*t->tab));
-		for (size_t b = 0; b < t->nb; b++) {
-			u128 x = t->base + ((u128)b << t->shift);
-			while (j < ni && iv_start(t, j) <= x)
-				j++;
-			t->tab[b] = (uint32_t)j;
+		if (family == 4) {
+			/* the entry of slice b counts the starts up to its
+			 * first address: each start is counted in the first
+			 * slice that reaches it, then the counts are summed
+			 * (walking the slices and the starts side by side
+			 * takes a branch per start that a million prefixes
+			 * mispredict at random: 13 ms, now 5) */
+			uint64_t base4 = (uint64_t)t->base, round = ((uint64_t)1 << t->shift) - 1;
+			memset(t->tab, 0, (t->nb + 1) * sizeof(*t->tab));
+			for (size_t i = 0; i < ni; i++) {
+				uint64_t st = t->iv4[i].start;
+				uint64_t b = st <= base4 ? 0 : (st - base4 + round) >> t->shift;
+				t->tab[b < t->nb ? b : t->nb]++;
+			}
+			for (size_t b = 1; b < t->nb; b++)
+				t->tab[b] += t->tab[b - 1];
+		} else {
+			for (size_t b = 0, j = 0; b < t->nb; b++) {
+				u128 x = t->base + ((u128)b << t->shift);
+				while (j < ni && t->s6[j] <= x)
+					j++;
+				t->tab[b] = (uint32_t)j;
+			}
 		}
 		t->tab[t->nb] = (uint32_t)ni;
 	}
