@@ -199,6 +199,7 @@ static int lpm_job_join(struct bw_index_builder *b, struct bw_lpm **lpm,
 			struct dup_pairs *dups, struct bw_err *err);
 static void merge_prefixes(int family, struct bw_lpm_prefix *v, size_t na,
 			   const struct bw_lpm_prefix *x, size_t n, uint32_t shift);
+static bool quad_to_addr(const char *text, size_t len, struct bw_index_addr *a);
 
 /* ---- hashing ---------------------------------------------------------- */
 
@@ -1162,15 +1163,32 @@ canon_prefix(enum bw_ioc_type type, const char *v, size_t len,
 	    (type == BW_IOC_IPV4 && v6) || (type == BW_IOC_IPV6 && !v6))
 		return false;
 	memset(p->addr, 0, sizeof(p->addr));
-	if (v6 ? !canon_ipv6(v, alen, p->addr) : !bw_ioc_parse_ipv4(v, alen, p->addr))
-		return false;
+	if (v6) {
+		if (!canon_ipv6(v, alen, p->addr))
+			return false;
+	} else {
+		/* the fast dotted-quad parser first, as for look-ups: it
+		 * takes exactly the strings bw_ioc_parse_ipv4 takes */
+		struct bw_index_addr a;
+		if (alen >= 7 && alen <= 15 && quad_to_addr(v, alen, &a))
+			memcpy(p->addr, a.addr, 4);
+		else if (!bw_ioc_parse_ipv4(v, alen, p->addr))
+			return false;
+	}
 	p->len = (uint8_t)bits;
 	if (slash) {
+		int whole, part;
 		if (!canon_plen(slash + 1, len - alen - 1, bits, &p->len))
 			return false;
-		for (int k = p->len; k < bits; k++)
-			if (p->addr[k / 8] & (0x80 >> (k % 8)))
-				return false; /* host bits set */
+		/* host bits set: the rest of the byte the prefix ends in,
+		 * then whole bytes */
+		whole = p->len / 8;
+		part = p->len % 8;
+		if (part != 0 && (p->addr[whole++] & (0xff >> part)))
+			return false;
+		for (int k = whole; k < bits / 8; k++)
+			if (p->addr[k])
+				return false;
 	}
 	*family = v6 ? 6 : 4;
 	return true;

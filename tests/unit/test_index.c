@@ -1454,6 +1454,13 @@ test_canonical_prefixes(void)
 		{BW_IOC_IPV4, "192.0.2.1/32", 0},
 		{BW_IOC_CIDR, "192.0.2.0/24", 1},
 		{BW_IOC_CIDR, "192.0.2.1/24", 0},   /* host bits */
+		{BW_IOC_CIDR, "10.0.0.128/25", 1},
+		{BW_IOC_CIDR, "10.0.0.64/25", 0},   /* in the byte the prefix ends in */
+		{BW_IOC_CIDR, "10.128.0.0/9", 1},
+		{BW_IOC_CIDR, "10.64.0.0/9", 0},
+		{BW_IOC_CIDR, "10.0.0.1/9", 0},     /* in a whole byte after it */
+		{BW_IOC_CIDR, "10.0.0.0/8", 1},
+		{BW_IOC_CIDR, "10.0.1.0/8", 0},
 		{BW_IOC_CIDR, "192.0.2.0/024", 0},
 		{BW_IOC_CIDR, "192.0.2.1/32", 0},   /* that is an address */
 		{BW_IOC_CIDR, "192.0.2.0/0", 0},
@@ -1480,6 +1487,10 @@ test_canonical_prefixes(void)
 		{BW_IOC_CIDR, "2001:db8::1/32", 0},
 		{BW_IOC_CIDR, "2001:db8::/128", 0},
 		{BW_IOC_CIDR, "2001:db8::/33", 1},
+		{BW_IOC_CIDR, "2001:db8:8000::/33", 1},
+		{BW_IOC_CIDR, "2001:db8:4000::/33", 0},
+		{BW_IOC_CIDR, "2001:db8::1:0/112", 1},
+		{BW_IOC_CIDR, "2001:db8::1/112", 0},
 	};
 	struct bw_index_builder *b = new_builder();
 	struct bw_index *ix;
