@@ -118,6 +118,24 @@ struct rkey {
 	uint64_t at;
 };
 
+/* Turns the counts of a byte's values among n keys into where each value
+ * starts in the pass; false when every key has the same byte (first's),
+ * so that the pass would change nothing. */
+static bool
+radix_starts(size_t count[256], size_t n, unsigned first)
+{
+	size_t sum = 0;
+
+	if (count[first] == n)
+		return false;
+	for (int v = 0; v < 256; v++) {
+		size_t c = count[v];
+		count[v] = sum;
+		sum += c;
+	}
+	return true;
+}
+
 /* LSD radix sort of n keys by their 64-bit key, a byte per pass, into
  * a or tmp; returns which one holds the result.  Passes whose byte is the
  * same in every key are skipped (an IPv4 key has 40 bits in use; IPv6
@@ -132,15 +150,9 @@ radix_sort(struct rkey *a, struct rkey *tmp, size_t n)
 		for (int b = 0; b < 8; b++)
 			count[b][(a[i].key >> (8 * b)) & 255]++;
 	for (int b = 0; b < 8; b++) {
-		size_t sum = 0;
 		struct rkey *x;
-		if (count[b][(a[0].key >> (8 * b)) & 255] == n)
+		if (!radix_starts(count[b], n, (a[0].key >> (8 * b)) & 255))
 			continue;
-		for (int v = 0; v < 256; v++) {
-			size_t c = count[b][v];
-			count[b][v] = sum;
-			sum += c;
-		}
 		for (size_t i = 0; i < n; i++)
 			tmp[count[b][(a[i].key >> (8 * b)) & 255]++] = a[i];
 		x = a;
@@ -164,15 +176,9 @@ radix_sort_words(uint64_t *a, uint64_t *tmp, size_t n, int from)
 		for (int b = from; b < 8; b++)
 			count[b][(a[i] >> (8 * b)) & 255]++;
 	for (int b = from; b < 8; b++) {
-		size_t sum = 0;
 		uint64_t *x;
-		if (count[b][(a[0] >> (8 * b)) & 255] == n)
+		if (!radix_starts(count[b], n, (a[0] >> (8 * b)) & 255))
 			continue;
-		for (int v = 0; v < 256; v++) {
-			size_t c = count[b][v];
-			count[b][v] = sum;
-			sum += c;
-		}
 		for (size_t i = 0; i < n; i++)
 			tmp[count[b][(a[i] >> (8 * b)) & 255]++] = a[i];
 		x = a;
