@@ -156,7 +156,6 @@ struct bset {
 };
 
 struct lpm_job;
-struct bw_lpm;
 struct dup_pairs;
 
 struct bw_index_builder {

@@ -18,7 +18,6 @@
 
 typedef unsigned __int128 u128;
 
-
 #define NONE UINT32_MAX
 /* A slice number: the address is covered by nothing (the bitmap says). */
 #define NO_SLICE (SIZE_MAX - 1)
