@@ -1675,14 +1675,6 @@ append_ids(uint32_t **dst, size_t *len, size_t *cap, const uint32_t *v, size_t n
 	return BW_OK;
 }
 
-/* An IPv4 prefix's address and length in the order of bw_lpm_order. */
-static inline uint64_t
-pfx_key4(const struct bw_lpm_prefix *p)
-{
-	return ((uint64_t)p->addr[0] << 24 | (uint64_t)p->addr[1] << 16 |
-		(uint64_t)p->addr[2] << 8 | p->addr[3]) << 8 | p->len;
-}
-
 /* Merges the n sorted prefixes of x, their ids raised by shift, into the
  * na sorted ones at the front of v (room for na + n), from the back: the
  * two halves of a split join each sort their own on their own thread
@@ -1696,20 +1688,6 @@ merge_prefixes(int family, struct bw_lpm_prefix *v, size_t na,
 {
 	size_t k = na + n;
 
-	/* IPv4: bw_lpm_order's order as one comparison of the address and
-	 * length in a word, then the id, without a call a step (18 ms for a
-	 * million prefixes, now 8) */
-	while (family == 4 && n > 0) {
-		struct bw_lpm_prefix e = x[n - 1];
-		uint64_t ke = pfx_key4(&e), kv = na > 0 ? pfx_key4(&v[na - 1]) : 0;
-		e.id += shift;
-		if (na > 0 && (kv > ke || (kv == ke && v[na - 1].id > e.id))) {
-			v[--k] = v[--na];
-		} else {
-			v[--k] = e;
-			n--;
-		}
-	}
 	while (n > 0) {
 		struct bw_lpm_prefix e = x[n - 1];
 		e.id += shift;

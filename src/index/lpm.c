@@ -99,18 +99,6 @@ cmp_prefix6(const void *a, const void *b)
 	return bw_lpm_order(6, a, b);
 }
 
-int
-bw_lpm_order(int family, const struct bw_lpm_prefix *x, const struct bw_lpm_prefix *y)
-{
-	int c = memcmp(x->addr, y->addr, family == 4 ? 4 : 16);
-
-	if (c == 0)
-		c = (int)x->len - (int)y->len;
-	if (c == 0)
-		c = x->id < y->id ? -1 : x->id > y->id;
-	return c;
-}
-
 /* A sort key and the element's place before sorting. */
 struct rkey {
 	uint64_t key;
@@ -203,7 +191,7 @@ sort4_packed(struct bw_lpm_prefix *p, size_t n)
 		return false;
 	}
 	for (size_t i = 0; i < n; i++)
-		k[i] = ((uint64_t)be32(p[i].addr) << 8 | p[i].len) << 24 | i;
+		k[i] = bw_lpm_key4(&p[i]) << 24 | i;
 	r = radix_sort_words(k, tmp, n, 3);
 	for (size_t i = 0; i < n; i++)
 		out[i] = p[r[i] & 0xffffff];
@@ -247,7 +235,7 @@ bw_lpm_sort(int family, struct bw_lpm_prefix *p, size_t n)
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		k[i].key = family == 4 ? (uint64_t)be32(p[i].addr) << 8 | p[i].len
+		k[i].key = family == 4 ? bw_lpm_key4(&p[i])
 			   : be64(p[i].addr);
 		k[i].at = i;
 	}
