@@ -43,8 +43,8 @@ report_index(const struct bw_index *ix, const char *snap,
 	if (lapsed > 0)
 		snprintf(note, sizeof(note), " (%zu lapsed since)", lapsed);
 	if (how->loaded)
-		fprintf(stderr, "index: %zu indicators%s, snapshot %s loaded in %ld ms\n",
-			s.indicators, note, snap, ms);
+		fprintf(stderr, "index: %zu indicators%s, snapshot %s loaded in %ld ms%s\n",
+			s.indicators, note, snap, ms, how->mapped ? " (mapped)" : "");
 	else
 		fprintf(stderr, "index: %zu indicators, built from the store in %ld ms%s%s%s\n",
 			s.indicators, ms, how->why[0] ? " (snapshot not used: " : "", how->why,
@@ -599,7 +599,8 @@ bw_cmd_match(int argc, char **argv)
 	o.ctx = &run;
 	o.now = run.now; /* a snapshot file may hold indicators lapsed since */
 	if (bw_store_open(bw_cli_db_path(db), BW_STORE_NOCREATE, &st, &err) ||
-	    bw_index_open(st, snap, run.now, BW_INDEX_SKIPS_LAPSED | BW_INDEX_SAVE_BEHIND, &ix,
+	    bw_index_open(st, snap, run.now,
+			  BW_INDEX_SKIPS_LAPSED | BW_INDEX_SAVE_BEHIND | BW_INDEX_MAP, &ix,
 			  &origin, &err) ||
 	    bw_matcher_new(ix, &o, &m, &err) ||
 	    (record && bw_sightings_new(RECORD_KEYS, &run.agg, &err))) {

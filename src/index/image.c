@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -531,4 +532,63 @@ out:
 	bw_free(mem);
 	close(fd);
 	return rc;
+}
+
+int
+bw_image_map(const char *path, void **raw, size_t *map_len, struct bw_image *img,
+	     struct bw_err *err)
+{
+	uint8_t head[BW_IMAGE_HEADER];
+	uint64_t flen, sum;
+	uint32_t nsec;
+	struct cksum ck;
+	struct stat sb;
+	size_t got = 0;
+	void *m;
+	int fd, rc;
+
+	*raw = NULL;
+	*map_len = 0;
+	memset(img, 0, sizeof(*img));
+	rc = open_image(path, head, sizeof(head), &got, &fd, &flen, &sum, &nsec, err);
+	if (rc)
+		return rc;
+	/* the checks on loading hold only while the bytes stay as checked:
+	 * someone else who may write the file could change them under a
+	 * mapping */
+	if (fstat(fd, &sb) != 0 || sb.st_uid != geteuid() ||
+	    (sb.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		close(fd);
+		return bw_image_read(path, raw, img, err);
+	}
+	/* MAP_POPULATE: the pages, in the page cache, are mapped at once
+	 * rather than at a fault each while the checksum reads them */
+	m = mmap(NULL, (size_t)flen, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return bw_image_read(path, raw, img, err);
+	ck_init(&ck);
+	ck_update(&ck, (const uint8_t *)m + BW_IMAGE_HEADER, (size_t)flen - BW_IMAGE_HEADER);
+	if (ck_final(&ck) != sum) {
+		rc = bw_err_set(err, BW_EFORMAT, "%s: checksum mismatch (damaged file)", path);
+		goto fail;
+	}
+	rc = bw_image_open(m, (size_t)flen, img, err);
+	if (rc)
+		goto fail;
+	*raw = m;
+	*map_len = (size_t)flen;
+	return BW_OK;
+fail:
+	munmap(m, (size_t)flen);
+	return rc;
+}
+
+void
+bw_image_unmap(void *raw, size_t map_len)
+{
+	if (map_len > 0)
+		munmap(raw, map_len);
+	else
+		bw_free(raw);
 }

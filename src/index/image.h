@@ -86,6 +86,26 @@ struct bw_image {
 int bw_image_read(const char *path, void **raw, struct bw_image *img,
 		  struct bw_err *err);
 
+/*
+ * As bw_image_read, but maps the file read-only instead of copying it,
+ * when that is safe: the file is owned by this user and writable by no
+ * one else (it is never written in place: bw_image_commit renames a new
+ * file over it, and the mapping keeps the old one), else it is read as
+ * bw_image_read does.  For a short-lived reader of a file that is in the
+ * page cache: it costs no fresh memory.  A process's first touch of fresh
+ * memory is what a large image cost to read on a virtual machine whose
+ * host takes back the free memory the guest reports (virtio-balloon free
+ * page reporting): up to ten times the copy.  A long-lived reader should
+ * read instead: the kernel may drop a mapping's clean pages under memory
+ * pressure and read them again at a look-up.  On success *map_len is the
+ * length of the mapping to bw_image_unmap(*raw, *map_len), or 0 when the
+ * file was read into a block (bw_free(*raw)).
+ */
+int bw_image_map(const char *path, void **raw, size_t *map_len,
+		 struct bw_image *img, struct bw_err *err);
+/* Releases what bw_image_map gave: a mapping, or a block (map_len 0). */
+void bw_image_unmap(void *raw, size_t map_len);
+
 /* Reads only the header and the first section of the image file at path
  * (into buf, at most cap bytes; *n gets its length) and *kind: the header,
  * the file's length and the first section's bounds are checked, the

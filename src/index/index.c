@@ -142,8 +142,11 @@ struct bw_index {
 	uint64_t store_ident;
 	int64_t store_gen, store_maxrec, expires, changes;
 	/* a snapshot loaded from a file: inds, store_ids, arena, the tables'
-	 * buckets, tagstr and tagsets point into this block (bw_image_read) */
+	 * buckets, tagstr and tagsets point into this block (bw_image_read),
+	 * or into this mapping of the file when image_map_len is not 0
+	 * (bw_image_map) */
 	void *image;
+	size_t image_map_len;
 };
 
 /* builder-side tag and tag-set interning */
@@ -604,7 +607,8 @@ bw_index_free(struct bw_index *ix)
 	bw_lpm_free(ix->lpm[0]);
 	bw_lpm_free(ix->lpm[1]);
 	bw_free(ix->tagv);
-	bw_free(ix->image);
+	if (ix->image != NULL)
+		bw_image_unmap(ix->image, ix->image_map_len);
 	if (ix->attached_free)
 		ix->attached_free(ix->attached);
 	bw_free(ix);
@@ -3710,9 +3714,11 @@ check_image(const struct bw_index *ix, struct bw_err *err)
 	return BW_OK;
 }
 
-int
-bw_index_from_image(void *raw, const void *p, size_t len, struct bw_index **out,
-		    struct bw_err *err)
+/* bw_index_from_image for raw a block (map_len 0) or a mapping of
+ * map_len bytes (bw_image_map) */
+static int
+from_image(void *raw, size_t map_len, const void *p, size_t len, struct bw_index **out,
+	   struct bw_err *err)
 {
 	struct bw_index *ix = NULL;
 	struct bw_image img;
@@ -3751,6 +3757,7 @@ bw_index_from_image(void *raw, const void *p, size_t len, struct bw_index **out,
 		goto fail;
 	}
 	ix->image = raw;
+	ix->image_map_len = map_len;
 	raw = NULL;
 	ix->ninds = (size_t)meta[0];
 	ix->arena_len = (size_t)meta[1];
@@ -3829,9 +3836,17 @@ bw_index_from_image(void *raw, const void *p, size_t len, struct bw_index **out,
 	*out = ix;
 	return BW_OK;
 fail:
-	bw_free(raw);
+	if (raw != NULL)
+		bw_image_unmap(raw, map_len);
 	bw_index_free(ix);
 	return rc;
+}
+
+int
+bw_index_from_image(void *raw, const void *p, size_t len, struct bw_index **out,
+		    struct bw_err *err)
+{
+	return from_image(raw, 0, p, len, out, err);
 }
 
 int
@@ -3845,7 +3860,25 @@ bw_index_load(const char *path, struct bw_index **out, struct bw_err *err)
 	rc = bw_image_read(path, &raw, &img, err);
 	if (rc)
 		return rc;
-	return bw_index_from_image(raw, img.base, img.len, out, err);
+	return from_image(raw, 0, img.base, img.len, out, err);
+}
+
+int
+bw_index_map(const char *path, struct bw_index **out, bool *mapped, struct bw_err *err)
+{
+	struct bw_image img;
+	void *raw = NULL;
+	size_t map_len = 0;
+	int rc;
+
+	*out = NULL;
+	*mapped = false;
+	rc = bw_image_map(path, &raw, &map_len, &img, err);
+	if (rc)
+		return rc;
+	rc = from_image(raw, map_len, img.base, img.len, out, err);
+	*mapped = rc == BW_OK && map_len > 0;
+	return rc;
 }
 
 /* Why a snapshot of source src is not what the store would give now, or
@@ -4003,7 +4036,10 @@ bw_index_open(struct bw_store *st, const char *path, int64_t now, unsigned flags
 	*out = NULL;
 	memset(how, 0, sizeof(*how));
 	if (path != NULL) {
-		rc = bw_index_load(path, &ix, &e);
+		if (flags & BW_INDEX_MAP)
+			rc = bw_index_map(path, &ix, &how->mapped, &e);
+		else
+			rc = bw_index_load(path, &ix, &e);
 		if (rc == BW_OK) {
 			rc = bw_index_fresh(ix, st, now, (flags & BW_INDEX_SKIPS_LAPSED) != 0, &why,
 					    err);
@@ -4024,6 +4060,7 @@ bw_index_open(struct bw_store *st, const char *path, int64_t now, unsigned flags
 		} else {
 			snprintf(how->why, sizeof(how->why), "%s", e.msg);
 		}
+		how->mapped = false;
 	}
 	rc = build_and_save(st, path, now, (flags & BW_INDEX_SAVE_BEHIND) != 0, &ix, how, err);
 	if (rc)

@@ -668,6 +668,95 @@ test_corrupt(void)
 	free(img);
 }
 
+/* Whether this process has a mapping of the file at path. */
+static bool
+mapped_here(const char *path)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, path) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* bw_index_map: the file mapped answers as the file read; the mapping
+ * goes with the index, and with a refused file; a file someone else may
+ * write is read instead. */
+static void
+test_mapped(void)
+{
+	struct bw_index_origin how;
+	struct bw_index *read = NULL, *mapped = NULL, *ix = NULL;
+	struct bw_err err = {0, ""};
+	struct out o1 = {0}, o2 = {0};
+	char bad[160], *img = NULL;
+	size_t n = 0, hits = 0, subhits = 0;
+	bool was_mapped = false;
+
+	unlink(snap);
+	CHECK_INT(open_how(NOW, &how), BW_OK);
+	CHECK(how.saved);
+	CHECK_INT(bw_index_load(snap, &read, &err), BW_OK);
+	CHECK_INT(bw_index_map(snap, &mapped, &was_mapped, &err), BW_OK);
+	if (!CHECK(read != NULL && mapped != NULL)) {
+		printf("#   %s\n", err.msg);
+		goto out;
+	}
+	CHECK(was_mapped);
+	CHECK(mapped_here(snap));
+	CHECK_INT(same_answers(read, mapped, &hits, &subhits), 0);
+	CHECK(hits > 2000);
+	CHECK_INT(match_all(read, &o1), BW_OK);
+	CHECK_INT(match_all(mapped, &o2), BW_OK);
+	CHECK(o1.len > 100000 && o1.len == o2.len && memcmp(o1.p, o2.p, o1.len) == 0);
+	bw_index_free(mapped);
+	mapped = NULL;
+	CHECK(!mapped_here(snap));
+
+	/* as bw_index_open gives it */
+	CHECK_INT(bw_index_open(st, snap, NOW, BW_INDEX_MAP, &ix, &how, &err), BW_OK);
+	CHECK(how.loaded && how.mapped);
+	bw_index_free(ix);
+	ix = NULL;
+	CHECK(!mapped_here(snap));
+
+	/* writable by the group: read, not mapped */
+	CHECK_INT(chmod(snap, 0620), 0);
+	CHECK_INT(bw_index_map(snap, &mapped, &was_mapped, &err), BW_OK);
+	CHECK(mapped != NULL && !was_mapped && !mapped_here(snap));
+	if (mapped)
+		CHECK_INT(same_answers(read, mapped, &hits, &subhits), 0);
+	bw_index_free(mapped);
+	mapped = NULL;
+	CHECK_INT(chmod(snap, 0600), 0);
+
+	/* a damaged file is refused, and not left mapped */
+	if (!CHECK(slurp(snap, &img, &n) == 0))
+		goto out;
+	snprintf(bad, sizeof(bad), "%s/bad-mapped.index", dir);
+	img[n / 2] ^= 0x40;
+	CHECK_INT(spill(bad, img, n), 0);
+	CHECK_INT(bw_index_map(bad, &mapped, &was_mapped, &err), BW_EFORMAT);
+	CHECK(mapped == NULL && !was_mapped && strstr(err.msg, "checksum") != NULL &&
+	      !mapped_here(bad));
+	img[n / 2] ^= 0x40;
+	img[8] ^= 0x7; /* another format version: refused at the header */
+	CHECK_INT(spill(bad, img, n), 0);
+	CHECK_INT(bw_index_map(bad, &mapped, &was_mapped, &err), BW_EVERSION);
+	CHECK(mapped == NULL && !mapped_here(bad));
+out:
+	free(img);
+	bw_free(o1.p);
+	bw_free(o2.p);
+	bw_index_free(mapped);
+	bw_index_free(read);
+}
+
 int
 main(void)
 {
@@ -689,6 +778,7 @@ main(void)
 	TAP_RUN(test_save_behind);
 	TAP_RUN(test_lapses);
 	TAP_RUN(test_corrupt);
+	TAP_RUN(test_mapped);
 	bw_store_close(st);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
