@@ -28,7 +28,6 @@
 #define MAGIC "BWINDEX"
 #define BOM 0x01020304u
 #define CHUNK ((size_t)4 << 20)
-#define HUGE_ALIGN ((size_t)2 << 20)
 
 #define CK0 0xa0761d6478bd642full
 #define CK1 0xe7037ed1a0b428dbull
@@ -486,13 +485,12 @@ bw_image_read(const char *path, void **raw, struct bw_image *img,
 	rc = open_image(path, head, sizeof(head), &got, &fd, &flen, &sum, &nsec, err);
 	if (rc)
 		return rc;
-	mem = bw_malloc((size_t)flen + HUGE_ALIGN);
+	mem = bw_malloc((size_t)flen + BW_IMAGE_ALIGN);
 	if (mem == NULL) {
 		rc = bw_err_set(err, BW_ENOMEM, "out of memory loading %s", path);
 		goto out;
 	}
-	p = (uint8_t *)(((uintptr_t)mem + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1));
-	bw_index_advise_huge(p, (size_t)flen);
+	p = (uint8_t *)(((uintptr_t)mem + BW_IMAGE_ALIGN - 1) & ~(uintptr_t)(BW_IMAGE_ALIGN - 1));
 	memcpy(p, head, sizeof(head));
 	ck_init(&ck);
 	for (size_t at = BW_IMAGE_HEADER; at < flen;) {

@@ -76,9 +76,8 @@ struct bw_image {
 };
 
 /*
- * Reads the file at path into memory aligned to 2 MB and on transparent
- * huge pages (the index reads it at random), checking the header and the
- * checksum.  On success *raw is the block to bw_free() and *img (which
+ * Reads the file at path into memory (aligned to BW_IMAGE_ALIGN),
+ * checking the header and the checksum.  On success *raw is the block to bw_free() and *img (which
  * points into it, at the image) is filled; BW_ENOTFOUND if the file does
  * not exist, BW_EVERSION for another format version or byte order,
  * BW_EFORMAT for anything else wrong with it, BW_EIO on a read error.

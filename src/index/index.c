@@ -173,7 +173,6 @@ struct bw_index_builder {
 	int64_t changes;  /* as in struct bw_index */
 	char *arena;
 	size_t arena_len, arena_cap;
-	bool huge; /* inds, store_ids and arena were reserved on huge pages */
 	uint32_t *doms, *exacts;
 	size_t ndoms, doms_cap, nexacts, exacts_cap;
 	struct bw_lpm_prefix *pfx[2];
@@ -447,11 +446,16 @@ fp_of(uint64_t h)
 
 /* ---- tables ----------------------------------------------------------- */
 
-/* Asks for transparent huge pages on the whole pages inside [p, p + n):
- * random reads over hundreds of megabytes otherwise spend as long walking
- * page tables as reading memory.  Only a hint; a no-op where unsupported. */
-void
-bw_index_advise_huge(void *p, size_t n)
+/* Asks for transparent huge pages on the whole pages inside [p, p + n),
+ * for the name tables and the arena: a batched name look-up reads a bucket
+ * and an arena entry at random, and with ten million names on ordinary
+ * pages the page walks made hits 27% and misses 10% slower (bench_index).
+ * Nothing else asks: the address tables answered as fast on ordinary pages,
+ * and on a VM that hands free huge pages back to its host a process's
+ * first touch of one costs more than the walks it saves (bench/README.md,
+ * session 9).  Only a hint; a no-op where unsupported. */
+static void
+advise_huge(void *p, size_t n)
 {
 #ifdef MADV_HUGEPAGE
 	uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
@@ -477,7 +481,7 @@ table_init(struct table *t, size_t n)
 	if (t->raw == NULL)
 		return BW_ENOMEM;
 	t->b = (struct bucket *)(((uintptr_t)t->raw + 63) & ~(uintptr_t)63);
-	bw_index_advise_huge(t->raw, nb * sizeof(struct bucket) + 63);
+	advise_huge(t->raw, nb * sizeof(struct bucket) + 63);
 	t->nb = nb;
 	t->n = 0;
 	return BW_OK;
@@ -1294,9 +1298,9 @@ add_internal(struct bw_index_builder *b, enum bw_ioc_type type,
 				  b->arena_len + ENTRY_HDR + len + 1, 1);
 		if (p == NULL)
 			return BW_ENOMEM;
+		if (p != b->arena) /* moved: the new block is advised anew */
+			advise_huge(p, b->arena_cap);
 		b->arena = p;
-		if (b->huge) /* it may have moved */
-			bw_index_advise_huge(p, b->arena_cap);
 	}
 	if (type == BW_IOC_DOMAIN) {
 		rc = push_u32(&b->doms, &b->ndoms, &b->doms_cap, id);
@@ -1605,32 +1609,13 @@ fill_tags(struct bw_index_builder *b, struct bw_index *ix)
 	return BW_OK;
 }
 
-/* The first n bytes of p in memory of exactly n bytes (p is freed), on
- * huge pages when n is large; NULL (p kept) when memory is short. */
-static void *
-to_huge(void *p, size_t n)
-{
-	void *q;
-
-	if (n < ((size_t)2 << 20))
-		return bw_realloc(p, n);
-	q = bw_malloc(n);
-	if (q == NULL)
-		return NULL;
-	bw_index_advise_huge(q, n);
-	memcpy(q, p, n);
-	bw_free(p);
-	return q;
-}
-
-/* Reserves room for n indicators and about bytes of values (on huge pages
- * if huge) before the first is added (bw_index_build knows n from the
- * records it read): without it the arrays grow by doubling and are copied
- * once more onto huge pages at the end, which for ten million names meant
- * writing about a gigabyte of fresh memory twice.  Only on an empty
- * builder; failing is not an error (the arrays then grow as before). */
+/* Reserves room for n indicators and about bytes of values before the
+ * first is added (bw_index_build knows n from the records it read):
+ * without it the arrays grow by doubling, each step a copy into fresh
+ * memory.  Only on an empty builder; failing is not an error (the arrays
+ * then grow as before). */
 static void
-builder_reserve(struct bw_index_builder *b, size_t n, size_t bytes, bool huge)
+builder_reserve(struct bw_index_builder *b, size_t n, size_t bytes)
 {
 	struct ind *inds;
 	int64_t *sids;
@@ -1648,17 +1633,12 @@ builder_reserve(struct bw_index_builder *b, size_t n, size_t bytes, bool huge)
 		bw_free(arena);
 		return;
 	}
-	if (huge) {
-		bw_index_advise_huge(inds, n * sizeof(*inds));
-		bw_index_advise_huge(sids, n * sizeof(*sids));
-		bw_index_advise_huge(arena, bytes);
-	}
+	advise_huge(arena, bytes);
 	b->inds = inds;
 	b->store_ids = sids;
 	b->arena = arena;
 	b->inds_cap = b->sids_cap = n;
 	b->arena_cap = bytes;
-	b->huge = huge;
 }
 
 /* Appends u32s v[0, n), each plus d, to *dst. */
@@ -1802,8 +1782,8 @@ builder_append(struct bw_index_builder *b, struct bw_index_builder *x)
 		goto out;
 	if ((p = bw_grow(b->arena, &b->arena_cap, a + x->arena_len, 1)) == NULL)
 		goto out;
-	if (p != b->arena && b->huge)
-		bw_index_advise_huge(p, b->arena_cap);
+	if (p != b->arena)
+		advise_huge(p, b->arena_cap);
 	b->arena = p;
 	if (append_ids(&b->doms, &b->ndoms, &b->doms_cap, x->doms, x->ndoms, (uint32_t)d) ||
 	    append_ids(&b->exacts, &b->nexacts, &b->exacts_cap, x->exacts, x->nexacts,
@@ -1849,14 +1829,6 @@ out:
 	return rc;
 }
 
-/* A large block that grew to cap (or was reserved) trimmed to n bytes:
- * in place when it is already on huge pages, else moved onto them. */
-static void *
-trim_huge(const struct bw_index_builder *b, void *p, size_t n)
-{
-	return b->huge ? bw_realloc(p, n) : to_huge(p, n);
-}
-
 int
 bw_index_builder_finish(struct bw_index_builder *b, struct bw_index **out,
 			struct bw_err *err)
@@ -1870,32 +1842,16 @@ bw_index_builder_finish(struct bw_index_builder *b, struct bw_index **out,
 	ix = bw_calloc(1, sizeof(*ix));
 	if (ix == NULL)
 		return bw_err_set(err, BW_ENOMEM, "out of memory");
-	/* the arena moves once more, into memory on huge pages, where the
-	 * look-ups read it at random */
-	if (b->arena_len >= ((size_t)2 << 20) && !b->huge) {
-		char *a = bw_malloc(b->arena_len);
-		if (a == NULL) {
-			rc = bw_err_set(err, BW_ENOMEM, "out of memory");
-			goto fail;
-		}
-		bw_index_advise_huge(a, b->arena_len);
-		memcpy(a, b->arena, b->arena_len);
-		bw_free(b->arena);
-		b->arena = a;
-		b->arena_cap = b->arena_len;
-	}
-	/* arrays grew by doubling: give the slack back; the records and
-	 * store ids too are read at random (reporting matches), so large ones
-	 * move onto huge pages as the arena does */
+	/* arrays grew by doubling: give the slack back */
 	if (b->ninds > 0 && b->ninds < b->inds_cap) {
-		void *p = trim_huge(b, b->inds, b->ninds * sizeof(*b->inds));
+		void *p = bw_realloc(b->inds, b->ninds * sizeof(*b->inds));
 		if (p != NULL) {
 			b->inds = p;
 			b->inds_cap = b->ninds;
 		}
 	}
 	if (b->ninds > 0 && b->ninds < b->sids_cap) {
-		void *p = trim_huge(b, b->store_ids, b->ninds * sizeof(*b->store_ids));
+		void *p = bw_realloc(b->store_ids, b->ninds * sizeof(*b->store_ids));
 		if (p != NULL) {
 			b->store_ids = p;
 			b->sids_cap = b->ninds;
@@ -1918,8 +1874,7 @@ bw_index_builder_finish(struct bw_index_builder *b, struct bw_index **out,
 	b->store_ids = NULL;
 	b->arena = NULL;
 	if (b->until != NULL) {
-		/* read once per match reported, like the store ids */
-		ix->until = trim_huge(b, b->until, b->ninds * sizeof(*b->until));
+		ix->until = bw_realloc(b->until, b->ninds * sizeof(*b->until));
 		if (ix->until == NULL) {
 			rc = bw_err_set(err, BW_ENOMEM, "out of memory");
 			goto fail;
@@ -2000,7 +1955,6 @@ bw_index_builder_finish(struct bw_index_builder *b, struct bw_index **out,
 	b->doms_cap = b->exacts_cap = b->pfx_cap[0] = b->pfx_cap[1] = 0;
 	b->ninds = b->inds_cap = b->sids_cap = 0;
 	b->arena_len = b->arena_cap = 0;
-	b->huge = false;
 	bw_free(dups4.v);
 	bw_free(dups6.v);
 	*out = ix;
@@ -2173,9 +2127,9 @@ vu_room(struct arecs *out, size_t want)
 	return ends_room(&out->vu, &out->vucap, want, out->n);
 }
 
-/* Room for n records before the first is read, on huge pages: grown by
- * doubling, a million records were copied twice over and faulted in a
- * page at a time.  Failing is not an error (the array then grows). */
+/* Room for n records before the first is read: grown by doubling, a
+ * million records were copied twice over.  Failing is not an error (the
+ * array then grows). */
 static void
 arecs_reserve(struct arecs *out, size_t n)
 {
@@ -2184,7 +2138,6 @@ arecs_reserve(struct arecs *out, size_t n)
 	out->v = bw_malloc(n * sizeof(*out->v));
 	if (out->v == NULL)
 		return;
-	bw_index_advise_huge(out->v, n * sizeof(*out->v));
 	out->cap = n;
 }
 
@@ -2686,10 +2639,10 @@ load_indicators(sqlite3 *db, int64_t now, struct bw_index_builder *b,
 	}
 	/* room for the indicators to come and values of about 24 bytes */
 	j = count_indicators(r, nr);
-	builder_reserve(b, j, j * (ENTRY_HDR + 1 + 24), true);
+	builder_reserve(b, j, j * (ENTRY_HDR + 1 + 24));
 	if (split) {
 		j = count_indicators(r + cut, nr - cut);
-		builder_reserve(h.b, j, j * (ENTRY_HDR + 1 + 24), true);
+		builder_reserve(h.b, j, j * (ENTRY_HDR + 1 + 24));
 		h.r = r + cut;
 		h.nr = nr - cut;
 		h.tagv = tagv;

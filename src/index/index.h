@@ -47,8 +47,10 @@
  *   8 names: hash a group and prefetch its buckets, read the buckets of the
  *   previous group and prefetch the entries their fingerprints name, verify
  *   the group before that; each memory read has a whole stage of work to
- *   arrive in, and about 20 reads are in flight.  The large arrays are put
- *   on transparent huge pages (madvise) to spare page walks.
+ *   arrive in, and about 20 reads are in flight.  The name tables and the
+ *   arena are put on transparent huge pages (madvise) to spare page walks;
+ *   the rest stays on ordinary pages, which the address look-ups run as
+ *   fast on and which cost less to fault in (see advise_huge in index.c).
  *
  * Memory and speed, measured with bench/index/bench_index (see
  * bench/index/README.md; 2-core shared VM, AMD EPYC, gcc -O2; look-ups in

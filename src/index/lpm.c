@@ -30,7 +30,6 @@ typedef unsigned __int128 u128;
  * search reads two lines of tens of megabytes. */
 #define BLK_MIN 4096
 #define BLK_WORDS (((size_t)1 << 24) / 64)
-#define BLK_ALIGN ((size_t)2 << 20)
 
 struct iv4 {
 	uint32_t start;
@@ -55,8 +54,7 @@ struct bw_lpm {
 	uint8_t *lens;
 	/* IPv4 with many prefixes: bit k set if any address of the /24
 	 * k << 8 .. (k << 8) + 255 is covered (2 MB) */
-	uint64_t *blk;     /* inside blk_raw, on a 2 MB boundary */
-	void *blk_raw;
+	uint64_t *blk;
 	bool image;        /* the arrays live in a snapshot image */
 };
 
@@ -291,7 +289,7 @@ bw_lpm_free(struct bw_lpm *t)
 	bw_free(t->ids);
 	bw_free(t->parent);
 	bw_free(t->lens);
-	bw_free(t->blk_raw);
+	bw_free(t->blk);
 	bw_free(t);
 }
 
@@ -488,22 +486,15 @@ bw_lpm_build(int family, const struct bw_lpm_prefix *p, size_t n,
 		t->iv4 = bw_malloc((2 * n + 1) * sizeof(*t->iv4));
 		if (t->iv4 == NULL)
 			goto nomem;
-		bw_index_advise_huge(t->iv4, (2 * n + 1) * sizeof(*t->iv4));
 	} else {
 		t->s6 = bw_malloc((2 * n + 1) * sizeof(*t->s6));
 		t->v6 = bw_malloc((2 * n + 1) * sizeof(*t->v6));
 		if (t->s6 == NULL || t->v6 == NULL)
 			goto nomem;
-		bw_index_advise_huge(t->s6, (2 * n + 1) * sizeof(*t->s6));
-		bw_index_advise_huge(t->v6, (2 * n + 1) * sizeof(*t->v6));
 	}
 	t->np = n;
 	t->ids = bw_malloc((n ? n : 1) * sizeof(*t->ids));
 	t->parent = bw_malloc((n ? n : 1) * sizeof(*t->parent));
-	if (t->ids && t->parent) {
-		bw_index_advise_huge(t->ids, n * sizeof(*t->ids));
-		bw_index_advise_huge(t->parent, n * sizeof(*t->parent));
-	}
 	t->lens = bw_malloc(n ? n : 1);
 	if (t->ids == NULL || t->parent == NULL || t->lens == NULL)
 		goto nomem;
@@ -542,7 +533,6 @@ bw_lpm_build(int family, const struct bw_lpm_prefix *p, size_t n,
 		t->tab = bw_malloc((t->nb + 1) * sizeof(*t->tab));
 		if (t->tab == NULL)
 			goto nomem;
-		bw_index_advise_huge(t->tab, (t->nb + 1) * sizeof(*t->tab));
 		if (family == 4) {
 			/* the entry of slice b counts the starts up to its
 			 * first address: each start is counted in the first
@@ -570,14 +560,9 @@ bw_lpm_build(int family, const struct bw_lpm_prefix *p, size_t n,
 		t->tab[t->nb] = (uint32_t)ni;
 	}
 	if (family == 4 && n >= BLK_MIN) {
-		/* aligned to 2 MB, so that it can be one huge page: one TLB
-		 * entry for reads at random all over it */
-		t->blk_raw = bw_calloc(1, BLK_WORDS * sizeof(*t->blk) + BLK_ALIGN);
-		if (t->blk_raw == NULL)
+		t->blk = bw_calloc(BLK_WORDS, sizeof(*t->blk));
+		if (t->blk == NULL)
 			goto nomem;
-		t->blk = (uint64_t *)(((uintptr_t)t->blk_raw + BLK_ALIGN - 1) &
-				      ~(uintptr_t)(BLK_ALIGN - 1));
-		bw_index_advise_huge(t->blk, BLK_WORDS * sizeof(*t->blk));
 		for (size_t i = 0; i < ni; i++) {
 			uint32_t lo, hi;
 			if (t->iv4[i].val == 0)

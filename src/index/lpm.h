@@ -116,11 +116,6 @@ void bw_lpm_lookup_batch(const struct bw_lpm *t, const uint8_t *addrs,
 size_t bw_lpm_chain(const struct bw_lpm *t, uint32_t p, uint32_t *ids,
 		    uint8_t *lens, size_t cap);
 
-/* Internal to src/index (defined in index.c): asks the kernel for
- * transparent huge pages on the whole pages inside [p, p + n) before they
- * are first written, for the big arrays read at random. */
-void bw_index_advise_huge(void *p, size_t n);
-
 /* ---- snapshot images (src/index/image.h) -------------------------------
  * save adds the table's sections to w; meta (BW_LPM_META numbers, the
  * caller's) must stay valid until the image is committed.  load takes the
