@@ -1,8 +1,9 @@
 /*
  * image.h - the container format of index snapshot files: a header and a
- * list of sections, written atomically and read back with a few large
- * reads into one block of memory, whose sections the index then uses in
- * place (no per-indicator work on loading).
+ * list of sections, written atomically and mapped (bw_image_map) or read
+ * back with a few large reads into one block of memory (bw_image_read),
+ * whose sections the index then uses in place (no per-indicator work on
+ * loading).
  *
  * Layout (all numbers in the writer's byte order, which the header names):
  *
