@@ -468,6 +468,17 @@ out:
 	return rc;
 }
 
+/* The checksum of a file read or mapped at p against the header's sum,
+ * then its header and section table (bw_image_open). */
+static int
+check_loaded(const struct cksum *ck, uint64_t sum, const void *p, uint64_t flen,
+	     const char *path, struct bw_image *img, struct bw_err *err)
+{
+	if (ck_final(ck) != sum)
+		return bw_err_set(err, BW_EFORMAT, "%s: checksum mismatch (damaged file)", path);
+	return bw_image_open(p, (size_t)flen, img, err);
+}
+
 int
 bw_image_read(const char *path, void **raw, struct bw_image *img,
 	      struct bw_err *err)
@@ -517,11 +528,7 @@ bw_image_read(const char *path, void **raw, struct bw_image *img,
 		ck_update(&ck, p + at, (size_t)k);
 		at += (size_t)k;
 	}
-	if (ck_final(&ck) != sum) {
-		rc = bw_err_set(err, BW_EFORMAT, "%s: checksum mismatch (damaged file)", path);
-		goto out;
-	}
-	rc = bw_image_open(p, (size_t)flen, img, err);
+	rc = check_loaded(&ck, sum, p, flen, path, img, err);
 	if (rc)
 		goto out;
 	*raw = mem;
@@ -567,11 +574,7 @@ bw_image_map(const char *path, void **raw, size_t *map_len, struct bw_image *img
 		return bw_image_read(path, raw, img, err);
 	ck_init(&ck);
 	ck_update(&ck, (const uint8_t *)m + BW_IMAGE_HEADER, (size_t)flen - BW_IMAGE_HEADER);
-	if (ck_final(&ck) != sum) {
-		rc = bw_err_set(err, BW_EFORMAT, "%s: checksum mismatch (damaged file)", path);
-		goto fail;
-	}
-	rc = bw_image_open(m, (size_t)flen, img, err);
+	rc = check_loaded(&ck, sum, m, flen, path, img, err);
 	if (rc)
 		goto fail;
 	*raw = m;
