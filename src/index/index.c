@@ -3802,22 +3802,10 @@ bw_index_from_image(void *raw, const void *p, size_t len, struct bw_index **out,
 	return from_image(raw, 0, p, len, out, err);
 }
 
-int
-bw_index_load(const char *path, struct bw_index **out, struct bw_err *err)
-{
-	struct bw_image img;
-	void *raw = NULL;
-	int rc;
-
-	*out = NULL;
-	rc = bw_image_read(path, &raw, &img, err);
-	if (rc)
-		return rc;
-	return from_image(raw, 0, img.base, img.len, out, err);
-}
-
-int
-bw_index_map(const char *path, struct bw_index **out, bool *mapped, struct bw_err *err)
+/* bw_index_load (map false) or bw_index_map */
+static int
+load_file(const char *path, bool map, struct bw_index **out, bool *mapped,
+	  struct bw_err *err)
 {
 	struct bw_image img;
 	void *raw = NULL;
@@ -3826,12 +3814,27 @@ bw_index_map(const char *path, struct bw_index **out, bool *mapped, struct bw_er
 
 	*out = NULL;
 	*mapped = false;
-	rc = bw_image_map(path, &raw, &map_len, &img, err);
+	rc = map ? bw_image_map(path, &raw, &map_len, &img, err)
+		 : bw_image_read(path, &raw, &img, err);
 	if (rc)
 		return rc;
 	rc = from_image(raw, map_len, img.base, img.len, out, err);
 	*mapped = rc == BW_OK && map_len > 0;
 	return rc;
+}
+
+int
+bw_index_load(const char *path, struct bw_index **out, struct bw_err *err)
+{
+	bool mapped;
+
+	return load_file(path, false, out, &mapped, err);
+}
+
+int
+bw_index_map(const char *path, struct bw_index **out, bool *mapped, struct bw_err *err)
+{
+	return load_file(path, true, out, mapped, err);
 }
 
 /* Why a snapshot of source src is not what the store would give now, or
@@ -3989,10 +3992,8 @@ bw_index_open(struct bw_store *st, const char *path, int64_t now, unsigned flags
 	*out = NULL;
 	memset(how, 0, sizeof(*how));
 	if (path != NULL) {
-		if (flags & BW_INDEX_MAP)
-			rc = bw_index_map(path, &ix, &how->mapped, &e);
-		else
-			rc = bw_index_load(path, &ix, &e);
+		bool mapped;
+		rc = load_file(path, (flags & BW_INDEX_MAP) != 0, &ix, &mapped, &e);
 		if (rc == BW_OK) {
 			rc = bw_index_fresh(ix, st, now, (flags & BW_INDEX_SKIPS_LAPSED) != 0, &why,
 					    err);
@@ -4002,6 +4003,7 @@ bw_index_open(struct bw_store *st, const char *path, int64_t now, unsigned flags
 			}
 			if (why == NULL) {
 				how->loaded = true;
+				how->mapped = mapped;
 				*out = ix;
 				return BW_OK;
 			}
@@ -4013,7 +4015,6 @@ bw_index_open(struct bw_store *st, const char *path, int64_t now, unsigned flags
 		} else {
 			snprintf(how->why, sizeof(how->why), "%s", e.msg);
 		}
-		how->mapped = false;
 	}
 	rc = build_and_save(st, path, now, (flags & BW_INDEX_SAVE_BEHIND) != 0, &ix, how, err);
 	if (rc)
